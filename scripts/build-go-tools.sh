@@ -1,0 +1,151 @@
+#!/usr/bin/env bash
+# Builds the Go-built test/runtime tools from the Go module proxy into
+# $PKV_CACHE/bin (default ~/.cache/pulumi-kubevirt/bin), each skipped when the
+# binary is present with the pinned version (scripts/versions.env).
+#
+#   scripts/build-go-tools.sh [TOOL...]     TOOL in: etcd pulumi language-python kube-apiserver
+#
+# Why wrapper modules: `go install pkg@ver` refuses modules whose go.mod has
+# replace directives (pulumi/pkg, k8s.io/kubernetes), so each tool gets a tiny
+# wrapper go.mod that requires the module and repeats its non-local replaces.
+set -euo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=versions.env
+. "$HERE/versions.env"
+
+PKV_CACHE=${PKV_CACHE:-$HOME/.cache/pulumi-kubevirt}
+BIN=$PKV_CACHE/bin
+WORK=$PKV_CACHE/build
+STAMPS=$BIN/.versions
+export GOMODCACHE=${GOMODCACHE_PKV:-$PKV_CACHE/go/mod}
+export GOCACHE=${GOCACHE_PKV:-$PKV_CACHE/go/build}
+export GOTOOLCHAIN=local GOFLAGS=-mod=mod CGO_ENABLED=0
+mkdir -p "$BIN" "$WORK" "$STAMPS"
+
+log() { printf '[build-go-tools %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
+
+have() { # have TOOL VERSION -> 0 when the stamped version matches and the binary exists
+    [[ -x $BIN/$1 && -f $STAMPS/$1 && $(cat "$STAMPS/$1") == "$2" ]]
+}
+
+stamp() { echo "$2" >"$STAMPS/$1"; }
+
+modfile() { # modfile MODULE VERSION -> path of the module's go.mod in the module cache
+    go mod download -json "$1@$2" | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",$/\1/p'
+}
+
+moddir() {
+    go mod download -json "$1@$2" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p'
+}
+
+nonlocal_replaces() { # the replace directives of a go.mod that do not point into its own tree
+    python3 - "$1" <<'PY'
+import re, sys
+text = open(sys.argv[1]).read()
+lines = []
+for block in re.findall(r"^replace \((.*?)^\)", text, re.S | re.M):
+    lines += block.strip().splitlines()
+lines += re.findall(r"^replace (\S.*)$", text, re.M)
+for line in lines:
+    line = line.split("//")[0].strip()
+    if line and "=>" in line and not re.search(r"=>\s*\.", line):
+        print(f"replace {line}")
+PY
+}
+
+new_wrapper() { # new_wrapper DIR: an empty wrapper module
+    rm -rf "$1" && mkdir -p "$1"
+    printf 'module pkvwrapper\n\ngo 1.26\n' >"$1/go.mod"
+}
+
+build_etcd() {
+    local v=v$ETCD_VERSION
+    have etcd "$v" && { log "etcd $v present"; return; }
+    log "building etcd $v (cold: a few minutes)"
+    local d=$WORK/etcd
+    new_wrapper "$d"
+    cat >"$d/main.go" <<'GO'
+// Command etcd is the upstream etcd server entry point, nothing more.
+package main
+
+import (
+	"os"
+
+	"go.etcd.io/etcd/server/v3/etcdmain"
+)
+
+func main() { etcdmain.Main(os.Args) }
+GO
+    (cd "$d" && go get "go.etcd.io/etcd/server/v3@$v" && go mod tidy &&
+        go build -trimpath -o "$BIN/etcd" .)
+    stamp etcd "$v"
+    log "etcd $v built"
+}
+
+build_pulumi() {
+    local v=v$PULUMI_VERSION
+    have pulumi "$v" && { log "pulumi $v present"; return; }
+    log "building pulumi CLI $v (cold: 10-20 minutes)"
+    local d=$WORK/pulumi
+    new_wrapper "$d"
+    nonlocal_replaces "$(modfile github.com/pulumi/pulumi/pkg/v3 "$v")" >>"$d/go.mod"
+    (cd "$d" && go get "github.com/pulumi/pulumi/pkg/v3@$v" "github.com/pulumi/pulumi/sdk/v3@$v" &&
+        go build -tags osusergo,grpcnotrace -trimpath \
+            -ldflags "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$v" \
+            -o "$BIN/pulumi" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi)
+    stamp pulumi "$v"
+    log "pulumi $v built"
+}
+
+build_language_python() {
+    local v=v$PULUMI_VERSION
+    have pulumi-language-python "$v" && { log "pulumi-language-python $v present"; return; }
+    log "building pulumi-language-python $v"
+    local sdk
+    sdk=$(moddir github.com/pulumi/pulumi/sdk/v3 "$v")
+    local d=$WORK/language-python
+    new_wrapper "$d"
+    nonlocal_replaces "$(modfile github.com/pulumi/pulumi/pkg/v3 "$v")" >>"$d/go.mod"
+    (cd "$d" && go get "github.com/pulumi/pulumi/sdk/python/cmd/pulumi-language-python/v3@$PULUMI_LANGUAGE_PYTHON_PSEUDO" \
+        "github.com/pulumi/pulumi/pkg/v3@$v" "github.com/pulumi/pulumi/sdk/v3@$v" &&
+        go build -trimpath \
+            -ldflags "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$v" \
+            -o "$BIN/pulumi-language-python" github.com/pulumi/pulumi/sdk/python/cmd/pulumi-language-python/v3)
+    # The exec shim and the dynamic-provider host are scripts shipped in the sdk module.
+    install -m 755 "$sdk/python/cmd/pulumi-language-python-exec" "$BIN/pulumi-language-python-exec"
+    install -m 755 "$sdk/python/dist/pulumi-resource-pulumi-python" "$BIN/pulumi-resource-pulumi-python"
+    stamp pulumi-language-python "$v"
+    log "pulumi-language-python $v built"
+}
+
+build_kube_apiserver() {
+    local v=v$KUBERNETES_VERSION
+    have kube-apiserver "$v" && { log "kube-apiserver $v present"; return; }
+    log "building kube-apiserver $v (cold: 15-30 minutes)"
+    local d=$WORK/kube-apiserver staging=v0.${KUBERNETES_VERSION#1.}
+    new_wrapper "$d"
+    # Every staging module k8s.io/kubernetes replaces with ./staging/src/... is
+    # published as its own module at v0.MINOR.PATCH.
+    sed -n 's#^[[:space:]]*\(k8s.io/[a-z0-9-]*\) => ./staging/src/.*#replace \1 => \1 '"$staging"'#p' \
+        "$(modfile k8s.io/kubernetes "$v")" >>"$d/go.mod"
+    local minor=${KUBERNETES_VERSION#1.}; minor=${minor%%.*}
+    local ld="-X k8s.io/component-base/version.gitVersion=$v -X k8s.io/component-base/version.gitMajor=1"
+    ld="$ld -X k8s.io/component-base/version.gitMinor=$minor -X k8s.io/client-go/pkg/version.gitVersion=$v"
+    ld="$ld -X k8s.io/client-go/pkg/version.gitMajor=1 -X k8s.io/client-go/pkg/version.gitMinor=$minor"
+    (cd "$d" && go get "k8s.io/kubernetes/cmd/kube-apiserver@$v" &&
+        go build -trimpath -ldflags "$ld" -o "$BIN/kube-apiserver" k8s.io/kubernetes/cmd/kube-apiserver)
+    stamp kube-apiserver "$v"
+    log "kube-apiserver $v built"
+}
+
+tools=("$@")
+[[ ${#tools[@]} -gt 0 ]] || tools=(etcd pulumi language-python kube-apiserver)
+for t in "${tools[@]}"; do
+    case $t in
+    etcd) build_etcd ;;
+    pulumi) build_pulumi ;;
+    language-python) build_language_python ;;
+    kube-apiserver) build_kube_apiserver ;;
+    *) echo "unknown tool: $t" >&2; exit 2 ;;
+    esac
+done
