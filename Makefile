@@ -1,0 +1,45 @@
+# The two commands of the README: `make demo` (setup + `pulumi up` of the root
+# stack on the local libvirt) and `make test` (setup + every test tier + lint).
+SHELL := /bin/bash
+VENV ?= $(CURDIR)/.venv
+PKV_CACHE ?= $(HOME)/.cache/pulumi-kubevirt
+STATE ?= $(PKV_CACHE)/state
+STACK ?= dev
+export PATH := $(PKV_CACHE)/bin:$(VENV)/bin:$(PATH)
+export PULUMI_BACKEND_URL ?= file://$(STATE)
+export PULUMI_CONFIG_PASSPHRASE ?=
+export PULUMI_SKIP_UPDATE_CHECK := true
+export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION := true
+export PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK := 1
+
+.PHONY: setup demo destroy test lint unit schema sweep
+
+setup:
+	@scripts/setup.sh
+
+demo: setup
+	@mkdir -p $(STATE)
+	@pulumi stack select $(STACK) 2>/dev/null || pulumi stack init $(STACK)
+	pulumi up --yes --stack $(STACK)
+	@echo; echo "VM state and addresses:"; pulumi stack output --stack $(STACK)
+
+destroy:
+	pulumi destroy --yes --stack $(STACK)
+
+lint:
+	ruff check provider components tests examples bench __main__.py
+	scripts/mypy.sh
+	lint-imports
+
+schema:
+	python -m pulumi_kubevirt.provider.schema > schema.json
+
+unit:
+	pytest -m unit -q
+
+sweep:
+	python -m tests.harness.sweeper
+
+test: setup
+	$(MAKE) --no-print-directory lint
+	pytest -q -p no:cacheprovider --durations=15

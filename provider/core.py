@@ -1,0 +1,213 @@
+"""The host-independent core: check, plan and dispatch of every resource kind.
+
+Neither Pulumi's dynamic host nor a future native provider plugin is known
+here: both adapters call `Kind.check`, `Kind.plan` and a `Reconciler` chosen by
+the target. Pure except `Backends`, which only builds (lazily, per process)
+the I/O objects and holds no connection until one is needed.
+
+State layout (what a create/update returns as outputs): the *redacted* inputs
+(secrets replaced by digests) plus computed fields. Diffing redacted old state
+against the redacted new inputs detects every change without a secret ever
+entering the state or a diff.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Generic, Protocol, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from .errors import InvalidSpec
+from .models.common import dump
+from .plan import Kind, Plan, Rule, plan_changes
+from .waiting import Progress
+
+M = TypeVar("M", bound=BaseModel)
+
+PLANNED_CHANGE = "planned_change"
+"""Input property that `check` fills with the plan summary, so `pulumi preview --diff`
+shows live / restart / replace for every update (the dynamic host sends no detailed diff)."""
+
+INTERNAL_KEYS = frozenset({"__provider", PLANNED_CHANGE})
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A check failure: the input property path and the reason."""
+
+    property: str
+    reason: str
+
+
+class Reconciler(Protocol[M]):
+    """One resource kind on one backend. `state` is the resource's last outputs."""
+
+    def create(self, args: M, *, progress: Progress) -> dict[str, Any]: ...
+
+    def read(
+        self, args: M, state: Mapping[str, Any], *, progress: Progress
+    ) -> tuple[dict[str, Any], dict[str, Any]] | None: ...
+
+    def update(self, old: M, new: M, plan: Plan, state: Mapping[str, Any], *, progress: Progress) -> dict[str, Any]: ...
+
+    def delete(self, args: M, state: Mapping[str, Any], *, progress: Progress) -> None: ...
+
+
+@dataclass(frozen=True)
+class ResourceKind(Generic[M]):
+    """What the adapters need to know about one kind of resource."""
+
+    type_name: str
+    model: type[M]
+    rules: Mapping[str, list[Rule]]
+    default: Mapping[str, Kind]
+    output_keys: frozenset[str]
+    secret_paths: tuple[tuple[str, ...], ...] = ()
+    transition: Callable[[M, M], list[Failure]] | None = None
+    reconciler: Callable[[Backends, str], Reconciler[M]] | None = field(default=None, compare=False)
+
+    # -- check ------------------------------------------------------------
+    def check(self, olds: Mapping[str, Any] | None, news: Mapping[str, Any], *, unknown: object) -> tuple[
+        dict[str, Any], list[Failure]
+    ]:
+        """Validate `news`; ignore what is UNKNOWN in preview; annotate the plan summary."""
+        given = _user_inputs(news, self.output_keys)
+        unknown_paths = list(_paths_of(given, unknown))
+        try:
+            model = self.model.model_validate(_without_unknowns(given, unknown))
+        except ValidationError as err:
+            failures = [
+                f for f in _failures(err) if not any(_related(f.property, u) for u in unknown_paths)
+            ]
+            return dict(given), failures
+        if unknown_paths:
+            return dict(given), []
+        checked = dump(model)
+        summary = "create"
+        if olds:
+            old_given = _user_inputs(olds, self.output_keys)
+            try:
+                old_model = self.model.model_validate(old_given)
+            except ValidationError:
+                old_model = None  # state written by an older, incompatible version: no transition checks
+            if old_model is not None:
+                if self.transition is not None:
+                    failures = self.transition(old_model, model)
+                    if failures:
+                        return dict(given), failures
+                summary = self.plan(self.redact(dump(old_model)), self.redact(checked)).summary()
+        checked[PLANNED_CHANGE] = summary
+        return checked, []
+
+    # -- plan ---------------------------------------------------------------
+    def plan(self, old: Mapping[str, Any], new: Mapping[str, Any]) -> Plan:
+        """Classified changes between two redacted input documents."""
+        target = str((new.get("target") or {}).get("kind", "libvirt"))
+        old_doc = {k: v for k, v in old.items() if k in self.model.model_fields}
+        new_doc = {k: v for k, v in new.items() if k in self.model.model_fields}
+        return plan_changes(old_doc, new_doc, self.rules[target], default=self.default[target])
+
+    def redact(self, data: Mapping[str, Any]) -> dict[str, Any]:
+        """Inputs with every secret replaced by `sha256:<digest>`."""
+        out: dict[str, Any] = dict(data)
+        for path in self.secret_paths:
+            _redact_path(out, path)
+        return out
+
+    def parse(self, data: Mapping[str, Any], *, resource: str) -> M:
+        """Inputs (or the input part of state) as the model; InvalidSpec naming the field otherwise."""
+        try:
+            return self.model.model_validate(_user_inputs(data, self.output_keys))
+        except ValidationError as err:
+            first = _failures(err)[0]
+            raise InvalidSpec(first.reason, resource=resource, field=first.property) from err
+
+
+def _user_inputs(data: Mapping[str, Any], output_keys: Iterable[str]) -> dict[str, Any]:
+    drop = INTERNAL_KEYS | set(output_keys)
+    return {k: v for k, v in data.items() if k not in drop and v is not None}
+
+
+def _redact_path(doc: dict[str, Any], path: tuple[str, ...]) -> None:
+    node: Any = doc
+    for key in path[:-1]:
+        if not isinstance(node, dict) or not isinstance(node.get(key), dict):
+            return
+        node[key] = dict(node[key])
+        node = node[key]
+    leaf = path[-1]
+    if isinstance(node, dict) and isinstance(node.get(leaf), str) and not node[leaf].startswith("sha256:"):
+        node[leaf] = "sha256:" + hashlib.sha256(node[leaf].encode()).hexdigest()
+
+
+def _failures(err: ValidationError) -> list[Failure]:
+    out = []
+    for item in err.errors():
+        path = _format_loc(item["loc"])
+        msg = item["msg"].removeprefix("Value error, ")
+        out.append(Failure(path or "(resource)", msg))
+    return out
+
+
+def _format_loc(loc: Iterable[Any]) -> str:
+    text = ""
+    for part in loc:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        elif str(part) in ("libvirt", "kubevirt", "blank", "image", "url", "clone", "backing", "registry"):
+            continue  # discriminated-union tags: not part of the user's path
+        else:
+            text += f".{part}" if text else str(part)
+    return text
+
+
+def _paths_of(value: Any, needle: object, path: str = "") -> Iterable[str]:
+    if value is needle or (isinstance(needle, str) and value == needle):
+        yield path
+    elif isinstance(value, Mapping):
+        for key, sub in value.items():
+            yield from _paths_of(sub, needle, f"{path}.{key}" if path else str(key))
+    elif isinstance(value, list):
+        for index, sub in enumerate(value):
+            yield from _paths_of(sub, needle, f"{path}[{index}]")
+
+
+def _without_unknowns(value: Any, needle: object) -> Any:
+    if isinstance(value, Mapping):
+        return {k: _without_unknowns(v, needle) for k, v in value.items() if not _is(v, needle)}
+    if isinstance(value, list):
+        return [_without_unknowns(v, needle) for v in value if not _is(v, needle)]
+    return value
+
+
+def _is(value: Any, needle: object) -> bool:
+    return value is needle or (isinstance(needle, str) and value == needle)
+
+
+def _related(failure_path: str, unknown_path: str) -> bool:
+    """A failure at, above or below an unknown value is not the user's fault yet."""
+    if failure_path == "(resource)":
+        return True
+    return failure_path.startswith(unknown_path) or unknown_path.startswith(failure_path)
+
+
+class Backends:
+    """Per-process I/O objects (connection caches), created on first use.
+
+    Held by a provider object but never pickled with it: adapters drop it in
+    `__getstate__`.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._objects: dict[str, Any] = {}
+
+    def get(self, key: str, factory: Callable[[], Any]) -> Any:
+        with self._lock:
+            if key not in self._objects:
+                self._objects[key] = factory()
+            return self._objects[key]

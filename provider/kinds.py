@@ -1,0 +1,94 @@
+"""The resource kinds: model, classification rules and reconcilers per target.
+
+Pure at import: backend modules (libvirt, kubernetes clients) are imported only
+when a reconciler is first needed, in the provider process.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .core import Backends, Failure, Reconciler, ResourceKind
+from .errors import InvalidSpec
+from .libvirt.rules import NETWORK_RULES, VM_RULES, VOLUME_RULES
+from .models import BridgeArgs, DiskArgs, VirtualMachineArgs
+from .models.common import quantity_bytes
+
+
+def _libvirt_connections(backends: Backends) -> Any:
+    from .libvirt.connection import Connections
+
+    return backends.get("libvirt.connections", Connections)
+
+
+def _unsupported(kind: str, target: str) -> InvalidSpec:
+    return InvalidSpec(f"{kind} on a {target} target is not implemented yet", field="target")
+
+
+def _vm_reconciler(backends: Backends, target: str) -> Reconciler[VirtualMachineArgs]:
+    if target == "libvirt":
+        from .libvirt.domains import DomainReconciler
+
+        return DomainReconciler(_libvirt_connections(backends))
+    raise _unsupported("VirtualMachine", target)
+
+
+def _disk_reconciler(backends: Backends, target: str) -> Reconciler[DiskArgs]:
+    if target == "libvirt":
+        from .libvirt.volumes import VolumeReconciler
+
+        return VolumeReconciler(_libvirt_connections(backends))
+    raise _unsupported("Disk", target)
+
+
+def _bridge_reconciler(backends: Backends, target: str) -> Reconciler[BridgeArgs]:
+    if target == "libvirt":
+        from .libvirt.networks import NetworkReconciler
+
+        return NetworkReconciler(_libvirt_connections(backends))
+    raise _unsupported("Bridge", target)
+
+
+def _disk_transition(old: DiskArgs, new: DiskArgs) -> list[Failure]:
+    if old.size and new.size and quantity_bytes(new.size) < quantity_bytes(old.size):
+        return [Failure("size", f"disks only grow: {new.size} is smaller than the current {old.size}")]
+    if old.size and new.size is None:
+        return [Failure("size", f"size cannot be removed once set (currently {old.size}); disks only grow")]
+    return []
+
+
+VM_OUTPUTS = frozenset(
+    {"uuid", "state", "macs", "ipv4", "serial_log_path", "pending_restart", "pending_changes",
+     "cloud_init_digest", "host_uri"}
+)
+DISK_OUTPUTS = frozenset({"ref", "path", "capacity", "allocation"})
+BRIDGE_OUTPUTS = frozenset({"network_name", "bridge_device", "active", "pending_restart", "pending_changes"})
+
+VIRTUAL_MACHINE: ResourceKind[VirtualMachineArgs] = ResourceKind(
+    type_name="pulumi-kubevirt:index:VirtualMachine",
+    model=VirtualMachineArgs,
+    rules={"libvirt": VM_RULES},
+    default={"libvirt": "restart"},
+    output_keys=VM_OUTPUTS,
+    secret_paths=(("cloud_init", "user_data"), ("cloud_init", "network_data")),
+    reconciler=_vm_reconciler,
+)
+
+DISK: ResourceKind[DiskArgs] = ResourceKind(
+    type_name="pulumi-kubevirt:index:Disk",
+    model=DiskArgs,
+    rules={"libvirt": VOLUME_RULES},
+    default={"libvirt": "replace"},
+    output_keys=DISK_OUTPUTS,
+    transition=_disk_transition,
+    reconciler=_disk_reconciler,
+)
+
+BRIDGE: ResourceKind[BridgeArgs] = ResourceKind(
+    type_name="pulumi-kubevirt:index:Bridge",
+    model=BridgeArgs,
+    rules={"libvirt": NETWORK_RULES},
+    default={"libvirt": "restart"},
+    output_keys=BRIDGE_OUTPUTS,
+    reconciler=_bridge_reconciler,
+)

@@ -1,0 +1,116 @@
+"""libvirt connections: opened lazily, cached per URI, shared by threads.
+
+A `Connections` object lives in the provider process only: resource providers
+create it on first use and drop it when pickled, so no connection is ever
+serialized into Pulumi state. libvirt connections are thread-safe; a dead one
+(`isAlive()` false) is reopened once.
+
+`translate` is this backend's one error translator: only VIR_ERR_NO_* codes
+become NotFound; connection/RPC failures become BackendUnavailable.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import libvirt
+
+from ..errors import BackendUnavailable, Conflict, InvalidSpec, NotFound, OperationFailed, ProviderError
+
+_NOT_FOUND = {
+    libvirt.VIR_ERR_NO_DOMAIN,
+    libvirt.VIR_ERR_NO_NETWORK,
+    libvirt.VIR_ERR_NO_STORAGE_POOL,
+    libvirt.VIR_ERR_NO_STORAGE_VOL,
+    libvirt.VIR_ERR_NO_DOMAIN_METADATA,
+}
+_UNAVAILABLE = {
+    libvirt.VIR_ERR_NO_CONNECT,
+    libvirt.VIR_ERR_RPC,
+    libvirt.VIR_ERR_SYSTEM_ERROR,
+    libvirt.VIR_ERR_AUTH_FAILED,
+    libvirt.VIR_ERR_OPERATION_TIMEOUT,
+}
+_INVALID = {
+    libvirt.VIR_ERR_XML_ERROR,
+    libvirt.VIR_ERR_XML_DETAIL,
+    libvirt.VIR_ERR_CONFIG_UNSUPPORTED,
+    libvirt.VIR_ERR_INVALID_ARG,
+}
+_CONFLICT = {libvirt.VIR_ERR_DOM_EXIST, libvirt.VIR_ERR_NETWORK_EXIST, libvirt.VIR_ERR_STORAGE_VOL_EXIST}
+
+
+def translate(err: libvirt.libvirtError, *, resource: str, doing: str) -> ProviderError:
+    """The provider error for a libvirt error; callers `raise translate(...) from err`."""
+    code = err.get_error_code()
+    message = f"{doing}: {err.get_error_message() or err}"
+    if code in _NOT_FOUND:
+        return NotFound(message, resource=resource)
+    if code in _UNAVAILABLE:
+        return BackendUnavailable(message + " (is libvirtd reachable at this URI?)", resource=resource)
+    if code in _INVALID:
+        return InvalidSpec(message, resource=resource)
+    if code in _CONFLICT:
+        return Conflict(message, resource=resource)
+    return OperationFailed(message, resource=resource)
+
+
+def is_not_found(err: libvirt.libvirtError) -> bool:
+    return err.get_error_code() in _NOT_FOUND
+
+
+class Connections:
+    """Per-URI cache of open libvirt connections for one provider process."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._conns: dict[str, libvirt.virConnect] = {}
+
+    def get(self, uri: str, *, resource: str) -> libvirt.virConnect:
+        with self._lock:
+            conn = self._conns.get(uri)
+            if conn is not None:
+                try:
+                    if conn.isAlive():
+                        return conn
+                except libvirt.libvirtError:
+                    pass  # a broken connection object: fall through and reopen it
+            try:
+                conn = libvirt.open(uri)
+            except libvirt.libvirtError as err:
+                raise BackendUnavailable(
+                    f"cannot connect to {uri}: {err.get_error_message()}", resource=resource
+                ) from err
+            self._conns[uri] = conn
+            return conn
+
+    @contextmanager
+    def call(self, uri: str, *, resource: str, doing: str) -> Iterator[libvirt.virConnect]:
+        """A connection; libvirt errors raised inside become provider errors."""
+        conn = self.get(uri, resource=resource)
+        try:
+            yield conn
+        except libvirt.libvirtError as err:
+            raise translate(err, resource=resource, doing=doing) from err
+
+    def close(self) -> None:
+        with self._lock:
+            for conn in self._conns.values():
+                try:
+                    conn.close()
+                except libvirt.libvirtError:
+                    pass  # closing a dead connection has nothing left to release
+            self._conns.clear()
+
+
+def lookup(fn: Any, name: str, *, resource: str, what: str) -> Any | None:
+    """`fn(name)`, or None when libvirt says, authoritatively, it does not exist."""
+    try:
+        return fn(name)
+    except libvirt.libvirtError as err:
+        if is_not_found(err):
+            return None
+        raise translate(err, resource=resource, doing=f"looking up {what} {name!r}") from err

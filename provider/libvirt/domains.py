@@ -1,0 +1,404 @@
+"""libvirt VirtualMachine reconciler: fetch / apply / delete / wait for domains.
+
+I/O. Decisions come from plan.py (what changed and how) and render.py (the
+XML); this module only does what the plan says:
+
+- create: seed volume -> define -> start as requested -> bounded wait; any
+  failure rolls back exactly what this call created.
+- update: `defineXML` in place (never undefine-then-define), then the live
+  operations of the plan on a running domain. A stopped VM is never started as
+  a side effect; restart-class changes wait for the next boot unless
+  restart_policy is auto.
+- delete: graceful shutdown within the policy's timeout, then destroy, then
+  undefine with the flags that remove managed save, snapshot/checkpoint
+  metadata and NVRAM. Idempotent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from typing import Any
+
+import libvirt
+from lxml import etree
+
+from ..errors import Conflict, InvalidSpec, NotFound, OperationFailed, WaitTimeout
+from ..models import VirtualMachineArgs
+from ..models.common import parse_duration
+from ..plan import Plan, diff_data
+from ..waiting import Deadline, Progress, wait_for
+from . import render
+from .connection import Connections, lookup, translate
+from .parse import parse_domain, parse_macs
+from .volumes import delete_volume_if_exists, ensure_pool, upload_bytes
+
+_STATE_NAMES = {
+    libvirt.VIR_DOMAIN_NOSTATE: "nostate",
+    libvirt.VIR_DOMAIN_RUNNING: "running",
+    libvirt.VIR_DOMAIN_BLOCKED: "running",
+    libvirt.VIR_DOMAIN_PAUSED: "paused",
+    libvirt.VIR_DOMAIN_SHUTDOWN: "shutting-down",
+    libvirt.VIR_DOMAIN_SHUTOFF: "stopped",
+    libvirt.VIR_DOMAIN_CRASHED: "crashed",
+    libvirt.VIR_DOMAIN_PMSUSPENDED: "suspended",
+}
+_UNDEFINE_FLAGS = (
+    libvirt.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE
+    | libvirt.VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA
+    | libvirt.VIR_DOMAIN_UNDEFINE_NVRAM
+    | libvirt.VIR_DOMAIN_UNDEFINE_CHECKPOINTS_METADATA
+)
+_LIVE = libvirt.VIR_DOMAIN_AFFECT_LIVE
+
+
+def power_state(dom: libvirt.virDomain) -> str:
+    state, _reason = dom.state()
+    return _STATE_NAMES.get(state, "unknown")
+
+
+def seed_digest(args: VirtualMachineArgs) -> str | None:
+    """A digest of the cloud-init content (stands in for the secret in state)."""
+    ci = args.cloud_init
+    if ci is None:
+        return None
+    h = hashlib.sha256()
+    for part in (ci.user_data or "", ci.network_data or "", *ci.ssh_authorized_keys):
+        h.update(part.encode())
+        h.update(b"\0")
+    return "sha256:" + h.hexdigest()
+
+
+class DomainReconciler:
+    """CRUD of one VM kind on libvirt, sharing the provider process' connections."""
+
+    def __init__(self, connections: Connections) -> None:
+        self._conns = connections
+
+    # -- create ---------------------------------------------------------------
+    def create(self, args: VirtualMachineArgs, *, progress: Progress) -> dict[str, Any]:
+        uri, name = args.target.uri, args.name  # type: ignore[union-attr]
+        deadline = Deadline(parse_duration(args.timeouts.create))
+        with self._conns.call(uri, resource=name, doing="creating the domain") as conn:
+            if lookup(conn.lookupByName, name, resource=name, what="domain") is not None:
+                raise Conflict(
+                    f"a domain named {name!r} already exists on {uri}: pick another name, or delete/import it",
+                    resource=name,
+                    field="name",
+                )
+            seed = self._seed_placement(args)
+            created_seed = False
+            dom: libvirt.virDomain | None = None
+            try:
+                if seed is not None:
+                    progress(f"writing the cloud-init seed {seed.pool}/{seed.volume}")
+                    self._write_seed(conn, args, seed)
+                    created_seed = True
+                progress("defining the domain")
+                dom = conn.defineXML(render.render_domain(args, seed=seed))
+                if args.run_state != "stopped":
+                    progress("starting")
+                    dom.create()
+                    self._wait_state(dom, "running", deadline, name)
+                    if args.run_state == "paused":
+                        dom.suspend()
+                outputs = self._outputs(conn, dom, args, deadline, progress, fresh=True)
+            except BaseException:
+                self._rollback(conn, dom, seed if created_seed else None, name)
+                raise
+        return outputs
+
+    def _rollback(
+        self, conn: libvirt.virConnect, dom: libvirt.virDomain | None, seed: render.SeedPlacement | None, name: str
+    ) -> None:
+        try:
+            if dom is not None:
+                if dom.isActive():
+                    dom.destroy()
+                dom.undefineFlags(_UNDEFINE_FLAGS)
+            if seed is not None:
+                delete_volume_if_exists(conn, seed.pool, seed.volume, resource=name)
+        except libvirt.libvirtError as err:
+            # The original error is what the user must see; report the leftover too.
+            raise OperationFailed(
+                f"creation failed and rolling back also failed ({err.get_error_message()}); "
+                f"remove domain {name!r} by hand",
+                resource=name,
+            ) from err
+
+    def _seed_placement(self, args: VirtualMachineArgs) -> render.SeedPlacement | None:
+        if args.cloud_init is None:
+            return None
+        pool = next((d.volume.pool for d in args.disks if d.volume is not None), "default")
+        return render.SeedPlacement(pool=pool, volume=render.seed_volume_name(args.name))
+
+    def _write_seed(self, conn: libvirt.virConnect, args: VirtualMachineArgs, seed: render.SeedPlacement) -> None:
+        ci = args.cloud_init
+        assert ci is not None
+        data = render.render_seed(
+            instance_id=f"iid-{args.name}",
+            hostname=args.name,
+            user_data=ci.user_data,
+            network_data=ci.network_data,
+            ssh_authorized_keys=list(ci.ssh_authorized_keys),
+        )
+        pool = ensure_pool(conn, seed.pool, None, resource=args.name)
+        delete_volume_if_exists(conn, seed.pool, seed.volume, resource=args.name)
+        vol = pool.createXML(render.render_seed_volume(seed.volume, len(data)), 0)
+        upload_bytes(conn, vol, data)
+
+    # -- read -----------------------------------------------------------------
+    def read(
+        self, args: VirtualMachineArgs, state: Mapping[str, Any], *, progress: Progress
+    ) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        uri, name = args.target.uri, args.name  # type: ignore[union-attr]
+        with self._conns.call(uri, resource=name, doing="reading the domain") as conn:
+            dom = lookup(conn.lookupByName, name, resource=name, what="domain")
+            if dom is None:
+                return None
+            inactive = dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)
+            observed = parse_domain(inactive, args)
+            state = power_state(dom)
+            observed["run_state"] = state if state in ("running", "paused", "stopped") else args.run_state
+            outputs = self._outputs(conn, dom, args, Deadline(5), progress, fresh=False)
+        return observed, outputs
+
+    def _pending(self, dom: libvirt.virDomain, args: VirtualMachineArgs) -> list[str]:
+        """Fields whose persistent config differs from what the running guest has."""
+        if not dom.isActive():
+            return []
+        live = parse_domain(dom.XMLDesc(0), args)
+        config = parse_domain(dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE), args)
+        return [path for path, _old, _new in diff_data(live, config)]
+
+    def _outputs(
+        self,
+        conn: libvirt.virConnect,
+        dom: libvirt.virDomain,
+        args: VirtualMachineArgs,
+        deadline: Deadline,
+        progress: Progress,
+        *,
+        fresh: bool,
+    ) -> dict[str, Any]:
+        live_xml = dom.XMLDesc(0)
+        macs = parse_macs(live_xml)
+        addresses = self._addresses(dom, macs)
+        if fresh and args.run_state == "running" and args.interfaces and self._wants_ip(args):
+            progress("waiting for a DHCP lease")
+            addresses = wait_for(
+                lambda: self._addresses(dom, macs) or None,
+                timeout=deadline.left(),
+                what=f"an IPv4 address on {args.name} (DHCP lease)",
+                resource=args.name,
+                maximum=3.0,
+            )
+        pending = self._pending(dom, args)
+        return {
+            "uuid": dom.UUIDString(),
+            "state": power_state(dom),
+            "macs": macs,
+            "ipv4": addresses,
+            "serial_log_path": render.serial_log_path(args.name) if args.serial_console else None,
+            "pending_restart": bool(pending),
+            "pending_changes": pending,
+            "cloud_init_digest": seed_digest(args),
+            "host_uri": args.target.uri,  # type: ignore[union-attr]
+        }
+
+    def _wants_ip(self, args: VirtualMachineArgs) -> bool:
+        return bool(args.wait_for_ip)
+
+    def _addresses(self, dom: libvirt.virDomain, macs: dict[str, str]) -> dict[str, str]:
+        if not dom.isActive():
+            return {}
+        by_mac: dict[str, str] = {}
+        sources = [libvirt.VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_LEASE]
+        for source in sources:
+            try:
+                found = dom.interfaceAddresses(source, 0)
+            except libvirt.libvirtError as err:
+                if err.get_error_code() in (libvirt.VIR_ERR_OPERATION_INVALID, libvirt.VIR_ERR_AGENT_UNRESPONSIVE):
+                    continue
+                raise
+            for info in found.values():
+                for addr in info.get("addrs") or []:
+                    if addr.get("type") == libvirt.VIR_IP_ADDR_TYPE_IPV4 and info.get("hwaddr"):
+                        by_mac.setdefault(info["hwaddr"].lower(), addr["addr"])
+        return {nic: by_mac[mac] for nic, mac in macs.items() if mac in by_mac}
+
+    # -- update ---------------------------------------------------------------
+    def update(
+        self, old: VirtualMachineArgs, new: VirtualMachineArgs, plan: Plan, state: Mapping[str, Any], *,
+        progress: Progress,
+    ) -> dict[str, Any]:
+        uri, name = new.target.uri, new.name  # type: ignore[union-attr]
+        deadline = Deadline(parse_duration(new.timeouts.update))
+        with self._conns.call(uri, resource=name, doing="updating the domain") as conn:
+            dom = lookup(conn.lookupByName, name, resource=name, what="domain")
+            if dom is None:
+                raise NotFound(f"domain {name!r} is gone from {uri}; run `pulumi refresh`", resource=name)
+            seed = self._seed_placement(new)
+            if seed is not None and any(c.path.startswith("cloud_init") for c in plan.changes):
+                progress("rewriting the cloud-init seed (used on next boot)")
+                self._write_seed(conn, new, seed)
+            if plan.of_kind("restart") or plan.of_kind("live"):
+                progress("redefining the domain in place")
+                conn.defineXML(render.render_domain(new, seed=seed))
+            if dom.isActive():
+                self._apply_live(dom, old, new, plan, progress)
+            if old.cloud_init is not None and new.cloud_init is None:
+                delete_volume_if_exists(conn, *self._old_seed(old), resource=name)
+            restart = bool(plan.of_kind("restart")) and dom.isActive()
+            if restart and new.restart_policy.mode == "auto" and new.run_state != "stopped":
+                progress("restart-class change and restart_policy=auto: restarting")
+                self._shutdown(dom, new, deadline)
+                dom.create()
+                self._wait_state(dom, "running", deadline, name)
+            self._apply_run_state(dom, new, deadline, progress)
+            return self._outputs(conn, dom, new, deadline, progress, fresh=False)
+
+    def _old_seed(self, old: VirtualMachineArgs) -> tuple[str, str]:
+        seed = self._seed_placement(old)
+        assert seed is not None
+        return seed.pool, seed.volume
+
+    def _apply_live(
+        self, dom: libvirt.virDomain, old: VirtualMachineArgs, new: VirtualMachineArgs, plan: Plan, progress: Progress
+    ) -> None:
+        live = {c.path for c in plan.of_kind("live")}
+        new_xml = render.render_domain(new, seed=self._seed_placement(new))
+        if "memory" in live:
+            progress(f"setting memory to {new.memory} live")
+            dom.setMemoryFlags(int(render.kib(new.memory)), _LIVE)
+        if "cpu.sockets" in live:
+            progress(f"setting {new.cpu.vcpus} vCPUs live")
+            dom.setVcpusFlags(new.cpu.vcpus, _LIVE)
+        old_disks = {d.name for d in old.disks}
+        new_disks = {d.name for d in new.disks}
+        old_nics = {i.name: i for i in old.interfaces}
+        for path in sorted(live):
+            if path.startswith("disks[") and path.endswith("]"):
+                disk = path[len("disks["):-1]
+                alias = render.disk_alias(disk)
+                if disk in new_disks and disk not in old_disks:
+                    progress(f"hot-plugging disk {disk}")
+                    dom.attachDeviceFlags(_device(new_xml, alias), _LIVE)
+                elif disk in old_disks and disk not in new_disks:
+                    progress(f"unplugging disk {disk}")
+                    dom.detachDeviceFlags(_device(dom.XMLDesc(0), alias), _LIVE)
+            elif path.startswith("interfaces["):
+                nic = path[len("interfaces["):].split("]", 1)[0]
+                alias = render.nic_alias(nic)
+                if path.endswith("]"):
+                    if nic in old_nics and nic not in {i.name for i in new.interfaces}:
+                        progress(f"unplugging NIC {nic}")
+                        dom.detachDeviceFlags(_device(dom.XMLDesc(0), alias), _LIVE)
+                    else:
+                        progress(f"hot-plugging NIC {nic}")
+                        dom.attachDeviceFlags(_device(new_xml, alias), _LIVE)
+                else:
+                    progress(f"moving NIC {nic} live")
+                    dom.updateDeviceFlags(_with_live_mac(_device(new_xml, alias), dom.XMLDesc(0), alias), _LIVE)
+        if "description" in live:
+            dom.setMetadata(libvirt.VIR_DOMAIN_METADATA_DESCRIPTION, new.description or "", None, None, _LIVE)
+        if any(p.startswith("labels") for p in live):
+            meta = etree.fromstring(new_xml.encode()).find(f"metadata/{{{render.XMLNS}}}vm")
+            assert meta is not None
+            dom.setMetadata(
+                libvirt.VIR_DOMAIN_METADATA_ELEMENT,
+                etree.tostring(meta, encoding="unicode"),
+                "pkv",
+                render.XMLNS,
+                _LIVE,
+            )
+
+    def _apply_run_state(
+        self, dom: libvirt.virDomain, args: VirtualMachineArgs, deadline: Deadline, progress: Progress
+    ) -> None:
+        state = power_state(dom)
+        want = args.run_state
+        if want == state:
+            return
+        if want == "stopped":
+            progress("stopping (graceful shutdown first)")
+            self._shutdown(dom, args, deadline)
+        elif want == "running" and state == "paused":
+            progress("resuming")
+            dom.resume()
+        elif want == "running":
+            progress("starting")
+            dom.create()
+            self._wait_state(dom, "running", deadline, args.name)
+        elif want == "paused":
+            if state == "stopped":
+                dom.create()
+                self._wait_state(dom, "running", deadline, args.name)
+            progress("pausing")
+            dom.suspend()
+
+    def _shutdown(self, dom: libvirt.virDomain, args: VirtualMachineArgs, deadline: Deadline) -> None:
+        """ACPI shutdown bounded by the policy's timeout, then power off."""
+        if not dom.isActive():
+            return
+        grace = min(parse_duration(args.restart_policy.shutdown_timeout), deadline.left())
+        try:
+            dom.shutdown()
+            wait_for(
+                lambda: True if not dom.isActive() else None,
+                timeout=grace,
+                what="the guest to shut down",
+                resource=args.name,
+            )
+        except libvirt.libvirtError as err:
+            # OPERATION_INVALID: it stopped on its own between the check and the call.
+            if err.get_error_code() != libvirt.VIR_ERR_OPERATION_INVALID:
+                raise
+        except WaitTimeout:
+            pass  # the guest ignored ACPI within the grace period: power it off below
+        if dom.isActive():
+            dom.destroy()
+
+    def _wait_state(self, dom: libvirt.virDomain, want: str, deadline: Deadline, name: str) -> None:
+        wait_for(
+            lambda: True if power_state(dom) == want else None,
+            timeout=deadline.left(),
+            what=f"domain {name!r} to be {want}",
+            resource=name,
+        )
+
+    # -- delete ---------------------------------------------------------------
+    def delete(self, args: VirtualMachineArgs, state: Mapping[str, Any], *, progress: Progress) -> None:
+        uri, name = args.target.uri, args.name  # type: ignore[union-attr]
+        deadline = Deadline(parse_duration(args.timeouts.delete))
+        with self._conns.call(uri, resource=name, doing="deleting the domain") as conn:
+            dom = lookup(conn.lookupByName, name, resource=name, what="domain")
+            if dom is not None:
+                if dom.isActive():
+                    progress("shutting down")
+                    self._shutdown(dom, args, deadline)
+                progress("undefining")
+                dom.undefineFlags(_UNDEFINE_FLAGS)
+            seed = self._seed_placement(args)
+            if seed is not None:
+                delete_volume_if_exists(conn, seed.pool, seed.volume, resource=name)
+
+
+def _device(domain_xml: str, alias: str) -> str:
+    xml = render.render_device_xml(domain_xml, alias)
+    if xml is None:
+        raise InvalidSpec(f"device {alias} not found in the domain definition")
+    return xml
+
+
+def _with_live_mac(device_xml: str, live_xml: str, alias: str) -> str:
+    """An interface update must keep the MAC libvirt assigned (it identifies the device)."""
+    dev = etree.fromstring(device_xml.encode())
+    if dev.find("mac") is None:
+        live = etree.fromstring(_device(live_xml, alias).encode()).find("mac")
+        if live is not None:
+            dev.insert(1, live)
+    return etree.tostring(dev, encoding="unicode")
+
+
+__all__ = ["DomainReconciler"]

@@ -1,0 +1,287 @@
+"""Models -> libvirt XML (domain, network, pool, volume) and the NoCloud seed.
+
+Pure: lxml builders only, never string formatting, so names and values with
+`<&'"` cannot inject XML. Every device the user names carries a libvirt *user
+alias* (`ua-disk-<name>`, `ua-nic-<name>`) so parse.py maps devices back to the
+user's names whatever order libvirt keeps them in.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+import pycdlib
+import yaml
+from lxml import etree
+from lxml.builder import E
+
+from ..models import BridgeArgs, DiskArgs, VirtualMachineArgs, quantity_bytes
+from ..models.common import parse_quantity
+
+XMLNS = "https://pulumi-kubevirt.dev/xmlns/libvirt/1"
+"""Namespace of the <metadata> element this provider owns in each domain."""
+
+_M = "{%s}" % XMLNS
+SEED_SUFFIX = "-cidata.iso"
+_DEV_PREFIX = {"virtio": "vd", "sata": "sd", "scsi": "sd"}
+
+
+def disk_alias(name: str) -> str:
+    return f"ua-disk-{name}"
+
+
+def nic_alias(name: str) -> str:
+    return f"ua-nic-{name}"
+
+
+def seed_volume_name(vm_name: str) -> str:
+    return vm_name + SEED_SUFFIX
+
+
+def serial_log_path(vm_name: str) -> str:
+    """Where the serial console is logged on the hypervisor host."""
+    return f"/var/log/libvirt/qemu/{vm_name}-serial.log"
+
+
+def _dev_name(prefix: str, index: int) -> str:
+    letters = ""
+    index += 1
+    while index:
+        index, rem = divmod(index - 1, 26)
+        letters = chr(ord("a") + rem) + letters
+    return prefix + letters
+
+
+def kib(quantity: str) -> str:
+    return str(quantity_bytes(quantity) // 1024)
+
+
+def _xml(element: etree._Element) -> str:
+    return etree.tostring(element, encoding="unicode", pretty_print=True)
+
+
+@dataclass(frozen=True)
+class SeedPlacement:
+    """Where the cloud-init seed volume lives (decided by the backend)."""
+
+    pool: str
+    volume: str
+
+
+def render_domain(args: VirtualMachineArgs, *, seed: SeedPlacement | None = None) -> str:
+    """The persistent domain definition of a VM."""
+    domain = E.domain(type="kvm" if args.accelerator == "kvm" else "qemu")
+    domain.append(E.name(args.name))
+    if args.description:
+        domain.append(E.description(args.description))
+    domain.append(_metadata(args))
+    max_mem = args.max_memory or args.memory
+    domain.append(E.memory(kib(max_mem), unit="KiB"))
+    domain.append(E.currentMemory(kib(args.memory), unit="KiB"))
+    vcpu = E.vcpu(str(args.cpu.max_vcpus), placement="static")
+    if args.cpu.max_vcpus != args.cpu.vcpus:
+        vcpu.set("current", str(args.cpu.vcpus))
+    domain.append(vcpu)
+    domain.append(_os(args))
+    domain.append(E.features(E.acpi(), E.apic()))
+    domain.append(_cpu(args))
+    domain.append(E.on_poweroff("destroy"))
+    domain.append(E.on_reboot("restart"))
+    domain.append(E.on_crash("destroy"))
+    domain.append(_devices(args, seed))
+    return _xml(domain)
+
+
+def _metadata(args: VirtualMachineArgs) -> etree._Element:
+    meta = etree.Element(_M + "vm", nsmap={"pkv": XMLNS})
+    labels = etree.SubElement(meta, _M + "labels")
+    for key, value in sorted(args.labels.items()):
+        etree.SubElement(labels, _M + "label", key=key, value=value)
+    return E.metadata(meta)
+
+
+def _os(args: VirtualMachineArgs) -> etree._Element:
+    type_ = E.type("hvm", arch="x86_64")
+    if args.machine:
+        type_.set("machine", args.machine)
+    os_ = E.os(type_)
+    if args.firmware == "uefi":
+        os_.set("firmware", "efi")
+    if args.kernel_boot:
+        os_.append(E.kernel(args.kernel_boot.kernel))
+        if args.kernel_boot.initrd:
+            os_.append(E.initrd(args.kernel_boot.initrd))
+        if args.kernel_boot.cmdline:
+            os_.append(E.cmdline(args.kernel_boot.cmdline))
+    return os_
+
+
+def _cpu(args: VirtualMachineArgs) -> etree._Element:
+    model = args.cpu.model
+    if model in ("host-passthrough", "host-model"):
+        cpu = E.cpu(mode=model)
+    elif model:
+        cpu = E.cpu(E.model(model, fallback="forbid"), mode="custom", match="exact")
+    else:
+        cpu = E.cpu()
+    cpu.append(
+        E.topology(
+            sockets=str(args.cpu.max_sockets or args.cpu.sockets),
+            dies="1",
+            cores=str(args.cpu.cores),
+            threads=str(args.cpu.threads),
+        )
+    )
+    return cpu
+
+
+def _devices(args: VirtualMachineArgs, seed: SeedPlacement | None) -> etree._Element:
+    devices = E.devices()
+    used: dict[str, int] = {}
+
+    def next_dev(bus: str) -> str:
+        prefix = _DEV_PREFIX[bus]
+        index = used.get(prefix, 0)
+        used[prefix] = index + 1
+        return _dev_name(prefix, index)
+
+    for disk in args.disks:
+        device = "cdrom" if disk.cdrom else "disk"
+        if disk.volume is not None:
+            el = E.disk(E.driver(name="qemu"), type="volume", device=device)
+            el.append(E.source(pool=disk.volume.pool, volume=disk.volume.volume))
+        else:
+            assert disk.path is not None  # the model allows no other source on libvirt
+            el = E.disk(E.driver(name="qemu", type="raw"), type="file", device=device)
+            el.append(E.source(file=disk.path))
+        el.append(E.target(dev=next_dev(disk.bus), bus=disk.bus))
+        if disk.readonly or disk.cdrom:
+            el.append(E.readonly())
+        if disk.boot_order is not None:
+            el.append(E.boot(order=str(disk.boot_order)))
+        el.append(E.alias(name=disk_alias(disk.name)))
+        devices.append(el)
+    if seed is not None:
+        el = E.disk(E.driver(name="qemu", type="raw"), type="volume", device="cdrom")
+        el.append(E.source(pool=seed.pool, volume=seed.volume))
+        el.append(E.target(dev=next_dev("sata"), bus="sata"))
+        el.append(E.readonly())
+        el.append(E.alias(name=disk_alias("cidata")))
+        devices.append(el)
+    for nic in args.interfaces:
+        devices.append(render_interface(nic.name, nic.network or "", nic.model, nic.mac, nic.vlan))
+    if args.serial_console:
+        devices.append(
+            E.serial(E.source(path=serial_log_path(args.name), append="on"), E.target(port="0"), type="file")
+        )
+    if args.vnc:
+        devices.append(E.graphics(type="vnc", port="-1", autoport="yes", listen="127.0.0.1"))
+    if args.guest_agent:
+        devices.append(E.channel(E.target(type="virtio", name="org.qemu.guest_agent.0"), type="unix"))
+    if args.rng:
+        devices.append(E.rng(E.backend("/dev/urandom", model="random"), model="virtio"))
+    return devices
+
+
+def render_interface(name: str, network: str, model: str, mac: str | None, vlan: int | None) -> etree._Element:
+    """One NIC; also used alone for live attach/detach/update."""
+    el = E.interface(E.source(network=network), type="network")
+    if mac:
+        el.append(E.mac(address=mac))
+    el.append(E.model(type=model))
+    if vlan is not None:
+        el.append(E.vlan(E.tag(id=str(vlan))))
+    el.append(E.alias(name=nic_alias(name)))
+    return el
+
+
+def render_interface_xml(name: str, network: str, model: str, mac: str | None, vlan: int | None) -> str:
+    return _xml(render_interface(name, network, model, mac, vlan))
+
+
+def render_device_xml(domain_xml: str, alias: str) -> str | None:
+    """The XML of the device carrying `alias` in a rendered domain (for hot plug)."""
+    root = etree.fromstring(domain_xml.encode())
+    for el in root.find("devices") or []:
+        a = el.find("alias")
+        if a is not None and a.get("name") == alias:
+            return _xml(el)
+    return None
+
+
+def render_network(args: BridgeArgs) -> str:
+    """A libvirt network for a Bridge."""
+    net = E.network(E.name(args.name))
+    if args.mode == "bridge":
+        net.append(E.forward(mode="bridge"))
+        net.append(E.bridge(name=args.bridge or ""))
+    else:
+        if args.mode in ("nat", "route", "open"):
+            net.append(E.forward(mode=args.mode))
+        bridge = E.bridge(stp="on" if args.stp else "off", delay="0")
+        if args.bridge:
+            bridge.set("name", args.bridge)
+        net.append(bridge)
+    if args.mtu:
+        net.append(E.mtu(size=str(args.mtu)))
+    if args.ipv4 is not None:
+        iface = args.ipv4.interface
+        ip = E.ip(address=str(iface.ip), prefix=str(iface.network.prefixlen))
+        if args.ipv4.dhcp:
+            start, end = args.ipv4.dhcp_range()
+            ip.append(E.dhcp(E.range(start=start, end=end)))
+        net.append(ip)
+    if args.vlan is not None:
+        net.append(E.portgroup(E.vlan(E.tag(id=str(args.vlan))), name="default", default="yes"))
+    return _xml(net)
+
+
+def render_pool(name: str, path: str) -> str:
+    """A directory storage pool."""
+    return _xml(E.pool(E.name(name), E.target(E.path(path)), type="dir"))
+
+
+def render_volume(args: DiskArgs, *, capacity: int, backing: tuple[str, str] | None = None) -> str:
+    """A storage volume; `backing` is (path, format) of a backing file for overlays."""
+    vol = E.volume(E.name(volume_name(args)))
+    vol.append(E.capacity(str(capacity), unit="bytes"))
+    vol.append(E.target(E.format(type=args.format)))
+    if backing is not None:
+        vol.append(E.backingStore(E.path(backing[0]), E.format(type=backing[1])))
+    return _xml(vol)
+
+
+def render_seed_volume(name: str, size: int) -> str:
+    return _xml(E.volume(E.name(name), E.capacity(str(size), unit="bytes"), E.target(E.format(type="raw"))))
+
+
+def volume_name(args: DiskArgs) -> str:
+    """Volume file name in the pool: the disk name plus the format's extension."""
+    return f"{args.name}.{args.format}"
+
+
+def size_bytes(size: str | None) -> int | None:
+    return None if size is None else int(parse_quantity(size))
+
+
+def render_seed(*, instance_id: str, hostname: str, user_data: str | None, network_data: str | None,
+                ssh_authorized_keys: list[str]) -> bytes:
+    """A NoCloud seed ISO (volume label `cidata`) as bytes."""
+    meta: dict[str, object] = {"instance-id": instance_id, "local-hostname": hostname}
+    if ssh_authorized_keys:
+        meta["public-keys"] = list(ssh_authorized_keys)
+    files = {
+        "meta-data": yaml.safe_dump(meta, sort_keys=True).encode(),
+        "user-data": (user_data or "#cloud-config\n{}\n").encode(),
+    }
+    if network_data:
+        files["network-config"] = network_data.encode()
+    iso = pycdlib.PyCdlib()
+    iso.new(interchange_level=3, joliet=3, rock_ridge="1.09", vol_ident="cidata")
+    for index, (name, data) in enumerate(sorted(files.items())):
+        iso.add_fp(io.BytesIO(data), len(data), f"/FILE{index};1", rr_name=name, joliet_path=f"/{name}")
+    out = io.BytesIO()
+    iso.write_fp(out)
+    iso.close()
+    return out.getvalue()

@@ -1,0 +1,69 @@
+"""How each libvirt change is applied: the classification rules of plan.py.
+
+Pure. Live means: done on the running domain without reboot — memory within the
+balloon ceiling, vCPUs within the hot-plug maximum, NIC/disk hot plug on buses
+that support it, NIC network/VLAN updates, power state and metadata.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..models import quantity_bytes
+from ..plan import Kind, Rule
+
+
+def _memory(before: Any, after: Any, old: dict[str, Any], new: dict[str, Any]) -> Kind:
+    ceiling = old.get("max_memory") or old.get("memory")
+    if before is None or after is None or ceiling is None:
+        return "restart"
+    return "live" if quantity_bytes(after) <= quantity_bytes(ceiling) else "restart"
+
+
+def _sockets(before: Any, after: Any, old: dict[str, Any], new: dict[str, Any]) -> Kind:
+    cpu = old.get("cpu", {})
+    ceiling = cpu.get("max_sockets") or cpu.get("sockets", 1)
+    return "live" if isinstance(after, int) and after <= ceiling else "restart"
+
+
+def _disk_plug(before: Any, after: Any, old: dict[str, Any], new: dict[str, Any]) -> Kind:
+    disk = after if after is not None else before
+    hotpluggable = disk.get("bus") in ("virtio", "scsi") and not disk.get("cdrom") and not disk.get("boot_order")
+    return "live" if hotpluggable else "restart"
+
+
+VM_RULES: list[Rule] = [
+    ("name", "replace"),
+    ("target*", "replace"),
+    ("timeouts*", "none"),
+    ("restart_policy*", "none"),
+    ("run_state", "live"),
+    ("description", "live"),
+    ("labels*", "live"),
+    ("memory", _memory),
+    ("cpu.sockets", _sockets),
+    ("disks[]", _disk_plug),
+    ("interfaces[]", "live"),
+    ("interfaces[].network", "live"),
+    ("interfaces[].vlan", "live"),
+]
+"""Everything else (machine, firmware, cpu model/topology, cloud-init, devices) is restart."""
+
+NETWORK_RULES: list[Rule] = [
+    ("name", "replace"),
+    ("target*", "replace"),
+    ("timeouts*", "none"),
+    ("autostart", "live"),
+    ("ipv4.dhcp_*", "live"),
+    ("ports", "none"),
+    ("node_selector*", "none"),
+]
+"""A libvirt network cannot change mode/bridge/addresses while active: those are
+`restart` (the network is redefined and restarted; attached NICs are re-plugged)."""
+
+VOLUME_RULES: list[Rule] = [
+    ("timeouts*", "none"),
+    ("retain_on_delete", "none"),
+    ("size", "live"),
+]
+"""Anything else about a volume (name, pool, format, source) is a replacement."""

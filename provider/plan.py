@@ -1,0 +1,159 @@
+"""Field-level diffs and their classification: none / live / restart / replace.
+
+Pure. `diff_data` reduces two JSON documents (model dumps, or a model dump and
+an observed object parsed into the same shape) to a list of changed paths;
+lists of named items (disks, interfaces) are matched by `name`, so reordering
+is not a change and one added disk is one change. A backend supplies the
+classification rules; the most severe class decides what happens:
+
+- none: bookkeeping only (timeouts, restart policy), nothing touches the VM;
+- live: applied to the running VM without reboot;
+- restart: persistent config changed in place, effective on next boot (or now,
+  with restart_policy auto);
+- replace: the resource must be recreated (Pulumi `replaces`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+from typing import Any, Literal
+
+Kind = Literal["none", "live", "restart", "replace"]
+_SEVERITY: dict[Kind, int] = {"none": 0, "live": 1, "restart": 2, "replace": 3}
+
+SECRET_PATHS = ("cloud_init.user_data", "cloud_init.network_data")
+"""Paths whose values never appear in a summary (they are secrets)."""
+
+
+@dataclass(frozen=True)
+class Change:
+    path: str
+    old: Any
+    new: Any
+    kind: Kind
+
+    @property
+    def field(self) -> str:
+        """The top-level input property (what Pulumi `replaces` names)."""
+        return self.path.split(".", 1)[0].split("[", 1)[0]
+
+
+@dataclass(frozen=True)
+class Plan:
+    changes: tuple[Change, ...]
+
+    def __bool__(self) -> bool:
+        return bool(self.changes)
+
+    @property
+    def kind(self) -> Kind:
+        worst: Kind = "none"
+        for change in self.changes:
+            if _SEVERITY[change.kind] > _SEVERITY[worst]:
+                worst = change.kind
+        return worst
+
+    @property
+    def replaces(self) -> list[str]:
+        return sorted({c.field for c in self.changes if c.kind == "replace"})
+
+    def of_kind(self, kind: Kind) -> list[Change]:
+        return [c for c in self.changes if c.kind == kind]
+
+    def paths(self, kind: Kind | None = None) -> list[str]:
+        return [c.path for c in self.changes if kind is None or c.kind == kind]
+
+    def summary(self) -> str:
+        """One line a person reads in `pulumi preview --diff`: worst class first, secrets masked."""
+        if not self.changes:
+            return "no change"
+        parts = []
+        for kind in ("replace", "restart", "live", "none"):
+            items = [_describe(c) for c in self.changes if c.kind == kind]
+            if items:
+                parts.append(f"{kind}: " + ", ".join(items))
+        return "; ".join(parts)
+
+
+def _describe(change: Change) -> str:
+    if any(change.path == p or change.path.startswith(p + ".") for p in SECRET_PATHS):
+        return f"{change.path} (secret changed)"
+    if isinstance(change.old, (dict, list)) or isinstance(change.new, (dict, list)):
+        if change.old is None:
+            return f"+{change.path}"
+        if change.new is None:
+            return f"-{change.path}"
+        return change.path
+    return f"{change.path} {_short(change.old)}->{_short(change.new)}"
+
+
+def _short(value: Any) -> str:
+    text = "unset" if value is None else str(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _named(items: Sequence[Any]) -> bool:
+    return bool(items) and all(isinstance(i, dict) and isinstance(i.get("name"), str) for i in items)
+
+
+def diff_data(old: Any, new: Any, path: str = "") -> list[tuple[str, Any, Any]]:
+    """Changed leaves between two JSON documents, as (path, old, new)."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        out: list[tuple[str, Any, Any]] = []
+        for key in sorted(set(old) | set(new)):
+            sub = f"{path}.{key}" if path else str(key)
+            out += diff_data(old.get(key), new.get(key), sub)
+        return out
+    if isinstance(old, list) and isinstance(new, list) and (_named(old) or _named(new)) and (
+        not old or _named(old)) and (not new or _named(new)):
+        olds = {i["name"]: i for i in old}
+        news = {i["name"]: i for i in new}
+        out = []
+        for name in list(olds) + [n for n in news if n not in olds]:
+            sub = f"{path}[{name}]"
+            if name not in news:
+                out.append((sub, olds[name], None))
+            elif name not in olds:
+                out.append((sub, None, news[name]))
+            else:
+                out += diff_data(olds[name], news[name], sub)
+        return out
+    if old == new:
+        return []
+    return [(path, old, new)]
+
+
+def normalize(path: str) -> str:
+    """`disks[root].bus` -> `disks[].bus`: the form classification rules match."""
+    out, depth = [], 0
+    for ch in path:
+        if ch == "[":
+            depth += 1
+            out.append("[")
+        elif ch == "]":
+            depth -= 1
+            out.append("]")
+        elif depth == 0:
+            out.append(ch)
+    return "".join(out)
+
+
+Verdict = Callable[[Any, Any, dict[str, Any], dict[str, Any]], Kind]
+Rule = tuple[str, "Kind | Verdict"]
+"""(fnmatch pattern over normalized paths, a class or a function(old, new, old_doc, new_doc) -> class)."""
+
+
+def plan_changes(old: dict[str, Any], new: dict[str, Any], rules: Sequence[Rule], default: Kind = "restart") -> Plan:
+    """Classify every changed path by the first matching rule."""
+    changes = []
+    for path, before, after in diff_data(old, new):
+        norm = normalize(path)
+        kind: Kind = default
+        for pattern, verdict in rules:
+            if fnmatchcase(norm, pattern):
+                kind = verdict(before, after, old, new) if callable(verdict) else verdict
+                break
+        changes.append(Change(path, before, after, kind))
+    return Plan(tuple(changes))

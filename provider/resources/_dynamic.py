@@ -1,0 +1,138 @@
+"""The thin adapter between Pulumi's dynamic-provider host and core.ResourceKind.
+
+Only translation happens here: dicts in, CheckResult/DiffResult/... out. The
+provider object is pickled into the state by dill (by reference: this module is
+importable in the provider process) and carries no connection or secret:
+`Backends` is created lazily after unpickling and dropped by `__getstate__`.
+
+Dynamic providers receive no customTimeouts; the resource classes copy them
+into the `timeouts` input instead (see `resource_props`).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+import pulumi
+from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, ResourceProvider, UpdateResult
+from pulumi.runtime import rpc
+
+from ..core import Backends, ResourceKind
+from ..models.common import dump
+from ..waiting import stderr_progress
+
+_BACKENDS_LOCK = threading.Lock()
+
+
+def resource_id(target: Mapping[str, Any], name: str) -> str:
+    """Stable ID: the target and the name (`qemu:///system/vm1`, `kubevirt:ns/vm1`)."""
+    if target.get("kind") == "kubevirt":
+        return f"kubevirt:{target.get('namespace', 'default')}/{name}"
+    return f"{target.get('uri', 'qemu:///system')}/{name}"
+
+
+class DynamicAdapter(ResourceProvider):
+    """check -> diff -> create/read/update/delete for one ResourceKind."""
+
+    kind: ClassVar[ResourceKind[Any]]
+
+    def __init__(self) -> None:
+        self._backends: Backends | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self._backends = None
+
+    def _reconciler(self, args: Any) -> Any:
+        with _BACKENDS_LOCK:
+            if self._backends is None:
+                self._backends = Backends()
+        assert self.kind.reconciler is not None
+        return self.kind.reconciler(self._backends, args.target.kind)
+
+    # -- no I/O -----------------------------------------------------------------
+    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        inputs, failures = self.kind.check(_olds, news, unknown=rpc.UNKNOWN)
+        name = news.get("name") if isinstance(news.get("name"), str) else "?"
+        return CheckResult(
+            inputs,
+            [CheckFailure(f.property, f"{self.kind.type_name.rsplit(':', 1)[-1]} {name!r}: {f.reason}")
+             for f in failures],
+        )
+
+    def diff(self, _id: str, _olds: dict[str, Any], _news: dict[str, Any]) -> DiffResult:
+        unknown = [k for k, v in _news.items() if v == rpc.UNKNOWN and k in self.kind.model.model_fields]
+        if unknown or _contains_unknown(_news):
+            # Preview with values not known yet: say "changes", and "replace" where
+            # the unknown field is a replace-class one (name/target).
+            replaces = [k for k in unknown if k in ("name", "target")]
+            return DiffResult(changes=True, replaces=replaces, stables=[], delete_before_replace=True)
+        new = dump(self.kind.parse(_news, resource=str(_news.get("name"))))
+        plan = self.kind.plan(self.kind.redact(_olds), self.kind.redact(new))
+        same_name = _olds.get("name") == new.get("name")
+        return DiffResult(
+            changes=bool(plan),
+            replaces=plan.replaces,
+            stables=sorted(k for k in self.kind.output_keys if k not in ("state", "pending_restart")),
+            delete_before_replace=same_name,
+        )
+
+    # -- I/O ----------------------------------------------------------------------
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        args = self.kind.parse(props, resource=str(props.get("name")))
+        outs = self._reconciler(args).create(args, progress=stderr_progress(args.name))
+        return CreateResult(resource_id(dump(args)["target"], args.name), self._state(args, outs))
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        args = self.kind.parse(props, resource=str(props.get("name")))
+        found = self._reconciler(args).read(args, props, progress=stderr_progress(args.name))
+        if found is None:
+            return ReadResult(None, {})
+        observed, outs = found
+        redacted = self.kind.redact(observed)
+        return ReadResult(id_, {**redacted, **outs}, redacted)
+
+    def update(self, _id: str, _olds: dict[str, Any], _news: dict[str, Any]) -> UpdateResult:
+        old = self.kind.parse(_olds, resource=str(_olds.get("name")))
+        new = self.kind.parse(_news, resource=str(_news.get("name")))
+        plan = self.kind.plan(self.kind.redact(_olds), self.kind.redact(dump(new)))
+        outs = self._reconciler(new).update(old, new, plan, _olds, progress=stderr_progress(new.name))
+        return UpdateResult(self._state(new, outs))
+
+    def delete(self, _id: str, _props: dict[str, Any]) -> None:
+        args = self.kind.parse(_props, resource=str(_props.get("name")))
+        self._reconciler(args).delete(args, _props, progress=stderr_progress(args.name))
+
+    def _state(self, args: Any, outs: Mapping[str, Any]) -> dict[str, Any]:
+        return {**self.kind.redact(dump(args)), **outs}
+
+
+def _contains_unknown(value: Any) -> bool:
+    if value == rpc.UNKNOWN:
+        return True
+    if isinstance(value, Mapping):
+        return any(_contains_unknown(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_contains_unknown(v) for v in value)
+    return False
+
+
+def resource_props(
+    kind: ResourceKind[Any], inputs: Mapping[str, Any], opts: pulumi.ResourceOptions | None
+) -> dict[str, Any]:
+    """Inputs for pulumi.dynamic.Resource: the user's values, customTimeouts as `timeouts`,
+    and every output key declared (None) so the resource exposes it."""
+    props: dict[str, Any] = {k: v for k, v in inputs.items() if v is not None}
+    timeouts = opts.custom_timeouts if opts is not None else None
+    if timeouts is not None and "timeouts" not in props:
+        props["timeouts"] = {
+            k: v for k, v in (("create", timeouts.create), ("update", timeouts.update), ("delete", timeouts.delete)) if v
+        }
+    for key in kind.output_keys:
+        props.setdefault(key, None)
+    props.setdefault("planned_change", None)
+    return props

@@ -1,0 +1,49 @@
+"""Disk: the Pulumi resource and its dynamic provider."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+from pulumi.dynamic import Resource
+
+from ..kinds import DISK
+from ._dynamic import DynamicAdapter, resource_props
+
+
+class DiskProvider(DynamicAdapter):
+    """Dynamic provider of Disk."""
+
+    kind = DISK
+
+
+class Disk(Resource):
+    """A disk image: a libvirt volume or a KubeVirt DataVolume.
+
+    Pass it to a VirtualMachine disk as `{"name": "root", "disk": this}`; to
+    another Disk's source as `source={"kind": "clone", "volume": this.ref}`.
+    """
+
+    ref: pulumi.Output[dict[str, str]]
+    path: pulumi.Output[str]
+    capacity: pulumi.Output[int]
+    allocation: pulumi.Output[int]
+    planned_change: pulumi.Output[str]
+
+    def __init__(
+        self,
+        resource_name: str,
+        *,
+        name: pulumi.Input[str] | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+        **fields: Any,
+    ) -> None:
+        inputs: dict[str, Any] = {"name": name or resource_name, **fields}
+        super().__init__(DiskProvider(), resource_name, resource_props(DISK, inputs, opts), opts)
+
+    @property
+    def attachment(self) -> pulumi.Output[dict[str, Any]]:
+        """What a VM disk attachment needs to reference this disk."""
+        return self.ref.apply(
+            lambda ref: {"data_volume": ref["data_volume"]} if "data_volume" in ref else {"volume": dict(ref)}
+        )

@@ -1,0 +1,81 @@
+"""VirtualMachine: the Pulumi resource and its dynamic provider."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pulumi
+from pulumi.dynamic import Resource
+
+from ..kinds import VIRTUAL_MACHINE
+from ._dynamic import DynamicAdapter, resource_props
+from .bridge import Bridge
+from .disk import Disk
+
+
+class VirtualMachineProvider(DynamicAdapter):
+    """Dynamic provider of VirtualMachine (see provider/core.py for the contract)."""
+
+    kind = VIRTUAL_MACHINE
+
+
+def _attachment(item: Mapping[str, Any]) -> Any:
+    """`disk=<Disk>` becomes the Disk's attachment source (volume or data_volume)."""
+    disk = item.get("disk")
+    if not isinstance(disk, Disk):
+        return dict(item)
+    rest = {k: v for k, v in item.items() if k != "disk"}
+    return disk.attachment.apply(lambda source: {**rest, **source})
+
+
+def _interface(item: Mapping[str, Any]) -> Any:
+    """`bridge=<Bridge>` becomes the Bridge's network name."""
+    bridge = item.get("bridge")
+    if not isinstance(bridge, Bridge):
+        return dict(item)
+    rest = {k: v for k, v in item.items() if k != "bridge"}
+    return bridge.network_name.apply(lambda network: {**rest, "network": network})
+
+
+class VirtualMachine(Resource):
+    """A virtual machine on libvirt or KubeVirt.
+
+    Every field of `VirtualMachineArgs` is a keyword argument. Disks may name a
+    `Disk` resource (`{"name": "root", "disk": root}`), interfaces a `Bridge`
+    (`{"name": "nic0", "bridge": lan}`). `planned_change` shows, in preview,
+    whether an update is applied live, at the next restart, or by replacement.
+    """
+
+    uuid: pulumi.Output[str]
+    state: pulumi.Output[str]
+    macs: pulumi.Output[dict[str, str]]
+    ipv4: pulumi.Output[dict[str, str]]
+    serial_log_path: pulumi.Output[str | None]
+    pending_restart: pulumi.Output[bool]
+    pending_changes: pulumi.Output[list[str]]
+    host_uri: pulumi.Output[str]
+    planned_change: pulumi.Output[str]
+
+    def __init__(
+        self,
+        resource_name: str,
+        *,
+        name: pulumi.Input[str] | None = None,
+        disks: Sequence[Mapping[str, Any]] | None = None,
+        interfaces: Sequence[Mapping[str, Any]] | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+        **fields: Any,
+    ) -> None:
+        inputs: dict[str, Any] = {"name": name or resource_name, **fields}
+        if disks is not None:
+            inputs["disks"] = [_attachment(d) for d in disks]
+        if interfaces is not None:
+            inputs["interfaces"] = [_interface(i) for i in interfaces]
+        secret_opts = pulumi.ResourceOptions(additional_secret_outputs=["cloud_init"])
+        super().__init__(
+            VirtualMachineProvider(),
+            resource_name,
+            resource_props(VIRTUAL_MACHINE, inputs, opts),
+            pulumi.ResourceOptions.merge(secret_opts, opts),
+        )
