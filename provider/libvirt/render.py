@@ -73,7 +73,7 @@ def render_domain(args: VirtualMachineArgs, *, seed: SeedPlacement | None = None
     """The persistent domain definition of a VM."""
     domain = E.domain(type="kvm" if args.accelerator == "kvm" else "qemu")
     domain.append(E.name(args.name))
-    if args.description:
+    if args.description is not None:
         domain.append(E.description(args.description))
     domain.append(_metadata(args))
     max_mem = args.max_memory or args.memory

@@ -1,0 +1,41 @@
+"""Unit tier helpers: XML validation with libvirt's own RelaxNG schemas."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from tests.harness import tools
+
+
+def validate_xml(xml: str, kind: str) -> None:
+    """Fail unless `virt-xml-validate` (libvirt's schemas) accepts the document."""
+    exe = shutil.which("virt-xml-validate")
+    if exe is None:
+        tools.missing("unit", "virt-xml-validate (Debian package libvirt-clients)")
+        raise AssertionError("unreachable")
+    with tempfile.NamedTemporaryFile("w", suffix=".xml") as handle:
+        handle.write(xml)
+        handle.flush()
+        result = subprocess.run([exe, handle.name, kind], capture_output=True, text=True, timeout=30, check=False)
+    assert result.returncode == 0, f"{kind} XML rejected by libvirt's schema:\n{result.stderr}\n{xml}"
+
+
+@pytest.fixture
+def golden(request: pytest.FixtureRequest) -> "Golden":
+    return Golden(Path(__file__).parent / "golden", request.config.getoption("--update-golden"))
+
+
+class Golden:
+    def __init__(self, folder: Path, update: bool) -> None:
+        self.folder, self.update = folder, update
+
+    def check(self, name: str, text: str) -> None:
+        path = self.folder / name
+        if self.update or not path.exists():
+            path.write_text(text)
+        assert text == path.read_text(), f"{name} differs from the golden file (pytest --update-golden to accept)"
