@@ -159,9 +159,9 @@ class RestartPolicy(Model):
 class Timeouts(Model):
     """Bounds of the waits (filled from the resource's customTimeouts)."""
 
-    create: str = "10m"
-    update: str = "10m"
-    delete: str = "5m"
+    create: str = Field("10m", description="Bound of create (and of the waits it includes)")
+    update: str = Field("10m", description="Bound of update")
+    delete: str = Field("5m", description="Bound of delete (graceful shutdown included)")
 
     @field_validator("create", "update", "delete")
     @classmethod

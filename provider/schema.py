@@ -1,0 +1,135 @@
+"""Pulumi package schema generated from the models (`python -m pulumi_kubevirt.provider.schema`).
+
+Pure. A future native provider plugin serves this from GetSchema; the committed
+schema.json must equal this output (tests/unit/test_schema.py).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+from pydantic import BaseModel
+
+from .kinds import BRIDGE, DISK, VIRTUAL_MACHINE
+from .core import ResourceKind
+
+PACKAGE = "pulumi-kubevirt"
+VERSION = "0.1.0"
+
+_OUTPUT_TYPES: dict[str, dict[str, Any]] = {
+    "uuid": {"type": "string", "description": "libvirt domain UUID / KubeVirt VM uid"},
+    "state": {"type": "string", "description": "Observed power state"},
+    "macs": {"type": "object", "additionalProperties": {"type": "string"}, "description": "MAC per interface"},
+    "ipv4": {"type": "object", "additionalProperties": {"type": "string"}, "description": "IPv4 per interface, when known"},
+    "serial_log_path": {"type": "string", "description": "Serial console log on the hypervisor"},
+    "pending_restart": {"type": "boolean", "description": "Config changes wait for the next restart"},
+    "pending_changes": {"type": "array", "items": {"type": "string"}, "description": "Fields waiting for a restart"},
+    "cloud_init_digest": {"type": "string", "description": "sha256 of the cloud-init content (never the content)"},
+    "host_uri": {"type": "string", "description": "Where the VM runs now (changes after a Migration)"},
+    "ref": {"type": "object", "additionalProperties": {"type": "string"}, "description": "What a VM attaches"},
+    "path": {"type": "string", "description": "Volume path on the hypervisor"},
+    "capacity": {"type": "integer", "description": "Size in bytes"},
+    "allocation": {"type": "integer", "description": "Allocated bytes"},
+    "network_name": {"type": "string", "description": "libvirt network / NAD name"},
+    "bridge_device": {"type": "string", "description": "Host bridge device"},
+    "active": {"type": "boolean", "description": "The network is running"},
+    "planned_change": {"type": "string", "description": "What the last update did: live / restart / replace"},
+}
+
+
+def _token(name: str) -> str:
+    return f"{PACKAGE}:index:{name}"
+
+
+class _Converter:
+    def __init__(self) -> None:
+        self.types: dict[str, Any] = {}
+
+    def model(self, model: type[BaseModel]) -> tuple[dict[str, Any], list[str]]:
+        schema = model.model_json_schema(mode="validation", ref_template="#/$defs/{model}")
+        defs = schema.get("$defs", {})
+        for name, sub in defs.items():
+            props, required = self._object(sub, defs)
+            entry: dict[str, Any] = {"type": "object", "properties": props}
+            if required:
+                entry["required"] = required
+            if sub.get("description"):
+                entry["description"] = sub["description"]
+            self.types[_token(name)] = entry
+        return self._object(schema, defs)
+
+    def _object(self, schema: dict[str, Any], defs: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+        props = {k: self._prop(v) for k, v in schema.get("properties", {}).items()}
+        return props, sorted(schema.get("required", []))
+
+    def _prop(self, prop: dict[str, Any]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if "$ref" in prop:
+            out["$ref"] = "#/types/" + _token(prop["$ref"].rsplit("/", 1)[-1])
+        elif "anyOf" in prop or "oneOf" in prop:
+            options = [o for o in prop.get("anyOf", prop.get("oneOf", [])) if o.get("type") != "null"]
+            if len(options) == 1:
+                out.update(self._prop(options[0]))
+            else:
+                out["oneOf"] = [self._prop(o) for o in options]
+                disc = prop.get("discriminator")
+                if disc:
+                    out["discriminator"] = {
+                        "propertyName": disc["propertyName"],
+                        "mapping": {k: "#/types/" + _token(v.rsplit("/", 1)[-1]) for k, v in disc["mapping"].items()},
+                    }
+        elif "const" in prop:
+            out.update({"type": "string", "const": prop["const"]})
+        elif "enum" in prop:
+            out["type"] = "string"
+            out["description"] = "One of: " + ", ".join(map(str, prop["enum"]))
+        elif prop.get("type") == "array":
+            out["type"] = "array"
+            out["items"] = self._prop(prop.get("items", {}))
+        elif prop.get("type") == "object":
+            out["type"] = "object"
+            out["additionalProperties"] = self._prop(prop.get("additionalProperties", {"type": "string"}))
+        else:
+            out["type"] = prop.get("type", "string")
+        if prop.get("description"):
+            out["description"] = (out.get("description", "") + " " + prop["description"]).strip()
+        if "default" in prop and isinstance(prop["default"], (str, int, bool, float)):
+            out["default"] = prop["default"]
+        return out
+
+
+def build_schema() -> dict[str, Any]:
+    conv = _Converter()
+    resources: dict[str, Any] = {}
+    kinds: list[tuple[str, ResourceKind[Any]]] = [("VirtualMachine", VIRTUAL_MACHINE), ("Disk", DISK), ("Bridge", BRIDGE)]
+    for name, kind in kinds:
+        inputs, required = conv.model(kind.model)
+        outputs = {**inputs, **{k: _OUTPUT_TYPES[k] for k in sorted(kind.output_keys | {"planned_change"})}}
+        resources[_token(name)] = {
+            "description": (kind.model.__doc__ or "").strip(),
+            "inputProperties": inputs,
+            "requiredInputs": required,
+            "properties": outputs,
+            "required": required,
+        }
+    return {
+        "name": PACKAGE,
+        "displayName": "KubeVirt and libvirt virtual machines",
+        "version": VERSION,
+        "description": "Virtual machines, disks, bridges and live migrations on KubeVirt and libvirt.",
+        "license": "Apache-2.0",
+        "types": dict(sorted(conv.types.items())),
+        "resources": resources,
+        "language": {"python": {"packageName": "pulumi_kubevirt"}},
+    }
+
+
+def main() -> None:
+    json.dump(build_schema(), sys.stdout, indent=2, sort_keys=False)
+    sys.stdout.write("\n")
+
+
+if __name__ == "__main__":
+    main()
