@@ -29,7 +29,6 @@ destroy:
 lint:
 	ruff check provider components tests examples bench __main__.py
 	scripts/mypy.sh
-	lint-imports
 
 schema:
 	python -m pulumi_kubevirt.provider.schema > schema.json

@@ -27,6 +27,7 @@ from .plan import Kind, Plan, Rule, plan_changes
 from .waiting import Progress
 
 M = TypeVar("M", bound=BaseModel)
+M_contra = TypeVar("M_contra", bound=BaseModel, contravariant=True)
 
 PLANNED_CHANGE = "planned_change"
 """Input property that `check` fills with the plan summary, so `pulumi preview --diff`
@@ -43,18 +44,18 @@ class Failure:
     reason: str
 
 
-class Reconciler(Protocol[M]):
+class Reconciler(Protocol[M_contra]):
     """One resource kind on one backend. `state` is the resource's last outputs."""
 
-    def create(self, args: M, *, progress: Progress) -> dict[str, Any]: ...
+    def create(self, args: M_contra, *, progress: Progress) -> dict[str, Any]: ...
 
     def read(
-        self, args: M, state: Mapping[str, Any], *, progress: Progress
+        self, args: M_contra, state: Mapping[str, Any], *, progress: Progress
     ) -> tuple[dict[str, Any], dict[str, Any]] | None: ...
 
-    def update(self, old: M, new: M, plan: Plan, state: Mapping[str, Any], *, progress: Progress) -> dict[str, Any]: ...
+    def update(self, old: M_contra, new: M_contra, plan: Plan, state: Mapping[str, Any], *, progress: Progress) -> dict[str, Any]: ...
 
-    def delete(self, args: M, state: Mapping[str, Any], *, progress: Progress) -> None: ...
+    def delete(self, args: M_contra, state: Mapping[str, Any], *, progress: Progress) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -71,18 +72,16 @@ class ResourceKind(Generic[M]):
     reconciler: Callable[[Backends, str], Reconciler[M]] | None = field(default=None, compare=False)
 
     # -- check ------------------------------------------------------------
-    def check(self, olds: Mapping[str, Any] | None, news: Mapping[str, Any], *, unknown: object) -> tuple[
-        dict[str, Any], list[Failure]
-    ]:
+    def check(
+        self, olds: Mapping[str, Any] | None, news: Mapping[str, Any], *, unknown: object
+    ) -> tuple[dict[str, Any], list[Failure]]:
         """Validate `news`; ignore what is UNKNOWN in preview; annotate the plan summary."""
         given = _user_inputs(news, self.output_keys)
         unknown_paths = list(_paths_of(given, unknown))
         try:
             model = self.model.model_validate(_without_unknowns(given, unknown))
         except ValidationError as err:
-            failures = [
-                f for f in _failures(err) if not any(_related(f.property, u) for u in unknown_paths)
-            ]
+            failures = [f for f in _failures(err) if not any(_related(f.property, u) for u in unknown_paths)]
             return dict(given), failures
         if unknown_paths:
             return dict(given), []

@@ -58,8 +58,17 @@ def _disk_transition(old: DiskArgs, new: DiskArgs) -> list[Failure]:
 
 
 VM_OUTPUTS = frozenset(
-    {"uuid", "state", "macs", "ipv4", "serial_log_path", "pending_restart", "pending_changes",
-     "cloud_init_digest", "host_uri"}
+    {
+        "uuid",
+        "state",
+        "macs",
+        "ipv4",
+        "serial_log_path",
+        "pending_restart",
+        "pending_changes",
+        "cloud_init_digest",
+        "host_uri",
+    }
 )
 DISK_OUTPUTS = frozenset({"ref", "path", "capacity", "allocation"})
 BRIDGE_OUTPUTS = frozenset({"network_name", "bridge_device", "active", "pending_restart", "pending_changes"})

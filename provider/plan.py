@@ -106,8 +106,13 @@ def diff_data(old: Any, new: Any, path: str = "") -> list[tuple[str, Any, Any]]:
             sub = f"{path}.{key}" if path else str(key)
             out += diff_data(old.get(key), new.get(key), sub)
         return out
-    if isinstance(old, list) and isinstance(new, list) and (_named(old) or _named(new)) and (
-        not old or _named(old)) and (not new or _named(new)):
+    if (
+        isinstance(old, list)
+        and isinstance(new, list)
+        and (_named(old) or _named(new))
+        and (not old or _named(old))
+        and (not new or _named(new))
+    ):
         olds = {i["name"]: i for i in old}
         news = {i["name"]: i for i in new}
         out = []

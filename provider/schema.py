@@ -12,8 +12,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from .kinds import BRIDGE, DISK, VIRTUAL_MACHINE
 from .core import ResourceKind
+from .kinds import BRIDGE, DISK, VIRTUAL_MACHINE
 
 PACKAGE = "pulumi-kubevirt"
 VERSION = "0.1.0"
@@ -22,7 +22,11 @@ _OUTPUT_TYPES: dict[str, dict[str, Any]] = {
     "uuid": {"type": "string", "description": "libvirt domain UUID / KubeVirt VM uid"},
     "state": {"type": "string", "description": "Observed power state"},
     "macs": {"type": "object", "additionalProperties": {"type": "string"}, "description": "MAC per interface"},
-    "ipv4": {"type": "object", "additionalProperties": {"type": "string"}, "description": "IPv4 per interface, when known"},
+    "ipv4": {
+        "type": "object",
+        "additionalProperties": {"type": "string"},
+        "description": "IPv4 per interface, when known",
+    },
     "serial_log_path": {"type": "string", "description": "Serial console log on the hypervisor"},
     "pending_restart": {"type": "boolean", "description": "Config changes wait for the next restart"},
     "pending_changes": {"type": "array", "items": {"type": "string"}, "description": "Fields waiting for a restart"},
@@ -103,7 +107,11 @@ class _Converter:
 def build_schema() -> dict[str, Any]:
     conv = _Converter()
     resources: dict[str, Any] = {}
-    kinds: list[tuple[str, ResourceKind[Any]]] = [("VirtualMachine", VIRTUAL_MACHINE), ("Disk", DISK), ("Bridge", BRIDGE)]
+    kinds: list[tuple[str, ResourceKind[Any]]] = [
+        ("VirtualMachine", VIRTUAL_MACHINE),
+        ("Disk", DISK),
+        ("Bridge", BRIDGE),
+    ]
     for name, kind in kinds:
         inputs, required = conv.model(kind.model)
         outputs = {**inputs, **{k: _OUTPUT_TYPES[k] for k in sorted(kind.output_keys | {"planned_change"})}}

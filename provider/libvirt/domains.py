@@ -29,7 +29,7 @@ from ..models.common import parse_duration
 from ..plan import Plan, diff_data
 from ..waiting import Deadline, Progress, wait_for
 from . import render
-from .connection import Connections, lookup, translate
+from .connection import Connections, lookup
 from .parse import parse_domain, parse_macs
 from .volumes import delete_volume_if_exists, ensure_pool, upload_bytes
 
@@ -158,8 +158,8 @@ class DomainReconciler:
                 return None
             inactive = dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)
             observed = parse_domain(inactive, args)
-            state = power_state(dom)
-            observed["run_state"] = state if state in ("running", "paused", "stopped") else args.run_state
+            power = power_state(dom)
+            observed["run_state"] = power if power in ("running", "paused", "stopped") else args.run_state
             outputs = self._outputs(conn, dom, args, Deadline(5), progress, fresh=False)
         return observed, outputs
 
@@ -229,7 +229,12 @@ class DomainReconciler:
 
     # -- update ---------------------------------------------------------------
     def update(
-        self, old: VirtualMachineArgs, new: VirtualMachineArgs, plan: Plan, state: Mapping[str, Any], *,
+        self,
+        old: VirtualMachineArgs,
+        new: VirtualMachineArgs,
+        plan: Plan,
+        state: Mapping[str, Any],
+        *,
         progress: Progress,
     ) -> dict[str, Any]:
         uri, name = new.target.uri, new.name  # type: ignore[union-attr]
@@ -279,7 +284,7 @@ class DomainReconciler:
         old_nics = {i.name: i for i in old.interfaces}
         for path in sorted(live):
             if path.startswith("disks[") and path.endswith("]"):
-                disk = path[len("disks["):-1]
+                disk = path[len("disks[") : -1]
                 alias = render.disk_alias(disk)
                 if disk in new_disks and disk not in old_disks:
                     progress(f"hot-plugging disk {disk}")
@@ -288,7 +293,7 @@ class DomainReconciler:
                     progress(f"unplugging disk {disk}")
                     dom.detachDeviceFlags(_device(dom.XMLDesc(0), alias), _LIVE)
             elif path.startswith("interfaces["):
-                nic = path[len("interfaces["):].split("]", 1)[0]
+                nic = path[len("interfaces[") :].split("]", 1)[0]
                 alias = render.nic_alias(nic)
                 if path.endswith("]"):
                     if nic in old_nics and nic not in {i.name for i in new.interfaces}:

@@ -52,7 +52,9 @@ class NetworkReconciler:
                 raise
             return _outputs(net, pending=[])
 
-    def read(self, args: BridgeArgs, state: Mapping[str, Any], *, progress: Progress) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    def read(
+        self, args: BridgeArgs, state: Mapping[str, Any], *, progress: Progress
+    ) -> tuple[dict[str, Any], dict[str, Any]] | None:
         uri, name = args.target.uri, args.name  # type: ignore[union-attr]
         with self._conns.call(uri, resource=name, doing="reading the network") as conn:
             net = lookup(conn.networkLookupByName, name, resource=name, what="network")

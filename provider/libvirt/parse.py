@@ -128,7 +128,7 @@ def _by_alias(devices: etree._Element | None, tag: str, prefix: str) -> dict[str
         alias = el.find("alias")
         name = alias.get("name", "") if alias is not None else ""
         if name.startswith(prefix):
-            found[name[len(prefix):]] = el
+            found[name[len(prefix) :]] = el
     return found
 
 
@@ -158,6 +158,10 @@ def _parse_disks(devices: etree._Element | None, intent: VirtualMachineArgs) -> 
     return out
 
 
+def _attr(el: etree._Element | None, name: str, default: str) -> str:
+    return el.get(name, default) if el is not None else default
+
+
 def _ro(disk: Any) -> bool:
     return bool(disk is not None and disk.readonly)
 
@@ -174,7 +178,7 @@ def _parse_interfaces(devices: etree._Element | None, intent: VirtualMachineArgs
             "name": name,
             "network": source.get("network") if source is not None else None,
             "pod": False,
-            "model": el.find("model").get("type", "virtio") if el.find("model") is not None else "virtio",
+            "model": _attr(el.find("model"), "type", "virtio"),
         }
         want = wanted.get(name)
         mac = observed_mac(el)
@@ -195,8 +199,9 @@ def observed_mac(el: etree._Element) -> str | None:
 def parse_macs(xml: str) -> dict[str, str]:
     """MAC per interface name (computed output)."""
     devices = _root(xml).find("devices")
-    return {name: mac for name, el in _by_alias(devices, "interface", nic_alias("")).items()
-            if (mac := observed_mac(el))}
+    return {
+        name: mac for name, el in _by_alias(devices, "interface", nic_alias("")).items() if (mac := observed_mac(el))
+    }
 
 
 def parse_network(xml: str, intent: BridgeArgs) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from ..models.common import parse_quantity
 XMLNS = "https://pulumi-kubevirt.dev/xmlns/libvirt/1"
 """Namespace of the <metadata> element this provider owns in each domain."""
 
-_M = "{%s}" % XMLNS
+_M = str(etree.QName(XMLNS, "x"))[:-1]  # "{namespace}", the Clark-notation prefix
 SEED_SUFFIX = "-cidata.iso"
 _DEV_PREFIX = {"virtio": "vd", "sata": "sd", "scsi": "sd"}
 
@@ -265,8 +265,9 @@ def size_bytes(size: str | None) -> int | None:
     return None if size is None else int(parse_quantity(size))
 
 
-def render_seed(*, instance_id: str, hostname: str, user_data: str | None, network_data: str | None,
-                ssh_authorized_keys: list[str]) -> bytes:
+def render_seed(
+    *, instance_id: str, hostname: str, user_data: str | None, network_data: str | None, ssh_authorized_keys: list[str]
+) -> bytes:
     """A NoCloud seed ISO (volume label `cidata`) as bytes."""
     meta: dict[str, object] = {"instance-id": instance_id, "local-hostname": hostname}
     if ssh_authorized_keys:

@@ -32,9 +32,7 @@ _CHUNK = 1 << 20
 DEFAULT_POOL_DIR = "/var/lib/libvirt/images"
 
 
-def ensure_pool(
-    conn: libvirt.virConnect, name: str, path: str | None, *, resource: str
-) -> libvirt.virStoragePool:
+def ensure_pool(conn: libvirt.virConnect, name: str, path: str | None, *, resource: str) -> libvirt.virStoragePool:
     """The named pool, created as an autostarted dir pool when absent, and active."""
     pool = lookup(conn.storagePoolLookupByName, name, resource=resource, what="storage pool")
     if pool is None:
@@ -121,9 +119,7 @@ class VolumeReconciler:
                     origin = lookup_volume(conn, src.volume, resource=name)
                     fmt = _volume_format(origin)
                     capacity = max(origin.info()[1], wanted or 0)
-                    vol = pool.createXML(
-                        render.render_volume(args, capacity=capacity, backing=(origin.path(), fmt)), 0
-                    )
+                    vol = pool.createXML(render.render_volume(args, capacity=capacity, backing=(origin.path(), fmt)), 0)
                 elif isinstance(src, (ImageSource, UrlSource)):
                     vol = self._import(conn, pool, args, src, wanted, deadline, progress)
                 else:
@@ -168,7 +164,9 @@ class VolumeReconciler:
                 vol.resize(capacity, 0)
             return vol
 
-    def read(self, args: DiskArgs, state: Mapping[str, Any], *, progress: Progress) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    def read(
+        self, args: DiskArgs, state: Mapping[str, Any], *, progress: Progress
+    ) -> tuple[dict[str, Any], dict[str, Any]] | None:
         uri, name = args.target.uri, args.name  # type: ignore[union-attr]
         with self._conns.call(uri, resource=name, doing="reading the volume") as conn:
             pool = lookup(conn.storagePoolLookupByName, args.pool, resource=name, what="storage pool")
@@ -227,14 +225,14 @@ def _chain(head: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
 def _open_handle(src: ImageSource | UrlSource, deadline: Deadline, *, resource: str) -> tuple[Any, int]:
     if isinstance(src, ImageSource):
         try:
-            handle = open(src.path, "rb")  # noqa: SIM115 - closed by the caller's `with`
+            handle = open(src.path, "rb")
         except OSError as err:
             raise InvalidSpec(
                 f"cannot read image {src.path}: {err.strerror}", resource=resource, field="source.path"
             ) from err
         return handle, os.fstat(handle.fileno()).st_size
     try:
-        response = urllib.request.urlopen(src.url, timeout=min(60.0, deadline.left()))  # noqa: S310
+        response = urllib.request.urlopen(src.url, timeout=min(60.0, deadline.left()))
     except urllib.error.HTTPError as err:
         raise InvalidSpec(
             f"downloading {src.url} failed: HTTP {err.code} {err.reason}", resource=resource, field="source.url"

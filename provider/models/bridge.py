@@ -112,7 +112,9 @@ class BridgeArgs(Model):
             if self.mode == "bridge" and self.ipv4 is not None:
                 raise ValueError("ipv4: a 'bridge' mode network has no libvirt-managed address")
             if self.mode in ("nat", "route") and self.ipv4 is None:
-                raise ValueError(f"ipv4: mode {self.mode!r} needs an address, e.g. ipv4={{'address': '192.168.150.1/24'}}")
+                raise ValueError(
+                    f"ipv4: mode {self.mode!r} needs an address, e.g. ipv4={{'address': '192.168.150.1/24'}}"
+                )
             if self.ports or self.bond or self.node_selector:
                 raise ValueError("ports/bond/node_selector describe node networking on a kubevirt target")
         elif not self.bridge:

@@ -45,7 +45,9 @@ class KubevirtTarget(Model):
     """A Kubernetes cluster running KubeVirt, resolved the way kubectl does."""
 
     kind: Literal["kubevirt"] = "kubevirt"
-    kubeconfig: str | None = Field(None, description="Path of a kubeconfig file (default: $KUBECONFIG or ~/.kube/config)")
+    kubeconfig: str | None = Field(
+        None, description="Path of a kubeconfig file (default: $KUBECONFIG or ~/.kube/config)"
+    )
     context: str | None = Field(None, description="kubeconfig context (default: its current-context)")
     namespace: str = Field("default", description="Namespace of the namespaced objects")
     in_cluster: bool = Field(False, description="Use the pod's service account instead of a kubeconfig")

@@ -16,7 +16,15 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import pulumi
-from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, ResourceProvider, UpdateResult
+from pulumi.dynamic import (
+    CheckFailure,
+    CheckResult,
+    CreateResult,
+    DiffResult,
+    ReadResult,
+    ResourceProvider,
+    UpdateResult,
+)
 from pulumi.runtime import rpc
 
 from ..core import Backends, ResourceKind
@@ -60,8 +68,10 @@ class DynamicAdapter(ResourceProvider):
         name = news.get("name") if isinstance(news.get("name"), str) else "?"
         return CheckResult(
             inputs,
-            [CheckFailure(f.property, f"{self.kind.type_name.rsplit(':', 1)[-1]} {name!r}: {f.reason}")
-             for f in failures],
+            [
+                CheckFailure(f.property, f"{self.kind.type_name.rsplit(':', 1)[-1]} {name!r}: {f.reason}")
+                for f in failures
+            ],
         )
 
     def diff(self, _id: str, _olds: dict[str, Any], _news: dict[str, Any]) -> DiffResult:
@@ -130,7 +140,9 @@ def resource_props(
     timeouts = opts.custom_timeouts if opts is not None else None
     if timeouts is not None and "timeouts" not in props:
         props["timeouts"] = {
-            k: v for k, v in (("create", timeouts.create), ("update", timeouts.update), ("delete", timeouts.delete)) if v
+            k: v
+            for k, v in (("create", timeouts.create), ("update", timeouts.update), ("delete", timeouts.delete))
+            if v
         }
     for key in kind.output_keys:
         props.setdefault(key, None)

@@ -26,7 +26,7 @@ def validate_xml(xml: str, kind: str) -> None:
 
 
 @pytest.fixture
-def golden(request: pytest.FixtureRequest) -> "Golden":
+def golden(request: pytest.FixtureRequest) -> Golden:
     return Golden(Path(__file__).parent / "golden", request.config.getoption("--update-golden"))
 
 

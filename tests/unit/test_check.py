@@ -37,8 +37,16 @@ def failures(inputs: dict[str, Any], olds: dict[str, Any] | None = None) -> dict
         ({"max_memory": "128Mi"}, "(resource)", "max_memory"),
         ({"disks": [{"name": "root"}]}, "disks[0]", "exactly one source"),
         ({"disks": [{"name": "iso", "path": "/x.iso", "cdrom": True}]}, "disks[0]", "virtio"),
-        ({"interfaces": [{"name": "a", "network": "n", "mac": "52:54:00:00:00:01"},
-                         {"name": "b", "network": "n", "mac": "52:54:00:00:00:01"}]}, "(resource)", "appears twice"),
+        (
+            {
+                "interfaces": [
+                    {"name": "a", "network": "n", "mac": "52:54:00:00:00:01"},
+                    {"name": "b", "network": "n", "mac": "52:54:00:00:00:01"},
+                ]
+            },
+            "(resource)",
+            "appears twice",
+        ),
         ({"interfaces": [{"name": "a", "network": "n", "mac": "01:00:00:00:00:01"}]}, "interfaces[0].mac", "multicast"),
         ({"interfaces": [{"name": "a", "network": "n", "mac": "zz"}]}, "interfaces[0].mac", "not a MAC"),
         ({"target": {"kind": "libvirt", "uri": "http://x"}}, "target.uri", "libvirt URI"),
@@ -71,8 +79,9 @@ def test_unknown_values_in_preview_are_not_errors() -> None:
 
 def test_plan_summary_classifies_update() -> None:
     old, _ = VIRTUAL_MACHINE.check(None, {**BASE, "max_memory": "1Gi"}, unknown=UNKNOWN)
-    new, _ = VIRTUAL_MACHINE.check(old, {**BASE, "max_memory": "1Gi", "memory": "512Mi", "machine": "q35"},
-                                   unknown=UNKNOWN)
+    new, _ = VIRTUAL_MACHINE.check(
+        old, {**BASE, "max_memory": "1Gi", "memory": "512Mi", "machine": "q35"}, unknown=UNKNOWN
+    )
     assert new["planned_change"] == "restart: machine unset->q35; live: memory 256Mi->512Mi"
     renamed, _ = VIRTUAL_MACHINE.check(old, {**BASE, "max_memory": "1Gi", "name": "vm2"}, unknown=UNKNOWN)
     assert renamed["planned_change"].startswith("replace: name vm1->vm2")

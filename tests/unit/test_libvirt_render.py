@@ -47,7 +47,9 @@ MINIMAL_VM = VirtualMachineArgs(name="vm-min")
 SEED = render.SeedPlacement(pool="default", volume="vm-full-cidata.iso")
 
 
-@pytest.mark.parametrize(("args", "seed", "golden_name"), [(FULL_VM, SEED, "vm-full.xml"), (MINIMAL_VM, None, "vm-min.xml")])
+@pytest.mark.parametrize(
+    ("args", "seed", "golden_name"), [(FULL_VM, SEED, "vm-full.xml"), (MINIMAL_VM, None, "vm-min.xml")]
+)
 def test_domain_golden_and_schema_valid(args: VirtualMachineArgs, seed: Any, golden_name: str, golden: Golden) -> None:
     xml = render.render_domain(args, seed=seed)
     golden.check(golden_name, xml)
@@ -85,7 +87,10 @@ def test_drift_is_reported_by_field() -> None:
     root = etree.fromstring(render.render_domain(FULL_VM, seed=SEED).encode())
     root.find("currentMemory").text = str(1536 * 1024)  # type: ignore[union-attr]
     root.find("devices/interface/source").set("network", "other")  # type: ignore[union-attr]
-    changes = {p: (o, n) for p, o, n in diff_data(dump(FULL_VM), parse.parse_domain(etree.tostring(root, encoding="unicode"), FULL_VM))}
+    changes = {
+        p: (o, n)
+        for p, o, n in diff_data(dump(FULL_VM), parse.parse_domain(etree.tostring(root, encoding="unicode"), FULL_VM))
+    }
     assert changes == {"memory": ("1Gi", "1536Mi"), "interfaces[lan].network": ("br-lan", "other")}
 
 
@@ -117,8 +122,13 @@ def test_seed_is_a_cidata_iso() -> None:
 
     import pycdlib
 
-    data = render.render_seed(instance_id="iid-x", hostname="x", user_data="#cloud-config\nusers: []\n",
-                              network_data=None, ssh_authorized_keys=["ssh-ed25519 AAAA k"])
+    data = render.render_seed(
+        instance_id="iid-x",
+        hostname="x",
+        user_data="#cloud-config\nusers: []\n",
+        network_data=None,
+        ssh_authorized_keys=["ssh-ed25519 AAAA k"],
+    )
     iso = pycdlib.PyCdlib()
     iso.open_fp(io.BytesIO(data))
     out = io.BytesIO()
@@ -138,22 +148,28 @@ _text = st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), m
 @st.composite
 def vm_inputs(draw: st.DrawFn) -> dict[str, Any]:
     sockets = draw(st.integers(1, 4))
-    disks = draw(st.lists(st.tuples(_names, st.sampled_from(["virtio", "sata", "scsi"])), max_size=4,
-                          unique_by=lambda t: t[0]))
+    disks = draw(
+        st.lists(st.tuples(_names, st.sampled_from(["virtio", "sata", "scsi"])), max_size=4, unique_by=lambda t: t[0])
+    )
     nics = draw(st.lists(_names, max_size=3, unique=True))
     return {
         "name": draw(_names),
         "description": draw(st.none() | _text),
         "labels": draw(st.dictionaries(_names, _text, max_size=3)),
         "memory": f"{draw(st.integers(16, 4096))}Mi",
-        "cpu": {"sockets": sockets, "max_sockets": draw(st.none() | st.integers(sockets, 8)),
-                "cores": draw(st.integers(1, 4)), "threads": draw(st.integers(1, 2))},
+        "cpu": {
+            "sockets": sockets,
+            "max_sockets": draw(st.none() | st.integers(sockets, 8)),
+            "cores": draw(st.integers(1, 4)),
+            "threads": draw(st.integers(1, 2)),
+        },
         "machine": draw(st.none() | st.sampled_from(["pc", "q35"])),
         "firmware": draw(st.sampled_from(["bios", "uefi"])),
         "accelerator": draw(st.sampled_from(["kvm", "tcg"])),
         "disks": [{"name": n, "volume": {"pool": "default", "volume": f"{n}.qcow2"}, "bus": b} for n, b in disks],
-        "interfaces": [{"name": n, "network": draw(_names), "vlan": draw(st.none() | st.integers(1, 4094))}
-                       for n in nics],
+        "interfaces": [
+            {"name": n, "network": draw(_names), "vlan": draw(st.none() | st.integers(1, 4094))} for n in nics
+        ],
         "vnc": draw(st.booleans()),
         "rng": draw(st.booleans()),
     }

@@ -14,8 +14,16 @@ from pulumi_kubevirt.provider.models import parse_duration, parse_quantity, quan
 
 @pytest.mark.parametrize(
     ("text", "value"),
-    [("128Mi", 128 * 2**20), ("1Gi", 2**30), ("1024M", 1024 * 10**6), ("2G", 2 * 10**9), ("1.5Gi", 3 * 2**29),
-     ("512MiB", 512 * 2**20), ("1e9", 10**9), ("100", 100)],
+    [
+        ("128Mi", 128 * 2**20),
+        ("1Gi", 2**30),
+        ("1024M", 1024 * 10**6),
+        ("2G", 2 * 10**9),
+        ("1.5Gi", 3 * 2**29),
+        ("512MiB", 512 * 2**20),
+        ("1e9", 10**9),
+        ("100", 100),
+    ],
 )
 def test_examples(text: str, value: int) -> None:
     assert quantity_bytes(text) == value
