@@ -2,11 +2,12 @@
 # Starts virtlogd + libvirtd for qemu:///system on a machine without systemd,
 # unless libvirtd already answers. Idempotent.
 set -euo pipefail
+mkdir -p /var/log/libvirt/qemu  # serial console logs of the guests this project defines
 if virsh -c qemu:///system version >/dev/null 2>&1; then
     echo "[start-libvirtd] qemu:///system already answers"
     exit 0
 fi
-mkdir -p /var/log/libvirt /run/libvirt
+mkdir -p /var/log/libvirt/qemu /run/libvirt
 getent group kvm >/dev/null || groupadd -r kvm
 getent group libvirt-qemu >/dev/null || groupadd -r libvirt-qemu
 id libvirt-qemu >/dev/null 2>&1 || useradd -r -g libvirt-qemu -G kvm libvirt-qemu

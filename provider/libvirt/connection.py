@@ -30,10 +30,12 @@ _NOT_FOUND = {
 _UNAVAILABLE = {
     libvirt.VIR_ERR_NO_CONNECT,
     libvirt.VIR_ERR_RPC,
-    libvirt.VIR_ERR_SYSTEM_ERROR,
     libvirt.VIR_ERR_AUTH_FAILED,
     libvirt.VIR_ERR_OPERATION_TIMEOUT,
 }
+# SYSTEM_ERROR is a lost connection only when the RPC/remote layer raised it; from a
+# driver (a missing file, a failed mkdir) it is an operation that failed.
+_TRANSPORT_DOMAINS = {libvirt.VIR_FROM_RPC, libvirt.VIR_FROM_REMOTE}
 _INVALID = {
     libvirt.VIR_ERR_XML_ERROR,
     libvirt.VIR_ERR_XML_DETAIL,
@@ -49,7 +51,8 @@ def translate(err: libvirt.libvirtError, *, resource: str, doing: str) -> Provid
     message = f"{doing}: {err.get_error_message() or err}"
     if code in _NOT_FOUND:
         return NotFound(message, resource=resource)
-    if code in _UNAVAILABLE:
+    transport = code == libvirt.VIR_ERR_SYSTEM_ERROR and err.get_error_domain() in _TRANSPORT_DOMAINS
+    if code in _UNAVAILABLE or transport:
         return BackendUnavailable(message + " (is libvirtd reachable at this URI?)", resource=resource)
     if code in _INVALID:
         return InvalidSpec(message, resource=resource)
@@ -62,10 +65,16 @@ def is_not_found(err: libvirt.libvirtError) -> bool:
     return err.get_error_code() in _NOT_FOUND
 
 
+def _quiet(_ctx: object, _err: object) -> None:
+    """libvirt's default handler prints every error to stderr, including the expected
+    not-found of a lookup; errors reach us as exceptions anyway."""
+
+
 class Connections:
     """Per-URI cache of open libvirt connections for one provider process."""
 
     def __init__(self) -> None:
+        libvirt.registerErrorHandler(_quiet, None)
         self._lock = threading.Lock()
         self._conns: dict[str, libvirt.virConnect] = {}
 

@@ -26,11 +26,12 @@ from lxml import etree
 from ..errors import Conflict, InvalidSpec, NotFound, OperationFailed, WaitTimeout
 from ..models import VirtualMachineArgs
 from ..models.common import parse_duration
-from ..plan import Plan, diff_data
+from ..plan import Plan, plan_changes
 from ..waiting import Deadline, Progress, wait_for
 from . import render
 from .connection import Connections, lookup
 from .parse import parse_domain, parse_macs
+from .rules import VM_RULES
 from .volumes import delete_volume_if_exists, ensure_pool, upload_bytes
 
 _STATE_NAMES = {
@@ -164,12 +165,16 @@ class DomainReconciler:
         return observed, outputs
 
     def _pending(self, dom: libvirt.virDomain, args: VirtualMachineArgs) -> list[str]:
-        """Fields whose persistent config differs from what the running guest has."""
+        """Restart-class fields whose persistent config differs from the running guest.
+
+        Live-class differences are not pending: e.g. the live currentMemory is the
+        balloon's actual size, which lags the target while the guest deflates.
+        """
         if not dom.isActive():
             return []
         live = parse_domain(dom.XMLDesc(0), args)
         config = parse_domain(dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE), args)
-        return [path for path, _old, _new in diff_data(live, config)]
+        return plan_changes(live, config, VM_RULES).paths("restart")
 
     def _outputs(
         self,
@@ -249,7 +254,7 @@ class DomainReconciler:
                 self._write_seed(conn, new, seed)
             if plan.of_kind("restart") or plan.of_kind("live"):
                 progress("redefining the domain in place")
-                conn.defineXML(render.render_domain(new, seed=seed))
+                conn.defineXML(render.render_domain(new, seed=seed, uuid=dom.UUIDString()))
             if dom.isActive():
                 self._apply_live(dom, old, new, plan, progress)
             if old.cloud_init is not None and new.cloud_init is None:

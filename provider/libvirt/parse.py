@@ -144,6 +144,9 @@ def _parse_disks(devices: etree._Element | None, intent: VirtualMachineArgs) -> 
         source = el.find("source")
         if el.get("type") == "volume" and source is not None:
             disk["volume"] = {"pool": source.get("pool"), "volume": source.get("volume")}
+            want = wanted.get(name)
+            if want is not None and want.volume is not None and want.volume.format is not None:
+                disk["volume"]["format"] = _attr(el.find("driver"), "type", "raw")
         elif source is not None:
             disk["path"] = source.get("file") or source.get("dev")
         target = el.find("target")

@@ -69,10 +69,12 @@ class SeedPlacement:
     volume: str
 
 
-def render_domain(args: VirtualMachineArgs, *, seed: SeedPlacement | None = None) -> str:
-    """The persistent domain definition of a VM."""
+def render_domain(args: VirtualMachineArgs, *, seed: SeedPlacement | None = None, uuid: str | None = None) -> str:
+    """The persistent domain definition of a VM; `uuid` when redefining an existing domain in place."""
     domain = E.domain(type="kvm" if args.accelerator == "kvm" else "qemu")
     domain.append(E.name(args.name))
+    if uuid is not None:
+        domain.append(E.uuid(uuid))
     if args.description is not None:
         domain.append(E.description(args.description))
     domain.append(_metadata(args))
@@ -149,7 +151,8 @@ def _devices(args: VirtualMachineArgs, seed: SeedPlacement | None) -> etree._Ele
     for disk in args.disks:
         device = "cdrom" if disk.cdrom else "disk"
         if disk.volume is not None:
-            el = E.disk(E.driver(name="qemu"), type="volume", device=device)
+            # Without an explicit driver type QEMU opens the volume as raw (no probing, by design).
+            el = E.disk(E.driver(name="qemu", type=disk.volume.image_format), type="volume", device=device)
             el.append(E.source(pool=disk.volume.pool, volume=disk.volume.volume))
         else:
             assert disk.path is not None  # the model allows no other source on libvirt

@@ -210,7 +210,7 @@ def _volume_format(vol: libvirt.virStorageVol) -> str:
 def _outputs(args: DiskArgs, vol: libvirt.virStorageVol) -> dict[str, Any]:
     _type, capacity, allocation = vol.info()
     return {
-        "ref": {"pool": args.pool, "volume": render.volume_name(args)},
+        "ref": {"pool": args.pool, "volume": render.volume_name(args), "format": args.format},
         "path": vol.path(),
         "capacity": capacity,
         "allocation": allocation,

@@ -51,6 +51,13 @@ class VolumeRef(Model):
 
     pool: str = Field(description="Storage pool name")
     volume: str = Field(description="Volume name in the pool")
+    format: Literal["qcow2", "raw"] | None = Field(
+        None, description="Image format (default: from the volume name's extension, .qcow2 or raw)"
+    )
+
+    @property
+    def image_format(self) -> str:
+        return self.format or ("qcow2" if self.volume.endswith(".qcow2") else "raw")
 
 
 class DiskAttachment(Model):
