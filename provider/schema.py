@@ -68,7 +68,9 @@ class _Converter:
         props = {k: self._prop(v) for k, v in schema.get("properties", {}).items()}
         return props, sorted(schema.get("required", []))
 
-    def _prop(self, prop: dict[str, Any]) -> dict[str, Any]:
+    def _prop(self, prop: dict[str, Any] | bool) -> dict[str, Any]:
+        if not isinstance(prop, dict) or not prop:
+            return {"$ref": "pulumi.json#/Any"}
         out: dict[str, Any] = {}
         if "$ref" in prop:
             out["$ref"] = "#/types/" + _token(prop["$ref"].rsplit("/", 1)[-1])

@@ -1,20 +1,22 @@
 """Typed inputs of every resource (pydantic v2, extra fields forbidden). Pure."""
 
 from .bridge import Bond, BridgeArgs, Ipv4
-from .common import Model, parse_duration, parse_quantity, quantity_bytes
-from .disk import BackingSource, BlankSource, CloneSource, DiskArgs, ImageSource, RegistrySource, UrlSource
-from .target import KubevirtTarget, LibvirtTarget
-from .vm import (
-    CloudInit,
-    Cpu,
-    DiskAttachment,
-    Interface,
-    KernelBoot,
-    RestartPolicy,
-    Timeouts,
-    VirtualMachineArgs,
+from .common import Model, Timeouts, parse_duration, parse_quantity, quantity_bytes
+from .disk import DiskArgs
+from .kubevirt import ClusterRef, KubevirtVmOptions, Probe, Toleration
+from .sources import (
+    BackingSource,
+    BlankSource,
+    CloneSource,
+    DiskSource,
+    DiskTemplate,
+    ImageSource,
+    RegistrySource,
+    UrlSource,
     VolumeRef,
 )
+from .target import KubevirtTarget, LibvirtTarget
+from .vm import CloudInit, Cpu, DiskAttachment, Interface, KernelBoot, RestartPolicy, VirtualMachineArgs
 
 __all__ = [
     "BackingSource",
@@ -23,19 +25,25 @@ __all__ = [
     "BridgeArgs",
     "CloneSource",
     "CloudInit",
+    "ClusterRef",
     "Cpu",
     "DiskArgs",
     "DiskAttachment",
+    "DiskSource",
+    "DiskTemplate",
     "ImageSource",
     "Interface",
     "Ipv4",
     "KernelBoot",
     "KubevirtTarget",
+    "KubevirtVmOptions",
     "LibvirtTarget",
     "Model",
+    "Probe",
     "RegistrySource",
     "RestartPolicy",
     "Timeouts",
+    "Toleration",
     "UrlSource",
     "VirtualMachineArgs",
     "VolumeRef",

@@ -14,9 +14,8 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from .common import Model, Name
+from .common import Model, Name, Timeouts
 from .target import LibvirtTarget, Target
-from .vm import Timeouts
 
 
 class Ipv4(Model):
@@ -95,6 +94,9 @@ class BridgeArgs(Model):
     node_selector: dict[str, str] = Field(default_factory=dict, description="KubeVirt/nmstate: which nodes")
     manage_node_bridge: bool = Field(True, description="KubeVirt: also create the host bridge with an NNCP")
     mac_spoof_check: bool = Field(True, description="KubeVirt: bridge CNI macspoofchk")
+    cni_type: Literal["bridge", "cnv-bridge"] = Field(
+        "bridge", description="KubeVirt: CNI plugin of the NAD (cnv-bridge on OpenShift Virtualization)"
+    )
     timeouts: Timeouts = Field(default_factory=Timeouts, description="Wait bounds")
 
     @field_validator("bridge")

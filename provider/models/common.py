@@ -15,7 +15,7 @@ import re
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 _BINARY = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60}
 _DECIMAL = {
@@ -109,3 +109,17 @@ def parse_duration(text: str) -> float:
 def dump(model: BaseModel) -> dict[str, Any]:
     """A model as plain JSON data, leaving out what the user did not set (preserves intent)."""
     return model.model_dump(mode="json", exclude_none=True, by_alias=False)
+
+
+class Timeouts(Model):
+    """Bounds of the waits (filled from the resource's customTimeouts)."""
+
+    create: str = Field("10m", description="Bound of create (and of the waits it includes)")
+    update: str = Field("10m", description="Bound of update")
+    delete: str = Field("5m", description="Bound of delete (graceful shutdown included)")
+
+    @field_validator("create", "update", "delete")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        parse_duration(value)
+        return value

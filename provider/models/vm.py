@@ -12,7 +12,9 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from .common import Model, Name, Quantity, parse_duration, quantity_bytes
+from .common import Model, Name, Quantity, Timeouts, parse_duration, quantity_bytes
+from .kubevirt import KubevirtVmOptions
+from .sources import DiskTemplate, VolumeRef
 from .target import LibvirtTarget, Target
 
 _MAC = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
@@ -46,18 +48,8 @@ class Cpu(Model):
         return self
 
 
-class VolumeRef(Model):
-    """A libvirt storage volume (what a Disk resource outputs as `ref`)."""
-
-    pool: str = Field(description="Storage pool name")
-    volume: str = Field(description="Volume name in the pool")
-    format: Literal["qcow2", "raw"] | None = Field(
-        None, description="Image format (default: from the volume name's extension, .qcow2 or raw)"
-    )
-
-    @property
-    def image_format(self) -> str:
-        return self.format or ("qcow2" if self.volume.endswith(".qcow2") else "raw")
+_DISK_SOURCES = ("volume", "path", "data_volume", "pvc", "container_image", "secret", "config_map", "template")
+_KUBE_ONLY_SOURCES = ("data_volume", "pvc", "container_image", "secret", "config_map", "template")
 
 
 class DiskAttachment(Model):
@@ -69,6 +61,11 @@ class DiskAttachment(Model):
     data_volume: str | None = Field(None, description="KubeVirt: a DataVolume name (pass a Disk as `disk=`)")
     pvc: str | None = Field(None, description="KubeVirt: a PersistentVolumeClaim name")
     container_image: str | None = Field(None, description="KubeVirt: a containerDisk image")
+    secret: str | None = Field(None, description="KubeVirt: expose this Secret as a disk")
+    config_map: str | None = Field(None, description="KubeVirt: expose this ConfigMap as a disk")
+    template: DiskTemplate | None = Field(
+        None, description="KubeVirt: a DataVolume owned by the VM (dataVolumeTemplates)"
+    )
     bus: Literal["virtio", "sata", "scsi"] = Field("virtio", description="Disk bus")
     readonly: bool = Field(False, description="Attach read-only")
     cdrom: bool = Field(False, description="Attach as a CD-ROM (read-only, sata/scsi bus)")
@@ -76,10 +73,10 @@ class DiskAttachment(Model):
 
     @model_validator(mode="after")
     def _one_source(self) -> DiskAttachment:
-        sources = [f for f in ("volume", "path", "data_volume", "pvc", "container_image") if getattr(self, f)]
+        sources = [f for f in _DISK_SOURCES if getattr(self, f)]
         if len(sources) != 1:
             raise ValueError(
-                "give exactly one source (volume/disk, path, data_volume, pvc or container_image); got "
+                f"give exactly one source ({', '.join(_DISK_SOURCES)}; `disk=` sets volume or data_volume); got "
                 + (", ".join(sources) or "none")
             )
         if self.cdrom and self.bus == "virtio":
@@ -163,20 +160,6 @@ class RestartPolicy(Model):
         return value
 
 
-class Timeouts(Model):
-    """Bounds of the waits (filled from the resource's customTimeouts)."""
-
-    create: str = Field("10m", description="Bound of create (and of the waits it includes)")
-    update: str = Field("10m", description="Bound of update")
-    delete: str = Field("5m", description="Bound of delete (graceful shutdown included)")
-
-    @field_validator("create", "update", "delete")
-    @classmethod
-    def _duration(cls, value: str) -> str:
-        parse_duration(value)
-        return value
-
-
 class VirtualMachineArgs(Model):
     """A virtual machine."""
 
@@ -205,6 +188,7 @@ class VirtualMachineArgs(Model):
     restart_policy: RestartPolicy = Field(default_factory=RestartPolicy, description="Restart-class changes")
     description: str | None = Field(None, description="Free text")
     labels: dict[str, str] = Field(default_factory=dict, description="Labels (libvirt: metadata)")
+    kubevirt: KubevirtVmOptions | None = Field(None, description="KubeVirt-only options")
     timeouts: Timeouts = Field(default_factory=Timeouts, description="Wait bounds")
 
     @model_validator(mode="after")
@@ -219,8 +203,10 @@ class VirtualMachineArgs(Model):
         _unique("disks (boot_order)", [d.boot_order for d in self.disks if d.boot_order])
         if isinstance(self.target, LibvirtTarget):
             for i, disk in enumerate(self.disks):
-                if disk.data_volume or disk.pvc or disk.container_image:
-                    raise ValueError(f"disks[{i}]: data_volume/pvc/container_image need a kubevirt target")
+                if any(getattr(disk, f) for f in _KUBE_ONLY_SOURCES):
+                    raise ValueError(f"disks[{i}]: {'/'.join(_KUBE_ONLY_SOURCES)} need a kubevirt target")
+            if self.kubevirt is not None:
+                raise ValueError("kubevirt: these options need a kubevirt target")
             for i, nic in enumerate(self.interfaces):
                 if nic.pod or nic.binding:
                     raise ValueError(f"interfaces[{i}]: pod/binding need a kubevirt target")
@@ -230,6 +216,10 @@ class VirtualMachineArgs(Model):
             for i, disk in enumerate(self.disks):
                 if disk.path or disk.volume:
                     raise ValueError(f"disks[{i}]: path/volume need a libvirt target")
+            if self.kernel_boot is not None:
+                raise ValueError("kernel_boot: direct kernel boot from host paths needs a libvirt target")
+            if self.accelerator != "kvm":
+                raise ValueError("accelerator: on KubeVirt emulation is a cluster setting (useEmulation)")
             for i, nic in enumerate(self.interfaces):
                 if nic.vlan is not None:
                     raise ValueError(f"interfaces[{i}].vlan: on KubeVirt the VLAN belongs to the Bridge (NAD)")

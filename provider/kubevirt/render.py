@@ -1,0 +1,379 @@
+"""Models -> KubeVirt, CDI, nmstate and Multus manifests (plain dicts). Pure.
+
+Every object carries the managed-by label, so `read` can tell ours from a
+stranger's. Cloud-init content goes into a Secret referenced by
+`cloudInitNoCloud.secretRef`, never inline in the VM (the VM object is visible
+to anyone who can list VMs, and Kubernetes objects are capped at ~1 MiB).
+Unit tests validate every manifest against the official schemas in
+third_party/api-reference.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+from ..models import BridgeArgs, DiskArgs, VirtualMachineArgs
+from ..models.kubevirt import ClusterRef, Probe
+from ..models.sources import BlankSource, CloneSource, DiskSource, DiskTemplate, RegistrySource, UrlSource
+
+MANAGED_BY = {"app.kubernetes.io/managed-by": "pulumi-kubevirt"}
+FIELD_MANAGER = "pulumi-kubevirt"
+KUBEVIRT_API = "kubevirt.io/v1"
+CDI_API = "cdi.kubevirt.io/v1beta1"
+NNCP_API = "nmstate.io/v1"
+NAD_API = "k8s.cni.cncf.io/v1"
+MAX_SECRET_BYTES = 1_000_000
+"""Kubernetes rejects objects over ~1 MiB (etcd's request limit); fail clearly before that."""
+
+
+def cloud_init_secret_name(vm: str) -> str:
+    return f"{vm}-cloudinit"
+
+
+def ssh_keys_secret_name(vm: str) -> str:
+    return f"{vm}-ssh-keys"
+
+
+def run_strategy(args: VirtualMachineArgs) -> str:
+    """Pause is not a run strategy: a paused VM runs (Always) and is paused via virt-api."""
+    if args.kubevirt is not None and args.kubevirt.run_strategy is not None:
+        return args.kubevirt.run_strategy
+    return "Halted" if args.run_state == "stopped" else "Always"
+
+
+def _labels(extra: dict[str, str]) -> dict[str, str]:
+    return {**extra, **MANAGED_BY}
+
+
+def render_vm(args: VirtualMachineArgs, *, namespace: str) -> dict[str, Any]:
+    """The kubevirt.io/v1 VirtualMachine."""
+    opts = args.kubevirt
+    meta: dict[str, Any] = {"name": args.name, "namespace": namespace, "labels": _labels(args.labels)}
+    annotations = dict(opts.annotations) if opts else {}
+    if args.description is not None:
+        annotations["pulumi-kubevirt.dev/description"] = args.description
+    if annotations:
+        meta["annotations"] = annotations
+    spec: dict[str, Any] = {"runStrategy": run_strategy(args), "template": _template(args)}
+    templates = [_dv_template(d.name, args.name, d.template) for d in args.disks if d.template is not None]
+    if templates:
+        spec["dataVolumeTemplates"] = templates
+    if opts is not None and opts.instancetype is not None:
+        spec["instancetype"] = _ref(opts.instancetype, "VirtualMachineClusterInstancetype")
+    if opts is not None and opts.preference is not None:
+        spec["preference"] = _ref(opts.preference, "VirtualMachineClusterPreference")
+    return {"apiVersion": KUBEVIRT_API, "kind": "VirtualMachine", "metadata": meta, "spec": spec}
+
+
+def _ref(ref: ClusterRef, default: str) -> dict[str, str]:
+    return {"name": ref.name, "kind": ref.kind or default}
+
+
+def _template(args: VirtualMachineArgs) -> dict[str, Any]:
+    opts = args.kubevirt
+    uses_instancetype = opts is not None and opts.instancetype is not None
+    domain: dict[str, Any] = {"devices": _devices(args)}
+    if not uses_instancetype:
+        cpu: dict[str, Any] = {"sockets": args.cpu.sockets, "cores": args.cpu.cores, "threads": args.cpu.threads}
+        if args.cpu.max_sockets is not None:
+            cpu["maxSockets"] = args.cpu.max_sockets
+        if args.cpu.model is not None:
+            cpu["model"] = args.cpu.model
+        domain["cpu"] = cpu
+        memory: dict[str, Any] = {"guest": args.memory}
+        if args.max_memory is not None:
+            memory["maxGuest"] = args.max_memory
+        domain["memory"] = memory
+    if args.machine is not None:
+        domain["machine"] = {"type": args.machine}
+    if args.firmware == "uefi":
+        domain["firmware"] = {"bootloader": {"efi": {"secureBoot": False}}}
+    spec: dict[str, Any] = {"domain": domain}
+    networks = [
+        {"name": nic.name, "pod": {}} if nic.pod else {"name": nic.name, "multus": {"networkName": nic.network}}
+        for nic in args.interfaces
+    ]
+    if networks:
+        spec["networks"] = networks
+    volumes = _volumes(args)
+    if volumes:
+        spec["volumes"] = volumes
+    if args.cloud_init is not None and args.cloud_init.ssh_authorized_keys:
+        spec["accessCredentials"] = [
+            {
+                "sshPublicKey": {
+                    "source": {"secret": {"secretName": ssh_keys_secret_name(args.name)}},
+                    "propagationMethod": {"noCloud": {}},
+                }
+            }
+        ]
+    if opts is not None:
+        if opts.node_selector:
+            spec["nodeSelector"] = dict(opts.node_selector)
+        if opts.tolerations:
+            spec["tolerations"] = [_toleration(t.model_dump(exclude_none=True)) for t in opts.tolerations]
+        if opts.affinity is not None:
+            spec["affinity"] = opts.affinity
+        if opts.eviction_strategy is not None:
+            spec["evictionStrategy"] = opts.eviction_strategy
+        if opts.termination_grace_period_seconds is not None:
+            spec["terminationGracePeriodSeconds"] = opts.termination_grace_period_seconds
+        if opts.readiness_probe is not None:
+            spec["readinessProbe"] = _probe(opts.readiness_probe)
+        if opts.liveness_probe is not None:
+            spec["livenessProbe"] = _probe(opts.liveness_probe)
+        if opts.hostname is not None:
+            spec["hostname"] = opts.hostname
+    template_meta: dict[str, Any] = {"labels": _labels({**args.labels, "kubevirt.io/domain": args.name})}
+    return {"metadata": template_meta, "spec": spec}
+
+
+def _toleration(t: dict[str, Any]) -> dict[str, Any]:
+    names = {"toleration_seconds": "tolerationSeconds"}
+    return {names.get(k, k): v for k, v in t.items()}
+
+
+def _probe(probe: Probe) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if probe.http_get_port is not None:
+        out["httpGet"] = {"port": probe.http_get_port, "path": probe.http_get_path}
+    elif probe.tcp_socket_port is not None:
+        out["tcpSocket"] = {"port": probe.tcp_socket_port}
+    elif probe.exec_command is not None:
+        out["exec"] = {"command": list(probe.exec_command)}
+    else:
+        out["guestAgentPing"] = {}
+    for field, key in (
+        ("initial_delay_seconds", "initialDelaySeconds"),
+        ("period_seconds", "periodSeconds"),
+        ("timeout_seconds", "timeoutSeconds"),
+        ("failure_threshold", "failureThreshold"),
+        ("success_threshold", "successThreshold"),
+    ):
+        value = getattr(probe, field)
+        if value is not None:
+            out[key] = value
+    return out
+
+
+def _devices(args: VirtualMachineArgs) -> dict[str, Any]:
+    disks: list[dict[str, Any]] = []
+    for disk in args.disks:
+        entry: dict[str, Any] = {"name": disk.name}
+        if disk.cdrom:
+            entry["cdrom"] = {"bus": disk.bus, "readonly": True}
+        else:
+            entry["disk"] = {"bus": disk.bus}
+            if disk.readonly:
+                entry["disk"]["readonly"] = True
+        if disk.boot_order is not None:
+            entry["bootOrder"] = disk.boot_order
+        disks.append(entry)
+    if args.cloud_init is not None:
+        disks.append({"name": "cloudinitdisk", "disk": {"bus": "virtio"}})
+    interfaces: list[dict[str, Any]] = []
+    for nic in args.interfaces:
+        binding = nic.binding or ("masquerade" if nic.pod else "bridge")
+        entry = {"name": nic.name, binding: {}, "model": nic.model}
+        if nic.mac is not None:
+            entry["macAddress"] = nic.mac
+        interfaces.append(entry)
+    devices: dict[str, Any] = {
+        "disks": disks,
+        "interfaces": interfaces,
+        "autoattachSerialConsole": args.serial_console,
+        "autoattachGraphicsDevice": args.vnc,
+    }
+    if args.rng:
+        devices["rng"] = {}
+    return devices
+
+
+def _volumes(args: VirtualMachineArgs) -> list[dict[str, Any]]:
+    volumes: list[dict[str, Any]] = []
+    for disk in args.disks:
+        entry: dict[str, Any] = {"name": disk.name}
+        if disk.template is not None:
+            entry["dataVolume"] = {"name": dv_template_name(args.name, disk.name)}
+        elif disk.data_volume is not None:
+            entry["dataVolume"] = {"name": disk.data_volume}
+        elif disk.pvc is not None:
+            entry["persistentVolumeClaim"] = {"claimName": disk.pvc}
+        elif disk.container_image is not None:
+            entry["containerDisk"] = {"image": disk.container_image}
+        elif disk.secret is not None:
+            entry["secret"] = {"secretName": disk.secret}
+        elif disk.config_map is not None:
+            entry["configMap"] = {"name": disk.config_map}
+        volumes.append(entry)
+    ci = args.cloud_init
+    if ci is not None:
+        secret = ci.secret_name or cloud_init_secret_name(args.name)
+        source: dict[str, Any] = {"secretRef": {"name": secret}}
+        if ci.network_data is not None or ci.secret_name is not None:
+            source["networkDataSecretRef"] = {"name": secret}
+        volumes.append({"name": "cloudinitdisk", "cloudInitNoCloud": source})
+    return volumes
+
+
+def dv_template_name(vm: str, disk: str) -> str:
+    return f"{vm}-{disk}"
+
+
+def _dv_template(disk: str, vm: str, template: DiskTemplate) -> dict[str, Any]:
+    return {
+        "metadata": {"name": dv_template_name(vm, disk), "labels": dict(MANAGED_BY)},
+        "spec": dv_spec(
+            template.source, template.size, template.storage_class, template.access_modes, template.volume_mode
+        ),
+    }
+
+
+def dv_spec(
+    source: DiskSource,
+    size: str,
+    storage_class: str | None,
+    access_modes: list[str] | None,
+    volume_mode: str | None,
+) -> dict[str, Any]:
+    """A DataVolume spec with the `storage` API (StorageProfiles fill what is unset)."""
+    storage: dict[str, Any] = {"resources": {"requests": {"storage": size}}}
+    if storage_class is not None:
+        storage["storageClassName"] = storage_class
+    if access_modes:
+        storage["accessModes"] = list(access_modes)
+    if volume_mode is not None:
+        storage["volumeMode"] = volume_mode
+    return {"source": _dv_source(source), "storage": storage}
+
+
+def _dv_source(source: DiskSource) -> dict[str, Any]:
+    if isinstance(source, UrlSource):
+        return {"http": {"url": source.url}}
+    if isinstance(source, RegistrySource):
+        return {"registry": {"url": source.url}}
+    if isinstance(source, CloneSource):
+        pvc: dict[str, Any] = {"name": source.pvc}
+        if source.pvc_namespace is not None:
+            pvc["namespace"] = source.pvc_namespace
+        return {"pvc": pvc}
+    if isinstance(source, BlankSource):
+        return {"blank": {}}
+    raise ValueError(f"source kind {source.kind!r} has no DataVolume form")  # the model forbids it
+
+
+def render_data_volume(args: DiskArgs, *, namespace: str) -> dict[str, Any]:
+    """A CDI DataVolume for a Disk."""
+    assert args.size is not None or not isinstance(args.source, BlankSource)
+    size = args.size or "1Gi"
+    annotations = {"cdi.kubevirt.io/storage.deleteAfterCompletion": "false"}
+    return {
+        "apiVersion": CDI_API,
+        "kind": "DataVolume",
+        "metadata": {"name": args.name, "namespace": namespace, "labels": dict(MANAGED_BY), "annotations": annotations},
+        "spec": dv_spec(args.source, size, args.storage_class, args.access_modes, args.volume_mode),
+    }
+
+
+def render_cloud_init_secrets(args: VirtualMachineArgs, *, namespace: str) -> list[dict[str, Any]]:
+    """The Secrets holding cloud-init content and SSH keys (none when the user brings a Secret)."""
+    ci = args.cloud_init
+    out: list[dict[str, Any]] = []
+    if ci is None:
+        return out
+    if ci.secret_name is None:
+        data = {"userdata": ci.user_data or "#cloud-config\n{}\n"}
+        if ci.network_data is not None:
+            data["networkdata"] = ci.network_data
+        size = sum(len(v.encode()) for v in data.values())
+        if size > MAX_SECRET_BYTES:
+            raise ValueError(
+                f"cloud-init data is {size} bytes; a Kubernetes Secret holds at most ~1 MiB: "
+                "move large files into a disk image or a DataVolume"
+            )
+        out.append(_secret(cloud_init_secret_name(args.name), namespace, data))
+    if ci.ssh_authorized_keys:
+        keys = {f"key{i}": key for i, key in enumerate(ci.ssh_authorized_keys)}
+        out.append(_secret(ssh_keys_secret_name(args.name), namespace, keys))
+    return out
+
+
+def _secret(name: str, namespace: str, data: dict[str, str]) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": name, "namespace": namespace, "labels": dict(MANAGED_BY)},
+        "type": "Opaque",
+        "data": {k: base64.b64encode(v.encode()).decode() for k, v in sorted(data.items())},
+    }
+
+
+def render_nncp(args: BridgeArgs) -> dict[str, Any]:
+    """nmstate NodeNetworkConfigurationPolicy: the Linux bridge (over a bond or ports) on the nodes."""
+    interfaces: list[dict[str, Any]] = []
+    ports: list[dict[str, Any]]
+    if args.bond is not None:
+        bond: dict[str, Any] = {
+            "name": args.bond.name,
+            "type": "bond",
+            "state": "up",
+            "ipv4": {"enabled": False},
+            "link-aggregation": {"mode": args.bond.mode, "port": list(args.bond.ports)},
+        }
+        if args.bond.miimon is not None:
+            bond["link-aggregation"]["options"] = {"miimon": args.bond.miimon}
+        if args.bond.mtu is not None:
+            bond["mtu"] = args.bond.mtu
+        interfaces.append(bond)
+        ports = [{"name": args.bond.name}]
+    else:
+        ports = [{"name": p} for p in args.ports]
+    bridge: dict[str, Any] = {
+        "name": args.bridge,
+        "type": "linux-bridge",
+        "state": "up",
+        "ipv4": {"enabled": False},
+        "bridge": {"options": {"stp": {"enabled": args.stp}}, "port": ports},
+    }
+    if args.mtu is not None:
+        bridge["mtu"] = args.mtu
+    interfaces.append(bridge)
+    spec: dict[str, Any] = {"desiredState": {"interfaces": interfaces}}
+    if args.node_selector:
+        spec["nodeSelector"] = dict(args.node_selector)
+    return {
+        "apiVersion": NNCP_API,
+        "kind": "NodeNetworkConfigurationPolicy",
+        "metadata": {"name": args.name, "labels": dict(MANAGED_BY)},
+        "spec": spec,
+    }
+
+
+def render_nad(args: BridgeArgs, *, namespace: str) -> dict[str, Any]:
+    """Multus NetworkAttachmentDefinition with the bridge CNI config VMs attach to."""
+    config: dict[str, Any] = {
+        "cniVersion": "0.3.1",
+        "name": args.name,
+        "type": args.cni_type,
+        "bridge": args.bridge,
+        "macspoofchk": args.mac_spoof_check,
+        "ipam": {},
+        "preserveDefaultVlan": False,
+    }
+    if args.vlan is not None:
+        config["vlan"] = args.vlan
+    if args.mtu is not None:
+        config["mtu"] = args.mtu
+    return {
+        "apiVersion": NAD_API,
+        "kind": "NetworkAttachmentDefinition",
+        "metadata": {
+            "name": args.name,
+            "namespace": namespace,
+            "labels": dict(MANAGED_BY),
+            "annotations": {"k8s.v1.cni.cncf.io/resourceName": f"bridge.network.kubevirt.io/{args.bridge}"},
+        },
+        "spec": {"config": json.dumps(config, sort_keys=True)},
+    }
