@@ -98,24 +98,47 @@ build_pulumi() {
 }
 
 build_language_python() {
-    local v=v$PULUMI_VERSION
+    local v=v$PULUMI_VERSION m=github.com/pulumi/pulumi/sdk/python/cmd/pulumi-language-python/v3
     have pulumi-language-python "$v" && { log "pulumi-language-python $v present"; return; }
-    log "building pulumi-language-python $v"
     local sdk
     sdk=$(moddir github.com/pulumi/pulumi/sdk/v3 "$v")
-    local d=$WORK/language-python
-    new_wrapper "$d"
-    nonlocal_replaces "$(modfile github.com/pulumi/pulumi/pkg/v3 "$v")" >>"$d/go.mod"
-    (cd "$d" && go get "github.com/pulumi/pulumi/sdk/python/cmd/pulumi-language-python/v3@$PULUMI_LANGUAGE_PYTHON_PSEUDO" \
-        "github.com/pulumi/pulumi/pkg/v3@$v" "github.com/pulumi/pulumi/sdk/v3@$v" &&
-        go build -trimpath \
-            -ldflags "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$v" \
-            -o "$BIN/pulumi-language-python" github.com/pulumi/pulumi/sdk/python/cmd/pulumi-language-python/v3)
     # The exec shim and the dynamic-provider host are scripts shipped in the sdk module.
     install -m 755 "$sdk/python/cmd/pulumi-language-python-exec" "$BIN/pulumi-language-python-exec"
     install -m 755 "$sdk/python/dist/pulumi-resource-pulumi-python" "$BIN/pulumi-resource-pulumi-python"
-    stamp pulumi-language-python "$v"
-    log "pulumi-language-python $v built"
+    log "building pulumi-language-python $v from $m@$PULUMI_LANGUAGE_PYTHON_PSEUDO"
+    local d=$WORK/language-python err
+    if err=$(go mod download -json "$m@$PULUMI_LANGUAGE_PYTHON_PSEUDO" 2>&1); then
+        new_wrapper "$d"
+        nonlocal_replaces "$(modfile github.com/pulumi/pulumi/pkg/v3 "$v")" >>"$d/go.mod"
+        (cd "$d" && go get "$m@$PULUMI_LANGUAGE_PYTHON_PSEUDO" \
+            "github.com/pulumi/pulumi/pkg/v3@$v" "github.com/pulumi/pulumi/sdk/v3@$v" &&
+            go build -trimpath \
+                -ldflags "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$v" \
+                -o "$BIN/pulumi-language-python" "$m")
+        stamp pulumi-language-python "$v"
+        log "pulumi-language-python $v built"
+        return
+    fi
+    # The Go module proxy refuses this module (403 "This module version is not available." on
+    # every version, see scripts/pulumi-language-python-standin). Install the Python stand-in
+    # that speaks the same plugin protocol and runs the same upstream exec script; it runs with
+    # the project venv's python (it needs the PyPI pulumi SDK's gRPC stubs). The stamp differs
+    # from $v, so every setup run tries the real module again first.
+    local venv=${PKV_VENV:-$(dirname "$HERE")/.venv} shebang='#!/usr/bin/env python3'
+    if "$venv/bin/python" -c 'import pulumi.runtime.proto.language_pb2_grpc' 2>/dev/null; then
+        shebang="#!$venv/bin/python"
+    else
+        log "WARNING: $venv has no pulumi SDK; the stand-in will use the first python3 on PATH"
+    fi
+    { echo "$shebang"; tail -n +2 "$HERE/pulumi-language-python-standin"; } >"$BIN/pulumi-language-python.tmp"
+    chmod 755 "$BIN/pulumi-language-python.tmp"
+    mv "$BIN/pulumi-language-python.tmp" "$BIN/pulumi-language-python"
+    stamp pulumi-language-python "$v-standin"
+    log "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"
+    log "!!! pulumi-language-python: the Go module could not be fetched; installed the STAND-IN"
+    log "!!! scripts/pulumi-language-python-standin as $BIN/pulumi-language-python. Proxy said:"
+    printf '%s\n' "$err" | sed 's/^/!!!   /' >&2
+    log "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"
 }
 
 build_kube_apiserver() {

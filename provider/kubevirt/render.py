@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from ..models import BridgeArgs, DiskArgs, VirtualMachineArgs
@@ -235,7 +236,7 @@ def dv_spec(
     source: DiskSource,
     size: str,
     storage_class: str | None,
-    access_modes: list[str] | None,
+    access_modes: Sequence[str] | None,
     volume_mode: str | None,
 ) -> dict[str, Any]:
     """A DataVolume spec with the `storage` API (StorageProfiles fill what is unset)."""
