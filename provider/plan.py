@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import Any, Literal
 
+from .models import quantity_bytes
+
 Kind = Literal["none", "live", "restart", "replace"]
 _SEVERITY: dict[Kind, int] = {"none": 0, "live": 1, "restart": 2, "replace": 3}
 
@@ -162,3 +164,22 @@ def plan_changes(old: dict[str, Any], new: dict[str, Any], rules: Sequence[Rule]
                 break
         changes.append(Change(path, before, after, kind))
     return Plan(tuple(changes))
+
+
+# Verdicts shared by the backends: a change is live while it stays under the
+# ceiling the running VM was started with (balloon / hot-plug maximum).
+
+
+def memory_within_ceiling(before: Any, after: Any, old: dict[str, Any], new: dict[str, Any]) -> Kind:
+    """Memory changes are live up to the old max_memory (or the old memory when unset)."""
+    ceiling = old.get("max_memory") or old.get("memory")
+    if before is None or after is None or ceiling is None:
+        return "restart"
+    return "live" if quantity_bytes(after) <= quantity_bytes(ceiling) else "restart"
+
+
+def sockets_within_ceiling(before: Any, after: Any, old: dict[str, Any], new: dict[str, Any]) -> Kind:
+    """vCPU changes are live up to the old max_sockets (or the old sockets when unset)."""
+    cpu = old.get("cpu", {})
+    ceiling = cpu.get("max_sockets") or cpu.get("sockets", 1)
+    return "live" if isinstance(after, int) and after <= ceiling else "restart"

@@ -9,21 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..models import quantity_bytes
-from ..plan import Kind, Rule
-
-
-def _memory(before: Any, after: Any, old: dict[str, Any], new: dict[str, Any]) -> Kind:
-    ceiling = old.get("max_memory") or old.get("memory")
-    if before is None or after is None or ceiling is None:
-        return "restart"
-    return "live" if quantity_bytes(after) <= quantity_bytes(ceiling) else "restart"
-
-
-def _sockets(before: Any, after: Any, old: dict[str, Any], new: dict[str, Any]) -> Kind:
-    cpu = old.get("cpu", {})
-    ceiling = cpu.get("max_sockets") or cpu.get("sockets", 1)
-    return "live" if isinstance(after, int) and after <= ceiling else "restart"
+from ..plan import Kind, Rule, memory_within_ceiling, sockets_within_ceiling
 
 
 def _disk_plug(before: Any, after: Any, old: dict[str, Any], new: dict[str, Any]) -> Kind:
@@ -40,8 +26,8 @@ VM_RULES: list[Rule] = [
     ("run_state", "live"),
     ("description", "live"),
     ("labels*", "live"),
-    ("memory", _memory),
-    ("cpu.sockets", _sockets),
+    ("memory", memory_within_ceiling),
+    ("cpu.sockets", sockets_within_ceiling),
     ("disks[]", _disk_plug),
     ("interfaces[]", "live"),
     ("interfaces[].network", "live"),

@@ -281,3 +281,57 @@ def test_validator_accepts_official_examples(path: Path) -> None:
     for doc in yaml.safe_load_all(path.read_text()):
         if doc and (doc.get("apiVersion"), doc.get("kind")) == ("kubevirt.io/v1", "VirtualMachine"):
             validate(doc)
+
+
+ROUND_TRIP_VMS = [
+    vm(name="min"),
+    vm(name="stopped", run_state="stopped", description="x <y>", labels={"a": "b"}),
+    vm(
+        name="rt",
+        memory="1024M",
+        max_memory="4Gi",
+        cpu={"sockets": 2, "max_sockets": 4, "cores": 2, "model": "host-model"},
+        machine="q35",
+        firmware="uefi",
+        disks=[
+            {"name": "root", "template": {"size": "20Gi", "source": {"kind": "url", "url": "http://x/y.qcow2"}}},
+            {"name": "data", "data_volume": "data-dv", "bus": "scsi", "boot_order": 2},
+            {"name": "cd", "container_image": "quay.io/x:1", "cdrom": True, "bus": "sata"},
+            {"name": "ro", "pvc": "shared", "readonly": True},
+        ],
+        interfaces=[
+            {"name": "default", "pod": True},
+            {"name": "lan", "network": "br-lan", "mac": "02:00:00:00:00:02"},
+            {"name": "fast", "network": "sriov", "binding": "sriov", "model": "e1000e"},
+        ],
+        cloud_init={"user_data": "#cloud-config\n"},
+        vnc=True,
+        rng=True,
+        kubevirt={
+            "eviction_strategy": "LiveMigrate",
+            "node_selector": {"a": "b"},
+            "tolerations": [{"key": "k", "operator": "Exists", "effect": "NoExecute", "toleration_seconds": 30}],
+            "termination_grace_period_seconds": 0,
+            "annotations": {"x": "y"},
+            "preference": {"name": "p"},
+        },
+    ),
+]
+
+
+@pytest.mark.parametrize("args", ROUND_TRIP_VMS, ids=lambda a: a.name)
+def test_vm_round_trip(args: VirtualMachineArgs) -> None:
+    from pulumi_kubevirt.provider.kubevirt.parse import parse_vm
+    from pulumi_kubevirt.provider.models.common import dump
+    from pulumi_kubevirt.provider.plan import diff_data
+
+    manifest = render.render_vm(args, namespace="demo")
+    # what the apiserver and webhooks add must not read back as drift
+    manifest["status"] = {"ready": True}
+    manifest["metadata"]["managedFields"] = [{"manager": "virt-controller"}]
+    manifest["spec"]["template"]["spec"]["domain"].setdefault("features", {"acpi": {"enabled": True}})
+    manifest["spec"]["template"]["spec"]["domain"]["devices"]["interfaces"] = [
+        {**i, "macAddress": i.get("macAddress")} if i.get("macAddress") else i
+        for i in manifest["spec"]["template"]["spec"]["domain"]["devices"]["interfaces"]
+    ]
+    assert diff_data(dump(args), parse_vm(manifest, args)) == []

@@ -1,0 +1,280 @@
+"""Kubernetes API access for the KubeVirt backend.
+
+- `Clusters`: one ApiClient per (kubeconfig, context, in-cluster) target,
+  created lazily in the provider process, shared by threads (urllib3 pools are
+  thread-safe), never pickled.
+- `translate`: this backend's one error translator. 404 is NotFound, 409
+  Conflict, 400/422 InvalidSpec with the apiserver's message; 5xx, 429 and
+  connection errors are BackendUnavailable and are what `retrying` retries.
+- `Api`: the few verbs the reconcilers need: server-side apply with one field
+  manager, get, delete (background propagation), subresource calls, watch.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import urllib3
+from kubernetes import client, config, watch
+from kubernetes.client.exceptions import ApiException
+from kubernetes.config.config_exception import ConfigException
+from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_exponential
+
+from ..errors import BackendUnavailable, Conflict, InvalidSpec, NotFound, OperationFailed, ProviderError
+from ..models import KubevirtTarget
+from .render import FIELD_MANAGER
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Gvr:
+    """Group, version, plural (and whether namespaced) of a resource."""
+
+    group: str
+    version: str
+    plural: str
+    namespaced: bool = True
+
+
+VM = Gvr("kubevirt.io", "v1", "virtualmachines")
+VMI = Gvr("kubevirt.io", "v1", "virtualmachineinstances")
+VMIM = Gvr("kubevirt.io", "v1", "virtualmachineinstancemigrations")
+DATA_VOLUME = Gvr("cdi.kubevirt.io", "v1beta1", "datavolumes")
+NNCP = Gvr("nmstate.io", "v1", "nodenetworkconfigurationpolicies", namespaced=False)
+NAD = Gvr("k8s.cni.cncf.io", "v1", "network-attachment-definitions")
+SECRET = Gvr("", "v1", "secrets")
+PVC = Gvr("", "v1", "persistentvolumeclaims")
+
+
+def _status_message(err: ApiException) -> str:
+    try:
+        body = json.loads(err.body or "{}")
+    except ValueError:
+        return str(err.reason)
+    return str(body.get("message") or err.reason)
+
+
+def translate(err: ApiException, *, resource: str, doing: str) -> ProviderError:
+    message = f"{doing}: {_status_message(err)}"
+    status = err.status or 0
+    if status == 404:
+        return NotFound(message, resource=resource)
+    if status == 409:
+        return Conflict(message, resource=resource)
+    if status in (400, 422):
+        return InvalidSpec(message, resource=resource)
+    if status in (401, 403):
+        return BackendUnavailable(message + " (check the kubeconfig's credentials and RBAC)", resource=resource)
+    if status == 429 or status >= 500:
+        return BackendUnavailable(message, resource=resource)
+    return OperationFailed(message, resource=resource)
+
+
+def _transient(err: BaseException) -> bool:
+    if isinstance(err, ApiException):
+        return err.status in (429, 500, 502, 503, 504) or err.status == 0
+    return isinstance(err, (urllib3.exceptions.HTTPError, ConnectionError))
+
+
+def retrying(fn: Callable[[], T], *, budget: float = 60.0) -> T:
+    """`fn()`, retried with backoff while the apiserver is unreachable or overloaded (bounded)."""
+    for attempt in Retrying(
+        stop=stop_after_delay(budget),
+        wait=wait_exponential(multiplier=0.2, max=5),
+        retry=retry_if_exception(_transient),
+        reraise=True,
+    ):
+        with attempt:
+            return fn()
+    raise AssertionError("unreachable")  # pragma: no cover - Retrying either returns or raises
+
+
+class Clusters:
+    """Per-target cache of ApiClients for one provider process."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._clients: dict[tuple[str | None, str | None, bool], client.ApiClient] = {}
+
+    def api(self, target: KubevirtTarget, *, resource: str) -> Api:
+        key = (target.kubeconfig, target.context, target.in_cluster)
+        with self._lock:
+            api_client = self._clients.get(key)
+            if api_client is None:
+                api_client = _new_client(target, resource=resource)
+                self._clients[key] = api_client
+        return Api(api_client, resource=resource)
+
+
+def _new_client(target: KubevirtTarget, *, resource: str) -> client.ApiClient:
+    try:
+        if target.in_cluster:
+            configuration = client.Configuration()
+            config.load_incluster_config(client_configuration=configuration)
+            return client.ApiClient(configuration)
+        path = target.kubeconfig or os.environ.get("KUBECONFIG") or str(Path.home() / ".kube" / "config")
+        return config.new_client_from_config(config_file=os.path.expanduser(path), context=target.context)
+    except (ConfigException, OSError) as err:
+        raise BackendUnavailable(f"cannot load the cluster configuration: {err}", resource=resource) from err
+
+
+class Api:
+    """The verbs the reconcilers use, with errors translated."""
+
+    def __init__(self, api_client: client.ApiClient, *, resource: str) -> None:
+        self._client = api_client
+        self._custom = client.CustomObjectsApi(api_client)
+        self._core = client.CoreV1Api(api_client)
+        self.resource = resource
+
+    def _call(self, fn: Callable[[], T], doing: str) -> T:
+        try:
+            return retrying(fn)
+        except ApiException as err:
+            raise translate(err, resource=self.resource, doing=doing) from err
+        except (urllib3.exceptions.HTTPError, ConnectionError) as err:
+            raise BackendUnavailable(f"{doing}: the apiserver is unreachable ({err})", resource=self.resource) from err
+
+    def apply(self, gvr: Gvr, body: dict[str, Any]) -> dict[str, Any]:
+        """Server-side apply with this provider's field manager (force: we own what we declare)."""
+        name = body["metadata"]["name"]
+        namespace = body["metadata"].get("namespace")
+        kwargs = {"field_manager": FIELD_MANAGER, "force": True, "_content_type": "application/apply-patch+yaml"}
+        doing = f"applying {gvr.plural}/{name}"
+        if gvr.group == "":
+            assert gvr.plural == "secrets"
+            return self._call(
+                lambda: self._client.sanitize_for_serialization(
+                    self._core.patch_namespaced_secret(name, namespace, body, **kwargs)
+                ),
+                doing,
+            )
+        if gvr.namespaced:
+            return self._call(
+                lambda: self._custom.patch_namespaced_custom_object(
+                    gvr.group, gvr.version, namespace, gvr.plural, name, body, **kwargs
+                ),
+                doing,
+            )
+        return self._call(
+            lambda: self._custom.patch_cluster_custom_object(gvr.group, gvr.version, gvr.plural, name, body, **kwargs),
+            doing,
+        )
+
+    def get(self, gvr: Gvr, name: str, namespace: str | None) -> dict[str, Any] | None:
+        """The object, or None when the apiserver says 404 (anything else is an error)."""
+        doing = f"reading {gvr.plural}/{name}"
+        try:
+            if gvr.group == "":
+                reader = (
+                    self._core.read_namespaced_secret
+                    if gvr.plural == "secrets"
+                    else (self._core.read_namespaced_persistent_volume_claim)
+                )
+                obj = retrying(lambda: reader(name, namespace))
+                return self._client.sanitize_for_serialization(obj)  # type: ignore[no-any-return]
+            if gvr.namespaced:
+                return retrying(  # type: ignore[no-any-return]
+                    lambda: self._custom.get_namespaced_custom_object(
+                        gvr.group, gvr.version, namespace, gvr.plural, name
+                    )
+                )
+            return retrying(  # type: ignore[no-any-return]
+                lambda: self._custom.get_cluster_custom_object(gvr.group, gvr.version, gvr.plural, name)
+            )
+        except ApiException as err:
+            if err.status == 404:
+                return None
+            raise translate(err, resource=self.resource, doing=doing) from err
+        except (urllib3.exceptions.HTTPError, ConnectionError) as err:
+            raise BackendUnavailable(f"{doing}: the apiserver is unreachable ({err})", resource=self.resource) from err
+
+    def delete(self, gvr: Gvr, name: str, namespace: str | None) -> bool:
+        """Delete with background propagation; False when it was already gone."""
+        doing = f"deleting {gvr.plural}/{name}"
+        opts = client.V1DeleteOptions(propagation_policy="Background")
+        try:
+            if gvr.group == "":
+                deleter = (
+                    self._core.delete_namespaced_secret
+                    if gvr.plural == "secrets"
+                    else (self._core.delete_namespaced_persistent_volume_claim)
+                )
+                retrying(lambda: deleter(name, namespace, body=opts))
+            elif gvr.namespaced:
+                retrying(
+                    lambda: self._custom.delete_namespaced_custom_object(
+                        gvr.group, gvr.version, namespace, gvr.plural, name, body=opts
+                    )
+                )
+            else:
+                retrying(
+                    lambda: self._custom.delete_cluster_custom_object(
+                        gvr.group, gvr.version, gvr.plural, name, body=opts
+                    )
+                )
+        except ApiException as err:
+            if err.status == 404:
+                return False
+            raise translate(err, resource=self.resource, doing=doing) from err
+        except (urllib3.exceptions.HTTPError, ConnectionError) as err:
+            raise BackendUnavailable(f"{doing}: the apiserver is unreachable ({err})", resource=self.resource) from err
+        return True
+
+    def subresource(self, gvr: Gvr, name: str, namespace: str, verb: str, body: dict[str, Any] | None = None) -> None:
+        """PUT /apis/subresources.kubevirt.io/v1/namespaces/NS/<plural>/NAME/<verb> (served by virt-api)."""
+        path = f"/apis/subresources.kubevirt.io/{gvr.version}/namespaces/{namespace}/{gvr.plural}/{name}/{verb}"
+        doing = f"calling {verb} on {gvr.plural}/{name}"
+        try:
+            retrying(
+                lambda: self._client.call_api(
+                    path,
+                    "PUT",
+                    body=body or {},
+                    header_params={"Content-Type": "application/json", "Accept": "application/json"},
+                    auth_settings=["BearerToken"],
+                    _return_http_data_only=True,
+                )
+            )
+        except ApiException as err:
+            if err.status == 404 and "subresources.kubevirt.io" not in (err.body or ""):
+                raise OperationFailed(
+                    f"{doing}: the cluster does not serve subresources.kubevirt.io (is KubeVirt's virt-api running?)",
+                    resource=self.resource,
+                ) from err
+            raise translate(err, resource=self.resource, doing=doing) from err
+
+    def watch(
+        self, gvr: Gvr, name: str, namespace: str | None, *, timeout: float
+    ) -> Iterator[tuple[str, dict[str, Any]]]:
+        """(event type, object) for one object, for at most `timeout` seconds (server-side timeout too)."""
+        w = watch.Watch()
+        kwargs: dict[str, Any] = {
+            "field_selector": f"metadata.name={name}",
+            "timeout_seconds": max(1, int(timeout)),
+            "_request_timeout": timeout + 5,
+        }
+        if gvr.group == "":
+            raise ValueError("watch is for custom resources")
+        if gvr.namespaced:
+            stream = w.stream(
+                self._custom.list_namespaced_custom_object, gvr.group, gvr.version, namespace, gvr.plural, **kwargs
+            )
+        else:
+            stream = w.stream(self._custom.list_cluster_custom_object, gvr.group, gvr.version, gvr.plural, **kwargs)
+        try:
+            for event in stream:
+                yield event["type"], event["object"]
+        except ApiException as err:
+            raise translate(err, resource=self.resource, doing=f"watching {gvr.plural}/{name}") from err
+        except (urllib3.exceptions.HTTPError, ConnectionError) as err:
+            raise BackendUnavailable(f"watching {gvr.plural}/{name}: {err}", resource=self.resource) from err
+        finally:
+            w.stop()

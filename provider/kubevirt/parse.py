@@ -1,0 +1,242 @@
+"""Live KubeVirt/CDI/nmstate/Multus objects -> the model's shape, preserving intent. Pure.
+
+Only what render.py writes is read back, so status, managedFields, server
+defaults and fields webhooks add (that the user did not set) never show up as
+drift. Fields Kubernetes does not hold (target, timeouts, restart policy, the
+cloud-init content behind a Secret) are carried over from the intent.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ..models import BridgeArgs, DiskArgs, VirtualMachineArgs, quantity_bytes
+from ..models.common import dump
+from .render import MANAGED_BY, dv_template_name
+
+
+def _get(obj: Any, *path: str) -> Any:
+    for key in path:
+        if not isinstance(obj, dict):
+            return None
+        obj = obj.get(key)
+    return obj
+
+
+def _quantity(observed: Any, intent: str | None) -> Any:
+    """The user's spelling when the value is the same amount (the apiserver may reformat)."""
+    if observed is None or intent is None:
+        return observed
+    try:
+        return intent if quantity_bytes(str(observed)) == quantity_bytes(intent) else str(observed)
+    except ValueError:
+        return str(observed)
+
+
+def _labels(meta: dict[str, Any]) -> dict[str, str]:
+    labels = dict(meta.get("labels") or {})
+    for key in MANAGED_BY:
+        labels.pop(key, None)
+    return labels
+
+
+def parse_vm(obj: dict[str, Any], intent: VirtualMachineArgs) -> dict[str, Any]:
+    """A VirtualMachine as model data, in the shape of `dump(intent)`."""
+    out = dump(intent)
+    meta = obj.get("metadata") or {}
+    spec = obj.get("spec") or {}
+    tpl = _get(spec, "template", "spec") or {}
+    domain = tpl.get("domain") or {}
+    out["name"] = meta.get("name")
+    out["labels"] = _labels(meta)
+    annotations = dict(meta.get("annotations") or {})
+    description = annotations.pop("pulumi-kubevirt.dev/description", None)
+    if description is not None:
+        out["description"] = description
+    else:
+        out.pop("description", None)
+
+    strategy = spec.get("runStrategy")
+    opts = out.get("kubevirt")
+    if intent.kubevirt is not None and intent.kubevirt.run_strategy is not None:
+        opts["run_strategy"] = strategy
+    elif strategy == "Halted":
+        out["run_state"] = "stopped"
+    elif intent.run_state == "stopped":
+        out["run_state"] = "running"
+    # "paused" is a VMI condition, merged by the reconciler.
+
+    if intent.kubevirt is None or intent.kubevirt.instancetype is None:
+        memory = domain.get("memory") or {}
+        out["memory"] = _quantity(memory.get("guest"), intent.memory)
+        if intent.max_memory is not None or memory.get("maxGuest") is not None:
+            out["max_memory"] = _quantity(memory.get("maxGuest"), intent.max_memory)
+        cpu = domain.get("cpu") or {}
+        parsed_cpu: dict[str, Any] = {k: cpu.get(k, 1) for k in ("sockets", "cores", "threads")}
+        if intent.cpu.max_sockets is not None or cpu.get("maxSockets") is not None:
+            parsed_cpu["max_sockets"] = cpu.get("maxSockets")
+        if intent.cpu.model is not None:
+            parsed_cpu["model"] = cpu.get("model")
+        out["cpu"] = parsed_cpu
+    if intent.machine is not None:
+        out["machine"] = _get(domain, "machine", "type")
+    out["firmware"] = "uefi" if _get(domain, "firmware", "bootloader", "efi") is not None else "bios"
+
+    devices = domain.get("devices") or {}
+    out["serial_console"] = devices.get("autoattachSerialConsole", True) is not False
+    out["vnc"] = devices.get("autoattachGraphicsDevice", True) is not False
+    out["rng"] = devices.get("rng") is not None
+    out["disks"] = _disks(devices.get("disks") or [], tpl.get("volumes") or [], spec, intent)
+    out["interfaces"] = _interfaces(devices.get("interfaces") or [], tpl.get("networks") or [], intent)
+    if opts is not None:
+        _options(opts, tpl, spec, annotations, intent)
+    return out
+
+
+def _disks(
+    disks: list[dict[str, Any]], volumes: list[dict[str, Any]], spec: dict[str, Any], intent: VirtualMachineArgs
+) -> list[dict[str, Any]]:
+    by_volume = {v.get("name"): v for v in volumes}
+    wanted = {d.name: d for d in intent.disks}
+    templates = {_get(t, "metadata", "name"): t for t in spec.get("dataVolumeTemplates") or []}
+    out: list[dict[str, Any]] = []
+    for entry in disks:
+        name = entry.get("name")
+        if name == "cloudinitdisk" and intent.cloud_init is not None:
+            continue
+        disk: dict[str, Any] = {"name": name}
+        volume = by_volume.get(name) or {}
+        want = wanted.get(name)
+        data_volume = _get(volume, "dataVolume", "name")
+        if want is not None and want.template is not None and data_volume == dv_template_name(intent.name, name):
+            disk["template"] = dump(want.template)
+            template = templates.get(data_volume)
+            size = _get(template, "spec", "storage", "resources", "requests", "storage")
+            disk["template"]["size"] = _quantity(size, want.template.size)
+        elif data_volume is not None:
+            disk["data_volume"] = data_volume
+        elif _get(volume, "persistentVolumeClaim", "claimName") is not None:
+            disk["pvc"] = volume["persistentVolumeClaim"]["claimName"]
+        elif _get(volume, "containerDisk", "image") is not None:
+            disk["container_image"] = volume["containerDisk"]["image"]
+        elif _get(volume, "secret", "secretName") is not None:
+            disk["secret"] = volume["secret"]["secretName"]
+        elif _get(volume, "configMap", "name") is not None:
+            disk["config_map"] = volume["configMap"]["name"]
+        if "cdrom" in entry:
+            disk["cdrom"] = True
+            disk["bus"] = _get(entry, "cdrom", "bus") or "sata"
+            disk["readonly"] = bool(want.readonly) if want is not None else False
+        else:
+            disk["cdrom"] = False
+            disk["bus"] = _get(entry, "disk", "bus") or "virtio"
+            disk["readonly"] = bool(_get(entry, "disk", "readonly"))
+        if entry.get("bootOrder") is not None:
+            disk["boot_order"] = entry["bootOrder"]
+        out.append(disk)
+    return out
+
+
+_BINDINGS = ("bridge", "masquerade", "sriov")
+
+
+def _interfaces(
+    interfaces: list[dict[str, Any]], networks: list[dict[str, Any]], intent: VirtualMachineArgs
+) -> list[dict[str, Any]]:
+    by_network = {n.get("name"): n for n in networks}
+    wanted = {i.name: i for i in intent.interfaces}
+    out: list[dict[str, Any]] = []
+    for entry in interfaces:
+        name = entry.get("name")
+        network = by_network.get(name) or {}
+        pod = "pod" in network
+        nic: dict[str, Any] = {"name": name, "pod": pod, "model": entry.get("model", "virtio")}
+        if not pod:
+            nic["network"] = _get(network, "multus", "networkName")
+        binding = next((b for b in _BINDINGS if b in entry), None)
+        want = wanted.get(name)
+        if want is not None and want.binding is not None:
+            nic["binding"] = binding
+        elif binding != ("masquerade" if pod else "bridge"):
+            nic["binding"] = binding
+        if (want is not None and want.mac is not None) or entry.get("macAddress"):
+            nic["mac"] = entry.get("macAddress")
+        out.append(nic)
+    return out
+
+
+def _options(
+    opts: dict[str, Any],
+    tpl: dict[str, Any],
+    spec: dict[str, Any],
+    annotations: dict[str, str],
+    intent: VirtualMachineArgs,
+) -> None:
+    opts["node_selector"] = dict(tpl.get("nodeSelector") or {})
+    opts["annotations"] = annotations
+    for key, field in (
+        ("evictionStrategy", "eviction_strategy"),
+        ("terminationGracePeriodSeconds", "termination_grace_period_seconds"),
+        ("hostname", "hostname"),
+        ("affinity", "affinity"),
+    ):
+        if tpl.get(key) is not None:
+            opts[field] = tpl[key]
+        else:
+            opts.pop(field, None)
+    tolerations = []
+    for t in tpl.get("tolerations") or []:
+        item = {k: v for k, v in t.items() if k != "tolerationSeconds"}
+        item.setdefault("operator", "Equal")
+        if "tolerationSeconds" in t:
+            item["toleration_seconds"] = t["tolerationSeconds"]
+        tolerations.append(item)
+    opts["tolerations"] = tolerations
+    for key in ("instancetype", "preference"):
+        ref = spec.get(key)
+        if ref is None:
+            opts.pop(key, None)
+        else:
+            want = getattr(intent.kubevirt, key) if intent.kubevirt is not None else None
+            parsed = {"name": ref.get("name")}
+            if (want is not None and want.kind is not None) or ref.get("kind") not in (
+                "VirtualMachineClusterInstancetype",
+                "VirtualMachineClusterPreference",
+            ):
+                parsed["kind"] = ref.get("kind")
+            opts[key] = parsed
+
+
+def parse_data_volume(obj: dict[str, Any], intent: DiskArgs) -> dict[str, Any]:
+    """A DataVolume as Disk data: only the size can drift (everything else is immutable)."""
+    out = dump(intent)
+    size = _get(obj, "spec", "storage", "resources", "requests", "storage")
+    if size is not None:
+        out["size"] = _quantity(size, intent.size)
+    return out
+
+
+def parse_bridge(nncp: dict[str, Any] | None, nad: dict[str, Any] | None, intent: BridgeArgs) -> dict[str, Any]:
+    """NNCP + NAD as Bridge data."""
+    out = dump(intent)
+    if nad is not None:
+        try:
+            config = json.loads(_get(nad, "spec", "config") or "{}")
+        except ValueError:
+            config = {}
+        out["bridge"] = config.get("bridge")
+        out["cni_type"] = config.get("type", intent.cni_type)
+        out["mac_spoof_check"] = bool(config.get("macspoofchk", False))
+        if config.get("vlan") is not None:
+            out["vlan"] = config["vlan"]
+        else:
+            out.pop("vlan", None)
+    if nncp is not None and intent.manage_node_bridge:
+        interfaces = _get(nncp, "spec", "desiredState", "interfaces") or []
+        bridge = next((i for i in interfaces if i.get("type") == "linux-bridge"), {})
+        out["stp"] = bool(_get(bridge, "bridge", "options", "stp", "enabled"))
+        out["node_selector"] = dict(_get(nncp, "spec", "nodeSelector") or {})
+        if intent.bond is None:
+            out["ports"] = [p.get("name") for p in _get(bridge, "bridge", "port") or []]
+    return out

@@ -1,0 +1,49 @@
+"""How each KubeVirt change is applied: classification rules for plan.py. Pure.
+
+KubeVirt's own semantics (VM rollout strategy LiveUpdate, the default since
+v1.2): cpu sockets up to maxSockets and guest memory up to maxGuest are hot
+plugged; labels, annotations, run strategy and eviction strategy are object
+edits; everything else in the template sets the VM's RestartRequired
+condition and applies at the next start.
+"""
+
+from __future__ import annotations
+
+from ..plan import Rule, memory_within_ceiling, sockets_within_ceiling
+
+VM_RULES: list[Rule] = [
+    ("name", "replace"),
+    ("target*", "replace"),
+    ("timeouts*", "none"),
+    ("restart_policy*", "none"),
+    ("run_state", "live"),
+    ("kubevirt.run_strategy", "live"),
+    ("description", "live"),
+    ("labels*", "live"),
+    ("kubevirt.annotations*", "live"),
+    ("kubevirt.eviction_strategy", "live"),
+    ("memory", memory_within_ceiling),
+    ("cpu.sockets", sockets_within_ceiling),
+]
+
+DATA_VOLUME_RULES: list[Rule] = [
+    ("timeouts*", "none"),
+    ("retain_on_delete", "none"),
+    ("size", "live"),
+]
+"""Size grows the claim (volume expansion); everything else about a DataVolume is immutable: replace."""
+
+BRIDGE_RULES: list[Rule] = [
+    ("name", "replace"),
+    ("target*", "replace"),
+    ("timeouts*", "none"),
+    ("autostart", "none"),
+    ("stp", "live"),
+    ("mtu", "live"),
+    ("ports", "live"),
+    ("bond*", "live"),
+    ("node_selector*", "live"),
+    ("manage_node_bridge", "live"),
+]
+"""nmstate re-applies a changed policy on the nodes (live). A changed NAD (bridge,
+VLAN, CNI options) reaches a VM's NIC only when the VM restarts: restart."""
