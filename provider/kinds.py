@@ -10,7 +10,8 @@ from typing import Any
 
 from .core import Backends, Failure, Reconciler, ResourceKind
 from .errors import InvalidSpec
-from .libvirt.rules import NETWORK_RULES, VM_RULES, VOLUME_RULES
+from .kubevirt import rules as kube_rules
+from .libvirt import rules as libvirt_rules
 from .models import BridgeArgs, DiskArgs, VirtualMachineArgs
 from .models.common import quantity_bytes
 
@@ -19,6 +20,12 @@ def _libvirt_connections(backends: Backends) -> Any:
     from .libvirt.connection import Connections
 
     return backends.get("libvirt.connections", Connections)
+
+
+def _clusters(backends: Backends) -> Any:
+    from .kubevirt.client import Clusters
+
+    return backends.get("kubevirt.clusters", Clusters)
 
 
 def _unsupported(kind: str, target: str) -> InvalidSpec:
@@ -30,6 +37,10 @@ def _vm_reconciler(backends: Backends, target: str) -> Reconciler[VirtualMachine
         from .libvirt.domains import DomainReconciler
 
         return DomainReconciler(_libvirt_connections(backends))
+    if target == "kubevirt":
+        from .kubevirt.vms import VmReconciler
+
+        return VmReconciler(_clusters(backends))
     raise _unsupported("VirtualMachine", target)
 
 
@@ -38,6 +49,10 @@ def _disk_reconciler(backends: Backends, target: str) -> Reconciler[DiskArgs]:
         from .libvirt.volumes import VolumeReconciler
 
         return VolumeReconciler(_libvirt_connections(backends))
+    if target == "kubevirt":
+        from .kubevirt.disks import DataVolumeReconciler
+
+        return DataVolumeReconciler(_clusters(backends))
     raise _unsupported("Disk", target)
 
 
@@ -46,6 +61,10 @@ def _bridge_reconciler(backends: Backends, target: str) -> Reconciler[BridgeArgs
         from .libvirt.networks import NetworkReconciler
 
         return NetworkReconciler(_libvirt_connections(backends))
+    if target == "kubevirt":
+        from .kubevirt.bridges import BridgeReconciler
+
+        return BridgeReconciler(_clusters(backends))
     raise _unsupported("Bridge", target)
 
 
@@ -70,14 +89,14 @@ VM_OUTPUTS = frozenset(
         "host_uri",
     }
 )
-DISK_OUTPUTS = frozenset({"ref", "path", "capacity", "allocation"})
+DISK_OUTPUTS = frozenset({"ref", "path", "capacity", "allocation", "phase", "claim_name"})
 BRIDGE_OUTPUTS = frozenset({"network_name", "bridge_device", "active", "pending_restart", "pending_changes"})
 
 VIRTUAL_MACHINE: ResourceKind[VirtualMachineArgs] = ResourceKind(
     type_name="pulumi-kubevirt:index:VirtualMachine",
     model=VirtualMachineArgs,
-    rules={"libvirt": VM_RULES},
-    default={"libvirt": "restart"},
+    rules={"libvirt": libvirt_rules.VM_RULES, "kubevirt": kube_rules.VM_RULES},
+    default={"libvirt": "restart", "kubevirt": "restart"},
     output_keys=VM_OUTPUTS,
     secret_paths=(("cloud_init", "user_data"), ("cloud_init", "network_data")),
     reconciler=_vm_reconciler,
@@ -86,8 +105,8 @@ VIRTUAL_MACHINE: ResourceKind[VirtualMachineArgs] = ResourceKind(
 DISK: ResourceKind[DiskArgs] = ResourceKind(
     type_name="pulumi-kubevirt:index:Disk",
     model=DiskArgs,
-    rules={"libvirt": VOLUME_RULES},
-    default={"libvirt": "replace"},
+    rules={"libvirt": libvirt_rules.VOLUME_RULES, "kubevirt": kube_rules.DATA_VOLUME_RULES},
+    default={"libvirt": "replace", "kubevirt": "replace"},
     output_keys=DISK_OUTPUTS,
     transition=_disk_transition,
     reconciler=_disk_reconciler,
@@ -96,8 +115,8 @@ DISK: ResourceKind[DiskArgs] = ResourceKind(
 BRIDGE: ResourceKind[BridgeArgs] = ResourceKind(
     type_name="pulumi-kubevirt:index:Bridge",
     model=BridgeArgs,
-    rules={"libvirt": NETWORK_RULES},
-    default={"libvirt": "restart"},
+    rules={"libvirt": libvirt_rules.NETWORK_RULES, "kubevirt": kube_rules.BRIDGE_RULES},
+    default={"libvirt": "restart", "kubevirt": "restart"},
     output_keys=BRIDGE_OUTPUTS,
     reconciler=_bridge_reconciler,
 )

@@ -39,6 +39,15 @@ _OUTPUT_TYPES: dict[str, dict[str, Any]] = {
     "network_name": {"type": "string", "description": "libvirt network / NAD name"},
     "bridge_device": {"type": "string", "description": "Host bridge device"},
     "active": {"type": "boolean", "description": "The network is running"},
+    "printable_status": {"type": "string", "description": "KubeVirt: the VM's printableStatus"},
+    "phase": {"type": "string", "description": "KubeVirt: VMI phase / DataVolume phase"},
+    "node": {"type": "string", "description": "KubeVirt: the node the VM runs on"},
+    "conditions": {
+        "type": "object",
+        "additionalProperties": {"type": "string"},
+        "description": "KubeVirt: condition statuses",
+    },
+    "claim_name": {"type": "string", "description": "KubeVirt: the PVC holding the data"},
     "planned_change": {"type": "string", "description": "What the last update did: live / restart / replace"},
 }
 

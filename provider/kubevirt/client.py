@@ -77,6 +77,12 @@ def translate(err: ApiException, *, resource: str, doing: str) -> ProviderError:
     return OperationFailed(message, resource=resource)
 
 
+def _served(err: ApiException) -> bool:
+    """Whether a 404/503 came from a served subresource API (a Status naming the VM) rather than no route."""
+    body = err.body or ""
+    return '"kind":"Status"' in body.replace(" ", "") and "virtualmachine" in body.lower()
+
+
 def _transient(err: BaseException) -> bool:
     if isinstance(err, ApiException):
         return err.status in (429, 500, 502, 503, 504) or err.status == 0
@@ -117,10 +123,13 @@ def _new_client(target: KubevirtTarget, *, resource: str) -> client.ApiClient:
     try:
         if target.in_cluster:
             configuration = client.Configuration()
-            config.load_incluster_config(client_configuration=configuration)
+            config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
             return client.ApiClient(configuration)
         path = target.kubeconfig or os.environ.get("KUBECONFIG") or str(Path.home() / ".kube" / "config")
-        return config.new_client_from_config(config_file=os.path.expanduser(path), context=target.context)
+        api_client: client.ApiClient = config.new_client_from_config(  # type: ignore[no-untyped-call]
+            config_file=os.path.expanduser(path), context=target.context
+        )
+        return api_client
     except (ConfigException, OSError) as err:
         raise BackendUnavailable(f"cannot load the cluster configuration: {err}", resource=resource) from err
 
@@ -134,6 +143,20 @@ class Api:
         self._core = client.CoreV1Api(api_client)
         self.resource = resource
 
+    def _core_verbs(self, gvr: Gvr) -> tuple[Callable[..., Any], Callable[..., Any], Callable[..., Any]]:
+        """(patch, read, delete) of the core/v1 kinds this backend touches."""
+        if gvr.plural == "secrets":
+            c = self._core
+            return c.patch_namespaced_secret, c.read_namespaced_secret, c.delete_namespaced_secret
+        if gvr.plural == "persistentvolumeclaims":
+            c = self._core
+            return (
+                c.patch_namespaced_persistent_volume_claim,
+                c.read_namespaced_persistent_volume_claim,
+                c.delete_namespaced_persistent_volume_claim,
+            )
+        raise ValueError(f"core/v1 {gvr.plural} is not used by this provider")
+
     def _call(self, fn: Callable[[], T], doing: str) -> T:
         try:
             return retrying(fn)
@@ -144,51 +167,56 @@ class Api:
 
     def apply(self, gvr: Gvr, body: dict[str, Any]) -> dict[str, Any]:
         """Server-side apply with this provider's field manager (force: we own what we declare)."""
-        name = body["metadata"]["name"]
-        namespace = body["metadata"].get("namespace")
-        kwargs = {"field_manager": FIELD_MANAGER, "force": True, "_content_type": "application/apply-patch+yaml"}
+        name: str = body["metadata"]["name"]
+        namespace: str = body["metadata"].get("namespace") or ""
         doing = f"applying {gvr.plural}/{name}"
-        if gvr.group == "":
-            assert gvr.plural == "secrets"
-            return self._call(
-                lambda: self._client.sanitize_for_serialization(
-                    self._core.patch_namespaced_secret(name, namespace, body, **kwargs)
-                ),
-                doing,
+        ssa = "application/apply-patch+yaml"
+
+        def send() -> Any:
+            if gvr.group == "":
+                patch = self._core_verbs(gvr)[0]
+                result = patch(name, namespace, body, field_manager=FIELD_MANAGER, force=True, _content_type=ssa)
+                return self._client.sanitize_for_serialization(result)  # type: ignore[no-untyped-call]
+            if gvr.namespaced:
+                return self._custom.patch_namespaced_custom_object(
+                    gvr.group,
+                    gvr.version,
+                    namespace,
+                    gvr.plural,
+                    name,
+                    body,
+                    field_manager=FIELD_MANAGER,
+                    force=True,
+                    _content_type=ssa,
+                )
+            return self._custom.patch_cluster_custom_object(
+                gvr.group,
+                gvr.version,
+                gvr.plural,
+                name,
+                body,
+                field_manager=FIELD_MANAGER,
+                force=True,
+                _content_type=ssa,
             )
-        if gvr.namespaced:
-            return self._call(
-                lambda: self._custom.patch_namespaced_custom_object(
-                    gvr.group, gvr.version, namespace, gvr.plural, name, body, **kwargs
-                ),
-                doing,
-            )
-        return self._call(
-            lambda: self._custom.patch_cluster_custom_object(gvr.group, gvr.version, gvr.plural, name, body, **kwargs),
-            doing,
-        )
+
+        return dict(self._call(send, doing))
 
     def get(self, gvr: Gvr, name: str, namespace: str | None) -> dict[str, Any] | None:
         """The object, or None when the apiserver says 404 (anything else is an error)."""
         doing = f"reading {gvr.plural}/{name}"
-        try:
+        ns = namespace or ""
+
+        def fetch() -> Any:
             if gvr.group == "":
-                reader = (
-                    self._core.read_namespaced_secret
-                    if gvr.plural == "secrets"
-                    else (self._core.read_namespaced_persistent_volume_claim)
-                )
-                obj = retrying(lambda: reader(name, namespace))
-                return self._client.sanitize_for_serialization(obj)  # type: ignore[no-any-return]
+                result = self._core_verbs(gvr)[1](name, ns)
+                return self._client.sanitize_for_serialization(result)  # type: ignore[no-untyped-call]
             if gvr.namespaced:
-                return retrying(  # type: ignore[no-any-return]
-                    lambda: self._custom.get_namespaced_custom_object(
-                        gvr.group, gvr.version, namespace, gvr.plural, name
-                    )
-                )
-            return retrying(  # type: ignore[no-any-return]
-                lambda: self._custom.get_cluster_custom_object(gvr.group, gvr.version, gvr.plural, name)
-            )
+                return self._custom.get_namespaced_custom_object(gvr.group, gvr.version, ns, gvr.plural, name)
+            return self._custom.get_cluster_custom_object(gvr.group, gvr.version, gvr.plural, name)
+
+        try:
+            return dict(retrying(fetch))
         except ApiException as err:
             if err.status == 404:
                 return None
@@ -199,27 +227,20 @@ class Api:
     def delete(self, gvr: Gvr, name: str, namespace: str | None) -> bool:
         """Delete with background propagation; False when it was already gone."""
         doing = f"deleting {gvr.plural}/{name}"
+        ns = namespace or ""
         opts = client.V1DeleteOptions(propagation_policy="Background")
-        try:
+
+        def send() -> Any:
             if gvr.group == "":
-                deleter = (
-                    self._core.delete_namespaced_secret
-                    if gvr.plural == "secrets"
-                    else (self._core.delete_namespaced_persistent_volume_claim)
+                return self._core_verbs(gvr)[2](name, ns, body=opts)
+            if gvr.namespaced:
+                return self._custom.delete_namespaced_custom_object(
+                    gvr.group, gvr.version, ns, gvr.plural, name, body=opts
                 )
-                retrying(lambda: deleter(name, namespace, body=opts))
-            elif gvr.namespaced:
-                retrying(
-                    lambda: self._custom.delete_namespaced_custom_object(
-                        gvr.group, gvr.version, namespace, gvr.plural, name, body=opts
-                    )
-                )
-            else:
-                retrying(
-                    lambda: self._custom.delete_cluster_custom_object(
-                        gvr.group, gvr.version, gvr.plural, name, body=opts
-                    )
-                )
+            return self._custom.delete_cluster_custom_object(gvr.group, gvr.version, gvr.plural, name, body=opts)
+
+        try:
+            retrying(send)
         except ApiException as err:
             if err.status == 404:
                 return False
@@ -232,30 +253,39 @@ class Api:
         """PUT /apis/subresources.kubevirt.io/v1/namespaces/NS/<plural>/NAME/<verb> (served by virt-api)."""
         path = f"/apis/subresources.kubevirt.io/{gvr.version}/namespaces/{namespace}/{gvr.plural}/{name}/{verb}"
         doing = f"calling {verb} on {gvr.plural}/{name}"
-        try:
-            retrying(
-                lambda: self._client.call_api(
-                    path,
-                    "PUT",
-                    body=body or {},
-                    header_params={"Content-Type": "application/json", "Accept": "application/json"},
-                    auth_settings=["BearerToken"],
-                    _return_http_data_only=True,
-                )
+
+        def send() -> None:
+            method, url, headers, payload, post = self._client.param_serialize(
+                method="PUT",
+                resource_path=path,
+                header_params={"Content-Type": "application/json", "Accept": "application/json"},
+                body=body or {},
+                auth_settings=["BearerToken"],
             )
+            response = self._client.call_api(
+                method, url, header_params=headers, body=payload, post_params=post, _request_timeout=30
+            )
+            data = response.read()  # type: ignore[no-untyped-call]
+            if not 200 <= response.status < 300:
+                raise ApiException(http_resp=response, body=data.decode(errors="replace") if data else None)
+
+        try:
+            retrying(send)
         except ApiException as err:
-            if err.status == 404 and "subresources.kubevirt.io" not in (err.body or ""):
+            if err.status in (404, 503) and "subresources.kubevirt.io" in path and not _served(err):
                 raise OperationFailed(
                     f"{doing}: the cluster does not serve subresources.kubevirt.io (is KubeVirt's virt-api running?)",
                     resource=self.resource,
                 ) from err
             raise translate(err, resource=self.resource, doing=doing) from err
+        except (urllib3.exceptions.HTTPError, ConnectionError) as err:
+            raise BackendUnavailable(f"{doing}: the apiserver is unreachable ({err})", resource=self.resource) from err
 
     def watch(
         self, gvr: Gvr, name: str, namespace: str | None, *, timeout: float
     ) -> Iterator[tuple[str, dict[str, Any]]]:
         """(event type, object) for one object, for at most `timeout` seconds (server-side timeout too)."""
-        w = watch.Watch()
+        w = watch.Watch()  # type: ignore[no-untyped-call]
         kwargs: dict[str, Any] = {
             "field_selector": f"metadata.name={name}",
             "timeout_seconds": max(1, int(timeout)),
@@ -264,11 +294,13 @@ class Api:
         if gvr.group == "":
             raise ValueError("watch is for custom resources")
         if gvr.namespaced:
-            stream = w.stream(
+            stream = w.stream(  # type: ignore[no-untyped-call]
                 self._custom.list_namespaced_custom_object, gvr.group, gvr.version, namespace, gvr.plural, **kwargs
             )
         else:
-            stream = w.stream(self._custom.list_cluster_custom_object, gvr.group, gvr.version, gvr.plural, **kwargs)
+            stream = w.stream(  # type: ignore[no-untyped-call]
+                self._custom.list_cluster_custom_object, gvr.group, gvr.version, gvr.plural, **kwargs
+            )
         try:
             for event in stream:
                 yield event["type"], event["object"]
@@ -277,4 +309,4 @@ class Api:
         except (urllib3.exceptions.HTTPError, ConnectionError) as err:
             raise BackendUnavailable(f"watching {gvr.plural}/{name}: {err}", resource=self.resource) from err
         finally:
-            w.stop()
+            w.stop()  # type: ignore[no-untyped-call]

@@ -58,8 +58,8 @@ def parse_vm(obj: dict[str, Any], intent: VirtualMachineArgs) -> dict[str, Any]:
         out.pop("description", None)
 
     strategy = spec.get("runStrategy")
-    opts = out.get("kubevirt")
-    if intent.kubevirt is not None and intent.kubevirt.run_strategy is not None:
+    opts: dict[str, Any] | None = out.get("kubevirt")
+    if opts is not None and intent.kubevirt is not None and intent.kubevirt.run_strategy is not None:
         opts["run_strategy"] = strategy
     elif strategy == "Halted":
         out["run_state"] = "stopped"
@@ -102,7 +102,7 @@ def _disks(
     templates = {_get(t, "metadata", "name"): t for t in spec.get("dataVolumeTemplates") or []}
     out: list[dict[str, Any]] = []
     for entry in disks:
-        name = entry.get("name")
+        name = str(entry.get("name"))
         if name == "cloudinitdisk" and intent.cloud_init is not None:
             continue
         disk: dict[str, Any] = {"name": name}
@@ -148,7 +148,7 @@ def _interfaces(
     wanted = {i.name: i for i in intent.interfaces}
     out: list[dict[str, Any]] = []
     for entry in interfaces:
-        name = entry.get("name")
+        name = str(entry.get("name"))
         network = by_network.get(name) or {}
         pod = "pod" in network
         nic: dict[str, Any] = {"name": name, "pod": pod, "model": entry.get("model", "virtio")}
@@ -234,7 +234,7 @@ def parse_bridge(nncp: dict[str, Any] | None, nad: dict[str, Any] | None, intent
             out.pop("vlan", None)
     if nncp is not None and intent.manage_node_bridge:
         interfaces = _get(nncp, "spec", "desiredState", "interfaces") or []
-        bridge = next((i for i in interfaces if i.get("type") == "linux-bridge"), {})
+        bridge: dict[str, Any] = next((i for i in interfaces if i.get("type") == "linux-bridge"), {})
         out["stp"] = bool(_get(bridge, "bridge", "options", "stp", "enabled"))
         out["node_selector"] = dict(_get(nncp, "spec", "nodeSelector") or {})
         if intent.bond is None:

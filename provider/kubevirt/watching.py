@@ -1,0 +1,152 @@
+"""Bounded waits on KubeVirt/CDI/nmstate objects, by watch.
+
+`wait_until` re-opens the watch until the deadline (a watch may end early on
+the server's timeout); the first event of each watch is the current state, so
+nothing is missed between a write and the wait. The judges are pure
+functions: each returns None to keep waiting, a value when done, or raises
+OperationFailed with the controller's message (a failure ends the wait at once).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from ..errors import OperationFailed, WaitTimeout
+from ..waiting import Deadline, Progress
+from .client import Api, Gvr
+
+T = TypeVar("T")
+
+VM_FAILURES = frozenset(
+    {
+        "CrashLoopBackOff",
+        "ErrorUnschedulable",
+        "ErrImagePull",
+        "ImagePullBackOff",
+        "ErrorPvcNotFound",
+        "ErrorDataVolumeNotFound",
+        "DataVolumeError",
+    }
+)
+
+
+def wait_until(
+    api: Api,
+    gvr: Gvr,
+    name: str,
+    namespace: str | None,
+    judge: Callable[[dict[str, Any] | None], T | None],
+    *,
+    deadline: Deadline,
+    what: str,
+    progress: Progress,
+    gone_ok: bool = False,
+) -> T:
+    """Watch one object until `judge` returns a value; `judge(None)` when it is deleted."""
+    last = ""
+    current = api.get(gvr, name, namespace)
+    verdict = judge(current)
+    if verdict is not None:
+        return verdict
+    while deadline.left(floor=0) > 0:
+        for event, obj in api.watch(gvr, name, namespace, timeout=deadline.left()):
+            verdict = judge(None if event == "DELETED" else obj)
+            if verdict is not None:
+                return verdict
+            note = _progress_note(obj)
+            if note and note != last:
+                progress(note)
+                last = note
+            if deadline.left(floor=0) <= 0:
+                break
+        if gone_ok and api.get(gvr, name, namespace) is None:
+            verdict = judge(None)
+            if verdict is not None:
+                return verdict
+    raise WaitTimeout(
+        f"gave up waiting for {what} (last seen: {last or 'no status'}); raise the resource's customTimeouts "
+        "if the cluster is slow",
+        resource=api.resource,
+    )
+
+
+def _progress_note(obj: dict[str, Any]) -> str:
+    status = obj.get("status") or {}
+    parts = [str(status[k]) for k in ("printableStatus", "phase", "progress") if status.get(k)]
+    return " ".join(parts)
+
+
+def _condition(obj: dict[str, Any], kind: str) -> dict[str, Any] | None:
+    for cond in (obj.get("status") or {}).get("conditions") or []:
+        if cond.get("type") == kind:
+            return dict(cond)
+    return None
+
+
+def _messages(obj: dict[str, Any]) -> str:
+    found = [
+        f"{c.get('type')}: {c.get('reason', '')} {c.get('message', '')}".strip()
+        for c in (obj.get("status") or {}).get("conditions") or []
+        if c.get("message")
+    ]
+    return "; ".join(found) or "no message"
+
+
+def vm_ready(obj: dict[str, Any] | None) -> bool | None:
+    """A VM whose runStrategy means running: Ready, or a failure status."""
+    if obj is None:
+        raise OperationFailed("the VirtualMachine was deleted while starting")
+    status = obj.get("status") or {}
+    printable = status.get("printableStatus")
+    if printable in VM_FAILURES:
+        raise OperationFailed(f"the VM failed to start ({printable}): {_messages(obj)}")
+    if status.get("ready") is True:
+        return True
+    return None
+
+
+def vm_stopped(obj: dict[str, Any] | None) -> bool | None:
+    if obj is None:
+        return True
+    status = obj.get("status") or {}
+    return True if status.get("printableStatus") == "Stopped" and not status.get("ready") else None
+
+
+def gone(obj: dict[str, Any] | None) -> bool | None:
+    return True if obj is None else None
+
+
+def data_volume_done(obj: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Succeeded, or CDI's failure (phase Failed, or Running=False with an error reason)."""
+    if obj is None:
+        raise OperationFailed("the DataVolume was deleted while importing")
+    status = obj.get("status") or {}
+    if status.get("phase") == "Succeeded":
+        return dict(status)
+    running = _condition(obj, "Running")
+    failed = (
+        running is not None
+        and running.get("status") == "False"
+        and running.get("reason")
+        not in (
+            None,
+            "",
+            "Completed",
+            "Pending",
+            "Scheduled",
+        )
+    )
+    if status.get("phase") == "Failed" or failed:
+        raise OperationFailed(f"the DataVolume import failed: {_messages(obj)}")
+    return None
+
+
+def nncp_available(obj: dict[str, Any] | None) -> bool | None:
+    if obj is None:
+        raise OperationFailed("the NodeNetworkConfigurationPolicy was deleted while being applied")
+    degraded = _condition(obj, "Degraded")
+    if degraded is not None and degraded.get("status") == "True":
+        raise OperationFailed(f"nmstate could not apply the policy: {_messages(obj)}")
+    available = _condition(obj, "Available")
+    return True if available is not None and available.get("status") == "True" else None
