@@ -26,6 +26,7 @@ _NOT_FOUND = {
     libvirt.VIR_ERR_NO_STORAGE_POOL,
     libvirt.VIR_ERR_NO_STORAGE_VOL,
     libvirt.VIR_ERR_NO_DOMAIN_METADATA,
+    libvirt.VIR_ERR_NO_INTERFACE,
 }
 _UNAVAILABLE = {
     libvirt.VIR_ERR_NO_CONNECT,

@@ -35,6 +35,16 @@ class NetworkReconciler:
         with self._conns.call(uri, resource=name, doing="creating the network") as conn:
             if lookup(conn.networkLookupByName, name, resource=name, what="network") is not None:
                 raise Conflict(f"a libvirt network named {name!r} already exists on {uri}", resource=name, field="name")
+            # libvirt starts a bridge-mode network without checking its bridge; guests would
+            # fail to attach later. The (read-only) interface API can tell, even remotely.
+            if args.mode == "bridge" and args.bridge is not None:
+                if lookup(conn.interfaceLookupByName, args.bridge, resource=name, what="host interface") is None:
+                    raise InvalidSpec(
+                        f"host bridge {args.bridge!r} does not exist on {uri}: create the bridge on the host first "
+                        "(e.g. `ip link add NAME type bridge`), or use a managed mode (nat/route/isolated/open)",
+                        resource=name,
+                        field="bridge",
+                    )
             net = conn.networkDefineXML(render.render_network(args))
             try:
                 net.setAutostart(1 if args.autostart else 0)

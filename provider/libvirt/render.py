@@ -205,8 +205,8 @@ def render_interface_xml(name: str, network: str, model: str, mac: str | None, v
 
 def render_device_xml(domain_xml: str, alias: str) -> str | None:
     """The XML of the device carrying `alias` in a rendered domain (for hot plug)."""
-    root = etree.fromstring(domain_xml.encode())
-    for el in root.find("devices") or []:
+    devices = etree.fromstring(domain_xml.encode()).find("devices")
+    for el in devices if devices is not None else []:
         a = el.find("alias")
         if a is not None and a.get("name") == alias:
             return _xml(el)
