@@ -11,6 +11,7 @@ become NotFound; connection/RPC failures become BackendUnavailable.
 
 from __future__ import annotations
 
+import atexit
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -78,6 +79,9 @@ class Connections:
         libvirt.registerErrorHandler(_quiet, None)
         self._lock = threading.Lock()
         self._conns: dict[str, libvirt.virConnect] = {}
+        # Close before interpreter teardown: a virConnect collected after the libvirt
+        # module is torn down prints "Exception ignored in virConnect.__del__".
+        atexit.register(self.close)
 
     def get(self, uri: str, *, resource: str) -> libvirt.virConnect:
         with self._lock:

@@ -27,7 +27,7 @@ from pulumi.dynamic import (
 )
 from pulumi.runtime import rpc
 
-from ..core import Backends, ResourceKind
+from ..core import PLANNED_CHANGE, Backends, ResourceKind
 from ..models.common import dump
 from ..waiting import stderr_progress
 
@@ -95,7 +95,7 @@ class DynamicAdapter(ResourceProvider):
     def create(self, props: dict[str, Any]) -> CreateResult:
         args = self.kind.parse(props, resource=str(props.get("name")))
         outs = self._reconciler(args).create(args, progress=stderr_progress(args.name))
-        return CreateResult(resource_id(dump(args)["target"], args.name), self._state(args, outs))
+        return CreateResult(resource_id(dump(args)["target"], args.name), self._state(args, outs, props))
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         args = self.kind.parse(props, resource=str(props.get("name")))
@@ -111,14 +111,15 @@ class DynamicAdapter(ResourceProvider):
         new = self.kind.parse(_news, resource=str(_news.get("name")))
         plan = self.kind.plan(self.kind.redact(_olds), self.kind.redact(dump(new)))
         outs = self._reconciler(new).update(old, new, plan, _olds, progress=stderr_progress(new.name))
-        return UpdateResult(self._state(new, outs))
+        return UpdateResult(self._state(new, outs, _news))
 
     def delete(self, _id: str, _props: dict[str, Any]) -> None:
         args = self.kind.parse(_props, resource=str(_props.get("name")))
         self._reconciler(args).delete(args, _props, progress=stderr_progress(args.name))
 
-    def _state(self, args: Any, outs: Mapping[str, Any]) -> dict[str, Any]:
-        return {**self.kind.redact(dump(args)), **outs}
+    def _state(self, args: Any, outs: Mapping[str, Any], inputs: Mapping[str, Any]) -> dict[str, Any]:
+        """Redacted inputs + computed outputs + the plan summary the last check made."""
+        return {**self.kind.redact(dump(args)), **outs, PLANNED_CHANGE: inputs.get(PLANNED_CHANGE)}
 
 
 def _contains_unknown(value: Any) -> bool:

@@ -76,11 +76,15 @@ def create(made: list[Made], provider: Any, inputs: dict[str, Any]) -> Made:
 @pytest.fixture
 def lan(made: list[Made], libvirt_uri: str) -> Made:
     subnet = free_ipv4_subnet()
-    inputs = checked(BridgeProvider(), {}, {
-        "name": unique_name("net"),
-        "mode": "nat",
-        "ipv4": {"address": f"{subnet.network_address + 1}/{subnet.prefixlen}"},
-    })
+    inputs = checked(
+        BridgeProvider(),
+        {},
+        {
+            "name": unique_name("net"),
+            "mode": "nat",
+            "ipv4": {"address": f"{subnet.network_address + 1}/{subnet.prefixlen}"},
+        },
+    )
     return create(made, BridgeProvider(), inputs)
 
 
@@ -98,8 +102,11 @@ def test_vm_boots_gets_dhcp_and_reads_back_without_drift(made: list[Made], lan: 
     vmp = VirtualMachineProvider()
     name = unique_name("vm")
     serial_log_path(name).unlink(missing_ok=True)
-    inputs = checked(vmp, {}, vm_inputs(guest, name, interfaces=[{"name": "nic0", "network": lan.outs["network_name"]}],
-                                        wait_for_ip=True))
+    inputs = checked(
+        vmp,
+        {},
+        vm_inputs(guest, name, interfaces=[{"name": "nic0", "network": lan.outs["network_name"]}], wait_for_ip=True),
+    )
     vm = create(made, vmp, inputs)
     assert vm.outs["state"] == "running"
     (booted,) = wait_for_serial(serial_log_path(name), BOOTED, 60)
@@ -126,8 +133,16 @@ def test_live_and_restart_class_updates_never_reboot(
     wait_for_serial(log, HEARTBEAT_RE, 60, count=2)
 
     # live: memory within max_memory, a vCPU within max_sockets, a NIC hot-plugged
-    v2 = checked(vmp, v1, {**user_inputs(v1), "memory": "192Mi", "cpu": {"sockets": 2, "max_sockets": 2},
-                           "interfaces": [{"name": "nic1", "network": lan.outs["network_name"]}]})
+    v2 = checked(
+        vmp,
+        v1,
+        {
+            **user_inputs(v1),
+            "memory": "192Mi",
+            "cpu": {"sockets": 2, "max_sockets": 2},
+            "interfaces": [{"name": "nic1", "network": lan.outs["network_name"]}],
+        },
+    )
     assert v2["planned_change"].startswith("live: ")
     diff = vmp.diff(vm.id, vm.outs, v2)
     assert diff.changes is True and diff.replaces == []
@@ -149,7 +164,9 @@ def test_live_and_restart_class_updates_never_reboot(
     assert dom.isActive()
 
 
-def test_run_state_stopped_running_paused(made: list[Made], guest: GuestImage, libvirt_conn: libvirt.virConnect) -> None:
+def test_run_state_stopped_running_paused(
+    made: list[Made], guest: GuestImage, libvirt_conn: libvirt.virConnect
+) -> None:
     vmp = VirtualMachineProvider()
     name = unique_name("vm")
     serial_log_path(name).unlink(missing_ok=True)
@@ -176,8 +193,12 @@ def test_out_of_band_change_is_reported_as_drift(
     name = unique_name("vm")
     inputs = checked(vmp, {}, vm_inputs(guest, name, run_state="stopped"))
     vm = create(made, vmp, inputs)
-    subprocess.run(["virsh", "-c", "qemu:///system", "setmem", name, "100M", "--config"], check=True,
-                   capture_output=True, timeout=30)
+    subprocess.run(
+        ["virsh", "-c", "qemu:///system", "setmem", name, "100M", "--config"],
+        check=True,
+        capture_output=True,
+        timeout=30,
+    )
     read = vmp.read(vm.id, vm.outs)
     assert read.inputs["memory"] == "100Mi"
     diff = vmp.diff(vm.id, read.outs, inputs)
@@ -207,21 +228,55 @@ def test_disks_blank_image_clone_backing_and_grow(made: list[Made], tmp_path: Pa
     assert blank.outs["capacity"] == 32 * 2**20
     image = tmp_path / "label.raw"
     image.write_bytes(b"PKV-LABEL-TEST\n" + b"\0" * (1 << 20))
-    from_image = create(made, dp, checked(dp, {}, {
-        "name": unique_name("disk"), "format": "raw", "size": "4Mi",
-        "source": {"kind": "image", "path": str(image)},
-    }))
+    from_image = create(
+        made,
+        dp,
+        checked(
+            dp,
+            {},
+            {
+                "name": unique_name("disk"),
+                "format": "raw",
+                "size": "4Mi",
+                "source": {"kind": "image", "path": str(image)},
+            },
+        ),
+    )
     assert from_image.outs["capacity"] == 4 * 2**20
     assert Path(from_image.outs["path"]).read_bytes().startswith(b"PKV-LABEL-TEST\n")
-    clone = create(made, dp, checked(dp, {}, {
-        "name": unique_name("disk"), "format": "raw", "source": {"kind": "clone", "volume": from_image.outs["ref"]},
-    }))
+    clone = create(
+        made,
+        dp,
+        checked(
+            dp,
+            {},
+            {
+                "name": unique_name("disk"),
+                "format": "raw",
+                "source": {"kind": "clone", "volume": from_image.outs["ref"]},
+            },
+        ),
+    )
     assert Path(clone.outs["path"]).read_bytes().startswith(b"PKV-LABEL-TEST\n")
-    overlay = create(made, dp, checked(dp, {}, {
-        "name": unique_name("disk"), "source": {"kind": "backing", "volume": blank.outs["ref"]},
-    }))
-    info = subprocess.run(["qemu-img", "info", "--output=json", "-U", overlay.outs["path"]], capture_output=True,
-                          text=True, check=True, timeout=30).stdout
+    overlay = create(
+        made,
+        dp,
+        checked(
+            dp,
+            {},
+            {
+                "name": unique_name("disk"),
+                "source": {"kind": "backing", "volume": blank.outs["ref"]},
+            },
+        ),
+    )
+    info = subprocess.run(
+        ["qemu-img", "info", "--output=json", "-U", overlay.outs["path"]],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=30,
+    ).stdout
     assert blank.outs["path"] in info
     # grow (live) and refuse to shrink (at check time)
     old = checked(dp, {}, {"name": blank.outs["name"], "size": "32Mi"})
@@ -232,7 +287,9 @@ def test_disks_blank_image_clone_backing_and_grow(made: list[Made], tmp_path: Pa
     assert [f.property for f in shrink.failures] == ["size"]
 
 
-def test_bad_input_leaves_nothing_defined(made: list[Made], guest: GuestImage, libvirt_conn: libvirt.virConnect) -> None:
+def test_bad_input_leaves_nothing_defined(
+    made: list[Made], guest: GuestImage, libvirt_conn: libvirt.virConnect
+) -> None:
     vmp = VirtualMachineProvider()
     name = unique_name("vm")
     inputs = checked(vmp, {}, vm_inputs(guest, name, interfaces=[{"name": "nic0", "network": "test-no-such-net"}]))
@@ -262,6 +319,7 @@ def test_check_and_diff_do_no_io(guest: GuestImage) -> None:
     inputs = checked(vmp, {}, vm_inputs(guest, "test-offline", target=far))
     changed = checked(vmp, inputs, {**user_inputs(inputs), "memory": "256Mi"})
     assert vmp.diff("x", {**inputs, "uuid": "u"}, changed).changes is True
-    unknown = vmp.check({}, {**vm_inputs(guest, "test-offline", target=far), "interfaces": [
-        {"name": "nic0", "network": UNKNOWN}]})
+    unknown = vmp.check(
+        {}, {**vm_inputs(guest, "test-offline", target=far), "interfaces": [{"name": "nic0", "network": UNKNOWN}]}
+    )
     assert unknown.failures == []
