@@ -109,7 +109,7 @@ def test_vm_boots_gets_dhcp_and_reads_back_without_drift(made: list[Made], lan: 
     )
     vm = create(made, vmp, inputs)
     assert vm.outs["state"] == "running"
-    (booted,) = wait_for_serial(serial_log_path(name), BOOTED, 60)
+    assert len(wait_for_serial(serial_log_path(name), BOOTED, 60)) == 1
     ip_lines = wait_for_serial(serial_log_path(name), IP_RE, 60)
     assert IP_RE.match(ip_lines[0]).group(2).split("/")[0] == vm.outs["ipv4"]["nic0"]  # type: ignore[union-attr]
     assert vm.outs["macs"]["nic0"].startswith("52:54:00:")
