@@ -5,6 +5,6 @@
 models -> render/parse/plan (pure) -> backends (I/O) -> core -> resources (Pulumi).
 """
 
-from .resources import Bridge, Disk, VirtualMachine
+from .resources import Bridge, Disk, Migration, VirtualMachine
 
-__all__ = ["Bridge", "Disk", "VirtualMachine"]
+__all__ = ["Bridge", "Disk", "Migration", "VirtualMachine"]

@@ -12,7 +12,7 @@ from .core import Backends, Failure, Reconciler, ResourceKind
 from .errors import InvalidSpec
 from .kubevirt import rules as kube_rules
 from .libvirt import rules as libvirt_rules
-from .models import BridgeArgs, DiskArgs, VirtualMachineArgs
+from .models import BridgeArgs, DiskArgs, MigrationArgs, VirtualMachineArgs
 from .models.common import quantity_bytes
 
 
@@ -68,6 +68,18 @@ def _bridge_reconciler(backends: Backends, target: str) -> Reconciler[BridgeArgs
     raise _unsupported("Bridge", target)
 
 
+def _migration_reconciler(backends: Backends, target: str) -> Reconciler[MigrationArgs]:
+    if target == "libvirt":
+        from .libvirt.migrations import MigrationReconciler
+
+        return MigrationReconciler(_libvirt_connections(backends))
+    if target == "kubevirt":
+        from .kubevirt.migrations import VmimReconciler
+
+        return VmimReconciler(_clusters(backends))
+    raise _unsupported("Migration", target)
+
+
 def _disk_transition(old: DiskArgs, new: DiskArgs) -> list[Failure]:
     if old.size and new.size and quantity_bytes(new.size) < quantity_bytes(old.size):
         return [Failure("size", f"disks only grow: {new.size} is smaller than the current {old.size}")]
@@ -119,4 +131,26 @@ BRIDGE: ResourceKind[BridgeArgs] = ResourceKind(
     default={"libvirt": "restart", "kubevirt": "restart"},
     output_keys=BRIDGE_OUTPUTS,
     reconciler=_bridge_reconciler,
+)
+
+MIGRATION_OUTPUTS = frozenset(
+    {
+        "source_host",
+        "source_uri",
+        "destination_host",
+        "elapsed_ms",
+        "downtime_ms",
+        "bytes_transferred",
+        "vm_state",
+        "phase",
+    }
+)
+
+MIGRATION: ResourceKind[MigrationArgs] = ResourceKind(
+    type_name="pulumi-kubevirt:index:Migration",
+    model=MigrationArgs,
+    rules={"libvirt": libvirt_rules.MIGRATION_RULES, "kubevirt": libvirt_rules.MIGRATION_RULES},
+    default={"libvirt": "replace", "kubevirt": "replace"},
+    output_keys=MIGRATION_OUTPUTS,
+    reconciler=_migration_reconciler,
 )

@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from .core import ResourceKind
-from .kinds import BRIDGE, DISK, VIRTUAL_MACHINE
+from .kinds import BRIDGE, DISK, MIGRATION, VIRTUAL_MACHINE
 
 PACKAGE = "pulumi-kubevirt"
 VERSION = "0.1.0"
@@ -48,6 +48,13 @@ _OUTPUT_TYPES: dict[str, dict[str, Any]] = {
         "description": "KubeVirt: condition statuses",
     },
     "claim_name": {"type": "string", "description": "KubeVirt: the PVC holding the data"},
+    "source_host": {"type": "string", "description": "Migration: where the VM ran"},
+    "source_uri": {"type": "string", "description": "Migration: the source libvirt URI"},
+    "destination_host": {"type": "string", "description": "Migration: where the VM runs now"},
+    "elapsed_ms": {"type": "integer", "description": "Migration: duration"},
+    "downtime_ms": {"type": "integer", "description": "Migration: guest pause at switch-over (libvirt)"},
+    "bytes_transferred": {"type": "integer", "description": "Migration: data sent (libvirt)"},
+    "vm_state": {"type": "string", "description": "Migration: the VM's state on arrival"},
     "planned_change": {"type": "string", "description": "What the last update did: live / restart / replace"},
 }
 
@@ -122,6 +129,7 @@ def build_schema() -> dict[str, Any]:
         ("VirtualMachine", VIRTUAL_MACHINE),
         ("Disk", DISK),
         ("Bridge", BRIDGE),
+        ("Migration", MIGRATION),
     ]
     for name, kind in kinds:
         inputs, required = conv.model(kind.model)

@@ -148,20 +148,39 @@ class DomainReconciler:
         vol = pool.createXML(render.render_seed_volume(seed.volume, len(data)), 0)
         upload_bytes(conn, vol, data)
 
+    def locate(
+        self, args: VirtualMachineArgs, state: Mapping[str, Any]
+    ) -> tuple[str, libvirt.virConnect, libvirt.virDomain] | None:
+        """Where the domain is now: its last known host, its target, then `hosts` (after a Migration).
+
+        None only when every candidate answered "no such domain"; an unreachable
+        candidate is an error, never proof that the VM is gone.
+        """
+        candidates: list[str] = []
+        for uri in (state.get("host_uri"), args.target.uri, *args.hosts):  # type: ignore[union-attr]
+            if isinstance(uri, str) and uri and uri not in candidates:
+                candidates.append(uri)
+        for uri in candidates:
+            with self._conns.call(uri, resource=args.name, doing="looking for the domain") as conn:
+                dom = lookup(conn.lookupByName, args.name, resource=args.name, what="domain")
+                if dom is not None:
+                    return uri, conn, dom
+        return None
+
     # -- read -----------------------------------------------------------------
     def read(
         self, args: VirtualMachineArgs, state: Mapping[str, Any], *, progress: Progress
     ) -> tuple[dict[str, Any], dict[str, Any]] | None:
-        uri, name = args.target.uri, args.name  # type: ignore[union-attr]
-        with self._conns.call(uri, resource=name, doing="reading the domain") as conn:
-            dom = lookup(conn.lookupByName, name, resource=name, what="domain")
-            if dom is None:
-                return None
+        found = self.locate(args, state)
+        if found is None:
+            return None
+        uri, conn, dom = found
+        with self._conns.call(uri, resource=args.name, doing="reading the domain"):
             inactive = dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)
             observed = parse_domain(inactive, args)
             power = power_state(dom)
             observed["run_state"] = power if power in ("running", "paused", "stopped") else args.run_state
-            outputs = self._outputs(conn, dom, args, Deadline(5), progress, fresh=False)
+            outputs = self._outputs(conn, dom, args, Deadline(5), progress, fresh=False, host_uri=uri)
         return observed, outputs
 
     def _pending(self, dom: libvirt.virDomain, args: VirtualMachineArgs) -> list[str]:
@@ -185,6 +204,7 @@ class DomainReconciler:
         progress: Progress,
         *,
         fresh: bool,
+        host_uri: str | None = None,
     ) -> dict[str, Any]:
         live_xml = dom.XMLDesc(0)
         macs = parse_macs(live_xml)
@@ -208,7 +228,7 @@ class DomainReconciler:
             "pending_restart": bool(pending),
             "pending_changes": pending,
             "cloud_init_digest": seed_digest(args),
-            "host_uri": args.target.uri,  # type: ignore[union-attr]
+            "host_uri": host_uri or args.target.uri,  # type: ignore[union-attr]
         }
 
     def _wants_ip(self, args: VirtualMachineArgs) -> bool:
@@ -242,12 +262,13 @@ class DomainReconciler:
         *,
         progress: Progress,
     ) -> dict[str, Any]:
-        uri, name = new.target.uri, new.name  # type: ignore[union-attr]
+        name = new.name
         deadline = Deadline(parse_duration(new.timeouts.update))
-        with self._conns.call(uri, resource=name, doing="updating the domain") as conn:
-            dom = lookup(conn.lookupByName, name, resource=name, what="domain")
-            if dom is None:
-                raise NotFound(f"domain {name!r} is gone from {uri}; run `pulumi refresh`", resource=name)
+        found = self.locate(new, state)
+        if found is None:
+            raise NotFound(f"domain {name!r} is gone; run `pulumi refresh`", resource=name)
+        uri, conn, dom = found
+        with self._conns.call(uri, resource=name, doing="updating the domain"):
             seed = self._seed_placement(new)
             if seed is not None and any(c.path.startswith("cloud_init") for c in plan.changes):
                 progress("rewriting the cloud-init seed (used on next boot)")
@@ -266,7 +287,7 @@ class DomainReconciler:
                 dom.create()
                 self._wait_state(dom, "running", deadline, name)
             self._apply_run_state(dom, new, deadline, progress)
-            return self._outputs(conn, dom, new, deadline, progress, fresh=False)
+            return self._outputs(conn, dom, new, deadline, progress, fresh=False, host_uri=uri)
 
     def _old_seed(self, old: VirtualMachineArgs) -> tuple[str, str]:
         seed = self._seed_placement(old)
@@ -379,18 +400,21 @@ class DomainReconciler:
 
     # -- delete ---------------------------------------------------------------
     def delete(self, args: VirtualMachineArgs, state: Mapping[str, Any], *, progress: Progress) -> None:
-        uri, name = args.target.uri, args.name  # type: ignore[union-attr]
+        name = args.name
         deadline = Deadline(parse_duration(args.timeouts.delete))
-        with self._conns.call(uri, resource=name, doing="deleting the domain") as conn:
-            dom = lookup(conn.lookupByName, name, resource=name, what="domain")
-            if dom is not None:
+        found = self.locate(args, state)
+        if found is not None:
+            uri, conn, dom = found
+            with self._conns.call(uri, resource=name, doing="deleting the domain"):
                 if dom.isActive():
                     progress("shutting down")
                     self._shutdown(dom, args, deadline)
                 progress("undefining")
                 dom.undefineFlags(_UNDEFINE_FLAGS)
-            seed = self._seed_placement(args)
-            if seed is not None:
+        seed = self._seed_placement(args)
+        if seed is not None:
+            home = args.target.uri  # type: ignore[union-attr]
+            with self._conns.call(home, resource=name, doing="deleting the cloud-init seed") as conn:
                 delete_volume_if_exists(conn, seed.pool, seed.volume, resource=name)
 
 

@@ -23,6 +23,7 @@ VM_RULES: list[Rule] = [
     ("target*", "replace"),
     ("timeouts*", "none"),
     ("restart_policy*", "none"),
+    ("hosts", "none"),
     ("run_state", "live"),
     ("description", "live"),
     ("labels*", "live"),
@@ -53,3 +54,10 @@ VOLUME_RULES: list[Rule] = [
     ("size", "live"),
 ]
 """Anything else about a volume (name, pool, format, source) is a replacement."""
+
+MIGRATION_RULES: list[Rule] = [
+    ("timeouts*", "none"),
+    ("vm_spec*", "none"),
+    ("allow_unsafe", "none"),
+]
+"""Any other change (destination, options, trigger) is a new migration: replace."""

@@ -4,6 +4,7 @@ from .bridge import Bond, BridgeArgs, Ipv4
 from .common import Model, Timeouts, parse_duration, parse_quantity, quantity_bytes
 from .disk import DiskArgs
 from .kubevirt import ClusterRef, KubevirtVmOptions, Probe, Toleration
+from .migration import MigrationArgs
 from .sources import (
     BackingSource,
     BlankSource,
@@ -38,6 +39,7 @@ __all__ = [
     "KubevirtTarget",
     "KubevirtVmOptions",
     "LibvirtTarget",
+    "MigrationArgs",
     "Model",
     "Probe",
     "RegistrySource",

@@ -15,7 +15,7 @@ from pydantic import Field, field_validator, model_validator
 from .common import Model, Name, Quantity, Timeouts, parse_duration, quantity_bytes
 from .kubevirt import KubevirtVmOptions
 from .sources import DiskTemplate, VolumeRef
-from .target import LibvirtTarget, Target
+from .target import LibvirtTarget, LibvirtUri, Target
 
 _MAC = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
 
@@ -165,6 +165,10 @@ class VirtualMachineArgs(Model):
 
     name: Name = Field(description="VM name (libvirt domain / KubeVirt VirtualMachine)")
     target: Target = Field(default_factory=LibvirtTarget, description="Where the VM lives")
+    hosts: list[LibvirtUri] = Field(
+        default_factory=list,
+        description="libvirt: other hypervisors a Migration may move this VM to; read/update/delete look there too",
+    )
     memory: Quantity = Field("512Mi", description="Guest memory, e.g. 1Gi or 1024M")
     max_memory: Quantity | None = Field(None, description="Memory ceiling for live changes (balloon/hotplug)")
     cpu: Cpu = Field(default_factory=Cpu, description="vCPU topology and model")

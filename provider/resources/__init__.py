@@ -2,6 +2,16 @@
 
 from .bridge import Bridge, BridgeProvider
 from .disk import Disk, DiskProvider
+from .migration import Migration, MigrationProvider
 from .vm import VirtualMachine, VirtualMachineProvider
 
-__all__ = ["Bridge", "BridgeProvider", "Disk", "DiskProvider", "VirtualMachine", "VirtualMachineProvider"]
+__all__ = [
+    "Bridge",
+    "BridgeProvider",
+    "Disk",
+    "DiskProvider",
+    "Migration",
+    "MigrationProvider",
+    "VirtualMachine",
+    "VirtualMachineProvider",
+]

@@ -1,0 +1,199 @@
+"""libvirt Migration reconciler: one live migration per resource.
+
+I/O. create: find the VM (its home, then `hosts`), check the destination
+answers before anything changes, set downtime, then run `migrateToURI3`
+(peer-to-peer: the source libvirtd drives it) or `migrate3` (this process holds
+both connections) on a worker thread while this thread reports job progress
+and enforces the deadline (`abortJob` on timeout, so a migration never outlives
+its resource's customTimeouts). The measurements come from the destination's
+completed-job statistics. Deleting the record moves nothing.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import libvirt
+
+from ..errors import NotFound, OperationFailed, WaitTimeout
+from ..models import MigrationArgs, VirtualMachineArgs
+from ..models.common import parse_duration
+from ..plan import Plan
+from ..waiting import Deadline, Progress
+from .connection import Connections, translate
+from .domains import DomainReconciler, power_state
+
+_POLL = 0.5
+
+
+def migration_flags(args: MigrationArgs) -> int:
+    """The virDomainMigrateFlags of a Migration. Pure."""
+    flags = 0
+    for enabled, flag in (
+        (args.live, libvirt.VIR_MIGRATE_LIVE),
+        (args.peer_to_peer, libvirt.VIR_MIGRATE_PEER2PEER),
+        (args.tunnelled, libvirt.VIR_MIGRATE_TUNNELLED),
+        (args.persistent, libvirt.VIR_MIGRATE_PERSIST_DEST),
+        (args.undefine_source, libvirt.VIR_MIGRATE_UNDEFINE_SOURCE),
+        (args.auto_converge, libvirt.VIR_MIGRATE_AUTO_CONVERGE),
+        (args.post_copy, libvirt.VIR_MIGRATE_POSTCOPY),
+        (args.copy_storage == "all", libvirt.VIR_MIGRATE_NON_SHARED_DISK),
+        (args.copy_storage == "incremental", libvirt.VIR_MIGRATE_NON_SHARED_INC),
+    ):
+        if enabled:
+            flags |= flag
+    return flags
+
+
+def migration_params(args: MigrationArgs) -> dict[str, Any]:
+    params: dict[str, Any] = {}
+    if args.migrate_uri is not None:
+        params[libvirt.VIR_MIGRATE_PARAM_URI] = args.migrate_uri
+    if args.bandwidth_mib_s is not None:
+        params[libvirt.VIR_MIGRATE_PARAM_BANDWIDTH] = args.bandwidth_mib_s
+    return params
+
+
+class MigrationReconciler:
+    """CRUD of Migration resources on libvirt."""
+
+    def __init__(self, connections: Connections) -> None:
+        self._conns = connections
+        self._domains = DomainReconciler(connections)
+
+    def create(self, args: MigrationArgs, *, progress: Progress) -> dict[str, Any]:
+        deadline = Deadline(parse_duration(args.timeouts.create))
+        assert args.destination_uri is not None  # the model requires it on libvirt
+        client_uri = args.destination_client_uri or args.destination_uri
+        vm = self._vm(args)
+        found = self._domains.locate(vm, {})
+        if found is None:
+            raise NotFound(f"VM {args.vm!r} was found on none of its hosts", resource=args.name, field="vm")
+        source_uri, source, dom = found
+        if source_uri == client_uri:
+            raise OperationFailed(f"VM {args.vm!r} already runs on {client_uri}", resource=args.name)
+        # Fail before anything changes when the destination does not answer.
+        dest = self._conns.get(client_uri, resource=args.name)
+        with self._conns.call(client_uri, resource=args.name, doing="checking the destination"):
+            dest_host = dest.getHostname()
+        with self._conns.call(source_uri, resource=args.name, doing="preparing the migration"):
+            source_host = source.getHostname()
+            if args.live and power_state(dom) not in ("running", "paused"):
+                raise OperationFailed(
+                    f"VM {args.vm!r} is {power_state(dom)}: a live migration needs it running (or set live=False)",
+                    resource=args.name,
+                )
+            if args.max_downtime_ms is not None:
+                dom.migrateSetMaxDowntime(args.max_downtime_ms, 0)
+        progress(f"migrating {args.vm} from {source_host} to {dest_host}")
+        started = time.monotonic()
+        self._run(args, dom, dest, deadline, progress)
+        wall_ms = int((time.monotonic() - started) * 1000)
+        with self._conns.call(client_uri, resource=args.name, doing="reading the completed migration"):
+            moved = dest.lookupByName(args.vm)
+            stats = moved.jobStats(libvirt.VIR_DOMAIN_JOB_STATS_COMPLETED)
+            state = power_state(moved)
+        progress(f"done in {stats.get('time_elapsed', wall_ms)} ms, downtime {stats.get('downtime', '?')} ms")
+        return {
+            "source_host": source_host,
+            "source_uri": source_uri,
+            "destination_host": dest_host,
+            "elapsed_ms": int(stats.get("time_elapsed", wall_ms)),
+            "downtime_ms": int(stats.get("downtime", 0)),
+            "bytes_transferred": int(stats.get("data_processed", stats.get("memory_processed", 0))),
+            "vm_state": state,
+            "phase": "Succeeded",
+        }
+
+    def _vm(self, args: MigrationArgs) -> VirtualMachineArgs:
+        spec = {k: v for k, v in (args.vm_spec or {}).items() if k in VirtualMachineArgs.model_fields}
+        return VirtualMachineArgs.model_validate({**spec, "name": args.vm, "target": args.target.model_dump()})
+
+    def _run(
+        self,
+        args: MigrationArgs,
+        dom: libvirt.virDomain,
+        dest: libvirt.virConnect,
+        deadline: Deadline,
+        progress: Progress,
+    ) -> None:
+        """The blocking libvirt call on a worker; here: progress, deadline, abort."""
+        failure: list[libvirt.libvirtError] = []
+        flags, params = migration_flags(args), migration_params(args)
+
+        def work() -> None:
+            try:
+                if args.peer_to_peer:
+                    dom.migrateToURI3(args.destination_uri, params, flags)
+                else:
+                    dom.migrate3(dest, params, flags)
+            except libvirt.libvirtError as err:
+                failure.append(err)
+
+        worker = threading.Thread(target=work, name=f"migrate-{args.vm}", daemon=True)
+        worker.start()
+        last = -1
+        while worker.is_alive():
+            worker.join(_POLL)
+            if not worker.is_alive():
+                break
+            if deadline.left(floor=0) <= 0:
+                try:
+                    dom.abortJob()
+                except libvirt.libvirtError as err:
+                    if err.get_error_code() != libvirt.VIR_ERR_OPERATION_INVALID:
+                        raise translate(err, resource=args.name, doing="aborting the migration") from err
+                worker.join(30)
+                raise WaitTimeout(
+                    "the migration did not finish in time and was aborted; the VM stays on its source "
+                    "(raise customTimeouts, bandwidth_mib_s or max_downtime_ms, or enable auto_converge)",
+                    resource=args.name,
+                )
+            last = self._report(dom, last, progress)
+        if failure:
+            raise translate(failure[0], resource=args.name, doing="migrating") from failure[0]
+
+    def _report(self, dom: libvirt.virDomain, last: int, progress: Progress) -> int:
+        try:
+            stats = dom.jobStats(0)
+        except libvirt.libvirtError:
+            return last  # the job finished (or the domain left) between two polls
+        total = int(stats.get("memory_total") or 0)
+        remaining = int(stats.get("memory_remaining") or 0)
+        if total:
+            percent = int(100 * (total - remaining) / total)
+            if percent // 10 != last // 10:
+                progress(f"{percent}% of memory sent")
+                return percent
+        return last
+
+    def read(
+        self, args: MigrationArgs, state: Mapping[str, Any], *, progress: Progress
+    ) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        """A migration is a record of something that happened: it reads back as recorded."""
+        return args.model_dump(mode="json", exclude_none=True), {k: state.get(k) for k in _OUTPUTS}
+
+    def update(
+        self, old: MigrationArgs, new: MigrationArgs, plan: Plan, state: Mapping[str, Any], *, progress: Progress
+    ) -> dict[str, Any]:
+        return {k: state.get(k) for k in _OUTPUTS}
+
+    def delete(self, args: MigrationArgs, state: Mapping[str, Any], *, progress: Progress) -> None:
+        progress("forgetting the migration record (the VM stays where it is)")
+
+
+_OUTPUTS = (
+    "source_host",
+    "source_uri",
+    "destination_host",
+    "elapsed_ms",
+    "downtime_ms",
+    "bytes_transferred",
+    "vm_state",
+    "phase",
+)
+
+__all__ = ["MigrationReconciler", "migration_flags", "migration_params"]

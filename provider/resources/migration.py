@@ -1,0 +1,59 @@
+"""Migration: the Pulumi resource and its dynamic provider."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+from pulumi.dynamic import Resource
+
+from ..kinds import MIGRATION
+from ..models import VirtualMachineArgs
+from ._dynamic import DynamicAdapter, resource_props
+from .vm import VirtualMachine
+
+
+class MigrationProvider(DynamicAdapter):
+    """Dynamic provider of Migration."""
+
+    kind = MIGRATION
+
+
+class Migration(Resource):
+    """One live migration of a VirtualMachine, as a resource.
+
+    `Migration("move", vm=vm, destination_uri="qemu+tcp://host-b/system")` moves the
+    VM when created; changing the destination or `trigger` runs a new migration;
+    an unchanged `up` does nothing. List the destination in the VM's `hosts` so
+    the VM resource finds it there afterwards.
+    """
+
+    source_host: pulumi.Output[str]
+    destination_host: pulumi.Output[str]
+    elapsed_ms: pulumi.Output[int]
+    downtime_ms: pulumi.Output[int]
+    bytes_transferred: pulumi.Output[int]
+    phase: pulumi.Output[str]
+    planned_change: pulumi.Output[str]
+
+    def __init__(
+        self,
+        resource_name: str,
+        *,
+        vm: VirtualMachine,
+        name: pulumi.Input[str] | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+        **fields: Any,
+    ) -> None:
+        spec_keys = [k for k in VirtualMachineArgs.model_fields if hasattr(vm, k)]
+        vm_spec = pulumi.Output.all(**{k: getattr(vm, k) for k in spec_keys}).apply(
+            lambda values: {k: v for k, v in values.items() if v is not None}
+        )
+        inputs: dict[str, Any] = {
+            "name": name or resource_name,
+            "vm": getattr(vm, "name"),  # noqa: B009 - a resource attribute set from its inputs
+            "target": getattr(vm, "target", None) or {"kind": "libvirt"},
+            "vm_spec": vm_spec,
+            **fields,
+        }
+        super().__init__(MigrationProvider(), resource_name, resource_props(MIGRATION, inputs, opts), opts)
