@@ -91,6 +91,8 @@ def feasibility(args: MigrationArgs, vm: VirtualMachineArgs) -> list[str]:
         problems.append("the VM uses cpu model host-passthrough, which cannot live-migrate between different hosts")
     if isinstance(args.target, LibvirtTarget) and args.copy_storage == "none":
         local = [d.name for d in vm.disks if d.volume is not None or (d.path is not None and not d.readonly)]
+        if vm.cloud_init is not None:
+            local.append("cloud-init seed")
         if local:
             problems.append(
                 f"disks {', '.join(local)} are host-local volumes: put them on shared storage or set copy_storage='all'"
