@@ -79,9 +79,10 @@ class ResourceKind(Generic[M]):
     ) -> tuple[dict[str, Any], list[Failure]]:
         """Validate `news`; ignore what is UNKNOWN in preview; annotate the plan summary."""
         given = _user_inputs(news, self.output_keys)
-        unknown_paths = list(_paths_of(given, unknown))
+        is_unknown = _matcher(unknown)
+        unknown_paths = list(_paths_of(given, is_unknown))
         try:
-            model = self.model.model_validate(_without_unknowns(given, unknown))
+            model = self.model.model_validate(_without_unknowns(given, is_unknown))
         except ValidationError as err:
             failures = [f for f in _failures(err) if not any(_related(f.property, u) for u in unknown_paths)]
             return dict(given), failures
@@ -166,27 +167,34 @@ def _format_loc(loc: Iterable[Any]) -> str:
     return text
 
 
-def _paths_of(value: Any, needle: object, path: str = "") -> Iterable[str]:
-    if value is needle or (isinstance(needle, str) and value == needle):
+def _matcher(unknown: object) -> Callable[[Any], bool]:
+    """`unknown` is a predicate, or a sentinel value compared by equality."""
+    if callable(unknown):
+        return unknown
+    return lambda value: value is unknown or (isinstance(unknown, str) and value == unknown)
+
+
+def _paths_of(value: Any, is_unknown: Callable[[Any], bool], path: str = "") -> Iterable[str]:
+    if is_unknown(value):
         yield path
     elif isinstance(value, Mapping):
         for key, sub in value.items():
-            yield from _paths_of(sub, needle, f"{path}.{key}" if path else str(key))
+            yield from _paths_of(sub, is_unknown, f"{path}.{key}" if path else str(key))
     elif isinstance(value, list):
         for index, sub in enumerate(value):
-            yield from _paths_of(sub, needle, f"{path}[{index}]")
+            yield from _paths_of(sub, is_unknown, f"{path}[{index}]")
 
 
-def _without_unknowns(value: Any, needle: object) -> Any:
+def contains_unknown(value: Any, unknown: object) -> bool:
+    return any(True for _ in _paths_of(value, _matcher(unknown)))
+
+
+def _without_unknowns(value: Any, is_unknown: Callable[[Any], bool]) -> Any:
     if isinstance(value, Mapping):
-        return {k: _without_unknowns(v, needle) for k, v in value.items() if not _is(v, needle)}
+        return {k: _without_unknowns(v, is_unknown) for k, v in value.items() if not is_unknown(v)}
     if isinstance(value, list):
-        return [_without_unknowns(v, needle) for v in value if not _is(v, needle)]
+        return [_without_unknowns(v, is_unknown) for v in value if not is_unknown(v)]
     return value
-
-
-def _is(value: Any, needle: object) -> bool:
-    return value is needle or (isinstance(needle, str) and value == needle)
 
 
 def _related(failure_path: str, unknown_path: str) -> bool:

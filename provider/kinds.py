@@ -99,6 +99,10 @@ VM_OUTPUTS = frozenset(
         "pending_changes",
         "cloud_init_digest",
         "host_uri",
+        "printable_status",
+        "phase",
+        "node",
+        "conditions",
     }
 )
 DISK_OUTPUTS = frozenset({"ref", "path", "capacity", "allocation", "phase", "claim_name"})

@@ -230,13 +230,13 @@ def parse_bridge(nncp: dict[str, Any] | None, nad: dict[str, Any] | None, intent
         out["mac_spoof_check"] = bool(config.get("macspoofchk", False))
         if config.get("vlan") is not None:
             out["vlan"] = config["vlan"]
-        else:
+        elif not intent.vlan_on_node:
             out.pop("vlan", None)
     if nncp is not None and intent.manage_node_bridge:
         interfaces = _get(nncp, "spec", "desiredState", "interfaces") or []
         bridge: dict[str, Any] = next((i for i in interfaces if i.get("type") == "linux-bridge"), {})
         out["stp"] = bool(_get(bridge, "bridge", "options", "stp", "enabled"))
         out["node_selector"] = dict(_get(nncp, "spec", "nodeSelector") or {})
-        if intent.bond is None:
+        if intent.bond is None and not intent.vlan_on_node:
             out["ports"] = [p.get("name") for p in _get(bridge, "bridge", "port") or []]
     return out

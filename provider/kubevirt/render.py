@@ -329,6 +329,19 @@ def render_nncp(args: BridgeArgs) -> dict[str, Any]:
             bond["mtu"] = args.bond.mtu
         interfaces.append(bond)
         ports = [{"name": args.bond.name}]
+    elif args.vlan_on_node and args.vlan is not None:
+        base = args.ports[0]
+        sub = f"{base}.{args.vlan}"
+        interfaces.append(
+            {
+                "name": sub,
+                "type": "vlan",
+                "state": "up",
+                "ipv4": {"enabled": False},
+                "vlan": {"base-iface": base, "id": args.vlan},
+            }
+        )
+        ports = [{"name": sub}]
     else:
         ports = [{"name": p} for p in args.ports]
     bridge: dict[str, Any] = {
@@ -363,7 +376,7 @@ def render_nad(args: BridgeArgs, *, namespace: str) -> dict[str, Any]:
         "ipam": {},
         "preserveDefaultVlan": False,
     }
-    if args.vlan is not None:
+    if args.vlan is not None and not args.vlan_on_node:
         config["vlan"] = args.vlan
     if args.mtu is not None:
         config["mtu"] = args.mtu

@@ -93,6 +93,11 @@ class BridgeArgs(Model):
     bond: Bond | None = Field(None, description="KubeVirt/nmstate: enslave a bond made of these ports")
     node_selector: dict[str, str] = Field(default_factory=dict, description="KubeVirt/nmstate: which nodes")
     manage_node_bridge: bool = Field(True, description="KubeVirt: also create the host bridge with an NNCP")
+    vlan_on_node: bool = Field(
+        False,
+        description="KubeVirt: bridge a VLAN sub-interface PORT.VLAN on the node (untagged NAD) instead of tagging "
+        "in the bridge CNI",
+    )
     mac_spoof_check: bool = Field(True, description="KubeVirt: bridge CNI macspoofchk")
     cni_type: Literal["bridge", "cnv-bridge"] = Field(
         "bridge", description="KubeVirt: CNI plugin of the NAD (cnv-bridge on OpenShift Virtualization)"
@@ -121,4 +126,6 @@ class BridgeArgs(Model):
                 raise ValueError("ports/bond/node_selector describe node networking on a kubevirt target")
         elif not self.bridge:
             raise ValueError("bridge: a KubeVirt bridge needs the node bridge name, e.g. br1")
+        elif self.vlan_on_node and (self.vlan is None or len(self.ports) != 1 or self.bond is not None):
+            raise ValueError("vlan_on_node: needs vlan and exactly one port (the sub-interface's base), no bond")
         return self

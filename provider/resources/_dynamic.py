@@ -25,9 +25,10 @@ from pulumi.dynamic import (
     ResourceProvider,
     UpdateResult,
 )
+from pulumi.output import Unknown
 from pulumi.runtime import rpc
 
-from ..core import PLANNED_CHANGE, Backends, ResourceKind
+from ..core import PLANNED_CHANGE, Backends, ResourceKind, contains_unknown
 from ..models.common import dump
 from ..waiting import stderr_progress
 
@@ -64,7 +65,7 @@ class DynamicAdapter(ResourceProvider):
 
     # -- no I/O -----------------------------------------------------------------
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
-        inputs, failures = self.kind.check(_olds, news, unknown=rpc.UNKNOWN)
+        inputs, failures = self.kind.check(_olds, news, unknown=is_unknown)
         name = news.get("name") if isinstance(news.get("name"), str) else "?"
         return CheckResult(
             inputs,
@@ -75,8 +76,8 @@ class DynamicAdapter(ResourceProvider):
         )
 
     def diff(self, _id: str, _olds: dict[str, Any], _news: dict[str, Any]) -> DiffResult:
-        unknown = [k for k, v in _news.items() if v == rpc.UNKNOWN and k in self.kind.model.model_fields]
-        if unknown or _contains_unknown(_news):
+        unknown = [k for k, v in _news.items() if is_unknown(v) and k in self.kind.model.model_fields]
+        if unknown or contains_unknown(_news, is_unknown):
             # Preview with values not known yet: say "changes", and "replace" where
             # the unknown field is a replace-class one (name/target).
             replaces = [k for k in unknown if k in ("name", "target")]
@@ -122,14 +123,10 @@ class DynamicAdapter(ResourceProvider):
         return {**self.kind.redact(dump(args)), **outs, PLANNED_CHANGE: inputs.get(PLANNED_CHANGE)}
 
 
-def _contains_unknown(value: Any) -> bool:
-    if value == rpc.UNKNOWN:
-        return True
-    if isinstance(value, Mapping):
-        return any(_contains_unknown(v) for v in value.values())
-    if isinstance(value, list):
-        return any(_contains_unknown(v) for v in value)
-    return False
+def is_unknown(value: Any) -> bool:
+    """Preview placeholders: the dynamic host turns unknown inputs into `Unknown` objects
+    (keep_unknowns=True); the raw wire sentinel is accepted too."""
+    return isinstance(value, Unknown) or (isinstance(value, str) and value == rpc.UNKNOWN)
 
 
 def resource_props(

@@ -28,6 +28,8 @@ class Disk(Resource):
     path: pulumi.Output[str]
     capacity: pulumi.Output[int]
     allocation: pulumi.Output[int]
+    phase: pulumi.Output[str | None]
+    claim_name: pulumi.Output[str | None]
     planned_change: pulumi.Output[str]
 
     def __init__(

@@ -55,6 +55,10 @@ class VirtualMachine(Resource):
     pending_restart: pulumi.Output[bool]
     pending_changes: pulumi.Output[list[str]]
     host_uri: pulumi.Output[str]
+    printable_status: pulumi.Output[str | None]
+    phase: pulumi.Output[str | None]
+    node: pulumi.Output[str | None]
+    conditions: pulumi.Output[dict[str, str]]
     planned_change: pulumi.Output[str]
 
     def __init__(

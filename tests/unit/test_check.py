@@ -112,3 +112,18 @@ def test_bridge_needs_what_its_mode_needs() -> None:
     assert found[0].property == "ipv4.address" and "network or broadcast" in found[0].reason
     _c, found = BRIDGE.check(None, {"name": "br", "mode": "nat", "bridge": "a-very-long-bridge-name"}, unknown=UNKNOWN)
     assert found[0].property == "bridge"
+
+
+def test_unknowns_as_the_dynamic_host_delivers_them() -> None:
+    """The host deserializes unknowns with keep_unknowns=True: `pulumi.output.Unknown` objects, whole list items too."""
+    from pulumi.output import Unknown
+
+    from pulumi_kubevirt.provider.resources import VirtualMachineProvider
+
+    provider = VirtualMachineProvider()
+    news = {**BASE, "disks": [Unknown()], "interfaces": [Unknown(), {"name": "x", "network": Unknown()}]}
+    assert provider.check({}, news).failures == []
+    diff = provider.diff("id", {**BASE, "uuid": "u"}, news)
+    assert diff.changes is True and diff.replaces == []
+    renamed = provider.diff("id", {**BASE, "uuid": "u"}, {**BASE, "name": Unknown()})
+    assert renamed.replaces == ["name"]

@@ -335,3 +335,24 @@ def test_vm_round_trip(args: VirtualMachineArgs) -> None:
         for i in manifest["spec"]["template"]["spec"]["domain"]["devices"]["interfaces"]
     ]
     assert diff_data(dump(args), parse_vm(manifest, args)) == []
+
+
+def test_scenario2_br_web_over_a_vlan6_subinterface() -> None:
+    web = BridgeArgs(name="br-web", target=KUBE, bridge="br-web", vlan=6, ports=["enp13s0f0"], vlan_on_node=True)
+    nncp = render.render_nncp(web)
+    validate(nncp)
+    sub, bridge = nncp["spec"]["desiredState"]["interfaces"]
+    assert sub == {
+        "name": "enp13s0f0.6",
+        "type": "vlan",
+        "state": "up",
+        "ipv4": {"enabled": False},
+        "vlan": {"base-iface": "enp13s0f0", "id": 6},
+    }
+    assert bridge["bridge"]["port"] == [{"name": "enp13s0f0.6"}]
+    assert "vlan" not in json.loads(render.render_nad(web, namespace="demo")["spec"]["config"])
+    from pulumi_kubevirt.provider.kubevirt.parse import parse_bridge
+    from pulumi_kubevirt.provider.models.common import dump
+    from pulumi_kubevirt.provider.plan import diff_data
+
+    assert diff_data(dump(web), parse_bridge(nncp, render.render_nad(web, namespace="demo"), web)) == []

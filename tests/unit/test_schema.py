@@ -30,3 +30,31 @@ def test_every_model_field_is_described() -> None:
         if not prop.get("description") and name != "kind"
     ]
     assert missing == []
+
+
+def test_reconciler_outputs_are_declared() -> None:
+    """Every key a reconciler returns must be a declared output (else Pulumi programs cannot read it)."""
+    import ast
+
+    from pulumi_kubevirt.provider import kinds
+
+    declared = {
+        "domains.py": kinds.VM_OUTPUTS,
+        "kubevirt/vms.py": kinds.VM_OUTPUTS,
+        "volumes.py": kinds.DISK_OUTPUTS,
+        "kubevirt/disks.py": kinds.DISK_OUTPUTS,
+        "networks.py": kinds.BRIDGE_OUTPUTS,
+        "kubevirt/bridges.py": kinds.BRIDGE_OUTPUTS,
+        "libvirt/migrations.py": kinds.MIGRATION_OUTPUTS,
+    }
+    for rel, keys in declared.items():
+        path = next((REPO / "provider").rglob(rel.split("/")[-1])) if "/" not in rel else REPO / "provider" / rel
+        if "/" not in rel:
+            path = REPO / "provider" / "libvirt" / rel
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.FunctionDef) and node.name in ("_outputs", "create") and node.name != "__init__":
+                for ret in ast.walk(node):
+                    if isinstance(ret, ast.Return) and isinstance(ret.value, ast.Dict):
+                        returned = {k.value for k in ret.value.keys if isinstance(k, ast.Constant)}
+                        assert returned <= keys, f"{rel}: {sorted(returned - keys)} not declared"
