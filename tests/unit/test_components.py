@@ -1,0 +1,50 @@
+"""Components compose resources (checked with Pulumi's mocks: no engine, no backend)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+import pytest
+
+
+class Mocks(pulumi.runtime.Mocks):
+    def __init__(self) -> None:
+        self.created: list[tuple[str, str, dict[str, Any]]] = []
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+        self.created.append((args.typ, args.name, dict(args.inputs)))
+        outs = dict(args.inputs)
+        if args.name.endswith(("-root", "-data")):
+            outs["ref"] = {"pool": "default", "volume": f"{args.name}.qcow2", "format": "qcow2"}
+        return f"{args.name}-id", outs
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+        return {}, None
+
+
+@pytest.fixture
+def mocks() -> Mocks:
+    m = Mocks()
+    pulumi.runtime.set_mocks(m, preview=False)
+    return m
+
+
+@pulumi.runtime.test
+def test_vm_with_disks_composes_disks_and_vm(mocks: Mocks) -> Any:
+    from pulumi_kubevirt.components import VmWithDisks
+
+    component = VmWithDisks(
+        "web",
+        disks=[{"name": "root", "size": "10Gi"}, {"name": "data", "size": "1Gi", "bus": "scsi"}],
+        memory="1Gi",
+    )
+
+    def check(attachments: list[dict[str, Any]]) -> None:
+        names = [name for _typ, name, _inputs in mocks.created]
+        assert {"web", "web-root", "web-data"} <= set(names)
+        assert attachments[0]["name"] == "root" and attachments[0]["boot_order"] == 1
+        assert attachments[0]["volume"] == {"pool": "default", "volume": "web-root.qcow2", "format": "qcow2"}
+        assert attachments[1]["bus"] == "scsi" and "boot_order" not in attachments[1]
+
+    return component.vm.disks.apply(check)  # type: ignore[attr-defined]
