@@ -94,7 +94,8 @@ class MigrationReconciler:
         wall_ms = int((time.monotonic() - started) * 1000)
         with self._conns.call(client_uri, resource=args.name, doing="reading the completed migration"):
             moved = dest.lookupByName(args.vm)
-            stats = moved.jobStats(libvirt.VIR_DOMAIN_JOB_STATS_COMPLETED)
+            # KEEP_COMPLETED: reading must not clear them for `virsh domjobinfo --completed` users
+            stats = moved.jobStats(libvirt.VIR_DOMAIN_JOB_STATS_COMPLETED | libvirt.VIR_DOMAIN_JOB_STATS_KEEP_COMPLETED)
             state = power_state(moved)
         progress(f"done in {stats.get('time_elapsed', wall_ms)} ms, downtime {stats.get('downtime', '?')} ms")
         return {

@@ -41,6 +41,9 @@ NMSTATE_CRDS = (
 
 Crd = dict[str, Any]
 
+# libyaml's loader when PyYAML has it: the schemas are ~3 MB of YAML.
+_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 # The groups whose CRDs set `conversion.strategy: None` explicitly (README).
 _CONVERSION_NONE_GROUPS = frozenset(
     {"snapshot.kubevirt.io", "export.kubevirt.io", "backup.kubevirt.io", "instancetype.kubevirt.io"}
@@ -151,16 +154,17 @@ KUBEVIRT_CRDS: tuple[KubevirtCrd, ...] = (
 
 
 @cache
-def _schema_text(singular: str) -> str:
-    return (KUBEVIRT_SCHEMAS / f"{singular}.yaml").read_text()
+def _load_documents(path: Path) -> tuple[Any, ...]:
+    """The parsed YAML documents of a vendored file (cached; callers copy)."""
+    return tuple(doc for doc in yaml.load_all(path.read_text(), Loader=_Loader) if doc is not None)
 
 
 def kubevirt_schema(singular: str) -> dict[str, Any]:
     """The `openAPIV3Schema` of a KubeVirt CRD (a fresh copy), by its singular name."""
-    doc = yaml.safe_load(_schema_text(singular))
-    if not isinstance(doc, dict) or set(doc) != {"openAPIV3Schema"}:
+    docs = _load_documents(KUBEVIRT_SCHEMAS / f"{singular}.yaml")
+    if len(docs) != 1 or not isinstance(docs[0], dict) or set(docs[0]) != {"openAPIV3Schema"}:
         raise ValueError(f"{singular}.yaml: expected a single top-level key openAPIV3Schema")
-    schema = doc["openAPIV3Schema"]
+    schema = copy.deepcopy(docs[0]["openAPIV3Schema"])
     assert isinstance(schema, dict)
     return schema
 
@@ -227,14 +231,14 @@ def kubevirt_crds() -> list[Crd]:
 
 
 def _load_crd_file(path: Path) -> Crd:
-    """The first YAML document of a vendored CRD manifest, as it is."""
-    for doc in yaml.safe_load_all(path.read_text()):
-        if doc is None:
-            continue
-        if not (isinstance(doc, dict) and doc.get("kind") == "CustomResourceDefinition"):
-            raise ValueError(f"{path}: first document is not a CustomResourceDefinition")
-        return doc
-    raise ValueError(f"{path}: no YAML document")
+    """The first YAML document of a vendored CRD manifest, as it is (a fresh copy)."""
+    docs = _load_documents(path)
+    if not docs:
+        raise ValueError(f"{path}: no YAML document")
+    doc = docs[0]
+    if not (isinstance(doc, dict) and doc.get("kind") == "CustomResourceDefinition"):
+        raise ValueError(f"{path}: first document is not a CustomResourceDefinition")
+    return copy.deepcopy(doc)
 
 
 def cdi_crds() -> list[Crd]:

@@ -11,7 +11,9 @@ Fixtures:
 - ``kube_cluster`` (session): a ``KubeCluster`` (``kubeconfig``, ``server``,
   ``token``, ``api_client()``, ``restart_apiserver()``).
 - ``kube_namespace`` (function): a fresh ``test-<random>`` namespace name.
-- ``kubevirt_double`` (session): the running ``KubevirtTestDouble``.
+- ``kubevirt_double`` (function; the double itself runs session-wide as
+  ``kubevirt_double_session``): the running ``KubevirtTestDouble``; a test
+  errors at teardown if the double crashed or one of its writes failed.
 
 Processes are started in their own session and with ``setpriv --pdeathsig``
 (when available) so they die with the test run; teardown stops only the PIDs it
@@ -22,6 +24,7 @@ started. Logs stay in files under the work dir (``etcd.log``,
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import os
 import secrets
@@ -36,6 +39,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -113,12 +117,12 @@ class _Process:
     def running(self) -> bool:
         return self.popen is not None and self.popen.poll() is None
 
-    def stop(self, timeout: float = STOP_TIMEOUT) -> None:
-        """SIGTERM, then SIGKILL after `timeout`; only this PID."""
+    def stop(self, timeout: float = STOP_TIMEOUT, crash: bool = False) -> None:
+        """SIGTERM (SIGKILL when `crash`), then SIGKILL after `timeout`; only this PID."""
         if self.popen is None:
             return
         if self.popen.poll() is None:
-            self.popen.send_signal(signal.SIGTERM)
+            self.popen.send_signal(signal.SIGKILL if crash else signal.SIGTERM)
             try:
                 self.popen.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
@@ -187,7 +191,13 @@ class KubeCluster:
         self._write_kubeconfig()
         self.startup_seconds = time.monotonic() - began
         began = time.monotonic()
-        install_crds(self.api_client(), crd_data.all_crds())
+        crds = crd_data.all_crds()
+        established = install_crds(self.api_client(), crds)
+        warm_up_crds(self.api_client(pool_maxsize=len(crds)), crds)
+        # The apiserver delays every create by 2 s while a CRD's Established
+        # lastTransitionTime (whole seconds) is less than 2 s old (apiextensions
+        # customresource_handler.go, "justCreated"). Wait that out once, here.
+        time.sleep(max(0.0, established + 2.1 - time.time()))
         self.crd_seconds = time.monotonic() - began
 
     def stop(self) -> None:
@@ -196,22 +206,32 @@ class KubeCluster:
             if proc is not None:
                 proc.stop()
 
-    def stop_apiserver(self) -> None:
-        """Stop the apiserver only (etcd keeps the data)."""
+    def stop_apiserver(self, crash: bool = False) -> None:
+        """Stop the apiserver only (etcd keeps the data): graceful (SIGTERM, ~1 s) or `crash` (SIGKILL)."""
         assert self._apiserver is not None
-        self._apiserver.stop()
+        self._apiserver.stop(crash=crash)
 
     def start_apiserver(self) -> None:
-        """Start the apiserver again on the same port, cert dir and etcd; wait for /readyz."""
-        self._start_apiserver()
+        """Start the apiserver again on the same port, cert dir and etcd; wait for /readyz.
 
-    def restart_apiserver(self, downtime: float = 0.0) -> float:
-        """Stop and start the apiserver (same port, same etcd); returns the seconds it was down."""
+        Also touches every CRD once, so later tests do not pay the ~1 s
+        first-request wait of each CRD's new watch cache.
+        """
+        self._start_apiserver()
+        crds = crd_data.all_crds()
+        warm_up_crds(self.api_client(pool_maxsize=len(crds)), crds)
+
+    def restart_apiserver(self, downtime: float = 0.0, crash: bool = False) -> float:
+        """Stop and start the apiserver (same port, cert dir and etcd); the seconds it was away.
+
+        Graceful by default (open watches are closed within 2 s); `crash` kills it
+        instead. `downtime` keeps it down that much longer. Returns once /readyz is OK.
+        """
         began = time.monotonic()
-        self.stop_apiserver()
+        self.stop_apiserver(crash=crash)
         if downtime > 0:
             time.sleep(downtime)
-        self._start_apiserver()
+        self.start_apiserver()
         return time.monotonic() - began
 
     def api_client(self, pool_maxsize: int | None = None) -> k8s.ApiClient:
@@ -295,6 +315,9 @@ class KubeCluster:
             "--authorization-mode=RBAC",
             f"--token-auth-file={self.workdir / 'tokens.csv'}",
             "--enable-aggregator-routing=true",
+            # Without it a SIGTERM waits for every open watch until the 60 s server
+            # shutdown timeout; with it the apiserver ends them and exits in ~1 s.
+            "--shutdown-watch-termination-grace-period=2s",
             "--allow-privileged=true",
         ]
 
@@ -349,13 +372,15 @@ CRD_RESOURCE = ("apiextensions.k8s.io", "v1", "customresourcedefinitions")
 
 
 def install_crds(api_client: k8s.ApiClient, crds: list[dict[str, Any]],
-                 timeout: float = CRD_ESTABLISHED_TIMEOUT) -> None:
+                 timeout: float = CRD_ESTABLISHED_TIMEOUT) -> float:
     """Create (or replace) the CRDs and wait until every one is Established.
+
+    Returns the latest Established lastTransitionTime (Unix seconds).
 
     CRDs go through the generic CustomObjectsApi so they stay plain dicts (the
     typed client would deserialize every schema into models, slowly).
     """
-    api = k8s.CustomObjectsApi(api_client)
+    api: Any = k8s.CustomObjectsApi(api_client)
     for crd in crds:
         name = crd["metadata"]["name"]
         try:
@@ -367,7 +392,8 @@ def install_crds(api_client: k8s.ApiClient, crds: list[dict[str, Any]],
             body = {**crd, "metadata": {**crd["metadata"],
                                         "resourceVersion": current["metadata"]["resourceVersion"]}}
             api.replace_cluster_custom_object(*CRD_RESOURCE, name, body=body)
-    pending = {crd["metadata"]["name"] for crd in crds}
+    names = {crd["metadata"]["name"] for crd in crds}
+    pending = set(names)
     deadline = time.monotonic() + timeout
     while pending:
         remaining = deadline - time.monotonic()
@@ -376,7 +402,7 @@ def install_crds(api_client: k8s.ApiClient, crds: list[dict[str, Any]],
         listing = api.list_cluster_custom_object(*CRD_RESOURCE)
         pending -= {item["metadata"]["name"] for item in listing["items"] if _crd_established(item)}
         if not pending:
-            return
+            break
         stream = k8s_watch.Watch()
         for event in stream.stream(api.list_cluster_custom_object, *CRD_RESOURCE,
                                    resource_version=listing["metadata"]["resourceVersion"],
@@ -386,6 +412,33 @@ def install_crds(api_client: k8s.ApiClient, crds: list[dict[str, Any]],
                 pending.discard(obj["metadata"]["name"])
             if not pending:
                 stream.stop()
+    latest = 0.0
+    for item in api.list_cluster_custom_object(*CRD_RESOURCE)["items"]:
+        established = condition(item, "Established")
+        if item["metadata"]["name"] in names and established and established.get("lastTransitionTime"):
+            stamp = datetime.strptime(established["lastTransitionTime"], "%Y-%m-%dT%H:%M:%SZ")
+            latest = max(latest, stamp.replace(tzinfo=UTC).timestamp())
+    return latest
+
+
+def warm_up_crds(api_client: k8s.ApiClient, crds: list[dict[str, Any]]) -> None:
+    """List every CRD's storage version once, in parallel.
+
+    The first request to a new CRD waits (~1 s) for its storage and watch cache;
+    paying that here keeps it out of the tests' timings.
+    """
+    api: Any = k8s.CustomObjectsApi(api_client)
+
+    def touch(crd: dict[str, Any]) -> None:
+        spec = crd["spec"]
+        version = next(v["name"] for v in spec["versions"] if v.get("storage"))
+        api.list_cluster_custom_object(spec["group"], version, spec["names"]["plural"], limit=1,
+                                       _request_timeout=30)
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=len(crds)) as pool:
+        for future in [pool.submit(touch, crd) for crd in crds]:
+            future.result()
+    api_client.close()
 
 
 def _crd_established(crd: dict[str, Any]) -> bool:
@@ -430,7 +483,7 @@ def wait_for_object(
     Returns the object that satisfied the predicate. Raises AssertionError with
     the last seen object on timeout. Rides out an apiserver restart.
     """
-    api = k8s.CustomObjectsApi(api_client)
+    api: Any = k8s.CustomObjectsApi(api_client)
     selector = f"metadata.name={name}"
     if resource.namespaced:
         if namespace is None:
@@ -500,11 +553,13 @@ def condition(obj: dict[str, Any] | None, cond_type: str) -> dict[str, Any] | No
 
 
 @pytest.fixture(scope="session")
-def kube_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KubeCluster]:
-    """A real etcd + kube-apiserver with all CRDs installed (session-wide)."""
+def kube_cluster() -> Iterator[KubeCluster]:
+    """A real etcd + kube-apiserver with all CRDs installed (session-wide).
+
+    The work dir is /tmp/pkv-kube-* (pid files, logs, certs, etcd data).
+    """
     etcd_bin = tools.tool(TIER, "etcd")
     apiserver_bin = tools.tool(TIER, "kube-apiserver")
-    del tmp_path_factory  # the work dir lives in /tmp so its paths stay short and known
     workdir = Path(tempfile.mkdtemp(prefix="pkv-kube-"))
     cluster = KubeCluster(workdir=workdir, etcd_bin=etcd_bin, apiserver_bin=apiserver_bin)
     try:
@@ -524,7 +579,7 @@ def kube_namespace(kube_cluster: KubeCluster) -> Iterator[str]:
     """A fresh `test-<random>` namespace; deleted afterwards (it stays Terminating: no controllers)."""
     name = f"test-{secrets.token_hex(4)}"
     with contextlib.closing(kube_cluster.api_client()) as api_client:
-        core = k8s.CoreV1Api(api_client)
+        core: Any = k8s.CoreV1Api(api_client)
         core.create_namespace(body={"metadata": {"name": name, "labels": {"pulumi-kubevirt.io/test": "true"}}})
         yield name
         try:
@@ -537,11 +592,24 @@ def kube_namespace(kube_cluster: KubeCluster) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def kubevirt_double(kube_cluster: KubeCluster) -> Iterator[KubevirtTestDouble]:
-    """The KubeVirt/CDI/nmstate test double, running against `kube_cluster` (session-wide)."""
+def kubevirt_double_session(kube_cluster: KubeCluster) -> Iterator[KubevirtTestDouble]:
+    """The KubeVirt/CDI/nmstate test double, running against `kube_cluster` for the whole session."""
     double = KubevirtTestDouble(kube_cluster.api_client(pool_maxsize=16))
     double.start()
     try:
         yield double
     finally:
         double.stop()
+
+
+@pytest.fixture
+def kubevirt_double(kubevirt_double_session: KubevirtTestDouble) -> Iterator[KubevirtTestDouble]:
+    """The session's test double; the test errors if the double crashed or a write of it failed meanwhile."""
+    double = kubevirt_double_session
+    before = len(double.errors)
+    double.check_alive()
+    yield double
+    double.check_alive()
+    new = double.errors[before:]
+    if new:
+        pytest.fail("test double errors during this test:\n" + "\n".join(new), pytrace=False)
