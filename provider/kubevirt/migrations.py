@@ -29,12 +29,10 @@ def render_vmim(args: MigrationArgs, *, namespace: str) -> dict[str, Any]:
     spec: dict[str, Any] = {"vmiName": args.vm}
     if args.target_node_selector:
         spec["addedNodeSelector"] = dict(args.target_node_selector)
-    return {
-        "apiVersion": "kubevirt.io/v1",
-        "kind": "VirtualMachineInstanceMigration",
-        "metadata": {"name": args.name, "namespace": namespace, "labels": dict(MANAGED_BY)},
-        "spec": spec,
-    }
+    meta: dict[str, Any] = {"name": args.name, "namespace": namespace, "labels": dict(MANAGED_BY)}
+    if args.annotations:
+        meta["annotations"] = dict(args.annotations)
+    return {"apiVersion": "kubevirt.io/v1", "kind": "VirtualMachineInstanceMigration", "metadata": meta, "spec": spec}
 
 
 def _target(args: MigrationArgs) -> KubevirtTarget:
@@ -87,9 +85,15 @@ class VmimReconciler:
                 raise OperationFailed("the migration object was deleted while running", resource=args.name)
             return phase if phase in FINAL else None
 
-        phase = wait_until(
-            api, VMIM, args.name, ns, judge, deadline=deadline, what="the migration to finish", progress=progress
-        )
+        try:
+            phase = wait_until(
+                api, VMIM, args.name, ns, judge, deadline=deadline, what="the migration to finish", progress=progress
+            )
+        except BaseException:
+            # A migration that outlives its resource's create is cancelled: deleting the VMIM aborts it.
+            progress("cancelling the unfinished migration")
+            api.delete(VMIM, args.name, ns)
+            raise
         state = ((api.get(VMI, args.vm, ns) or {}).get("status") or {}).get("migrationState") or {}
         if phase == "Failed":
             reason = state.get("failureReason") or "no reason recorded"

@@ -269,7 +269,7 @@ def render_data_volume(args: DiskArgs, *, namespace: str) -> dict[str, Any]:
     """A CDI DataVolume for a Disk."""
     assert args.size is not None or not isinstance(args.source, BlankSource)
     size = args.size or "1Gi"
-    annotations = {"cdi.kubevirt.io/storage.deleteAfterCompletion": "false"}
+    annotations = {**args.annotations, "cdi.kubevirt.io/storage.deleteAfterCompletion": "false"}
     return {
         "apiVersion": CDI_API,
         "kind": "DataVolume",
@@ -357,12 +357,10 @@ def render_nncp(args: BridgeArgs) -> dict[str, Any]:
     spec: dict[str, Any] = {"desiredState": {"interfaces": interfaces}}
     if args.node_selector:
         spec["nodeSelector"] = dict(args.node_selector)
-    return {
-        "apiVersion": NNCP_API,
-        "kind": "NodeNetworkConfigurationPolicy",
-        "metadata": {"name": args.name, "labels": dict(MANAGED_BY)},
-        "spec": spec,
-    }
+    meta: dict[str, Any] = {"name": args.name, "labels": dict(MANAGED_BY)}
+    if args.annotations:
+        meta["annotations"] = dict(args.annotations)
+    return {"apiVersion": NNCP_API, "kind": "NodeNetworkConfigurationPolicy", "metadata": meta, "spec": spec}
 
 
 def render_nad(args: BridgeArgs, *, namespace: str) -> dict[str, Any]:
@@ -387,7 +385,10 @@ def render_nad(args: BridgeArgs, *, namespace: str) -> dict[str, Any]:
             "name": args.name,
             "namespace": namespace,
             "labels": dict(MANAGED_BY),
-            "annotations": {"k8s.v1.cni.cncf.io/resourceName": f"bridge.network.kubevirt.io/{args.bridge}"},
+            "annotations": {
+                **args.annotations,
+                "k8s.v1.cni.cncf.io/resourceName": f"bridge.network.kubevirt.io/{args.bridge}",
+            },
         },
         "spec": {"config": json.dumps(config, sort_keys=True)},
     }

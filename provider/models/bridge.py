@@ -99,6 +99,7 @@ class BridgeArgs(Model):
         "in the bridge CNI",
     )
     mac_spoof_check: bool = Field(True, description="KubeVirt: bridge CNI macspoofchk")
+    annotations: dict[str, str] = Field(default_factory=dict, description="KubeVirt: NNCP and NAD annotations")
     cni_type: Literal["bridge", "cnv-bridge"] = Field(
         "bridge", description="KubeVirt: CNI plugin of the NAD (cnv-bridge on OpenShift Virtualization)"
     )
@@ -122,8 +123,8 @@ class BridgeArgs(Model):
                 raise ValueError(
                     f"ipv4: mode {self.mode!r} needs an address, e.g. ipv4={{'address': '192.168.150.1/24'}}"
                 )
-            if self.ports or self.bond or self.node_selector:
-                raise ValueError("ports/bond/node_selector describe node networking on a kubevirt target")
+            if self.ports or self.bond or self.node_selector or self.annotations:
+                raise ValueError("ports/bond/node_selector/annotations describe node networking on a kubevirt target")
         elif not self.bridge:
             raise ValueError("bridge: a KubeVirt bridge needs the node bridge name, e.g. br1")
         elif self.vlan_on_node and (self.vlan is None or len(self.ports) != 1 or self.bond is not None):

@@ -37,6 +37,7 @@ class DiskArgs(Model):
     )
     volume_mode: Literal["Filesystem", "Block"] | None = Field(None, description="KubeVirt: volume mode")
     retain_on_delete: bool = Field(False, description="Keep the data when the resource is deleted")
+    annotations: dict[str, str] = Field(default_factory=dict, description="KubeVirt: DataVolume annotations")
     timeouts: Timeouts = Field(default_factory=Timeouts, description="Wait bounds")
 
     @model_validator(mode="after")
@@ -49,6 +50,8 @@ class DiskArgs(Model):
             raise ValueError("source: registry imports need a kubevirt target")
         if libvirt and isinstance(src, CloneSource) and src.volume is None:
             raise ValueError("source.volume: a libvirt clone needs the volume to copy (of=<Disk>)")
+        if libvirt and self.annotations:
+            raise ValueError("annotations: Kubernetes annotations need a kubevirt target")
         if not libvirt and isinstance(src, (ImageSource, BackingSource)):
             raise ValueError(f"source: {src.kind} sources need a libvirt target")
         if not libvirt and isinstance(src, CloneSource) and not src.pvc:

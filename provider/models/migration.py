@@ -49,6 +49,7 @@ class MigrationArgs(Model):
         default_factory=dict, description="KubeVirt: extra node selector for the target (addedNodeSelector)"
     )
     trigger: str | None = Field(None, description="Change this value to run the migration again")
+    annotations: dict[str, str] = Field(default_factory=dict, description="KubeVirt: migration object annotations")
     allow_unsafe: bool = Field(False, description="Skip the feasibility checks (host-passthrough CPU, local disks)")
     timeouts: Timeouts = Field(default_factory=Timeouts, description="Wait bounds")
 
@@ -70,8 +71,8 @@ class MigrationArgs(Model):
                 raise ValueError("destination_uri: the destination is the VM's own host")
             if self.tunnelled and not self.peer_to_peer:
                 raise ValueError("tunnelled: a tunnelled migration must be peer_to_peer")
-            if self.target_node_selector:
-                raise ValueError("target_node_selector: node selectors are for KubeVirt targets")
+            if self.target_node_selector or self.annotations:
+                raise ValueError("target_node_selector/annotations: these are for KubeVirt targets")
         elif self.destination_uri is not None or self.copy_storage != "none":
             raise ValueError("destination_uri/copy_storage: KubeVirt picks the target node (use target_node_selector)")
         if not self.allow_unsafe and self.vm_spec is not None:
