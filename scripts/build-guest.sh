@@ -9,6 +9,7 @@
 # The guest's /init speaks a line protocol on the serial console (ttyS0):
 #   PKV-GUEST-BOOTED                 once, first thing after /proc,/sys,/dev
 #   PKV-KERNEL <release>
+#   PKV-ACPI-READY                   acpid runs: from now on virsh shutdown works
 #   PKV-DISK <name> <size-bytes>     one per block device
 #   PKV-DISK-LABEL <name> <text>     when the disk's first line is a printable label
 #   PKV-IP <iface> <addr>            per ethN, DHCP (udhcpc) or static (pkv.ip=)
@@ -101,8 +102,9 @@ done
 grep -q '^CONFIG_MODULE_COMPRESS_NONE=y' "$CONFIG" ||
     die "kernel $KREL compresses its modules; busybox insmod here expects plain .ko"
 # CONFIG symbol -> module name (when the symbol is =m)
-WANTED=(VIRTIO_PCI:virtio_pci VIRTIO_BLK:virtio_blk VIRTIO_NET:virtio_net
-    ACPI_BUTTON:button INPUT_EVDEV:evdev)
+# (power button first: a `virsh shutdown` before acpid runs is lost)
+WANTED=(ACPI_BUTTON:button INPUT_EVDEV:evdev VIRTIO_PCI:virtio_pci VIRTIO_BLK:virtio_blk
+    VIRTIO_NET:virtio_net)
 ROOTS=()
 for pair in "${WANTED[@]}"; do
     sym=${pair%%:*} mod=${pair#*:}
@@ -214,6 +216,14 @@ while read -r mod; do
     insmod "/lib/modules/$KREL/$mod" || echo "PKV-MODULE-FAIL $mod"
 done </etc/pkv-modules
 
+# ACPI power button -> /etc/acpi/PWRF/00000080 -> poweroff. A button press
+# before this point is lost (no handler yet), so start it as early as possible.
+if acpid -c /etc/acpi -l /dev/null; then
+    echo "PKV-ACPI-READY"
+else
+    echo "PKV-ACPID-FAIL"
+fi
+
 # Wait (at most 5 s) until every virtio device has its driver bound.
 i=0
 while [ $i -lt 50 ]; do
@@ -271,9 +281,6 @@ for n in /sys/class/net/eth*; do
     pids="$pids $!"
 done
 [ -n "$pids" ] && wait $pids
-
-# ACPI power button -> /etc/acpi/PWRF/00000080 -> poweroff.
-acpid -c /etc/acpi -l /dev/null || echo "PKV-ACPID-FAIL"
 
 if [ -n "$PKV_PING" ]; then
     (

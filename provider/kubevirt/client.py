@@ -165,8 +165,12 @@ class Api:
         except (urllib3.exceptions.HTTPError, ConnectionError) as err:
             raise BackendUnavailable(f"{doing}: the apiserver is unreachable ({err})", resource=self.resource) from err
 
-    def apply(self, gvr: Gvr, body: dict[str, Any]) -> dict[str, Any]:
-        """Server-side apply with this provider's field manager (force: we own what we declare)."""
+    def apply(self, gvr: Gvr, body: dict[str, Any]) -> dict[str, Any] | None:
+        """Server-side apply with this provider's field manager (force: we own what we declare).
+
+        Returns the object when the client hands it back: the generated client
+        maps only HTTP 200 to a body, so an apply that *creates* (201) returns None.
+        """
         name: str = body["metadata"]["name"]
         namespace: str = body["metadata"].get("namespace") or ""
         doing = f"applying {gvr.plural}/{name}"
@@ -200,7 +204,8 @@ class Api:
                 _content_type=ssa,
             )
 
-        return dict(self._call(send, doing))
+        result = self._call(send, doing)
+        return dict(result) if isinstance(result, dict) else None
 
     def get(self, gvr: Gvr, name: str, namespace: str | None) -> dict[str, Any] | None:
         """The object, or None when the apiserver says 404 (anything else is an error)."""

@@ -17,6 +17,7 @@ XML); this module only does what the plan says:
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -51,6 +52,8 @@ _UNDEFINE_FLAGS = (
     | libvirt.VIR_DOMAIN_UNDEFINE_CHECKPOINTS_METADATA
 )
 _LIVE = libvirt.VIR_DOMAIN_AFFECT_LIVE
+_SHUTDOWN_REPEAT = 5.0
+"""Seconds between two ACPI shutdown requests while waiting for a guest to stop."""
 
 
 def power_state(dom: libvirt.virDomain) -> str:
@@ -369,22 +372,31 @@ class DomainReconciler:
             dom.suspend()
 
     def _shutdown(self, dom: libvirt.virDomain, args: VirtualMachineArgs, deadline: Deadline) -> None:
-        """ACPI shutdown bounded by the policy's timeout, then power off."""
+        """ACPI shutdown bounded by the policy's timeout, then power off.
+
+        The request is repeated every few seconds: a guest still booting (no
+        ACPI listener yet) drops the first power-button event.
+        """
         if not dom.isActive():
             return
         grace = min(parse_duration(args.restart_policy.shutdown_timeout), deadline.left())
+        last_request = [0.0]
+
+        def stopped() -> bool | None:
+            if not dom.isActive():
+                return True
+            if time.monotonic() - last_request[0] >= _SHUTDOWN_REPEAT:
+                try:
+                    dom.shutdown()
+                except libvirt.libvirtError as err:
+                    # OPERATION_INVALID: it stopped on its own between the check and the call.
+                    if err.get_error_code() != libvirt.VIR_ERR_OPERATION_INVALID:
+                        raise
+                last_request[0] = time.monotonic()
+            return None
+
         try:
-            dom.shutdown()
-            wait_for(
-                lambda: True if not dom.isActive() else None,
-                timeout=grace,
-                what="the guest to shut down",
-                resource=args.name,
-            )
-        except libvirt.libvirtError as err:
-            # OPERATION_INVALID: it stopped on its own between the check and the call.
-            if err.get_error_code() != libvirt.VIR_ERR_OPERATION_INVALID:
-                raise
+            wait_for(stopped, timeout=grace, what="the guest to shut down", resource=args.name, maximum=1.0)
         except WaitTimeout:
             pass  # the guest ignored ACPI within the grace period: power it off below
         if dom.isActive():

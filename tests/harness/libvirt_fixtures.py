@@ -30,11 +30,13 @@ import contextlib
 import ipaddress
 import os
 import random
+import secrets
 import shutil
 import socket
 import subprocess
 import tempfile
 import time
+import urllib.parse
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -45,7 +47,7 @@ import pytest
 from pyroute2 import IPRoute
 
 from tests.harness import sweeper, tools
-from tests.harness.guest import GuestImage, guest_image
+from tests.harness.guest import GuestImage, guest_image, nat_network_xml
 
 SYSTEM_URI = "qemu:///system"
 #: The host directories each namespace host gets its own copy of (node subdir -> path).
@@ -84,6 +86,17 @@ def _tail(path: Path, lines: int = 15) -> str:
 
 
 # --------------------------------------------------------------------------- qemu:///system
+
+
+def assert_local_uri(uri: str) -> None:
+    """Refuse a libvirt URI the test process must not use: a network transport to a
+    non-loopback host (from the host namespace that traffic would leave the machine)."""
+    parts = urllib.parse.urlsplit(uri)
+    transport = parts.scheme.partition("+")[2]
+    host = parts.hostname or ""
+    if transport in ("", "unix") or not host or host in ("localhost", "127.0.0.1", "::1"):
+        return
+    raise AssertionError(f"the test process may not connect to {uri}: use the node's unix-socket URI (Node.uri)")
 
 
 def system_error() -> str | None:
@@ -143,6 +156,7 @@ class LibvirtObjects:
             raise ValueError(f"unknown kind {kind!r}")
         if not name.startswith(sweeper.PREFIX):
             raise ValueError(f"test objects are named {sweeper.PREFIX}...: {name!r}")
+        assert_local_uri(uri)
         self._items.append((uri, kind, name))
 
     def define_domain(self, conn: libvirt.virConnect, xml: str, *, start: bool = True) -> libvirt.virDomain:
@@ -193,6 +207,23 @@ def libvirt_objects() -> Iterator[LibvirtObjects]:
     errors = objects.cleanup()
     if errors:
         pytest.fail("teardown could not remove: " + "; ".join(errors), pytrace=False)
+
+
+def create_nat_network(
+    objects: LibvirtObjects, conn: libvirt.virConnect, name: str, *, attempts: int = 5
+) -> tuple[libvirt.virNetwork, ipaddress.IPv4Network]:
+    """Define and start NAT network ``name`` (DHCP) on a free subnet; retry if one is taken meanwhile."""
+    for attempt in range(1, attempts + 1):
+        subnet = free_ipv4_subnet()
+        xml = nat_network_xml(name, f"pkvt{secrets.token_hex(3)}", subnet)
+        try:
+            return objects.create_network(conn, xml), subnet
+        except libvirt.libvirtError as err:
+            # Another session took the subnet between our check and libvirt's.
+            if "in use" not in str(err) or attempt == attempts:
+                raise
+            sweeper.remove_network(conn, name)
+    raise AssertionError("unreachable")
 
 
 def free_ipv4_subnet(prefix: int = 24) -> ipaddress.IPv4Network:
@@ -259,6 +290,7 @@ class Node:
 
     def open(self) -> libvirt.virConnect:
         """A connection to this node's libvirtd through its unix socket."""
+        assert_local_uri(self.uri)
         return libvirt.open(self.uri)
 
     def run(
@@ -293,6 +325,12 @@ def _prepare_node_dir(node: Node) -> None:
     """The node's private libvirt dirs: a copy of /etc/libvirt without domains/networks/pools."""
     for sub in ("run", "lib/qemu", "log/qemu", "cache/qemu"):
         (node.dir / sub).mkdir(parents=True, exist_ok=True)
+    # The host's QEMU capability cache (same binaries): saves each node a
+    # multi-second probe of qemu-system-x86_64 on first use; libvirt
+    # re-probes by itself if it finds the cache stale.
+    caps = Path("/var/cache/libvirt/qemu/capabilities")
+    if caps.is_dir():
+        shutil.copytree(caps, node.dir / "cache" / "qemu" / "capabilities", dirs_exist_ok=True)
     etc = node.dir / "etc"
     shutil.copytree("/etc/libvirt", etc, symlinks=True)
     for stale in ("qemu", "storage", "secrets"):
@@ -323,6 +361,7 @@ for pair in etc:/etc/libvirt run:/run/libvirt lib:/var/lib/libvirt log:/var/log/
     mkdir -p "${pair#*:}"
     mount --bind "$1/${pair%%:*}" "${pair#*:}"
 done
+exec </dev/null >>"$1/log/daemons.out" 2>&1
 virtlogd -d -p /run/libvirt/virtlogd.pid
 exec libvirtd -d --listen -p /run/libvirt/libvirtd.pid
 """
@@ -351,8 +390,11 @@ def _start_node(node: Node) -> None:
         ]
     )  # fmt: skip
     deadline = time.monotonic() + DAEMON_TIMEOUT
-    node.virtlogd_pid = _read_pid(node.dir / "run" / "virtlogd.pid", "virtlogd", deadline)
-    node.libvirtd_pid = _read_pid(node.dir / "run" / "libvirtd.pid", "libvirtd", deadline)
+    try:
+        node.virtlogd_pid = _read_pid(node.dir / "run" / "virtlogd.pid", "virtlogd", deadline)
+        node.libvirtd_pid = _read_pid(node.dir / "run" / "libvirtd.pid", "libvirtd", deadline)
+    except HostSetupError as err:
+        raise HostSetupError(f"{err}; daemon output:\n{_tail(node.dir / 'log' / 'daemons.out')}") from err
     last = "socket not there yet"
     while time.monotonic() < deadline:
         if node.socket.exists():
@@ -364,6 +406,8 @@ def _start_node(node: Node) -> None:
                 try:
                     if conn.getHostname() != node.name:
                         raise HostSetupError(f"{node.uri} answered as {conn.getHostname()}, not {node.name}")
+                    # Load the QEMU capabilities now, not during the first test's define/migrate.
+                    conn.getDomainCapabilities(None, "x86_64", None, "qemu")
                     return
                 finally:
                     conn.close()
@@ -447,9 +491,7 @@ def start_two_hosts() -> TwoHosts:
                 raise HostSetupError(f"network namespace {node.name} exists already")
             _check(["ip", "netns", "add", node.name])
             hosts.namespaces.append(node.name)
-        _check(
-            ["ip", "link", "add", "vA", "netns", a.name, "type", "veth", "peer", "name", "vB", "netns", b.name]
-        )
+        _check(["ip", "link", "add", "vA", "netns", a.name, "type", "veth", "peer", "name", "vB", "netns", b.name])
         for node, dev in ((a, "vA"), (b, "vB")):
             _check(["ip", "-n", node.name, "addr", "add", f"{node.ip}/{NODE_NET.prefixlen}", "dev", dev])
             _check(["ip", "-n", node.name, "link", "set", "lo", "up"])
@@ -467,10 +509,13 @@ def start_two_hosts() -> TwoHosts:
 @pytest.fixture(scope="session")
 def two_hosts(libvirt_uri: str) -> Iterator[TwoHosts]:
     """Two namespace hosts for the whole session; tests remove their own domains."""
+    for binary in ("ip", "unshare", "nsenter", "libvirtd", "virtlogd", "virsh"):
+        if shutil.which(binary) is None:
+            tools.missing("libvirt", f"`{binary}` on PATH (namespace hosts)")
     sweeper.sweep_stale_hosts()
     try:
         hosts = start_two_hosts()
-    except HostSetupError as err:
+    except (HostSetupError, OSError, libvirt.libvirtError) as err:
         pytest.fail(f"[libvirt tier] namespace hosts could not start: {err}", pytrace=False)
     yield hosts
     problems = stop_two_hosts(hosts)

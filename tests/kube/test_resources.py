@@ -1,0 +1,252 @@
+"""VirtualMachine, Disk, Bridge and Migration providers on a real kube-apiserver.
+
+The apiserver, etcd and the CRDs are real; the KubeVirt/CDI/nmstate controllers
+are the test double (tests/harness/kubevirt_test_double.py), which writes status
+the way they would. Each test drives the dynamic providers as Pulumi's host does.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from kubernetes import client as k8s
+
+from pulumi_kubevirt.provider.errors import OperationFailed, WaitTimeout
+from pulumi_kubevirt.provider.resources import BridgeProvider, DiskProvider, MigrationProvider, VirtualMachineProvider
+from tests.harness.kube_fixtures import KubeCluster, condition, field_path
+from tests.harness.kubevirt_test_double import KubevirtTestDouble
+
+from ..libvirt.test_resources import checked, user_inputs
+
+DOUBLE = "test-double.pulumi-kubevirt.io"
+
+
+@pytest.fixture
+def target(kube_cluster: KubeCluster, kube_namespace: str, kubevirt_double: KubevirtTestDouble) -> dict[str, Any]:
+    return {"kind": "kubevirt", "kubeconfig": str(kube_cluster.kubeconfig), "namespace": kube_namespace}
+
+
+@pytest.fixture
+def custom(kube_cluster: KubeCluster) -> Iterator[k8s.CustomObjectsApi]:
+    api_client = kube_cluster.api_client()
+    yield k8s.CustomObjectsApi(api_client)
+    api_client.close()
+
+
+def get(custom: k8s.CustomObjectsApi, plural: str, ns: str, name: str, group: str = "kubevirt.io",
+        version: str = "v1") -> dict[str, Any] | None:
+    try:
+        return dict(custom.get_namespaced_custom_object(group, version, ns, plural, name))
+    except k8s.ApiException as err:
+        if err.status == 404:
+            return None
+        raise
+
+
+def vm_inputs(target: dict[str, Any], name: str = "vm1", **extra: Any) -> dict[str, Any]:
+    return {
+        "name": name,
+        "target": target,
+        "memory": "256Mi",
+        "max_memory": "1Gi",
+        "disks": [{"name": "containerdisk", "container_image": "quay.io/kubevirt/cirros-container-disk-demo"}],
+        "interfaces": [{"name": "default", "pod": True}],
+        "cloud_init": {"user_data": "#cloud-config\npassword: hunter2\n"},
+        **extra,
+    }
+
+
+def test_vm_lifecycle_start_stop_drift_restart_delete(
+    target: dict[str, Any], custom: k8s.CustomObjectsApi, kube_cluster: KubeCluster
+) -> None:
+    ns = target["namespace"]
+    vmp = VirtualMachineProvider()
+    v1 = checked(vmp, {}, vm_inputs(target))
+    created = vmp.create(v1)
+    outs = dict(created.outs)
+    assert created.id == f"kubevirt:{ns}/vm1"
+    assert outs["phase"] == "Running" and outs["printable_status"] == "Running" and outs["node"]
+    assert outs["ipv4"]["default"].startswith("10.244.")
+    assert "hunter2" not in repr(outs)
+    secret = k8s.CoreV1Api(kube_cluster.api_client()).read_namespaced_secret("vm1-cloudinit", ns)
+    assert secret.metadata.labels["app.kubernetes.io/managed-by"] == "pulumi-kubevirt"
+    vm = get(custom, "virtualmachines", ns, "vm1")
+    assert vm is not None and vm["spec"]["runStrategy"] == "Always"
+    assert vm["metadata"]["managedFields"][0]["manager"] == "pulumi-kubevirt"
+
+    # refresh with nothing changed: no drift
+    read = vmp.read(created.id, outs)
+    assert vmp.diff(created.id, read.outs, v1).changes is False
+
+    # stop and start are in-place runStrategy edits, never replacements
+    v2 = checked(vmp, v1, {**user_inputs(v1), "run_state": "stopped"})
+    assert vmp.diff(created.id, outs, v2).replaces == []
+    outs = dict(vmp.update(created.id, outs, v2).outs)
+    assert outs["printable_status"] == "Stopped"
+    assert get(custom, "virtualmachineinstances", ns, "vm1") is None
+    v3 = checked(vmp, v2, {**user_inputs(v2), "run_state": "running"})
+    outs = dict(vmp.update(created.id, outs, v3).outs)
+    assert outs["printable_status"] == "Running"
+
+    # drift made with another client is detected, field by field, and repaired by the next update
+    patch = {"spec": {"template": {"spec": {"domain": {"memory": {"guest": "300Mi"}}}}}}
+    custom.patch_namespaced_custom_object("kubevirt.io", "v1", ns, "virtualmachines", "vm1", patch)
+    read = vmp.read(created.id, outs)
+    assert read.inputs["memory"] == "300Mi"
+    diff = vmp.diff(created.id, read.outs, v3)
+    assert diff.changes is True and diff.replaces == []
+    outs = dict(vmp.update(created.id, read.outs, v3).outs)
+    assert field_path(get(custom, "virtualmachines", ns, "vm1"), "spec", "template", "spec", "domain", "memory",
+                      "guest") == "256Mi"
+
+    # restart-class change with restart_policy auto: stop/start cycle, nothing pending afterwards
+    v4 = checked(vmp, v3, {**user_inputs(v3), "machine": "q35", "restart_policy": {"mode": "auto"}})
+    assert v4["planned_change"].startswith("restart: machine")
+    outs = dict(vmp.update(created.id, outs, v4).outs)
+    assert outs["printable_status"] == "Running" and outs["pending_restart"] is False
+
+    vmp.delete(created.id, outs)
+    assert get(custom, "virtualmachines", ns, "vm1") is None
+    assert get(custom, "virtualmachineinstances", ns, "vm1") is None
+    with pytest.raises(k8s.ApiException):
+        k8s.CoreV1Api(kube_cluster.api_client()).read_namespaced_secret("vm1-cloudinit", ns)
+    vmp.delete(created.id, outs)  # idempotent
+    assert vmp.read(created.id, outs).id is None
+
+
+def test_restart_required_is_pending_with_policy_never(target: dict[str, Any]) -> None:
+    vmp = VirtualMachineProvider()
+    v1 = checked(vmp, {}, vm_inputs(target, "vm2"))
+    created = vmp.create(v1)
+    v2 = checked(vmp, v1, {**user_inputs(v1), "rng": True})
+    outs = dict(vmp.update(created.id, created.outs, v2).outs)
+    assert outs["pending_restart"] is True and outs["pending_changes"]
+    assert outs["printable_status"] == "Running"
+    vmp.delete(created.id, outs)
+
+
+def test_vm_start_failure_ends_the_wait_with_the_reason(target: dict[str, Any], custom: k8s.CustomObjectsApi) -> None:
+    vmp = VirtualMachineProvider()
+    inputs = checked(vmp, {}, vm_inputs(target, "vm3", kubevirt={"annotations": {
+        f"{DOUBLE}/fail": "ErrorUnschedulable", f"{DOUBLE}/message": "0/3 nodes are available: insufficient memory"}}))
+    with pytest.raises(OperationFailed, match="ErrorUnschedulable"):
+        vmp.create(inputs)
+    assert get(custom, "virtualmachines", target["namespace"], "vm3") is None  # rolled back
+
+
+def test_datavolume_import_success_failure_and_grow(target: dict[str, Any], custom: k8s.CustomObjectsApi) -> None:
+    dp = DiskProvider()
+    ns = target["namespace"]
+    ok = checked(dp, {}, {"name": "root", "target": target, "size": "10Gi",
+                          "source": {"kind": "url", "url": "http://web.server/disk-image.qcow2"}})
+    created = dp.create(ok)
+    assert created.outs["phase"] == "Succeeded" and created.outs["ref"] == {"data_volume": "root"}
+    assert dp.diff(created.id, dp.read(created.id, created.outs).outs, ok).changes is False
+    bad = checked(dp, {}, {"name": "broken", "target": target, "size": "1Gi",
+                           "source": {"kind": "url", "url": "http://web.server/missing.qcow2"},
+                           "annotations": {f"{DOUBLE}/fail": "Error",
+                                           f"{DOUBLE}/message": "Unable to connect to http data source: 404"}})
+    with pytest.raises(OperationFailed, match="Unable to connect to http data source: 404"):
+        dp.create(bad)
+    assert get(custom, "datavolumes", ns, "broken", "cdi.kubevirt.io", "v1beta1") is None
+    retained = checked(dp, {}, {"name": "keep", "target": target, "size": "1Gi", "retain_on_delete": True})
+    kept = dp.create(retained)
+    dp.delete(kept.id, kept.outs)
+    assert get(custom, "datavolumes", ns, "keep", "cdi.kubevirt.io", "v1beta1") is not None
+    dp.delete(created.id, created.outs)
+    assert get(custom, "datavolumes", ns, "root", "cdi.kubevirt.io", "v1beta1") is None
+
+
+def test_vm_with_datavolume_root_and_two_bridge_nics(target: dict[str, Any], custom: k8s.CustomObjectsApi) -> None:
+    bp, vmp = BridgeProvider(), VirtualMachineProvider()
+    ns = target["namespace"]
+    lan = bp.create(checked(bp, {}, {"name": "br-lan", "target": target, "bridge": "br-lan", "ports": ["eth1"]}))
+    web = bp.create(checked(bp, {}, {"name": "br-web", "target": target, "bridge": "br-web", "vlan": 6,
+                                     "ports": ["eth1"], "vlan_on_node": True}))
+    assert lan.outs["active"] is True and web.outs["active"] is True
+    nncp = custom.get_cluster_custom_object("nmstate.io", "v1", "nodenetworkconfigurationpolicies", "br-web")
+    assert condition(nncp, "Available")["status"] == "True"  # type: ignore[index]
+    inputs = checked(vmp, {}, vm_inputs(
+        target, "router",
+        disks=[{"name": "root", "template": {"size": "2Gi", "access_modes": ["ReadWriteMany"],
+                                             "source": {"kind": "url", "url": "http://web.server/r.qcow2"}}}],
+        interfaces=[{"name": "lan", "network": "br-lan"}, {"name": "web", "network": "br-web"}],
+    ))
+    router = vmp.create(inputs)
+    assert set(router.outs["ipv4"]) == {"lan", "web"}
+    assert get(custom, "datavolumes", ns, "router-root", "cdi.kubevirt.io", "v1beta1") is not None
+    vmp.delete(router.id, router.outs)
+    for bridge in (web, lan):
+        bp.delete(bridge.id, bridge.outs)
+    with pytest.raises(k8s.ApiException):
+        custom.get_cluster_custom_object("nmstate.io", "v1", "nodenetworkconfigurationpolicies", "br-web")
+
+
+def test_nncp_degraded_fails_with_nmstate_message(target: dict[str, Any]) -> None:
+    bp = BridgeProvider()
+    inputs = checked(bp, {}, {"name": "br-bad", "target": target, "bridge": "br-bad", "ports": ["nope0"],
+                              "annotations": {f"{DOUBLE}/fail": "FailedToConfigure",
+                                              f"{DOUBLE}/message": "interface nope0 not found"}})
+    with pytest.raises(OperationFailed, match="nmstate could not apply"):
+        bp.create(inputs)
+
+
+def test_migration_succeeds_fails_and_cancels(target: dict[str, Any], custom: k8s.CustomObjectsApi) -> None:
+    vmp, mp = VirtualMachineProvider(), MigrationProvider()
+    ns = target["namespace"]
+    vm_in = checked(vmp, {}, vm_inputs(target, "mover", cloud_init=None, kubevirt={"eviction_strategy": "LiveMigrate"}))
+    vm = vmp.create(vm_in)
+    source = vm.outs["node"]
+    spec = {k: v for k, v in vm.outs.items() if k in vm_in}
+
+    def migration(name: str, **extra: Any) -> dict[str, Any]:
+        return checked(mp, {}, {"name": name, "vm": "mover", "target": target, "vm_spec": spec, **extra})
+
+    done = mp.create(migration("m1"))
+    assert done.outs["phase"] == "Succeeded"
+    assert done.outs["source_host"] == source and done.outs["destination_host"] not in (None, source)
+    assert done.outs["elapsed_ms"] is not None and done.outs["elapsed_ms"] >= 0
+    # the VM resource follows: same VM, new node, no drift
+    read = vmp.read(vm.id, vm.outs)
+    assert read.outs["node"] == done.outs["destination_host"]
+    assert vmp.diff(vm.id, read.outs, vm_in).changes is False
+
+    with pytest.raises(OperationFailed, match="migration failed: target pod crashed"):
+        mp.create(migration("m2", annotations={f"{DOUBLE}/fail": "MigrationFailed",
+                                               f"{DOUBLE}/message": "target pod crashed"}))
+
+    held = migration("m3", annotations={f"{DOUBLE}/hold": "Running"}, timeouts={"create": "4s"})
+    with pytest.raises(WaitTimeout):
+        mp.create(held)
+    assert get(custom, "virtualmachineinstancemigrations", ns, "m3") is None
+    vmi = get(custom, "virtualmachineinstances", ns, "mover")
+    assert field_path(vmi, "status", "migrationState", "abortStatus") == "Succeeded"
+    vmp.delete(vm.id, read.outs)
+
+
+def test_invalid_input_never_reaches_the_cluster(target: dict[str, Any], custom: k8s.CustomObjectsApi) -> None:
+    vmp = VirtualMachineProvider()
+    bad = vmp.check({}, vm_inputs(target, "bad", interfaces=[{"name": "lan", "network": "br", "vlan": 6}]))
+    assert [f.property for f in bad.failures] == ["(resource)"] and "NAD" in bad.failures[0].reason
+    big = vmp.check({}, vm_inputs(target, "big", kernel_boot={"kernel": "/boot/vmlinuz"}))
+    assert "libvirt target" in big.failures[0].reason
+    items = custom.list_namespaced_custom_object("kubevirt.io", "v1", target["namespace"], "virtualmachines")
+    assert items["items"] == []
+
+
+def test_a_restarted_apiserver_is_retried_and_converges(target: dict[str, Any], kube_cluster: KubeCluster) -> None:
+    vmp = VirtualMachineProvider()
+    v1 = checked(vmp, {}, vm_inputs(target, "survivor"))
+    created = vmp.create(v1)
+    restart = threading.Thread(target=kube_cluster.restart_apiserver, kwargs={"downtime": 2.0})
+    restart.start()
+    try:
+        read = vmp.read(created.id, created.outs)  # issued while the apiserver goes away and comes back
+    finally:
+        restart.join(60)
+    assert read.id == created.id
+    assert vmp.diff(created.id, read.outs, v1).changes is False
+    vmp.delete(created.id, read.outs)
