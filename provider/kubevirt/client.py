@@ -287,7 +287,7 @@ class Api:
             raise BackendUnavailable(f"{doing}: the apiserver is unreachable ({err})", resource=self.resource) from err
 
     def watch(
-        self, gvr: Gvr, name: str, namespace: str | None, *, timeout: float
+        self, gvr: Gvr, name: str, namespace: str | None, *, timeout: float, resource_version: str | None = None
     ) -> Iterator[tuple[str, dict[str, Any]]]:
         """(event type, object) for one object, for at most `timeout` seconds (server-side timeout too)."""
         w = watch.Watch()  # type: ignore[no-untyped-call]
@@ -296,6 +296,8 @@ class Api:
             "timeout_seconds": max(1, int(timeout)),
             "_request_timeout": timeout + 5,
         }
+        if resource_version:
+            kwargs["resource_version"] = resource_version
         if gvr.group == "":
             raise ValueError("watch is for custom resources")
         if gvr.namespaced:
@@ -310,8 +312,10 @@ class Api:
             for event in stream:
                 yield event["type"], event["object"]
         except ApiException as err:
+            if err.status == 410:
+                return  # the version is too old to resume from: the caller reads afresh
             raise translate(err, resource=self.resource, doing=f"watching {gvr.plural}/{name}") from err
-        except (urllib3.exceptions.HTTPError, ConnectionError) as err:
-            raise BackendUnavailable(f"watching {gvr.plural}/{name}: {err}", resource=self.resource) from err
+        except (urllib3.exceptions.HTTPError, ConnectionError):
+            return  # a dropped watch (apiserver restart): the caller reads afresh, with retries
         finally:
             w.stop()  # type: ignore[no-untyped-call]

@@ -104,7 +104,6 @@ class DataVolumeReconciler:
                 deadline=deadline,
                 what="the DataVolume to be deleted",
                 progress=progress,
-                gone_ok=True,
             )
 
 

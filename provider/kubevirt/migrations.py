@@ -166,5 +166,4 @@ class VmimReconciler:
             deadline=Deadline(parse_duration(args.timeouts.delete)),
             what="the migration object to go",
             progress=progress,
-            gone_ok=True,
         )

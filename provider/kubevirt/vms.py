@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ..errors import Conflict, NotFound, OperationFailed
+from ..errors import Conflict, NotFound, OperationFailed, WaitTimeout
 from ..models import KubevirtTarget, VirtualMachineArgs
 from ..models.common import parse_duration
 from ..plan import Plan
@@ -21,6 +21,9 @@ from . import render
 from .client import SECRET, VM, VMI, Api, Clusters, Gvr
 from .parse import parse_vm
 from .watching import gone, vm_ready, vm_stopped, wait_until
+
+_OBSERVE = 15.0
+"""Seconds to wait for virt-controller to observe an edit before reading its conditions."""
 
 
 def _target(args: VirtualMachineArgs) -> KubevirtTarget:
@@ -74,6 +77,42 @@ class VmReconciler:
         except ValueError as err:
             raise OperationFailed(str(err), resource=args.name) from err
 
+    def _observed(
+        self,
+        api: Api,
+        args: VirtualMachineArgs,
+        ns: str,
+        applied: Mapping[str, Any] | None,
+        deadline: Deadline,
+        progress: Progress,
+    ) -> None:
+        """Wait (briefly) until virt-controller has seen our edit, so RestartRequired is current.
+
+        KubeVirt reports the generation it processed in status.desiredGeneration;
+        a controller that does not (older releases) costs at most _OBSERVE seconds.
+        """
+        generation = ((applied or {}).get("metadata") or {}).get("generation")
+        if not isinstance(generation, int):
+            return
+
+        def seen(obj: dict[str, Any] | None) -> bool | None:
+            desired = ((obj or {}).get("status") or {}).get("desiredGeneration")
+            return True if obj is None or (isinstance(desired, int) and desired >= generation) else None
+
+        try:
+            wait_until(
+                api,
+                VM,
+                args.name,
+                ns,
+                seen,
+                deadline=Deadline(min(_OBSERVE, deadline.left())),
+                what="virt-controller to observe the change",
+                progress=progress,
+            )
+        except WaitTimeout:
+            progress(f"virt-controller did not report generation {generation}; conditions may lag")
+
     def _settle(self, api: Api, args: VirtualMachineArgs, ns: str, deadline: Deadline, progress: Progress) -> None:
         strategy = render.run_strategy(args)
         if strategy in ("Always", "RerunOnFailure"):
@@ -121,7 +160,8 @@ class VmReconciler:
         for secret in self._secrets(new, ns):
             api.apply(SECRET, secret)
         progress("applying the VirtualMachine in place")
-        api.apply(VM, render.render_vm(new, namespace=ns))
+        applied = api.apply(VM, render.render_vm(new, namespace=ns))
+        self._observed(api, new, ns, applied, deadline, progress)
         wanted = {s["metadata"]["name"] for s in self._secrets(new, ns)}
         for stale in {s["metadata"]["name"] for s in self._secrets(old, ns)} - wanted:
             api.delete(SECRET, stale, ns)
@@ -148,7 +188,6 @@ class VmReconciler:
                 deadline=deadline,
                 what="the VM to be deleted",
                 progress=progress,
-                gone_ok=True,
             )
         wait_until(
             api,
@@ -159,7 +198,6 @@ class VmReconciler:
             deadline=deadline,
             what="the VM instance to be deleted",
             progress=progress,
-            gone_ok=True,
         )
         for secret in self._secrets(args, ns):
             api.delete(SECRET, secret["metadata"]["name"], ns)

@@ -18,6 +18,9 @@ from .client import Api, Gvr
 
 T = TypeVar("T")
 
+_WINDOW = 10.0
+"""Seconds of one watch before the object is read afresh."""
+
 VM_FAILURES = frozenset(
     {
         "CrashLoopBackOff",
@@ -41,16 +44,25 @@ def wait_until(
     deadline: Deadline,
     what: str,
     progress: Progress,
-    gone_ok: bool = False,
 ) -> T:
-    """Watch one object until `judge` returns a value; `judge(None)` when it is deleted."""
+    """Watch one object until `judge` returns a value; `judge(None)` once it is gone.
+
+    Each watch resumes from the resourceVersion last seen, so a change between
+    the read and the watch is not missed; watches are cut into short windows
+    with a fresh read in between, so a dropped watch (apiserver restart) costs
+    one window, not the whole deadline.
+    """
     last = ""
-    current = api.get(gvr, name, namespace)
-    verdict = judge(current)
-    if verdict is not None:
-        return verdict
-    while deadline.left(floor=0) > 0:
-        for event, obj in api.watch(gvr, name, namespace, timeout=deadline.left()):
+    while True:
+        current = api.get(gvr, name, namespace)
+        verdict = judge(current)
+        if verdict is not None:
+            return verdict
+        if deadline.left(floor=0) <= 0:
+            break
+        version = ((current or {}).get("metadata") or {}).get("resourceVersion")
+        window = min(_WINDOW, deadline.left())
+        for event, obj in api.watch(gvr, name, namespace, timeout=window, resource_version=version):
             verdict = judge(None if event == "DELETED" else obj)
             if verdict is not None:
                 return verdict
@@ -58,12 +70,6 @@ def wait_until(
             if note and note != last:
                 progress(note)
                 last = note
-            if deadline.left(floor=0) <= 0:
-                break
-        if gone_ok and api.get(gvr, name, namespace) is None:
-            verdict = judge(None)
-            if verdict is not None:
-                return verdict
     raise WaitTimeout(
         f"gave up waiting for {what} (last seen: {last or 'no status'}); raise the resource's customTimeouts "
         "if the cluster is slow",

@@ -226,6 +226,9 @@ class KubeCluster:
 
         Graceful by default (open watches are closed within 2 s); `crash` kills it
         instead. `downtime` keeps it down that much longer. Returns once /readyz is OK.
+        Call it from the main thread: the apiserver is started with PR_SET_PDEATHSIG,
+        which fires when the *starting thread* exits, so a restart from a worker
+        thread would kill the new apiserver as soon as that thread ends.
         """
         began = time.monotonic()
         self.stop_apiserver(crash=crash)
@@ -281,8 +284,7 @@ class KubeCluster:
             if "address already in use" not in log_tail(self.etcd_log):
                 break
             self._etcd.stop()
-        raise KubeClusterError(f"etcd did not become healthy within {ETCD_READY_TIMEOUT}s\n"
-                               + log_tail(self.etcd_log))
+        raise KubeClusterError(f"etcd did not become healthy within {ETCD_READY_TIMEOUT}s\n" + log_tail(self.etcd_log))
 
     def _wait_etcd(self) -> bool:
         assert self._etcd is not None
@@ -342,9 +344,7 @@ class KubeCluster:
         context = ssl.create_default_context(cafile=str(self.ca_file)) if self.ca_file.exists() else None
         if context is None:
             return False, "no serving certificate yet"
-        request = urllib.request.Request(
-            f"{self.server}/readyz", headers={"Authorization": f"Bearer {self.token}"}
-        )
+        request = urllib.request.Request(f"{self.server}/readyz", headers={"Authorization": f"Bearer {self.token}"})
         try:
             with urllib.request.urlopen(request, timeout=3, context=context) as resp:
                 return resp.status == 200, f"HTTP {resp.status}"
@@ -371,8 +371,9 @@ class KubeCluster:
 CRD_RESOURCE = ("apiextensions.k8s.io", "v1", "customresourcedefinitions")
 
 
-def install_crds(api_client: k8s.ApiClient, crds: list[dict[str, Any]],
-                 timeout: float = CRD_ESTABLISHED_TIMEOUT) -> float:
+def install_crds(
+    api_client: k8s.ApiClient, crds: list[dict[str, Any]], timeout: float = CRD_ESTABLISHED_TIMEOUT
+) -> float:
     """Create (or replace) the CRDs and wait until every one is Established.
 
     Returns the latest Established lastTransitionTime (Unix seconds).
@@ -389,8 +390,7 @@ def install_crds(api_client: k8s.ApiClient, crds: list[dict[str, Any]],
             if err.status != 409:
                 raise KubeClusterError(f"creating CRD {name}: {err.status} {err.body}") from err
             current = api.get_cluster_custom_object(*CRD_RESOURCE, name)
-            body = {**crd, "metadata": {**crd["metadata"],
-                                        "resourceVersion": current["metadata"]["resourceVersion"]}}
+            body = {**crd, "metadata": {**crd["metadata"], "resourceVersion": current["metadata"]["resourceVersion"]}}
             api.replace_cluster_custom_object(*CRD_RESOURCE, name, body=body)
     names = {crd["metadata"]["name"] for crd in crds}
     pending = set(names)
@@ -404,9 +404,12 @@ def install_crds(api_client: k8s.ApiClient, crds: list[dict[str, Any]],
         if not pending:
             break
         stream = k8s_watch.Watch()
-        for event in stream.stream(api.list_cluster_custom_object, *CRD_RESOURCE,
-                                   resource_version=listing["metadata"]["resourceVersion"],
-                                   timeout_seconds=max(1, min(int(remaining), 30))):
+        for event in stream.stream(
+            api.list_cluster_custom_object,
+            *CRD_RESOURCE,
+            resource_version=listing["metadata"]["resourceVersion"],
+            timeout_seconds=max(1, min(int(remaining), 30)),
+        ):
             obj = event["object"]
             if event["type"] in ("ADDED", "MODIFIED") and _crd_established(obj):
                 pending.discard(obj["metadata"]["name"])
@@ -432,8 +435,7 @@ def warm_up_crds(api_client: k8s.ApiClient, crds: list[dict[str, Any]]) -> None:
     def touch(crd: dict[str, Any]) -> None:
         spec = crd["spec"]
         version = next(v["name"] for v in spec["versions"] if v.get("storage"))
-        api.list_cluster_custom_object(spec["group"], version, spec["names"]["plural"], limit=1,
-                                       _request_timeout=30)
+        api.list_cluster_custom_object(spec["group"], version, spec["names"]["plural"], limit=1, _request_timeout=30)
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=len(crds)) as pool:
         for future in [pool.submit(touch, crd) for crd in crds]:
@@ -509,10 +511,14 @@ def wait_for_object(
             if predicate(last):
                 return last
             stream = k8s_watch.Watch()
-            for event in stream.stream(func, *args, field_selector=selector,
-                                       resource_version=listing["metadata"]["resourceVersion"],
-                                       timeout_seconds=max(1, int(remaining)),
-                                       _request_timeout=max(1, int(remaining)) + 10):
+            for event in stream.stream(
+                func,
+                *args,
+                field_selector=selector,
+                resource_version=listing["metadata"]["resourceVersion"],
+                timeout_seconds=max(1, int(remaining)),
+                _request_timeout=max(1, int(remaining)) + 10,
+            ):
                 if event["type"] == "ERROR":
                     break
                 if event["type"] == "BOOKMARK":

@@ -178,10 +178,10 @@ VM = Kind("VirtualMachine", "kubevirt.io", "v1", "virtualmachines")
 VMI = Kind("VirtualMachineInstance", "kubevirt.io", "v1", "virtualmachineinstances", status_subresource=False)
 VMIM = Kind("VirtualMachineInstanceMigration", "kubevirt.io", "v1", "virtualmachineinstancemigrations")
 DV = Kind("DataVolume", "cdi.kubevirt.io", "v1beta1", "datavolumes")
-NNCP = Kind("NodeNetworkConfigurationPolicy", "nmstate.io", "v1", "nodenetworkconfigurationpolicies",
-            namespaced=False)
-NNCE = Kind("NodeNetworkConfigurationEnactment", "nmstate.io", "v1beta1", "nodenetworkconfigurationenactments",
-            namespaced=False)
+NNCP = Kind("NodeNetworkConfigurationPolicy", "nmstate.io", "v1", "nodenetworkconfigurationpolicies", namespaced=False)
+NNCE = Kind(
+    "NodeNetworkConfigurationEnactment", "nmstate.io", "v1beta1", "nodenetworkconfigurationenactments", namespaced=False
+)
 WATCHED = (VM, VMI, VMIM, DV, NNCP)
 _BY_KIND = {k.kind: k for k in (VM, VMI, VMIM, DV, NNCP, NNCE)}
 
@@ -224,8 +224,14 @@ def _owned_by(obj: Obj, owner: Obj) -> bool:
 
 def _owner_reference(kind: Kind, owner: Obj) -> Obj:
     meta = _meta(owner)
-    return {"apiVersion": kind.api_version, "kind": kind.kind, "name": meta["name"], "uid": meta["uid"],
-            "controller": True, "blockOwnerDeletion": True}
+    return {
+        "apiVersion": kind.api_version,
+        "kind": kind.kind,
+        "name": meta["name"],
+        "uid": meta["uid"],
+        "controller": True,
+        "blockOwnerDeletion": True,
+    }
 
 
 def set_conditions(old: list[Obj] | None, new: list[Obj], heartbeat: bool = False) -> list[Obj]:
@@ -369,8 +375,9 @@ class KubevirtTestDouble:
         if self._threads:
             raise RuntimeError("already started")
         for kind in WATCHED:
-            self._threads.append(threading.Thread(target=self._watch_loop, args=(kind,),
-                                                  name=f"double-watch-{kind.plural}", daemon=True))
+            self._threads.append(
+                threading.Thread(target=self._watch_loop, args=(kind,), name=f"double-watch-{kind.plural}", daemon=True)
+            )
         self._threads.append(threading.Thread(target=self._worker, name="double-worker", daemon=True))
         for thread in self._threads:
             thread.start()
@@ -422,8 +429,9 @@ class KubevirtTestDouble:
         while not self._stop.is_set():
             try:
                 if resource_version is None:
-                    listing = self.api.list_cluster_custom_object(kind.group, kind.version, kind.plural,
-                                                                  _request_timeout=30)
+                    listing = self.api.list_cluster_custom_object(
+                        kind.group, kind.version, kind.plural, _request_timeout=30
+                    )
                     resource_version = listing["metadata"]["resourceVersion"]
                     for obj in listing.get("items", []):
                         self._on_event(kind, "ADDED", obj)
@@ -438,9 +446,15 @@ class KubevirtTestDouble:
     def _watch_once(self, kind: Kind, resource_version: str) -> str | None:
         """One watch request; returns the resource version to continue from (None: relist)."""
         resp = self.api.list_cluster_custom_object(
-            kind.group, kind.version, kind.plural, watch=True, allow_watch_bookmarks=True,
-            resource_version=resource_version, timeout_seconds=WATCH_TIMEOUT_SECONDS,
-            _preload_content=False, _request_timeout=(10, WATCH_TIMEOUT_SECONDS + 15),
+            kind.group,
+            kind.version,
+            kind.plural,
+            watch=True,
+            allow_watch_bookmarks=True,
+            resource_version=resource_version,
+            timeout_seconds=WATCH_TIMEOUT_SECONDS,
+            _preload_content=False,
+            _request_timeout=(10, WATCH_TIMEOUT_SECONDS + 15),
         )
         with self._lock:
             self._responses.add(resp)
@@ -515,8 +529,7 @@ class KubevirtTestDouble:
     def _get(self, kind: Kind, namespace: str, name: str) -> Obj | None:
         try:
             if kind.namespaced:
-                obj = self.api.get_namespaced_custom_object(kind.group, kind.version, namespace,
-                                                            kind.plural, name)
+                obj = self.api.get_namespaced_custom_object(kind.group, kind.version, namespace, kind.plural, name)
             else:
                 obj = self.api.get_cluster_custom_object(kind.group, kind.version, kind.plural, name)
         except ApiException as err:
@@ -528,19 +541,22 @@ class KubevirtTestDouble:
 
     def _list(self, kind: Kind, namespace: str = "", label_selector: str = "") -> list[Obj]:
         if kind.namespaced and namespace:
-            listing = self.api.list_namespaced_custom_object(kind.group, kind.version, namespace, kind.plural,
-                                                             label_selector=label_selector)
+            listing = self.api.list_namespaced_custom_object(
+                kind.group, kind.version, namespace, kind.plural, label_selector=label_selector
+            )
         else:
-            listing = self.api.list_cluster_custom_object(kind.group, kind.version, kind.plural,
-                                                          label_selector=label_selector)
+            listing = self.api.list_cluster_custom_object(
+                kind.group, kind.version, kind.plural, label_selector=label_selector
+            )
         items: list[Obj] = listing.get("items", [])
         return items
 
     def _create(self, kind: Kind, body: Obj) -> Obj:
         body = {"apiVersion": kind.api_version, "kind": kind.kind, **body}
         if kind.namespaced:
-            obj = self.api.create_namespaced_custom_object(kind.group, kind.version,
-                                                           body["metadata"]["namespace"], kind.plural, body)
+            obj = self.api.create_namespaced_custom_object(
+                kind.group, kind.version, body["metadata"]["namespace"], kind.plural, body
+            )
         else:
             obj = self.api.create_cluster_custom_object(kind.group, kind.version, kind.plural, body)
         assert isinstance(obj, dict)
@@ -550,8 +566,9 @@ class KubevirtTestDouble:
         """Write the whole object (for the VMI, whose status is part of the main resource)."""
         meta = _meta(obj)
         if kind.namespaced:
-            out = self.api.replace_namespaced_custom_object(kind.group, kind.version, meta["namespace"],
-                                                            kind.plural, meta["name"], obj)
+            out = self.api.replace_namespaced_custom_object(
+                kind.group, kind.version, meta["namespace"], kind.plural, meta["name"], obj
+            )
         else:
             out = self.api.replace_cluster_custom_object(kind.group, kind.version, kind.plural, meta["name"], obj)
         assert isinstance(out, dict)
@@ -573,11 +590,13 @@ class KubevirtTestDouble:
         if not kind.status_subresource:
             out = self._replace(kind, body)
         elif kind.namespaced:
-            out = self.api.replace_namespaced_custom_object_status(kind.group, kind.version, meta["namespace"],
-                                                                   kind.plural, meta["name"], body)
+            out = self.api.replace_namespaced_custom_object_status(
+                kind.group, kind.version, meta["namespace"], kind.plural, meta["name"], body
+            )
         else:
-            out = self.api.replace_cluster_custom_object_status(kind.group, kind.version, kind.plural,
-                                                                meta["name"], body)
+            out = self.api.replace_cluster_custom_object_status(
+                kind.group, kind.version, kind.plural, meta["name"], body
+            )
         self._written[key] = (wanted, _canon(out.get("status") if isinstance(out, dict) else None))
         return True
 
@@ -587,8 +606,9 @@ class KubevirtTestDouble:
             body["preconditions"] = {"uid": uid}
         try:
             if kind.namespaced:
-                self.api.delete_namespaced_custom_object(kind.group, kind.version, namespace, kind.plural, name,
-                                                         body=body)
+                self.api.delete_namespaced_custom_object(
+                    kind.group, kind.version, namespace, kind.plural, name, body=body
+                )
             else:
                 self.api.delete_cluster_custom_object(kind.group, kind.version, kind.plural, name, body=body)
         except ApiException as err:
@@ -721,15 +741,19 @@ class KubevirtTestDouble:
             names.append(tmeta["name"])
             dv = self._get(DV, meta["namespace"], tmeta["name"])
             if dv is None:
-                self._create(DV, {
-                    "metadata": {
-                        "name": tmeta["name"], "namespace": meta["namespace"],
-                        "labels": dict(tmeta.get("labels") or {}),
-                        "annotations": dict(tmeta.get("annotations") or {}),
-                        "ownerReferences": [_owner_reference(VM, vm)],
+                self._create(
+                    DV,
+                    {
+                        "metadata": {
+                            "name": tmeta["name"],
+                            "namespace": meta["namespace"],
+                            "labels": dict(tmeta.get("labels") or {}),
+                            "annotations": dict(tmeta.get("annotations") or {}),
+                            "ownerReferences": [_owner_reference(VM, vm)],
+                        },
+                        "spec": copy.deepcopy(template.get("spec") or {}),
                     },
-                    "spec": copy.deepcopy(template.get("spec") or {}),
-                })
+                )
                 state = "provisioning" if state == "ready" else state
                 continue
             phase = (dv.get("status") or {}).get("phase")
@@ -760,16 +784,20 @@ class KubevirtTestDouble:
         annotations[VM_GENERATION] = str(meta.get("generation", 1))
         annotations[TEMPLATE_HASH] = _template_hash(vm)
         status = {"phase": "Pending", "phaseTransitionTimestamps": _phase_history({}, "Pending")}
-        return self._create(VMI, {
-            "metadata": {
-                "name": meta["name"], "namespace": meta["namespace"],
-                "labels": dict(tmeta.get("labels") or {}),
-                "annotations": annotations,
-                "ownerReferences": [_owner_reference(VM, vm)],
+        return self._create(
+            VMI,
+            {
+                "metadata": {
+                    "name": meta["name"],
+                    "namespace": meta["namespace"],
+                    "labels": dict(tmeta.get("labels") or {}),
+                    "annotations": annotations,
+                    "ownerReferences": [_owner_reference(VM, vm)],
+                },
+                "spec": template.get("spec") or {},
+                "status": status,
             },
-            "spec": template.get("spec") or {},
-            "status": status,
-        })
+        )
 
     def _sync_generation(self, vm: Obj, vmi: Obj | None) -> tuple[int, bool]:
         """(observedGeneration, restart required). Bumps the VMI's generation when the template is unchanged."""
@@ -788,8 +816,16 @@ class KubevirtTestDouble:
             return generation, False
         return observed, True
 
-    def _vm_status(self, vm: Obj, vmi: Obj | None, status: Obj, strategy: str, printable: str | None,
-                   observed: tuple[int, bool], requests: list[Obj]) -> None:
+    def _vm_status(
+        self,
+        vm: Obj,
+        vmi: Obj | None,
+        status: Obj,
+        strategy: str,
+        printable: str | None,
+        observed: tuple[int, bool],
+        requests: list[Obj],
+    ) -> None:
         vmi_status: Obj = (vmi or {}).get("status") or {}
         phase = vmi_status.get("phase", "")
         ready_cond = _find_condition(vmi, "Ready")
@@ -799,22 +835,22 @@ class KubevirtTestDouble:
         if vmi is None:
             conditions.append(_cond("Ready", False, "VMINotExists", "VMI does not exist"))
         elif ready_cond is not None:
-            conditions.append(_cond("Ready", ready_cond["status"], ready_cond.get("reason", ""),
-                                    ready_cond.get("message", "")))
+            conditions.append(
+                _cond("Ready", ready_cond["status"], ready_cond.get("reason", ""), ready_cond.get("message", ""))
+            )
         else:
             conditions.append(_cond("Ready", False, "PodNotReady" if phase else "", ""))
         for cond_type in ("PodScheduled", "Synchronized", "LiveMigratable", "AgentConnected"):
             cond = _find_condition(vmi, cond_type)
             if cond is not None:
-                conditions.append(_cond(cond_type, cond["status"], cond.get("reason", ""),
-                                        cond.get("message", "")))
+                conditions.append(_cond(cond_type, cond["status"], cond.get("reason", ""), cond.get("message", "")))
         if phase == "Failed":
-            failure = (vmi_status.get("reason") or "Failed",
-                       (ready_cond or {}).get("message") or "the VMI failed")
+            failure = (vmi_status.get("reason") or "Failed", (ready_cond or {}).get("message") or "the VMI failed")
             conditions.append(_cond("Failure", True, *failure))
         if observed[1]:
-            conditions.append(_cond("RestartRequired", True, "",
-                                    "a non-live-updatable field was changed in the template spec"))
+            conditions.append(
+                _cond("RestartRequired", True, "", "a non-live-updatable field was changed in the template spec")
+            )
 
         if printable is None:
             printable = self._printable_status(vmi, strategy)
@@ -876,32 +912,44 @@ class KubevirtTestDouble:
         node = annotations.get(NODE) or self.nodes[0]
         if phase == "Pending":
             status["phase"] = "Scheduling"
-            status["conditions"] = set_conditions(status.get("conditions"), [
-                _cond("Ready", False, "PodNotReady", ""),
-            ])
+            status["conditions"] = set_conditions(
+                status.get("conditions"),
+                [
+                    _cond("Ready", False, "PodNotReady", ""),
+                ],
+            )
         elif phase == "Scheduling":
             if fail in _PENDING_FAILURES:
                 cond_type, reason = _PENDING_FAILURES[fail]
-                status["conditions"] = set_conditions(status.get("conditions"), [
-                    _cond("Ready", False, "PodNotReady", ""),
-                    _cond(cond_type, False, reason, message),
-                ])
+                status["conditions"] = set_conditions(
+                    status.get("conditions"),
+                    [
+                        _cond("Ready", False, "PodNotReady", ""),
+                        _cond(cond_type, False, reason, message),
+                    ],
+                )
                 self._write_status(VMI, vmi, status)
                 return  # stays there, as an unschedulable VMI does
             status["phase"] = "Scheduled"
             status["nodeName"] = node
             _meta(vmi).setdefault("labels", {})[NODE_LABEL] = node
-            status["conditions"] = set_conditions(status.get("conditions"), [
-                _cond("Ready", False, "PodNotReady", ""),
-                _cond("PodScheduled", True),
-            ])
+            status["conditions"] = set_conditions(
+                status.get("conditions"),
+                [
+                    _cond("Ready", False, "PodNotReady", ""),
+                    _cond("PodScheduled", True),
+                ],
+            )
         elif phase == "Scheduled":
             if fail:
                 status["phase"] = "Failed"
                 status["reason"] = fail
-                status["conditions"] = set_conditions(status.get("conditions"), [
-                    _cond("Ready", False, fail, message),
-                ])
+                status["conditions"] = set_conditions(
+                    status.get("conditions"),
+                    [
+                        _cond("Ready", False, fail, message),
+                    ],
+                )
             else:
                 self._running_status(vmi, status, status.get("nodeName") or node)
         status["phaseTransitionTimestamps"] = _phase_history(status, status["phase"])
@@ -917,9 +965,14 @@ class KubevirtTestDouble:
         if agent:
             conditions.append(_cond("AgentConnected", True))
             status["guestOSInfo"] = {
-                "id": "testdouble", "name": "Test Double Linux", "prettyName": "Test Double Linux 1.0",
-                "version": "1.0", "versionId": "1.0", "kernelRelease": "6.1.0-test-double",
-                "kernelVersion": "#1 SMP", "machine": "x86_64",
+                "id": "testdouble",
+                "name": "Test Double Linux",
+                "prettyName": "Test Double Linux 1.0",
+                "version": "1.0",
+                "versionId": "1.0",
+                "kernelRelease": "6.1.0-test-double",
+                "kernelVersion": "#1 SMP",
+                "machine": "x86_64",
             }
         status["phase"] = "Running"
         status["nodeName"] = node
@@ -931,8 +984,9 @@ class KubevirtTestDouble:
         status["machine"] = {"type": (domain.get("machine") or {}).get("type") or "q35"}
         cpu = domain.get("cpu") or {}
         status["currentCPUTopology"] = {k: int(cpu.get(k) or 1) for k in ("cores", "sockets", "threads")}
-        memory = (domain.get("memory") or {}).get("guest") or \
-            ((domain.get("resources") or {}).get("requests") or {}).get("memory")
+        memory = (domain.get("memory") or {}).get("guest") or (
+            (domain.get("resources") or {}).get("requests") or {}
+        ).get("memory")
         if memory:
             status["memory"] = {"guestAtBoot": memory, "guestCurrent": memory, "guestRequested": memory}
         disks = (domain.get("devices") or {}).get("disks") or []
@@ -977,8 +1031,7 @@ class KubevirtTestDouble:
 
     # -- VirtualMachineInstanceMigration ------------------------------------
 
-    _MIGRATION_PHASES = ("Pending", "Scheduling", "Scheduled", "PreparingTarget", "TargetReady", "Running",
-                         "Succeeded")
+    _MIGRATION_PHASES = ("Pending", "Scheduling", "Scheduled", "PreparingTarget", "TargetReady", "Running", "Succeeded")
 
     def _reconcile_vmim(self, namespace: str, name: str) -> None:
         vmim = self._get(VMIM, namespace, name)
@@ -1002,8 +1055,9 @@ class KubevirtTestDouble:
             reason = f"VMI {vmi_name} does not exist" if vmi is None else f"VMI {vmi_name} is not running"
             status["phase"] = "Failed"
             failed_state: Obj = copy.deepcopy(status.get("migrationState") or {})
-            failed_state.update({"migrationUid": uid, "failed": True, "completed": True,
-                                 "failureReason": reason, "endTimestamp": now()})
+            failed_state.update(
+                {"migrationUid": uid, "failed": True, "completed": True, "failureReason": reason, "endTimestamp": now()}
+            )
             status["migrationState"] = failed_state
             status["phaseTransitionTimestamps"] = _phase_history(status, "Failed")
             self._write_status(VMIM, vmim, status)
@@ -1015,18 +1069,21 @@ class KubevirtTestDouble:
         source = vmi_status.get("nodeName") or self.nodes[0]
         next_phase = "Pending" if not phase else self._MIGRATION_PHASES[self._MIGRATION_PHASES.index(phase) + 1]
         if next_phase == "Scheduling":
-            state.update({
-                "sourceNode": source,
-                "sourcePod": f"virt-launcher-{vmi_name}-{secrets.token_hex(3)[:5]}",
-                "targetPod": f"virt-launcher-{vmi_name}-{secrets.token_hex(3)[:5]}",
-            })
+            state.update(
+                {
+                    "sourceNode": source,
+                    "sourcePod": f"virt-launcher-{vmi_name}-{secrets.token_hex(3)[:5]}",
+                    "targetPod": f"virt-launcher-{vmi_name}-{secrets.token_hex(3)[:5]}",
+                }
+            )
         elif next_phase == "Scheduled":
             state["targetNode"] = self._target_node(vmim, source)
         elif next_phase == "PreparingTarget":
             target = state.get("targetNode") or self._target_node(vmim, source)
             index = self.nodes.index(target) + 1 if target in self.nodes else 250
-            state.update({"targetNode": target, "targetNodeAddress": f"192.0.2.{index}",
-                          "targetNodeDomainDetected": False})
+            state.update(
+                {"targetNode": target, "targetNodeAddress": f"192.0.2.{index}", "targetNodeDomainDetected": False}
+            )
         elif next_phase == "TargetReady":
             state.update({"targetNodeDomainDetected": True, "targetNodeDomainReadyTimestamp": now()})
         elif next_phase == "Running":
@@ -1035,9 +1092,14 @@ class KubevirtTestDouble:
         elif next_phase == "Succeeded":
             if annotations.get(FAIL):
                 next_phase = "Failed"
-                state.update({"completed": True, "failed": True, "endTimestamp": now(),
-                              "failureReason": f"{annotations[FAIL]}: "
-                                               f"{annotations.get(MESSAGE, DEFAULT_MESSAGE)}"})
+                state.update(
+                    {
+                        "completed": True,
+                        "failed": True,
+                        "endTimestamp": now(),
+                        "failureReason": f"{annotations[FAIL]}: {annotations.get(MESSAGE, DEFAULT_MESSAGE)}",
+                    }
+                )
             else:
                 target = state.get("targetNode") or self._target_node(vmim, source)
                 state.update({"completed": True, "endTimestamp": now()})
@@ -1079,8 +1141,16 @@ class KubevirtTestDouble:
         state = status.get("migrationState") or {}
         if state.get("migrationUid") != meta.get("uid") or state.get("completed"):
             return
-        state.update({"abortRequested": True, "abortStatus": "Succeeded", "completed": True, "failed": True,
-                      "endTimestamp": now(), "failureReason": "Live migration aborted"})
+        state.update(
+            {
+                "abortRequested": True,
+                "abortStatus": "Succeeded",
+                "completed": True,
+                "failed": True,
+                "endTimestamp": now(),
+                "failureReason": "Live migration aborted",
+            }
+        )
         state.setdefault("startTimestamp", state["endTimestamp"])
         status["migrationState"] = state
         vmi["status"] = status
@@ -1113,8 +1183,11 @@ class KubevirtTestDouble:
         bound = _cond("Bound", True, "Bound", f"PVC {name} Bound")
         if phase == "":
             status.update({"phase": "Pending", "progress": "N/A"})
-            conds = [_cond("Bound", False, "Pending", f"PVC {name} Pending"), _cond("Ready", False),
-                     _cond("Running", False)]
+            conds = [
+                _cond("Bound", False, "Pending", f"PVC {name} Pending"),
+                _cond("Ready", False),
+                _cond("Running", False),
+            ]
         elif phase == "Pending":
             status.update({"phase": f"{flow}Scheduled", "claimName": name})
             conds = [bound, _cond("Ready", False), _cond("Running", False)]
@@ -1142,8 +1215,7 @@ class KubevirtTestDouble:
                 conds = [bound, _cond("Ready", False), _cond("Running", True, "Pod is running")]
             else:
                 status.update({"phase": "Succeeded", "progress": "100.0%"})
-                conds = [bound, _cond("Ready", True),
-                         _cond("Running", False, "Completed", f"{flow} Complete")]
+                conds = [bound, _cond("Ready", True), _cond("Running", False, "Completed", f"{flow} Complete")]
         status["conditions"] = set_conditions(status.get("conditions"), conds, heartbeat=True)
         self._write_status(DV, dv, status)
         if status["phase"] not in ("Succeeded", "Failed", "UploadReady"):
@@ -1166,8 +1238,7 @@ class KubevirtTestDouble:
         message = annotations.get(MESSAGE, DEFAULT_MESSAGE)
         enactments = {n: self._get(NNCE, "", f"{n}.{name}") for n in nodes}
         current = all(
-            e is not None and (e.get("status") or {}).get("policyGeneration") == generation
-            for e in enactments.values()
+            e is not None and (e.get("status") or {}).get("policyGeneration") == generation for e in enactments.values()
         )
         finished = current and all(
             _find_condition(e, "Progressing") is not None
@@ -1176,20 +1247,31 @@ class KubevirtTestDouble:
         )
         status: Obj = copy.deepcopy(nncp.get("status") or {})
         total = len(nodes)
-        if finished and _find_condition(nncp, "Progressing") is not None and \
-                (_find_condition(nncp, "Progressing") or {}).get("status") == "False":
+        if (
+            finished
+            and _find_condition(nncp, "Progressing") is not None
+            and (_find_condition(nncp, "Progressing") or {}).get("status") == "False"
+        ):
             return
         if not self._due(key):
             return
         if not current:
             for node, nnce in enactments.items():
                 self._write_enactment(nncp, node, nnce, generation, "progressing", "")
-            status["conditions"] = set_conditions(status.get("conditions"), [
-                _cond("Available", "Unknown", "ConfigurationProgressing", ""),
-                _cond("Degraded", "Unknown", "ConfigurationProgressing", ""),
-                _cond("Progressing", True, "ConfigurationProgressing",
-                      f"Policy is progressing 0/{total} nodes finished"),
-            ], heartbeat=True)
+            status["conditions"] = set_conditions(
+                status.get("conditions"),
+                [
+                    _cond("Available", "Unknown", "ConfigurationProgressing", ""),
+                    _cond("Degraded", "Unknown", "ConfigurationProgressing", ""),
+                    _cond(
+                        "Progressing",
+                        True,
+                        "ConfigurationProgressing",
+                        f"Policy is progressing 0/{total} nodes finished",
+                    ),
+                ],
+                heartbeat=True,
+            )
             self._write_status(NNCP, nncp, status)
             self._next_step(key, nncp)
             return
@@ -1206,8 +1288,7 @@ class KubevirtTestDouble:
             ]
         else:
             conds = [
-                _cond("Available", True, "SuccessfullyConfigured",
-                      f"{total}/{total} nodes successfully configured"),
+                _cond("Available", True, "SuccessfullyConfigured", f"{total}/{total} nodes successfully configured"),
                 _cond("Degraded", False, "SuccessfullyConfigured", ""),
                 _cond("Progressing", False, "SuccessfullyConfigured", ""),
             ]
@@ -1215,40 +1296,58 @@ class KubevirtTestDouble:
         status["unavailableNodeCount"] = 0
         self._write_status(NNCP, nncp, status)
 
-    def _write_enactment(self, nncp: Obj, node: str, nnce: Obj | None, generation: int, outcome: str,
-                         message: str) -> None:
+    def _write_enactment(
+        self, nncp: Obj, node: str, nnce: Obj | None, generation: int, outcome: str, message: str
+    ) -> None:
         policy = _meta(nncp)["name"]
         if nnce is None:
-            nnce = self._create(NNCE, {"metadata": {
-                "name": f"{node}.{policy}",
-                "labels": {"nmstate.io/node": node, "nmstate.io/policy": policy},
-                "ownerReferences": [_owner_reference(NNCP, nncp)],
-            }})
+            nnce = self._create(
+                NNCE,
+                {
+                    "metadata": {
+                        "name": f"{node}.{policy}",
+                        "labels": {"nmstate.io/node": node, "nmstate.io/policy": policy},
+                        "ownerReferences": [_owner_reference(NNCP, nncp)],
+                    }
+                },
+            )
         if outcome == "progressing":
-            conds = [_cond("Failing", False, "ConfigurationProgressing", ""),
-                     _cond("Available", False, "ConfigurationProgressing", ""),
-                     _cond("Progressing", True, "ConfigurationProgressing", "Applying desired state"),
-                     _cond("Pending", False, "ConfigurationProgressing", ""),
-                     _cond("Aborted", False, "ConfigurationProgressing", "")]
+            conds = [
+                _cond("Failing", False, "ConfigurationProgressing", ""),
+                _cond("Available", False, "ConfigurationProgressing", ""),
+                _cond("Progressing", True, "ConfigurationProgressing", "Applying desired state"),
+                _cond("Pending", False, "ConfigurationProgressing", ""),
+                _cond("Aborted", False, "ConfigurationProgressing", ""),
+            ]
         elif outcome == "failing":
-            conds = [_cond("Failing", True, "FailedToConfigure",
-                           f"error reconciling NodeNetworkConfigurationPolicy on node {node}: {message}"),
-                     _cond("Available", False, "FailedToConfigure", ""),
-                     _cond("Progressing", False, "FailedToConfigure", ""),
-                     _cond("Pending", False, "FailedToConfigure", ""),
-                     _cond("Aborted", False, "FailedToConfigure", "")]
+            conds = [
+                _cond(
+                    "Failing",
+                    True,
+                    "FailedToConfigure",
+                    f"error reconciling NodeNetworkConfigurationPolicy on node {node}: {message}",
+                ),
+                _cond("Available", False, "FailedToConfigure", ""),
+                _cond("Progressing", False, "FailedToConfigure", ""),
+                _cond("Pending", False, "FailedToConfigure", ""),
+                _cond("Aborted", False, "FailedToConfigure", ""),
+            ]
         else:
-            conds = [_cond("Failing", False, "SuccessfullyConfigured", ""),
-                     _cond("Available", True, "SuccessfullyConfigured", "successfully reconciled"),
-                     _cond("Progressing", False, "SuccessfullyConfigured", ""),
-                     _cond("Pending", False, "SuccessfullyConfigured", ""),
-                     _cond("Aborted", False, "SuccessfullyConfigured", "")]
+            conds = [
+                _cond("Failing", False, "SuccessfullyConfigured", ""),
+                _cond("Available", True, "SuccessfullyConfigured", "successfully reconciled"),
+                _cond("Progressing", False, "SuccessfullyConfigured", ""),
+                _cond("Pending", False, "SuccessfullyConfigured", ""),
+                _cond("Aborted", False, "SuccessfullyConfigured", ""),
+            ]
         status: Obj = copy.deepcopy(nnce.get("status") or {})
-        status.update({
-            "policyGeneration": generation,
-            "desiredState": copy.deepcopy((nncp.get("spec") or {}).get("desiredState") or {}),
-            "conditions": set_conditions(status.get("conditions"), conds, heartbeat=True),
-        })
+        status.update(
+            {
+                "policyGeneration": generation,
+                "desiredState": copy.deepcopy((nncp.get("spec") or {}).get("desiredState") or {}),
+                "conditions": set_conditions(status.get("conditions"), conds, heartbeat=True),
+            }
+        )
         self._write_status(NNCE, nnce, status)
 
 

@@ -67,8 +67,7 @@ def api(kube_cluster: KubeCluster) -> Iterator[Any]:
 
 def create(api: Any, resource: Resource, body: Obj, namespace: str | None = None) -> Obj:
     if resource.namespaced:
-        out = api.create_namespaced_custom_object(resource.group, resource.version, namespace,
-                                                  resource.plural, body)
+        out = api.create_namespaced_custom_object(resource.group, resource.version, namespace, resource.plural, body)
     else:
         out = api.create_cluster_custom_object(resource.group, resource.version, resource.plural, body)
     assert isinstance(out, dict)
@@ -96,8 +95,10 @@ def dv_body(name: str, annotations: dict[str, str] | None = None) -> Obj:
 
 
 def test_all_crds_installed_as_assembled(api: Any) -> None:
-    served = {c["metadata"]["name"]: c for c in
-              api.list_cluster_custom_object("apiextensions.k8s.io", "v1", "customresourcedefinitions")["items"]}
+    served = {
+        c["metadata"]["name"]: c
+        for c in api.list_cluster_custom_object("apiextensions.k8s.io", "v1", "customresourcedefinitions")["items"]
+    }
     wanted = [c["metadata"]["name"] for c in crd_data.all_crds()]
     assert len(wanted) == 36 and set(wanted) <= set(served)
     assert len(crd_data.kubevirt_crds()) == 20
@@ -109,8 +110,10 @@ def test_all_crds_installed_as_assembled(api: Any) -> None:
     assert subresources("virtualmachineinstances.kubevirt.io", "v1") == {}
     assert subresources("virtualmachines.kubevirt.io", "v1") == {"status": {}}
     assert subresources("virtualmachinepools.pool.kubevirt.io", "v1beta1")["scale"] == {
-        "specReplicasPath": ".spec.replicas", "statusReplicasPath": ".status.replicas",
-        "labelSelectorPath": ".status.labelSelector"}
+        "specReplicasPath": ".spec.replicas",
+        "statusReplicasPath": ".status.replicas",
+        "labelSelectorPath": ".status.labelSelector",
+    }
     vm_versions = {v["name"]: v for v in served["virtualmachines.kubevirt.io"]["spec"]["versions"]}
     assert vm_versions["v1"]["storage"] and vm_versions["v1alpha3"].get("deprecated")
     assert served["virtualmachineclusterpreferences.instancetype.kubevirt.io"]["spec"]["scope"] == "Cluster"
@@ -158,8 +161,7 @@ def test_apiserver_enforces_cel_rule_of_nncp(api: Any) -> None:
         ("nmstate/linux-bridge-vlan.yaml", NNCPS),
     ],
 )
-def test_apiserver_accepts_official_example(api: Any, kube_namespace: str, example: str,
-                                            resource: Resource) -> None:
+def test_apiserver_accepts_official_example(api: Any, kube_namespace: str, example: str, resource: Resource) -> None:
     body = load_example(example)
     name = unique(body["metadata"]["name"]) if not resource.namespaced else body["metadata"]["name"]
     body["metadata"] = {"name": name}
@@ -184,14 +186,20 @@ def test_vmi_status_is_part_of_main_resource_but_vm_status_is_not(api: Any, kube
 # -- (b) the test double --------------------------------------------------------------
 
 
-def test_vm_always_runs_then_halted_stops(api: Any, kube_cluster: KubeCluster, kube_namespace: str,
-                                          kubevirt_double: KubevirtTestDouble) -> None:
+def test_vm_always_runs_then_halted_stops(
+    api: Any, kube_cluster: KubeCluster, kube_namespace: str, kubevirt_double: KubevirtTestDouble
+) -> None:
     client = kube_cluster.api_client()
     create(api, VIRTUAL_MACHINES, vm_body("web", annotations={td.NODE: "node02"}), kube_namespace)
 
-    vmi = wait_for_object(client, VIRTUAL_MACHINE_INSTANCES, "web",
-                          lambda o: field_path(o, "status", "phase") == "Running",
-                          namespace=kube_namespace, what="VMI Running")
+    vmi = wait_for_object(
+        client,
+        VIRTUAL_MACHINE_INSTANCES,
+        "web",
+        lambda o: field_path(o, "status", "phase") == "Running",
+        namespace=kube_namespace,
+        what="VMI Running",
+    )
     assert vmi is not None
     assert vmi["status"]["nodeName"] == "node02"
     assert vmi["metadata"]["ownerReferences"][0]["kind"] == "VirtualMachine"
@@ -199,23 +207,44 @@ def test_vm_always_runs_then_halted_stops(api: Any, kube_cluster: KubeCluster, k
     assert iface["name"] == "default" and iface["ipAddress"].startswith("10.244.") and iface["mac"]
     assert (condition(vmi, "Ready") or {}).get("status") == "True"
     assert [p["phase"] for p in vmi["status"]["phaseTransitionTimestamps"]] == [
-        "Pending", "Scheduling", "Scheduled", "Running"]
+        "Pending",
+        "Scheduling",
+        "Scheduled",
+        "Running",
+    ]
 
-    vm = wait_for_object(client, VIRTUAL_MACHINES, "web",
-                         lambda o: field_path(o, "status", "printableStatus") == "Running",
-                         namespace=kube_namespace, what="VM Running")
+    vm = wait_for_object(
+        client,
+        VIRTUAL_MACHINES,
+        "web",
+        lambda o: field_path(o, "status", "printableStatus") == "Running",
+        namespace=kube_namespace,
+        what="VM Running",
+    )
     assert vm is not None
     assert vm["status"]["ready"] is True and vm["status"]["created"] is True
     assert (condition(vm, "Ready") or {}).get("status") == "True"
     assert vm["status"]["observedGeneration"] == vm["status"]["desiredGeneration"] == vm["metadata"]["generation"]
 
-    api.patch_namespaced_custom_object(VIRTUAL_MACHINES.group, VIRTUAL_MACHINES.version, kube_namespace,
-                                       VIRTUAL_MACHINES.plural, "web", {"spec": {"runStrategy": "Halted"}})
-    wait_for_object(client, VIRTUAL_MACHINE_INSTANCES, "web", lambda o: o is None,
-                    namespace=kube_namespace, what="VMI deleted")
-    vm = wait_for_object(client, VIRTUAL_MACHINES, "web",
-                         lambda o: field_path(o, "status", "printableStatus") == "Stopped",
-                         namespace=kube_namespace, what="VM Stopped")
+    api.patch_namespaced_custom_object(
+        VIRTUAL_MACHINES.group,
+        VIRTUAL_MACHINES.version,
+        kube_namespace,
+        VIRTUAL_MACHINES.plural,
+        "web",
+        {"spec": {"runStrategy": "Halted"}},
+    )
+    wait_for_object(
+        client, VIRTUAL_MACHINE_INSTANCES, "web", lambda o: o is None, namespace=kube_namespace, what="VMI deleted"
+    )
+    vm = wait_for_object(
+        client,
+        VIRTUAL_MACHINES,
+        "web",
+        lambda o: field_path(o, "status", "printableStatus") == "Stopped",
+        namespace=kube_namespace,
+        what="VM Stopped",
+    )
     assert vm is not None
     assert "ready" not in vm["status"] and "created" not in vm["status"]
     ready = condition(vm, "Ready") or {}
@@ -223,29 +252,49 @@ def test_vm_always_runs_then_halted_stops(api: Any, kube_cluster: KubeCluster, k
     client.close()
 
 
-def test_vm_template_change_requires_restart(api: Any, kube_cluster: KubeCluster, kube_namespace: str,
-                                             kubevirt_double: KubevirtTestDouble) -> None:
+def test_vm_template_change_requires_restart(
+    api: Any, kube_cluster: KubeCluster, kube_namespace: str, kubevirt_double: KubevirtTestDouble
+) -> None:
     client = kube_cluster.api_client()
     create(api, VIRTUAL_MACHINES, vm_body("gen"), kube_namespace)
-    wait_for_object(client, VIRTUAL_MACHINES, "gen", lambda o: field_path(o, "status", "ready") is True,
-                    namespace=kube_namespace)
+    wait_for_object(
+        client, VIRTUAL_MACHINES, "gen", lambda o: field_path(o, "status", "ready") is True, namespace=kube_namespace
+    )
     api.patch_namespaced_custom_object(
-        VIRTUAL_MACHINES.group, VIRTUAL_MACHINES.version, kube_namespace, VIRTUAL_MACHINES.plural, "gen",
-        {"spec": {"template": {"spec": {"domain": {"memory": {"guest": "256Mi"}}}}}})
-    vm = wait_for_object(client, VIRTUAL_MACHINES, "gen", lambda o: condition(o, "RestartRequired") is not None,
-                         namespace=kube_namespace, what="RestartRequired")
+        VIRTUAL_MACHINES.group,
+        VIRTUAL_MACHINES.version,
+        kube_namespace,
+        VIRTUAL_MACHINES.plural,
+        "gen",
+        {"spec": {"template": {"spec": {"domain": {"memory": {"guest": "256Mi"}}}}}},
+    )
+    vm = wait_for_object(
+        client,
+        VIRTUAL_MACHINES,
+        "gen",
+        lambda o: condition(o, "RestartRequired") is not None,
+        namespace=kube_namespace,
+        what="RestartRequired",
+    )
     assert vm is not None
     assert vm["status"]["desiredGeneration"] == vm["metadata"]["generation"]
     assert vm["status"]["observedGeneration"] < vm["status"]["desiredGeneration"]
     client.close()
 
 
-def test_data_volume_import_succeeds(api: Any, kube_cluster: KubeCluster, kube_namespace: str,
-                                     kubevirt_double: KubevirtTestDouble) -> None:
+def test_data_volume_import_succeeds(
+    api: Any, kube_cluster: KubeCluster, kube_namespace: str, kubevirt_double: KubevirtTestDouble
+) -> None:
     client = kube_cluster.api_client()
     create(api, DATA_VOLUMES, dv_body("disk"), kube_namespace)
-    dv = wait_for_object(client, DATA_VOLUMES, "disk", lambda o: field_path(o, "status", "phase") == "Succeeded",
-                         namespace=kube_namespace, what="DataVolume Succeeded")
+    dv = wait_for_object(
+        client,
+        DATA_VOLUMES,
+        "disk",
+        lambda o: field_path(o, "status", "phase") == "Succeeded",
+        namespace=kube_namespace,
+        what="DataVolume Succeeded",
+    )
     assert dv is not None
     assert dv["status"]["progress"] == "100.0%"
     assert dv["status"]["claimName"] == "disk"
@@ -254,32 +303,37 @@ def test_data_volume_import_succeeds(api: Any, kube_cluster: KubeCluster, kube_n
     client.close()
 
 
-def test_data_volume_failure_is_annotated(api: Any, kube_cluster: KubeCluster, kube_namespace: str,
-                                          kubevirt_double: KubevirtTestDouble) -> None:
+def test_data_volume_failure_is_annotated(
+    api: Any, kube_cluster: KubeCluster, kube_namespace: str, kubevirt_double: KubevirtTestDouble
+) -> None:
     client = kube_cluster.api_client()
     message = "Unable to connect to http data source: expected status code 200, got 404"
     create(api, DATA_VOLUMES, dv_body("broken", {td.FAIL: "ImportFailed", td.MESSAGE: message}), kube_namespace)
-    dv = wait_for_object(client, DATA_VOLUMES, "broken", lambda o: field_path(o, "status", "phase") == "Failed",
-                         namespace=kube_namespace, what="DataVolume Failed")
+    dv = wait_for_object(
+        client,
+        DATA_VOLUMES,
+        "broken",
+        lambda o: field_path(o, "status", "phase") == "Failed",
+        namespace=kube_namespace,
+        what="DataVolume Failed",
+    )
     assert dv is not None
     running = condition(dv, "Running") or {}
-    assert (running.get("status"), running.get("reason"), running.get("message")) == (
-        "False", "ImportFailed", message)
+    assert (running.get("status"), running.get("reason"), running.get("message")) == ("False", "ImportFailed", message)
     assert dv["status"]["restartCount"] == 3
     client.close()
 
 
-def test_nncp_becomes_available(api: Any, kube_cluster: KubeCluster,
-                                kubevirt_double: KubevirtTestDouble) -> None:
+def test_nncp_becomes_available(api: Any, kube_cluster: KubeCluster, kubevirt_double: KubevirtTestDouble) -> None:
     client = kube_cluster.api_client()
     name = unique("br1")
     nncp = load_example("nmstate/linux-bridge.yaml")
     nncp["metadata"] = {"name": name}
     nncp["spec"]["nodeSelector"] = {"kubernetes.io/hostname": "node01"}
     create(api, NNCPS, nncp)
-    done = wait_for_object(client, NNCPS, name,
-                           lambda o: (condition(o, "Available") or {}).get("status") == "True",
-                           what="NNCP Available")
+    done = wait_for_object(
+        client, NNCPS, name, lambda o: (condition(o, "Available") or {}).get("status") == "True", what="NNCP Available"
+    )
     assert done is not None
     available = condition(done, "Available") or {}
     assert available["reason"] == "SuccessfullyConfigured"
@@ -288,103 +342,197 @@ def test_nncp_becomes_available(api: Any, kube_cluster: KubeCluster,
     assert field_path(nnce, "status", "policyGeneration") == 1
 
     failing = unique("bad-br")
-    nncp["metadata"] = {"name": failing, "annotations": {td.FAIL: "FailedToConfigure",
-                                                         td.MESSAGE: "no such port eth9"}}
+    nncp["metadata"] = {"name": failing, "annotations": {td.FAIL: "FailedToConfigure", td.MESSAGE: "no such port eth9"}}
     create(api, NNCPS, nncp)
-    degraded = wait_for_object(client, NNCPS, failing,
-                               lambda o: (condition(o, "Degraded") or {}).get("status") == "True",
-                               what="NNCP Degraded")
+    degraded = wait_for_object(
+        client, NNCPS, failing, lambda o: (condition(o, "Degraded") or {}).get("status") == "True", what="NNCP Degraded"
+    )
     assert (condition(degraded, "Degraded") or {})["reason"] == "FailedToConfigure"
-    enactment = wait_for_object(client, NNCES, f"node01.{failing}",
-                                lambda o: (condition(o, "Failing") or {}).get("status") == "True")
+    enactment = wait_for_object(
+        client, NNCES, f"node01.{failing}", lambda o: (condition(o, "Failing") or {}).get("status") == "True"
+    )
     assert "no such port eth9" in (condition(enactment, "Failing") or {})["message"]
     for policy in (name, failing):
         api.delete_cluster_custom_object(NNCPS.group, NNCPS.version, NNCPS.plural, policy)
     client.close()
 
 
-def test_migration_moves_vmi_and_delete_aborts(api: Any, kube_cluster: KubeCluster, kube_namespace: str,
-                                               kubevirt_double: KubevirtTestDouble) -> None:
+def test_migration_moves_vmi_and_delete_aborts(
+    api: Any, kube_cluster: KubeCluster, kube_namespace: str, kubevirt_double: KubevirtTestDouble
+) -> None:
     client = kube_cluster.api_client()
     create(api, VIRTUAL_MACHINES, vm_body("mig"), kube_namespace)
-    wait_for_object(client, VIRTUAL_MACHINE_INSTANCES, "mig", lambda o: field_path(o, "status", "phase") == "Running",
-                    namespace=kube_namespace)
-    create(api, MIGRATIONS, {"apiVersion": "kubevirt.io/v1", "kind": "VirtualMachineInstanceMigration",
-                             "metadata": {"name": "mig-1"}, "spec": {"vmiName": "mig"}}, kube_namespace)
-    vmim = wait_for_object(client, MIGRATIONS, "mig-1", lambda o: field_path(o, "status", "phase") == "Succeeded",
-                           namespace=kube_namespace, what="migration Succeeded")
+    wait_for_object(
+        client,
+        VIRTUAL_MACHINE_INSTANCES,
+        "mig",
+        lambda o: field_path(o, "status", "phase") == "Running",
+        namespace=kube_namespace,
+    )
+    create(
+        api,
+        MIGRATIONS,
+        {
+            "apiVersion": "kubevirt.io/v1",
+            "kind": "VirtualMachineInstanceMigration",
+            "metadata": {"name": "mig-1"},
+            "spec": {"vmiName": "mig"},
+        },
+        kube_namespace,
+    )
+    vmim = wait_for_object(
+        client,
+        MIGRATIONS,
+        "mig-1",
+        lambda o: field_path(o, "status", "phase") == "Succeeded",
+        namespace=kube_namespace,
+        what="migration Succeeded",
+    )
     assert [p["phase"] for p in field_path(vmim, "status", "phaseTransitionTimestamps")] == [
-        "Pending", "Scheduling", "Scheduled", "PreparingTarget", "TargetReady", "Running", "Succeeded"]
-    vmi = wait_for_object(client, VIRTUAL_MACHINE_INSTANCES, "mig",
-                          lambda o: field_path(o, "status", "migrationState", "completed") is True,
-                          namespace=kube_namespace)
+        "Pending",
+        "Scheduling",
+        "Scheduled",
+        "PreparingTarget",
+        "TargetReady",
+        "Running",
+        "Succeeded",
+    ]
+    vmi = wait_for_object(
+        client,
+        VIRTUAL_MACHINE_INSTANCES,
+        "mig",
+        lambda o: field_path(o, "status", "migrationState", "completed") is True,
+        namespace=kube_namespace,
+    )
     state = field_path(vmi, "status", "migrationState")
     assert (state["sourceNode"], state["targetNode"]) == ("node01", "node02")
     assert field_path(vmi, "status", "nodeName") == "node02"
     assert state["startTimestamp"] and state["endTimestamp"] and not state.get("failed")
 
     # A migration held in Running, deleted: cancelled, the VMI stays put.
-    create(api, MIGRATIONS, {"apiVersion": "kubevirt.io/v1", "kind": "VirtualMachineInstanceMigration",
-                             "metadata": {"name": "mig-2", "annotations": {td.HOLD: "Running"}},
-                             "spec": {"vmiName": "mig"}}, kube_namespace)
-    wait_for_object(client, MIGRATIONS, "mig-2", lambda o: field_path(o, "status", "phase") == "Running",
-                    namespace=kube_namespace, what="migration Running")
-    wait_for_object(client, VIRTUAL_MACHINES, "mig",
-                    lambda o: field_path(o, "status", "printableStatus") == "Migrating", namespace=kube_namespace)
-    api.delete_namespaced_custom_object(MIGRATIONS.group, MIGRATIONS.version, kube_namespace, MIGRATIONS.plural,
-                                        "mig-2")
-    vmi = wait_for_object(client, VIRTUAL_MACHINE_INSTANCES, "mig",
-                          lambda o: field_path(o, "status", "migrationState", "abortStatus") == "Succeeded",
-                          namespace=kube_namespace, what="migration aborted")
+    create(
+        api,
+        MIGRATIONS,
+        {
+            "apiVersion": "kubevirt.io/v1",
+            "kind": "VirtualMachineInstanceMigration",
+            "metadata": {"name": "mig-2", "annotations": {td.HOLD: "Running"}},
+            "spec": {"vmiName": "mig"},
+        },
+        kube_namespace,
+    )
+    wait_for_object(
+        client,
+        MIGRATIONS,
+        "mig-2",
+        lambda o: field_path(o, "status", "phase") == "Running",
+        namespace=kube_namespace,
+        what="migration Running",
+    )
+    wait_for_object(
+        client,
+        VIRTUAL_MACHINES,
+        "mig",
+        lambda o: field_path(o, "status", "printableStatus") == "Migrating",
+        namespace=kube_namespace,
+    )
+    api.delete_namespaced_custom_object(
+        MIGRATIONS.group, MIGRATIONS.version, kube_namespace, MIGRATIONS.plural, "mig-2"
+    )
+    vmi = wait_for_object(
+        client,
+        VIRTUAL_MACHINE_INSTANCES,
+        "mig",
+        lambda o: field_path(o, "status", "migrationState", "abortStatus") == "Succeeded",
+        namespace=kube_namespace,
+        what="migration aborted",
+    )
     assert field_path(vmi, "status", "nodeName") == "node02"
     assert field_path(vmi, "status", "migrationState", "failed") is True
     client.close()
 
 
-def test_double_converges_after_apiserver_restart(api: Any, kube_cluster: KubeCluster, kube_namespace: str,
-                                                  kubevirt_double: KubevirtTestDouble) -> None:
+def test_double_converges_after_apiserver_restart(
+    api: Any, kube_cluster: KubeCluster, kube_namespace: str, kubevirt_double: KubevirtTestDouble
+) -> None:
     client = kube_cluster.api_client()
     create(api, VIRTUAL_MACHINES, vm_body("held", annotations={td.HOLD: "Scheduling"}), kube_namespace)
-    wait_for_object(client, VIRTUAL_MACHINE_INSTANCES, "held",
-                    lambda o: field_path(o, "status", "phase") == "Scheduling", namespace=kube_namespace)
+    wait_for_object(
+        client,
+        VIRTUAL_MACHINE_INSTANCES,
+        "held",
+        lambda o: field_path(o, "status", "phase") == "Scheduling",
+        namespace=kube_namespace,
+    )
     assert kube_cluster.restart_apiserver() < 15
     assert kube_cluster.restart_apiserver(crash=True) < 15
     # The held VMI goes on once released; a VM created after the restarts runs too.
-    vmi = api.get_namespaced_custom_object(VIRTUAL_MACHINE_INSTANCES.group, VIRTUAL_MACHINE_INSTANCES.version,
-                                           kube_namespace, VIRTUAL_MACHINE_INSTANCES.plural, "held")
+    vmi = api.get_namespaced_custom_object(
+        VIRTUAL_MACHINE_INSTANCES.group,
+        VIRTUAL_MACHINE_INSTANCES.version,
+        kube_namespace,
+        VIRTUAL_MACHINE_INSTANCES.plural,
+        "held",
+    )
     vmi["metadata"]["annotations"].pop(td.HOLD)
-    api.replace_namespaced_custom_object(VIRTUAL_MACHINE_INSTANCES.group, VIRTUAL_MACHINE_INSTANCES.version,
-                                         kube_namespace, VIRTUAL_MACHINE_INSTANCES.plural, "held", vmi)
+    api.replace_namespaced_custom_object(
+        VIRTUAL_MACHINE_INSTANCES.group,
+        VIRTUAL_MACHINE_INSTANCES.version,
+        kube_namespace,
+        VIRTUAL_MACHINE_INSTANCES.plural,
+        "held",
+        vmi,
+    )
     create(api, VIRTUAL_MACHINES, vm_body("after"), kube_namespace)
     for name in ("held", "after"):
-        wait_for_object(client, VIRTUAL_MACHINES, name,
-                        lambda o: field_path(o, "status", "printableStatus") == "Running",
-                        namespace=kube_namespace, timeout=30, what="VM Running after restart")
+        wait_for_object(
+            client,
+            VIRTUAL_MACHINES,
+            name,
+            lambda o: field_path(o, "status", "printableStatus") == "Running",
+            namespace=kube_namespace,
+            timeout=30,
+            what="VM Running after restart",
+        )
     client.close()
 
 
-def test_vm_manual_start_failures_and_data_volume_templates(api: Any, kube_cluster: KubeCluster,
-                                                             kube_namespace: str,
-                                                             kubevirt_double: KubevirtTestDouble) -> None:
+def test_vm_manual_start_failures_and_data_volume_templates(
+    api: Any, kube_cluster: KubeCluster, kube_namespace: str, kubevirt_double: KubevirtTestDouble
+) -> None:
     client = kube_cluster.api_client()
 
     def status_is(name: str, printable: str) -> Obj | None:
-        return wait_for_object(client, VIRTUAL_MACHINES, name,
-                               lambda o: field_path(o, "status", "printableStatus") == printable,
-                               namespace=kube_namespace, what=f"printableStatus {printable}")
+        return wait_for_object(
+            client,
+            VIRTUAL_MACHINES,
+            name,
+            lambda o: field_path(o, "status", "printableStatus") == printable,
+            namespace=kube_namespace,
+            what=f"printableStatus {printable}",
+        )
 
     # Manual: nothing runs until a Start request (what virt-api's start subresource writes).
     create(api, VIRTUAL_MACHINES, vm_body("manual", run_strategy="Manual"), kube_namespace)
     status_is("manual", "Stopped")
     api.patch_namespaced_custom_object_status(
-        VIRTUAL_MACHINES.group, VIRTUAL_MACHINES.version, kube_namespace, VIRTUAL_MACHINES.plural, "manual",
-        {"status": {"stateChangeRequests": [{"action": "Start"}]}})
+        VIRTUAL_MACHINES.group,
+        VIRTUAL_MACHINES.version,
+        kube_namespace,
+        VIRTUAL_MACHINES.plural,
+        "manual",
+        {"status": {"stateChangeRequests": [{"action": "Start"}]}},
+    )
     vm = status_is("manual", "Running")
     assert "stateChangeRequests" not in field_path(vm, "status")
 
     # Injected failures surface the way KubeVirt reports them.
-    create(api, VIRTUAL_MACHINES, vm_body("panics", annotations={td.FAIL: "GuestPanicked",
-                                                                 td.MESSAGE: "kernel panic"}), kube_namespace)
+    create(
+        api,
+        VIRTUAL_MACHINES,
+        vm_body("panics", annotations={td.FAIL: "GuestPanicked", td.MESSAGE: "kernel panic"}),
+        kube_namespace,
+    )
     vm = status_is("panics", "CrashLoopBackOff")
     failure = condition(vm, "Failure") or {}
     assert (failure.get("reason"), failure.get("message")) == ("GuestPanicked", "kernel panic")
@@ -394,8 +542,7 @@ def test_vm_manual_start_failures_and_data_volume_templates(api: Any, kube_clust
 
     # dataVolumeTemplates: the VM provisions its DataVolume first, then runs.
     vm_dv = vm_body("with-disk")
-    vm_dv["spec"]["dataVolumeTemplates"] = [{"metadata": {"name": "with-disk-root"},
-                                             "spec": dv_body("x")["spec"]}]
+    vm_dv["spec"]["dataVolumeTemplates"] = [{"metadata": {"name": "with-disk-root"}, "spec": dv_body("x")["spec"]}]
     create(api, VIRTUAL_MACHINES, vm_dv, kube_namespace)
     status_is("with-disk", "Running")
     dv = wait_for_object(client, DATA_VOLUMES, "with-disk-root", lambda o: o is not None, namespace=kube_namespace)
