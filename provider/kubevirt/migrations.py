@@ -22,6 +22,8 @@ from .render import MANAGED_BY
 from .watching import gone, wait_until
 
 FINAL = ("Succeeded", "Failed")
+_CANCEL = 60.0
+"""Seconds to wait for KubeVirt to report an aborted migration."""
 
 
 def render_vmim(args: MigrationArgs, *, namespace: str) -> dict[str, Any]:
@@ -91,8 +93,7 @@ class VmimReconciler:
             )
         except BaseException:
             # A migration that outlives its resource's create is cancelled: deleting the VMIM aborts it.
-            progress("cancelling the unfinished migration")
-            api.delete(VMIM, args.name, ns)
+            self._cancel(api, args, ns, progress)
             raise
         state = ((api.get(VMI, args.vm, ns) or {}).get("status") or {}).get("migrationState") or {}
         if phase == "Failed":
@@ -108,6 +109,29 @@ class VmimReconciler:
             "vm_state": "Running",
             "phase": phase,
         }
+
+    def _cancel(self, api: Api, args: MigrationArgs, ns: str, progress: Progress) -> None:
+        """Delete the VMIM (KubeVirt's way to abort) and wait until the VMI reports the abort."""
+        progress("cancelling the unfinished migration")
+        uid = (api.get(VMIM, args.name, ns) or {}).get("metadata", {}).get("uid")
+        api.delete(VMIM, args.name, ns)
+
+        def settled(vmi: dict[str, Any] | None) -> bool | None:
+            state = ((vmi or {}).get("status") or {}).get("migrationState") or {}
+            if vmi is None or state.get("abortStatus") in ("Succeeded", "Failed") or state.get("completed"):
+                return True
+            return True if uid is not None and state.get("migrationUid") not in (None, uid) else None
+
+        wait_until(
+            api,
+            VMI,
+            args.vm,
+            ns,
+            settled,
+            deadline=Deadline(_CANCEL),
+            what="the migration to be aborted",
+            progress=progress,
+        )
 
     def read(
         self, args: MigrationArgs, state: Mapping[str, Any], *, progress: Progress
@@ -155,7 +179,8 @@ class VmimReconciler:
         if obj is None:
             return
         if _phase(obj) not in FINAL:
-            progress("cancelling the running migration")
+            self._cancel(api, args, ns, progress)
+            return
         api.delete(VMIM, args.name, ns)
         wait_until(
             api,
