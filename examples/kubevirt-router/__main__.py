@@ -33,7 +33,7 @@ root = Disk(
 router = VirtualMachine(
     "opnsense",
     target=target,
-    memory="2Gi",
+    memory=config.get("memory") or "2Gi",
     cpu={"sockets": 2},
     disks=[{"name": "root", "disk": root, "boot_order": 1}],
     interfaces=[{"name": "lan", "bridge": lan}, {"name": "web", "bridge": web}],

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import re
 from pathlib import Path
 
 import libvirt
@@ -63,7 +64,7 @@ def test_root_stack_up_noop_diff_refresh_destroy(
     diff = pulumi_cli.run(["preview", "--diff", "--stack", stack], cwd=project).stdout
     assert "~ pulumi-python:dynamic:Resource" in diff or "~ " in diff
     assert "replace" not in diff.split("Resources:")[-1]
-    assert 'planned_change: "create" => "restart: memory 128Mi->192Mi"' in diff
+    assert re.search(r'planned_change: "[^"]*" => "restart: memory 128Mi->192Mi"', diff), diff
     summary = json.loads(pulumi_cli.run(["preview", "--json", "--stack", stack], cwd=project).stdout)["changeSummary"]
     assert summary == {"same": 3, "update": 1}
     pulumi_cli.run(["config", "set", "memory", "128Mi", "--stack", stack], cwd=project)

@@ -1,0 +1,78 @@
+"""The router example (DataVolume root disk, cloud-init Secret, two NICs on NAD bridges)
+through the real pulumi CLI against the real kube-apiserver (+ the KubeVirt test double).
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+from kubernetes import client as k8s
+
+from tests.harness import tools
+from tests.harness.kube_fixtures import KubeCluster
+from tests.harness.kubevirt_test_double import KubevirtTestDouble
+from tests.harness.pulumi_fixtures import VENV, PulumiCLI, StackFactory
+
+
+def names(custom: k8s.CustomObjectsApi, group: str, version: str, plural: str, ns: str | None) -> list[str]:
+    if ns is None:
+        items = custom.list_cluster_custom_object(group, version, plural)["items"]
+    else:
+        items = custom.list_namespaced_custom_object(group, version, ns, plural)["items"]
+    return sorted(i["metadata"]["name"] for i in items)
+
+
+def test_router_stack_up_noop_diff_destroy(
+    tmp_path: Path,
+    pulumi_cli: PulumiCLI,
+    pulumi_stacks: StackFactory,
+    kube_cluster: KubeCluster,
+    kube_namespace: str,
+    kubevirt_double: KubevirtTestDouble,
+) -> None:
+    project = tmp_path / "kubevirt-router"
+    shutil.copytree(tools.REPO / "examples" / "kubevirt-router", project)
+    shutil.copy(tools.REPO / "examples" / "_target.py", tmp_path / "_target.py")
+    text = (project / "Pulumi.yaml").read_text().replace("virtualenv: ../../.venv", f"virtualenv: {VENV}")
+    (project / "Pulumi.yaml").write_text(text)
+    stack = pulumi_stacks(project, prefix="test-kube")
+    for key, value in (
+        ("kubeconfig", str(kube_cluster.kubeconfig)),
+        ("namespace", kube_namespace),
+        ("rootSize", "2Gi"),
+    ):
+        pulumi_cli.run(["config", "set", key, value, "--stack", stack], cwd=project)
+
+    assert pulumi_cli.up_changes(project, stack) == {"create": 5}
+    outputs = pulumi_cli.outputs(project, stack)
+    assert outputs["router_status"] == "Running"
+    assert set(outputs["router_ips"]) == {"lan", "web"}
+    api_client = kube_cluster.api_client()
+    custom = k8s.CustomObjectsApi(api_client)
+    assert names(custom, "kubevirt.io", "v1", "virtualmachines", kube_namespace) == ["opnsense"]
+    assert names(custom, "cdi.kubevirt.io", "v1beta1", "datavolumes", kube_namespace) == ["router-root"]
+    assert names(custom, "k8s.cni.cncf.io", "v1", "network-attachment-definitions", kube_namespace) == [
+        "br-lan",
+        "br-web",
+    ]
+    assert {"br-lan", "br-web"} <= set(names(custom, "nmstate.io", "v1", "nodenetworkconfigurationpolicies", None))
+    secret = k8s.CoreV1Api(api_client).read_namespaced_secret("opnsense-cloudinit", kube_namespace)
+    assert secret.data["userdata"]
+    state = pulumi_cli.run(["stack", "export", "--stack", stack], cwd=project).stdout
+    assert "hostname: opnsense" not in state  # the user data is a secret: never in the state
+
+    assert pulumi_cli.up_changes(project, stack) == {"same": 5}
+
+    pulumi_cli.run(["config", "set", "memory", "3Gi", "--stack", stack], cwd=project)
+    diff = pulumi_cli.run(["preview", "--diff", "--stack", stack], cwd=project).stdout
+    assert re.search(r'planned_change: "[^"]*" => "restart: memory 2Gi->3Gi"', diff), diff
+    assert pulumi_cli.preview_changes(project, stack) == {"same": 4, "update": 1}
+
+    pulumi_cli.run(["destroy", "--yes", "--stack", stack], cwd=project)
+    assert names(custom, "kubevirt.io", "v1", "virtualmachines", kube_namespace) == []
+    assert names(custom, "cdi.kubevirt.io", "v1beta1", "datavolumes", kube_namespace) == []
+    assert names(custom, "k8s.cni.cncf.io", "v1", "network-attachment-definitions", kube_namespace) == []
+    assert not {"br-lan", "br-web"} & set(names(custom, "nmstate.io", "v1", "nodenetworkconfigurationpolicies", None))
+    api_client.close()
