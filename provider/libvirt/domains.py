@@ -211,11 +211,11 @@ class DomainReconciler:
     ) -> dict[str, Any]:
         live_xml = dom.XMLDesc(0)
         macs = parse_macs(live_xml)
-        addresses = self._addresses(dom, macs)
+        addresses = self._addresses(dom, macs, agent=args.guest_agent)
         if fresh and args.run_state == "running" and args.interfaces and self._wants_ip(args):
             progress("waiting for a DHCP lease")
             addresses = wait_for(
-                lambda: self._addresses(dom, macs) or None,
+                lambda: self._addresses(dom, macs, agent=args.guest_agent) or None,
                 timeout=deadline.left(),
                 what=f"an IPv4 address on {args.name} (DHCP lease)",
                 resource=args.name,
@@ -237,11 +237,14 @@ class DomainReconciler:
     def _wants_ip(self, args: VirtualMachineArgs) -> bool:
         return bool(args.wait_for_ip)
 
-    def _addresses(self, dom: libvirt.virDomain, macs: dict[str, str]) -> dict[str, str]:
+    def _addresses(self, dom: libvirt.virDomain, macs: dict[str, str], *, agent: bool) -> dict[str, str]:
+        """IPv4 per NIC: DHCP leases of libvirt networks, then the guest agent when the VM has one."""
         if not dom.isActive():
             return {}
         by_mac: dict[str, str] = {}
         sources = [libvirt.VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_LEASE]
+        if agent:
+            sources.append(libvirt.VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_AGENT)
         for source in sources:
             try:
                 found = dom.interfaceAddresses(source, 0)

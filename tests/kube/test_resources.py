@@ -331,3 +331,14 @@ def test_a_restarted_apiserver_is_retried_and_converges(target: dict[str, Any], 
     assert read.id == created.id
     assert vmp.diff(created.id, read.outs, v1).changes is False
     vmp.delete(created.id, read.outs)
+
+
+def test_pause_without_virt_api_is_a_clear_error_and_rolls_back(
+    target: dict[str, Any], custom: k8s.CustomObjectsApi
+) -> None:
+    """Pause is virt-api's subresource; this cluster (like any without KubeVirt's virt-api) does not serve it."""
+    vmp = VirtualMachineProvider()
+    inputs = checked(vmp, {}, vm_inputs(target, "paused", run_state="paused"))
+    with pytest.raises(OperationFailed, match="does not serve subresources.kubevirt.io"):
+        vmp.create(inputs)
+    assert get(custom, "virtualmachines", target["namespace"], "paused") is None

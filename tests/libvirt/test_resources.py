@@ -323,3 +323,63 @@ def test_check_and_diff_do_no_io(guest: GuestImage) -> None:
         {}, {**vm_inputs(guest, "test-offline", target=far), "interfaces": [{"name": "nic0", "network": UNKNOWN}]}
     )
     assert unknown.failures == []
+
+
+@pytest.fixture
+def http_dir(tmp_path: Path) -> Iterator[tuple[Path, str]]:
+    """A loopback HTTP server over a temp dir (bounded: stopped after the test)."""
+    import functools
+    import http.server
+    import threading
+
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield tmp_path, f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    thread.join(10)
+
+
+def test_disk_from_http_url_and_a_clean_error_on_404(made: list[Made], http_dir: tuple[Path, str]) -> None:
+    folder, base = http_dir
+    subprocess.run(
+        ["qemu-img", "create", "-q", "-f", "qcow2", str(folder / "base.qcow2"), "8M"], check=True, timeout=30
+    )
+    dp = DiskProvider()
+    disk = create(
+        made,
+        dp,
+        checked(
+            dp,
+            {},
+            {
+                "name": unique_name("disk"),
+                "size": "16Mi",
+                "source": {"kind": "url", "url": f"{base}/base.qcow2"},
+            },
+        ),
+    )
+    assert disk.outs["capacity"] == 16 * 2**20
+    info = subprocess.run(
+        ["qemu-img", "info", "--output=json", "-U", disk.outs["path"]],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=30,
+    ).stdout
+    assert '"format": "qcow2"' in info and '"virtual-size": 16777216' in info
+    missing = checked(dp, {}, {"name": unique_name("disk"), "source": {"kind": "url", "url": f"{base}/nope.qcow2"}})
+    with pytest.raises(InvalidSpec, match="HTTP 404"):
+        dp.create(missing)
+    wrong = checked(
+        dp, {}, {"name": unique_name("disk"), "format": "raw", "source": {"kind": "url", "url": f"{base}/base.qcow2"}}
+    )
+    with pytest.raises(InvalidSpec, match="the image is qcow2"):
+        dp.create(wrong)
+    conn = libvirt.open("qemu:///system")
+    try:
+        volumes = conn.storagePoolLookupByName("default").listVolumes()
+    finally:
+        conn.close()
+    assert f"{missing['name']}.qcow2" not in volumes and f"{wrong['name']}.raw" not in volumes
