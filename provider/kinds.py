@@ -14,6 +14,7 @@ from .kubevirt import rules as kube_rules
 from .libvirt import rules as libvirt_rules
 from .models import BridgeArgs, DiskArgs, MigrationArgs, VirtualMachineArgs
 from .models.common import quantity_bytes
+from .outputs import BRIDGE_OUTPUTS, DISK_OUTPUTS, MIGRATION_OUTPUTS, VM_OUTPUTS
 
 
 def _libvirt_connections(backends: Backends) -> Any:
@@ -88,26 +89,6 @@ def _disk_transition(old: DiskArgs, new: DiskArgs) -> list[Failure]:
     return []
 
 
-VM_OUTPUTS = frozenset(
-    {
-        "uuid",
-        "state",
-        "macs",
-        "ipv4",
-        "serial_log_path",
-        "pending_restart",
-        "pending_changes",
-        "cloud_init_digest",
-        "host_uri",
-        "printable_status",
-        "phase",
-        "node",
-        "conditions",
-    }
-)
-DISK_OUTPUTS = frozenset({"ref", "path", "capacity", "allocation", "phase", "claim_name"})
-BRIDGE_OUTPUTS = frozenset({"network_name", "bridge_device", "active", "pending_restart", "pending_changes"})
-
 VIRTUAL_MACHINE: ResourceKind[VirtualMachineArgs] = ResourceKind(
     type_name="pulumi-kubevirt:index:VirtualMachine",
     model=VirtualMachineArgs,
@@ -137,18 +118,6 @@ BRIDGE: ResourceKind[BridgeArgs] = ResourceKind(
     reconciler=_bridge_reconciler,
 )
 
-MIGRATION_OUTPUTS = frozenset(
-    {
-        "source_host",
-        "source_uri",
-        "destination_host",
-        "elapsed_ms",
-        "downtime_ms",
-        "bytes_transferred",
-        "vm_state",
-        "phase",
-    }
-)
 
 MIGRATION: ResourceKind[MigrationArgs] = ResourceKind(
     type_name="pulumi-kubevirt:index:Migration",

@@ -16,6 +16,7 @@ import json
 import os
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -157,13 +158,19 @@ class Api:
             )
         raise ValueError(f"core/v1 {gvr.plural} is not used by this provider")
 
-    def _call(self, fn: Callable[[], T], doing: str) -> T:
+    @contextmanager
+    def _errors(self, doing: str) -> Iterator[None]:
+        """Client exceptions raised inside become this provider's errors (404 -> NotFound)."""
         try:
-            return retrying(fn)
+            yield
         except ApiException as err:
             raise translate(err, resource=self.resource, doing=doing) from err
         except (urllib3.exceptions.HTTPError, ConnectionError) as err:
             raise BackendUnavailable(f"{doing}: the apiserver is unreachable ({err})", resource=self.resource) from err
+
+    def _call(self, fn: Callable[[], T], doing: str) -> T:
+        with self._errors(doing):
+            return retrying(fn)
 
     def apply(self, gvr: Gvr, body: dict[str, Any]) -> dict[str, Any] | None:
         """Server-side apply with this provider's field manager (force: we own what we declare).
@@ -221,13 +228,9 @@ class Api:
             return self._custom.get_cluster_custom_object(gvr.group, gvr.version, gvr.plural, name)
 
         try:
-            return dict(retrying(fetch))
-        except ApiException as err:
-            if err.status == 404:
-                return None
-            raise translate(err, resource=self.resource, doing=doing) from err
-        except (urllib3.exceptions.HTTPError, ConnectionError) as err:
-            raise BackendUnavailable(f"{doing}: the apiserver is unreachable ({err})", resource=self.resource) from err
+            return dict(self._call(fetch, doing))
+        except NotFound:
+            return None
 
     def delete(self, gvr: Gvr, name: str, namespace: str | None) -> bool:
         """Delete with background propagation; False when it was already gone."""
@@ -245,13 +248,9 @@ class Api:
             return self._custom.delete_cluster_custom_object(gvr.group, gvr.version, gvr.plural, name, body=opts)
 
         try:
-            retrying(send)
-        except ApiException as err:
-            if err.status == 404:
-                return False
-            raise translate(err, resource=self.resource, doing=doing) from err
-        except (urllib3.exceptions.HTTPError, ConnectionError) as err:
-            raise BackendUnavailable(f"{doing}: the apiserver is unreachable ({err})", resource=self.resource) from err
+            self._call(send, doing)
+        except NotFound:
+            return False
         return True
 
     def subresource(self, gvr: Gvr, name: str, namespace: str, verb: str, body: dict[str, Any] | None = None) -> None:

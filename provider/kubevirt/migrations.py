@@ -15,6 +15,7 @@ from typing import Any
 from ..errors import Conflict, OperationFailed
 from ..models import KubevirtTarget, MigrationArgs
 from ..models.common import parse_duration
+from ..outputs import MIGRATION_OUTPUTS, carried
 from ..plan import Plan
 from ..waiting import Deadline, Progress
 from .client import VMI, VMIM, Api, Clusters
@@ -141,37 +142,12 @@ class VmimReconciler:
         if obj is not None:
             outputs["phase"] = _phase(obj)
         # A finished migration whose record was cleaned up is still history, not drift.
-        keep = {
-            k: outputs.get(k)
-            for k in (
-                "source_host",
-                "source_uri",
-                "destination_host",
-                "elapsed_ms",
-                "downtime_ms",
-                "bytes_transferred",
-                "vm_state",
-                "phase",
-            )
-        }
-        return args.model_dump(mode="json", exclude_none=True), keep
+        return args.model_dump(mode="json", exclude_none=True), carried(outputs, MIGRATION_OUTPUTS)
 
     def update(
         self, old: MigrationArgs, new: MigrationArgs, plan: Plan, state: Mapping[str, Any], *, progress: Progress
     ) -> dict[str, Any]:
-        return {
-            k: state.get(k)
-            for k in (
-                "source_host",
-                "source_uri",
-                "destination_host",
-                "elapsed_ms",
-                "downtime_ms",
-                "bytes_transferred",
-                "vm_state",
-                "phase",
-            )
-        }
+        return carried(state, MIGRATION_OUTPUTS)
 
     def delete(self, args: MigrationArgs, state: Mapping[str, Any], *, progress: Progress) -> None:
         api, ns = self._api(args), _target(args).namespace

@@ -21,6 +21,7 @@ import libvirt
 from ..errors import NotFound, OperationFailed, WaitTimeout
 from ..models import MigrationArgs, VirtualMachineArgs
 from ..models.common import parse_duration
+from ..outputs import MIGRATION_OUTPUTS, carried
 from ..plan import Plan
 from ..waiting import Deadline, Progress
 from .connection import Connections, translate
@@ -175,26 +176,15 @@ class MigrationReconciler:
         self, args: MigrationArgs, state: Mapping[str, Any], *, progress: Progress
     ) -> tuple[dict[str, Any], dict[str, Any]] | None:
         """A migration is a record of something that happened: it reads back as recorded."""
-        return args.model_dump(mode="json", exclude_none=True), {k: state.get(k) for k in _OUTPUTS}
+        return args.model_dump(mode="json", exclude_none=True), carried(state, MIGRATION_OUTPUTS)
 
     def update(
         self, old: MigrationArgs, new: MigrationArgs, plan: Plan, state: Mapping[str, Any], *, progress: Progress
     ) -> dict[str, Any]:
-        return {k: state.get(k) for k in _OUTPUTS}
+        return carried(state, MIGRATION_OUTPUTS)
 
     def delete(self, args: MigrationArgs, state: Mapping[str, Any], *, progress: Progress) -> None:
         progress("forgetting the migration record (the VM stays where it is)")
 
-
-_OUTPUTS = (
-    "source_host",
-    "source_uri",
-    "destination_host",
-    "elapsed_ms",
-    "downtime_ms",
-    "bytes_transferred",
-    "vm_state",
-    "phase",
-)
 
 __all__ = ["MigrationReconciler", "migration_flags", "migration_params"]

@@ -435,6 +435,14 @@ class KubevirtTestDouble:
                     resource_version = listing["metadata"]["resourceVersion"]
                     for obj in listing.get("items", []):
                         self._on_event(kind, "ADDED", obj)
+                    if kind is VM:
+                        # A VM deleted while this watch was down sent no DELETED event:
+                        # resync every VMI so orphans are collected (see _orphaned).
+                        vmis = self.api.list_cluster_custom_object(
+                            VMI.group, VMI.version, VMI.plural, _request_timeout=30
+                        )
+                        for vmi in vmis.get("items", []):
+                            self._queue.put(_key(VMI, vmi))
                 resource_version = self._watch_once(kind, resource_version)
             except ApiException as err:
                 if err.status != 410:
@@ -899,6 +907,8 @@ class KubevirtTestDouble:
         vmi = self._get(VMI, namespace, name)
         if vmi is None or _meta(vmi).get("deletionTimestamp"):
             return
+        if self._orphaned(vmi, namespace):
+            return
         key = _key(VMI, vmi)
         status: Obj = copy.deepcopy(vmi.get("status") or {})
         phase = status.get("phase") or "Pending"
@@ -1032,6 +1042,17 @@ class KubevirtTestDouble:
     # -- VirtualMachineInstanceMigration ------------------------------------
 
     _MIGRATION_PHASES = ("Pending", "Scheduling", "Scheduled", "PreparingTarget", "TargetReady", "Running", "Succeeded")
+
+    def _orphaned(self, vmi: Obj, namespace: str) -> bool:
+        """Play the garbage collector: a VMI whose owning VM is gone (its DELETED event
+        may have been missed while the apiserver restarted) is deleted."""
+        for ref in _meta(vmi).get("ownerReferences") or []:
+            if ref.get("kind") == VM.kind:
+                vm = self._get(VM, namespace, ref.get("name", ""))
+                if vm is None or _meta(vm).get("uid") != ref.get("uid"):
+                    self._delete(VMI, namespace, _meta(vmi)["name"], uid=_meta(vmi).get("uid"))
+                    return True
+        return False
 
     def _reconcile_vmim(self, namespace: str, name: str) -> None:
         vmim = self._get(VMIM, namespace, name)

@@ -14,6 +14,7 @@ PURE = [
     "provider/plan.py",
     "provider/core.py",
     "provider/kinds.py",
+    "provider/outputs.py",
     "provider/schema.py",
     "provider/errors.py",
     "provider/libvirt/render.py",

@@ -36,7 +36,7 @@ def test_reconciler_outputs_are_declared() -> None:
     """Every key a reconciler returns must be a declared output (else Pulumi programs cannot read it)."""
     import ast
 
-    from pulumi_kubevirt.provider import kinds
+    from pulumi_kubevirt.provider import outputs as kinds
 
     declared = {
         "domains.py": kinds.VM_OUTPUTS,
