@@ -339,6 +339,6 @@ def test_pause_without_virt_api_is_a_clear_error_and_rolls_back(
     """Pause is virt-api's subresource; this cluster (like any without KubeVirt's virt-api) does not serve it."""
     vmp = VirtualMachineProvider()
     inputs = checked(vmp, {}, vm_inputs(target, "paused", run_state="paused"))
-    with pytest.raises(OperationFailed, match="does not serve subresources.kubevirt.io"):
+    with pytest.raises(OperationFailed, match=r"does not serve subresources\.kubevirt\.io"):
         vmp.create(inputs)
     assert get(custom, "virtualmachines", target["namespace"], "paused") is None
