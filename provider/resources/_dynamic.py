@@ -129,12 +129,38 @@ def is_unknown(value: Any) -> bool:
     return isinstance(value, Unknown) or (isinstance(value, str) and value == rpc.UNKNOWN)
 
 
+CONFIG_NAMESPACE = "pulumi-kubevirt"
+
+
+def default_target() -> dict[str, Any]:
+    """The target of resources that name none, from stack config (no I/O):
+
+    `pulumi-kubevirt:libvirtUri` (default qemu:///system), or for KubeVirt
+    `pulumi-kubevirt:targetKind kubevirt` with optional `kubeconfig`, `context`,
+    `namespace`, `inCluster`.
+    """
+    config = pulumi.Config(CONFIG_NAMESPACE)
+    if config.get("targetKind") == "kubevirt":
+        target: dict[str, Any] = {"kind": "kubevirt"}
+        for key, field in (("kubeconfig", "kubeconfig"), ("context", "context"), ("namespace", "namespace")):
+            value = config.get(key)
+            if value:
+                target[field] = value
+        if config.get_bool("inCluster"):
+            target["in_cluster"] = True
+        return target
+    return {"kind": "libvirt", "uri": config.get("libvirtUri") or "qemu:///system"}
+
+
 def resource_props(
     kind: ResourceKind[Any], inputs: Mapping[str, Any], opts: pulumi.ResourceOptions | None
 ) -> dict[str, Any]:
-    """Inputs for pulumi.dynamic.Resource: the user's values, customTimeouts as `timeouts`,
-    and every output key declared (None) so the resource exposes it."""
+    """Inputs for pulumi.dynamic.Resource: the user's values, the default target from stack
+    config, customTimeouts as `timeouts`, and every output key declared (None) so the
+    resource exposes it."""
     props: dict[str, Any] = {k: v for k, v in inputs.items() if v is not None}
+    if "target" in kind.model.model_fields and "target" not in props:
+        props["target"] = default_target()
     timeouts = opts.custom_timeouts if opts is not None else None
     if timeouts is not None and "timeouts" not in props:
         props["timeouts"] = {

@@ -48,3 +48,21 @@ def test_vm_with_disks_composes_disks_and_vm(mocks: Mocks) -> Any:
         assert attachments[1]["bus"] == "scsi" and "boot_order" not in attachments[1]
 
     return component.vm.disks.apply(check)  # type: ignore[attr-defined]
+
+
+@pulumi.runtime.test
+def test_default_target_comes_from_stack_config(mocks: Mocks) -> Any:
+    from pulumi_kubevirt.provider import Disk, VirtualMachine
+
+    pulumi.runtime.set_config("pulumi-kubevirt:libvirtUri", "qemu+ssh://root@hv1/system")
+    try:
+        disk = Disk("d", size="1Gi")
+        explicit = VirtualMachine("v", target={"kind": "kubevirt", "namespace": "vms"})
+    finally:
+        pulumi.runtime.set_config("pulumi-kubevirt:libvirtUri", "")
+
+    def check(targets: list[dict[str, Any]]) -> None:
+        assert targets[0] == {"kind": "libvirt", "uri": "qemu+ssh://root@hv1/system"}
+        assert targets[1] == {"kind": "kubevirt", "namespace": "vms"}
+
+    return pulumi.Output.all(disk.target, explicit.target).apply(check)  # type: ignore[attr-defined]
