@@ -383,3 +383,43 @@ def test_disk_from_http_url_and_a_clean_error_on_404(made: list[Made], http_dir:
     finally:
         conn.close()
     assert f"{missing['name']}.qcow2" not in volumes and f"{wrong['name']}.raw" not in volumes
+
+
+def test_restart_policy_auto_reboots_into_the_new_config(
+    made: list[Made], guest: GuestImage, libvirt_conn: libvirt.virConnect
+) -> None:
+    vmp = VirtualMachineProvider()
+    name = unique_name("vm")
+    log = serial_log_path(name)
+    log.unlink(missing_ok=True)
+    v1 = checked(vmp, {}, vm_inputs(guest, name, restart_policy={"mode": "auto", "shutdown_timeout": "20s"}))
+    vm = create(made, vmp, v1)
+    wait_for_serial(log, HEARTBEAT_RE, 60, count=2)
+    v2 = checked(vmp, v1, {**user_inputs(v1), "machine": "q35"})
+    vm.outs = dict(vmp.update(vm.id, vm.outs, v2).outs)
+    assert vm.outs["pending_restart"] is False and vm.outs["state"] == "running"
+    assert len(wait_for_serial(log, BOOTED, 60, count=2)) == 2  # it restarted, on purpose this time
+    machine = libvirt_conn.lookupByName(name).XMLDesc(0)
+    assert "pc-q35-" in machine
+
+
+def test_disk_in_a_pool_it_creates(made: list[Made], tmp_path: Path, libvirt_conn: libvirt.virConnect) -> None:
+    dp = DiskProvider()
+    pool = unique_name("pool")
+    folder = tmp_path / "pool"
+    try:
+        disk = create(
+            made,
+            dp,
+            checked(dp, {}, {"name": unique_name("disk"), "size": "8Mi", "pool": pool, "pool_path": str(folder)}),
+        )
+        assert Path(disk.outs["path"]).parent == folder
+        assert libvirt_conn.storagePoolLookupByName(pool).isActive()
+        dp.delete(disk.id, disk.outs)
+        made.remove(disk)
+        assert not Path(disk.outs["path"]).exists()
+    finally:
+        found = libvirt_conn.storagePoolLookupByName(pool)
+        if found.isActive():
+            found.destroy()
+        found.undefine()
