@@ -22,6 +22,7 @@ from pulumi.dynamic import (
     CreateResult,
     DiffResult,
     ReadResult,
+    Resource,
     ResourceProvider,
     UpdateResult,
 )
@@ -172,3 +173,21 @@ def resource_props(
         props.setdefault(key, None)
     props.setdefault("planned_change", None)
     return props
+
+
+class KindResource(Resource):
+    """Base of the resource classes: one provider class, inputs = the model's fields."""
+
+    provider_class: ClassVar[type[DynamicAdapter]]
+
+    def __init__(
+        self,
+        resource_name: str,
+        *,
+        name: pulumi.Input[str] | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+        **fields: Any,
+    ) -> None:
+        inputs: dict[str, Any] = {"name": name or resource_name, **fields}
+        kind = self.provider_class.kind
+        super().__init__(self.provider_class(), resource_name, resource_props(kind, inputs, opts), opts)

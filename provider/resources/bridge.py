@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pulumi
-from pulumi.dynamic import Resource
 
 from ..kinds import BRIDGE
-from ._dynamic import DynamicAdapter, resource_props
+from ._dynamic import DynamicAdapter, KindResource
 
 
 class BridgeProvider(DynamicAdapter):
@@ -17,7 +14,7 @@ class BridgeProvider(DynamicAdapter):
     kind = BRIDGE
 
 
-class Bridge(Resource):
+class Bridge(KindResource):
     """An L2 segment: a libvirt network, or on KubeVirt an NNCP + a NAD.
 
     Attach a VM NIC with `{"name": "nic0", "bridge": this}`.
@@ -30,13 +27,4 @@ class Bridge(Resource):
     pending_changes: pulumi.Output[list[str]]
     planned_change: pulumi.Output[str]
 
-    def __init__(
-        self,
-        resource_name: str,
-        *,
-        name: pulumi.Input[str] | None = None,
-        opts: pulumi.ResourceOptions | None = None,
-        **fields: Any,
-    ) -> None:
-        inputs: dict[str, Any] = {"name": name or resource_name, **fields}
-        super().__init__(BridgeProvider(), resource_name, resource_props(BRIDGE, inputs, opts), opts)
+    provider_class = BridgeProvider

@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pulumi
-from pulumi.dynamic import Resource
 
 from ..kinds import DISK
-from ._dynamic import DynamicAdapter, resource_props
+from ._dynamic import DynamicAdapter, KindResource
 
 
 class DiskProvider(DynamicAdapter):
@@ -17,7 +16,7 @@ class DiskProvider(DynamicAdapter):
     kind = DISK
 
 
-class Disk(Resource):
+class Disk(KindResource):
     """A disk image: a libvirt volume or a KubeVirt DataVolume.
 
     Pass it to a VirtualMachine disk as `{"name": "root", "disk": this}`; to
@@ -32,16 +31,7 @@ class Disk(Resource):
     claim_name: pulumi.Output[str | None]
     planned_change: pulumi.Output[str]
 
-    def __init__(
-        self,
-        resource_name: str,
-        *,
-        name: pulumi.Input[str] | None = None,
-        opts: pulumi.ResourceOptions | None = None,
-        **fields: Any,
-    ) -> None:
-        inputs: dict[str, Any] = {"name": name or resource_name, **fields}
-        super().__init__(DiskProvider(), resource_name, resource_props(DISK, inputs, opts), opts)
+    provider_class = DiskProvider
 
     @property
     def attachment(self) -> pulumi.Output[dict[str, Any]]:

@@ -5,11 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pulumi
-from pulumi.dynamic import Resource
 
 from ..kinds import MIGRATION
 from ..models import VirtualMachineArgs
-from ._dynamic import DynamicAdapter, resource_props
+from ._dynamic import DynamicAdapter, KindResource
 from .vm import VirtualMachine
 
 
@@ -19,7 +18,7 @@ class MigrationProvider(DynamicAdapter):
     kind = MIGRATION
 
 
-class Migration(Resource):
+class Migration(KindResource):
     """One live migration of a VirtualMachine, as a resource.
 
     `Migration("move", vm=vm, destination_uri="qemu+tcp://host-b/system")` moves the
@@ -35,6 +34,7 @@ class Migration(Resource):
     bytes_transferred: pulumi.Output[int]
     phase: pulumi.Output[str]
     planned_change: pulumi.Output[str]
+    provider_class = MigrationProvider
 
     def __init__(
         self,
@@ -50,10 +50,9 @@ class Migration(Resource):
             lambda values: {k: v for k, v in values.items() if v is not None}
         )
         inputs: dict[str, Any] = {
-            "name": name or resource_name,
             "vm": getattr(vm, "name"),  # noqa: B009 - a resource attribute set from its inputs
             "target": getattr(vm, "target", None) or {"kind": "libvirt"},
             "vm_spec": vm_spec,
             **fields,
         }
-        super().__init__(MigrationProvider(), resource_name, resource_props(MIGRATION, inputs, opts), opts)
+        super().__init__(resource_name, name=name, opts=opts, **inputs)

@@ -6,10 +6,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pulumi
-from pulumi.dynamic import Resource
 
 from ..kinds import VIRTUAL_MACHINE
-from ._dynamic import DynamicAdapter, resource_props
+from ._dynamic import DynamicAdapter, KindResource
 from .bridge import Bridge
 from .disk import Disk
 
@@ -38,7 +37,7 @@ def _interface(item: Mapping[str, Any]) -> Any:
     return bridge.network_name.apply(lambda network: {**rest, "network": network})
 
 
-class VirtualMachine(Resource):
+class VirtualMachine(KindResource):
     """A virtual machine on libvirt or KubeVirt.
 
     Every field of `VirtualMachineArgs` is a keyword argument. Disks may name a
@@ -60,6 +59,7 @@ class VirtualMachine(Resource):
     node: pulumi.Output[str | None]
     conditions: pulumi.Output[dict[str, str]]
     planned_change: pulumi.Output[str]
+    provider_class = VirtualMachineProvider
 
     def __init__(
         self,
@@ -71,15 +71,10 @@ class VirtualMachine(Resource):
         opts: pulumi.ResourceOptions | None = None,
         **fields: Any,
     ) -> None:
-        inputs: dict[str, Any] = {"name": name or resource_name, **fields}
+        inputs: dict[str, Any] = dict(fields)
         if disks is not None:
             inputs["disks"] = [_attachment(d) for d in disks]
         if interfaces is not None:
             inputs["interfaces"] = [_interface(i) for i in interfaces]
         secret_opts = pulumi.ResourceOptions(additional_secret_outputs=["cloud_init"])
-        super().__init__(
-            VirtualMachineProvider(),
-            resource_name,
-            resource_props(VIRTUAL_MACHINE, inputs, opts),
-            pulumi.ResourceOptions.merge(secret_opts, opts),
-        )
+        super().__init__(resource_name, name=name, opts=pulumi.ResourceOptions.merge(secret_opts, opts), **inputs)
