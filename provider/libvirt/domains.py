@@ -106,7 +106,7 @@ class DomainReconciler:
                     self._wait_state(dom, "running", deadline, name)
                     if args.run_state == "paused":
                         dom.suspend()
-                outputs = self._outputs(conn, dom, args, deadline, progress, fresh=True)
+                outputs = self._outputs(dom, args, deadline, progress, fresh=True)
             except BaseException:
                 self._rollback(conn, dom, seed if created_seed else None, name)
                 raise
@@ -177,13 +177,13 @@ class DomainReconciler:
         found = self.locate(args, state)
         if found is None:
             return None
-        uri, conn, dom = found
+        uri, _conn, dom = found
         with self._conns.call(uri, resource=args.name, doing="reading the domain"):
             inactive = dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)
             observed = parse_domain(inactive, args)
             power = power_state(dom)
             observed["run_state"] = power if power in ("running", "paused", "stopped") else args.run_state
-            outputs = self._outputs(conn, dom, args, Deadline(5), progress, fresh=False, host_uri=uri)
+            outputs = self._outputs(dom, args, Deadline(5), progress, fresh=False, host_uri=uri)
         return observed, outputs
 
     def _pending(self, dom: libvirt.virDomain, args: VirtualMachineArgs) -> list[str]:
@@ -200,7 +200,6 @@ class DomainReconciler:
 
     def _outputs(
         self,
-        conn: libvirt.virConnect,
         dom: libvirt.virDomain,
         args: VirtualMachineArgs,
         deadline: Deadline,
@@ -212,7 +211,7 @@ class DomainReconciler:
         live_xml = dom.XMLDesc(0)
         macs = parse_macs(live_xml)
         addresses = self._addresses(dom, macs, agent=args.guest_agent)
-        if fresh and args.run_state == "running" and args.interfaces and self._wants_ip(args):
+        if fresh and args.run_state == "running" and args.interfaces and args.wait_for_ip:
             progress("waiting for a DHCP lease")
             addresses = wait_for(
                 lambda: self._addresses(dom, macs, agent=args.guest_agent) or None,
@@ -233,9 +232,6 @@ class DomainReconciler:
             "cloud_init_digest": seed_digest(args),
             "host_uri": host_uri or args.target.uri,  # type: ignore[union-attr]
         }
-
-    def _wants_ip(self, args: VirtualMachineArgs) -> bool:
-        return bool(args.wait_for_ip)
 
     def _addresses(self, dom: libvirt.virDomain, macs: dict[str, str], *, agent: bool) -> dict[str, str]:
         """IPv4 per NIC: DHCP leases of libvirt networks, then the guest agent when the VM has one."""
@@ -293,7 +289,7 @@ class DomainReconciler:
                 dom.create()
                 self._wait_state(dom, "running", deadline, name)
             self._apply_run_state(dom, new, deadline, progress)
-            return self._outputs(conn, dom, new, deadline, progress, fresh=False, host_uri=uri)
+            return self._outputs(dom, new, deadline, progress, fresh=False, host_uri=uri)
 
     def _old_seed(self, old: VirtualMachineArgs) -> tuple[str, str]:
         seed = self._seed_placement(old)

@@ -199,10 +199,6 @@ def render_interface(name: str, network: str, model: str, mac: str | None, vlan:
     return el
 
 
-def render_interface_xml(name: str, network: str, model: str, mac: str | None, vlan: int | None) -> str:
-    return _xml(render_interface(name, network, model, mac, vlan))
-
-
 def render_device_xml(domain_xml: str, alias: str) -> str | None:
     """The XML of the device carrying `alias` in a rendered domain (for hot plug)."""
     devices = etree.fromstring(domain_xml.encode()).find("devices")
