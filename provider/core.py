@@ -23,6 +23,7 @@ from pydantic import BaseModel, ValidationError
 
 from .errors import InvalidSpec
 from .models.common import dump
+from .ownership import OWNER, Owner
 from .plan import Kind, Plan, Rule, plan_changes
 from .waiting import Progress
 
@@ -33,7 +34,10 @@ PLANNED_CHANGE = "planned_change"
 """Input property that `check` fills with the plan summary, so `pulumi preview --diff`
 shows live / restart / replace for every update (the dynamic host sends no detailed diff)."""
 
-INTERNAL_KEYS = frozenset({"__provider", PLANNED_CHANGE})
+INTERNAL_KEYS = frozenset({"__provider", PLANNED_CHANGE, OWNER})
+
+BOOKKEEPING_RULES: list[Rule] = [("adopt", "none")]
+"""Fields of every kind that never touch the backend object when they change."""
 
 
 @dataclass(frozen=True)
@@ -47,17 +51,17 @@ class Failure:
 class Reconciler(Protocol[M_contra]):
     """One resource kind on one backend. `state` is the resource's last outputs."""
 
-    def create(self, args: M_contra, *, progress: Progress) -> dict[str, Any]: ...
+    def create(self, args: M_contra, *, owner: Owner, progress: Progress) -> dict[str, Any]: ...
 
     def read(
-        self, args: M_contra, state: Mapping[str, Any], *, progress: Progress
+        self, args: M_contra, state: Mapping[str, Any], *, owner: Owner, progress: Progress
     ) -> tuple[dict[str, Any], dict[str, Any]] | None: ...
 
     def update(
-        self, old: M_contra, new: M_contra, plan: Plan, state: Mapping[str, Any], *, progress: Progress
+        self, old: M_contra, new: M_contra, plan: Plan, state: Mapping[str, Any], *, owner: Owner, progress: Progress
     ) -> dict[str, Any]: ...
 
-    def delete(self, args: M_contra, state: Mapping[str, Any], *, progress: Progress) -> None: ...
+    def delete(self, args: M_contra, state: Mapping[str, Any], *, owner: Owner, progress: Progress) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -111,7 +115,8 @@ class ResourceKind(Generic[M]):
         target = str((new.get("target") or {}).get("kind", "libvirt"))
         old_doc = {k: v for k, v in old.items() if k in self.model.model_fields}
         new_doc = {k: v for k, v in new.items() if k in self.model.model_fields}
-        return plan_changes(old_doc, new_doc, self.rules[target], default=self.default[target])
+        rules = [*BOOKKEEPING_RULES, *self.rules[target]]
+        return plan_changes(old_doc, new_doc, rules, default=self.default[target])
 
     def redact(self, data: Mapping[str, Any]) -> dict[str, Any]:
         """Inputs with every secret replaced by `sha256:<digest>`."""

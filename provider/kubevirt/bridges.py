@@ -14,6 +14,7 @@ from typing import Any
 from ..errors import Conflict
 from ..models import BridgeArgs, KubevirtTarget
 from ..models.common import parse_duration
+from ..ownership import Owner
 from ..plan import Plan
 from ..waiting import Deadline, Progress
 from . import render
@@ -53,7 +54,7 @@ class BridgeReconciler:
             )
         api.apply(NAD, render.render_nad(args, namespace=ns))
 
-    def create(self, args: BridgeArgs, *, progress: Progress) -> dict[str, Any]:
+    def create(self, args: BridgeArgs, *, owner: Owner, progress: Progress) -> dict[str, Any]:
         api, ns = self._api(args), _target(args).namespace
         if api.get(NAD, args.name, ns) is not None:
             raise Conflict(f"NetworkAttachmentDefinition {ns}/{args.name} already exists", resource=args.name)
@@ -69,7 +70,7 @@ class BridgeReconciler:
         return self._outputs(api, args)
 
     def read(
-        self, args: BridgeArgs, state: Mapping[str, Any], *, progress: Progress
+        self, args: BridgeArgs, state: Mapping[str, Any], *, owner: Owner, progress: Progress
     ) -> tuple[dict[str, Any], dict[str, Any]] | None:
         api, ns = self._api(args), _target(args).namespace
         nad = api.get(NAD, args.name, ns)
@@ -79,7 +80,14 @@ class BridgeReconciler:
         return parse_bridge(nncp, nad, args), self._outputs(api, args, nncp=nncp)
 
     def update(
-        self, old: BridgeArgs, new: BridgeArgs, plan: Plan, state: Mapping[str, Any], *, progress: Progress
+        self,
+        old: BridgeArgs,
+        new: BridgeArgs,
+        plan: Plan,
+        state: Mapping[str, Any],
+        *,
+        owner: Owner,
+        progress: Progress,
     ) -> dict[str, Any]:
         api = self._api(new)
         self._apply(api, new, Deadline(parse_duration(new.timeouts.update)), progress)
@@ -87,7 +95,7 @@ class BridgeReconciler:
             api.delete(NNCP, new.name, None)
         return self._outputs(api, new)
 
-    def delete(self, args: BridgeArgs, state: Mapping[str, Any], *, progress: Progress) -> None:
+    def delete(self, args: BridgeArgs, state: Mapping[str, Any], *, owner: Owner, progress: Progress) -> None:
         api, ns = self._api(args), _target(args).namespace
         api.delete(NAD, args.name, ns)
         if not args.manage_node_bridge or api.get(NNCP, args.name, None) is None:

@@ -14,6 +14,7 @@ from typing import Any
 from ..errors import Conflict, NotFound
 from ..models import DiskArgs, KubevirtTarget
 from ..models.common import parse_duration
+from ..ownership import Owner
 from ..plan import Plan
 from ..waiting import Deadline, Progress
 from . import render
@@ -36,7 +37,7 @@ class DataVolumeReconciler:
     def _api(self, args: DiskArgs) -> Api:
         return self._clusters.api(_target(args), resource=args.name)
 
-    def create(self, args: DiskArgs, *, progress: Progress) -> dict[str, Any]:
+    def create(self, args: DiskArgs, *, owner: Owner, progress: Progress) -> dict[str, Any]:
         api, ns = self._api(args), _target(args).namespace
         deadline = Deadline(parse_duration(args.timeouts.create))
         if api.get(DATA_VOLUME, args.name, ns) is not None:
@@ -59,7 +60,7 @@ class DataVolumeReconciler:
         return _outputs(args, status)
 
     def read(
-        self, args: DiskArgs, state: Mapping[str, Any], *, progress: Progress
+        self, args: DiskArgs, state: Mapping[str, Any], *, owner: Owner, progress: Progress
     ) -> tuple[dict[str, Any], dict[str, Any]] | None:
         api, ns = self._api(args), _target(args).namespace
         obj = api.get(DATA_VOLUME, args.name, ns)
@@ -68,7 +69,7 @@ class DataVolumeReconciler:
         return parse_data_volume(obj, args), _outputs(args, obj.get("status") or {})
 
     def update(
-        self, old: DiskArgs, new: DiskArgs, plan: Plan, state: Mapping[str, Any], *, progress: Progress
+        self, old: DiskArgs, new: DiskArgs, plan: Plan, state: Mapping[str, Any], *, owner: Owner, progress: Progress
     ) -> dict[str, Any]:
         api, ns = self._api(new), _target(new).namespace
         obj = api.get(DATA_VOLUME, new.name, ns)
@@ -88,7 +89,7 @@ class DataVolumeReconciler:
             )
         return _outputs(new, obj.get("status") or {})
 
-    def delete(self, args: DiskArgs, state: Mapping[str, Any], *, progress: Progress) -> None:
+    def delete(self, args: DiskArgs, state: Mapping[str, Any], *, owner: Owner, progress: Progress) -> None:
         if args.retain_on_delete:
             progress("retain_on_delete: keeping the DataVolume and its data")
             return

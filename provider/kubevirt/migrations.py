@@ -16,6 +16,7 @@ from ..errors import Conflict, OperationFailed
 from ..models import KubevirtTarget, MigrationArgs
 from ..models.common import parse_duration
 from ..outputs import MIGRATION_OUTPUTS, carried
+from ..ownership import Owner
 from ..plan import Plan
 from ..waiting import Deadline, Progress
 from .client import VMI, VMIM, Api, Clusters
@@ -66,7 +67,7 @@ class VmimReconciler:
     def _api(self, args: MigrationArgs) -> Api:
         return self._clusters.api(_target(args), resource=args.name)
 
-    def create(self, args: MigrationArgs, *, progress: Progress) -> dict[str, Any]:
+    def create(self, args: MigrationArgs, *, owner: Owner, progress: Progress) -> dict[str, Any]:
         api, ns = self._api(args), _target(args).namespace
         deadline = Deadline(parse_duration(args.timeouts.create))
         if api.get(VMIM, args.name, ns) is not None:
@@ -135,7 +136,7 @@ class VmimReconciler:
         )
 
     def read(
-        self, args: MigrationArgs, state: Mapping[str, Any], *, progress: Progress
+        self, args: MigrationArgs, state: Mapping[str, Any], *, owner: Owner, progress: Progress
     ) -> tuple[dict[str, Any], dict[str, Any]] | None:
         obj = self._api(args).get(VMIM, args.name, _target(args).namespace)
         outputs = dict(state)
@@ -145,11 +146,18 @@ class VmimReconciler:
         return args.model_dump(mode="json", exclude_none=True), carried(outputs, MIGRATION_OUTPUTS)
 
     def update(
-        self, old: MigrationArgs, new: MigrationArgs, plan: Plan, state: Mapping[str, Any], *, progress: Progress
+        self,
+        old: MigrationArgs,
+        new: MigrationArgs,
+        plan: Plan,
+        state: Mapping[str, Any],
+        *,
+        owner: Owner,
+        progress: Progress,
     ) -> dict[str, Any]:
         return carried(state, MIGRATION_OUTPUTS)
 
-    def delete(self, args: MigrationArgs, state: Mapping[str, Any], *, progress: Progress) -> None:
+    def delete(self, args: MigrationArgs, state: Mapping[str, Any], *, owner: Owner, progress: Progress) -> None:
         api, ns = self._api(args), _target(args).namespace
         obj = api.get(VMIM, args.name, ns)
         if obj is None:

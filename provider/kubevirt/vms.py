@@ -15,6 +15,7 @@ from typing import Any
 from ..errors import Conflict, NotFound, OperationFailed, WaitTimeout
 from ..models import KubevirtTarget, VirtualMachineArgs
 from ..models.common import parse_duration
+from ..ownership import Owner
 from ..plan import Plan
 from ..waiting import Deadline, Progress
 from . import render
@@ -47,7 +48,7 @@ class VmReconciler:
     def _api(self, args: VirtualMachineArgs) -> Api:
         return self._clusters.api(_target(args), resource=args.name)
 
-    def create(self, args: VirtualMachineArgs, *, progress: Progress) -> dict[str, Any]:
+    def create(self, args: VirtualMachineArgs, *, owner: Owner, progress: Progress) -> dict[str, Any]:
         api, ns = self._api(args), _target(args).namespace
         deadline = Deadline(parse_duration(args.timeouts.create))
         if api.get(VM, args.name, ns) is not None:
@@ -132,7 +133,7 @@ class VmReconciler:
             api.subresource(VMI, args.name, ns, "unpause")
 
     def read(
-        self, args: VirtualMachineArgs, state: Mapping[str, Any], *, progress: Progress
+        self, args: VirtualMachineArgs, state: Mapping[str, Any], *, owner: Owner, progress: Progress
     ) -> tuple[dict[str, Any], dict[str, Any]] | None:
         api, ns = self._api(args), _target(args).namespace
         obj = api.get(VM, args.name, ns)
@@ -151,6 +152,7 @@ class VmReconciler:
         plan: Plan,
         state: Mapping[str, Any],
         *,
+        owner: Owner,
         progress: Progress,
     ) -> dict[str, Any]:
         api, ns = self._api(new), _target(new).namespace
@@ -174,7 +176,7 @@ class VmReconciler:
         self._settle(api, new, ns, deadline, progress)
         return self._outputs(api, new, ns)
 
-    def delete(self, args: VirtualMachineArgs, state: Mapping[str, Any], *, progress: Progress) -> None:
+    def delete(self, args: VirtualMachineArgs, state: Mapping[str, Any], *, owner: Owner, progress: Progress) -> None:
         api, ns = self._api(args), _target(args).namespace
         deadline = Deadline(parse_duration(args.timeouts.delete))
         if api.delete(VM, args.name, ns):

@@ -27,6 +27,7 @@ from lxml import etree
 from ..errors import Conflict, InvalidSpec, NotFound, OperationFailed, WaitTimeout
 from ..models import VirtualMachineArgs
 from ..models.common import parse_duration
+from ..ownership import Owner
 from ..plan import Plan, plan_changes
 from ..waiting import Deadline, Progress, wait_for
 from . import render
@@ -80,7 +81,7 @@ class DomainReconciler:
         self._conns = connections
 
     # -- create ---------------------------------------------------------------
-    def create(self, args: VirtualMachineArgs, *, progress: Progress) -> dict[str, Any]:
+    def create(self, args: VirtualMachineArgs, *, owner: Owner, progress: Progress) -> dict[str, Any]:
         uri, name = args.target.uri, args.name  # type: ignore[union-attr]
         deadline = Deadline(parse_duration(args.timeouts.create))
         with self._conns.call(uri, resource=name, doing="creating the domain") as conn:
@@ -172,7 +173,7 @@ class DomainReconciler:
 
     # -- read -----------------------------------------------------------------
     def read(
-        self, args: VirtualMachineArgs, state: Mapping[str, Any], *, progress: Progress
+        self, args: VirtualMachineArgs, state: Mapping[str, Any], *, owner: Owner, progress: Progress
     ) -> tuple[dict[str, Any], dict[str, Any]] | None:
         found = self.locate(args, state)
         if found is None:
@@ -262,6 +263,7 @@ class DomainReconciler:
         plan: Plan,
         state: Mapping[str, Any],
         *,
+        owner: Owner,
         progress: Progress,
     ) -> dict[str, Any]:
         name = new.name
@@ -410,7 +412,7 @@ class DomainReconciler:
         )
 
     # -- delete ---------------------------------------------------------------
-    def delete(self, args: VirtualMachineArgs, state: Mapping[str, Any], *, progress: Progress) -> None:
+    def delete(self, args: VirtualMachineArgs, state: Mapping[str, Any], *, owner: Owner, progress: Progress) -> None:
         name = args.name
         deadline = Deadline(parse_duration(args.timeouts.delete))
         found = self.locate(args, state)

@@ -22,6 +22,7 @@ from ..errors import NotFound, OperationFailed, WaitTimeout
 from ..models import MigrationArgs, VirtualMachineArgs
 from ..models.common import parse_duration
 from ..outputs import MIGRATION_OUTPUTS, carried
+from ..ownership import Owner
 from ..plan import Plan
 from ..waiting import Deadline, Progress
 from .connection import Connections, translate
@@ -65,7 +66,7 @@ class MigrationReconciler:
         self._conns = connections
         self._domains = DomainReconciler(connections)
 
-    def create(self, args: MigrationArgs, *, progress: Progress) -> dict[str, Any]:
+    def create(self, args: MigrationArgs, *, owner: Owner, progress: Progress) -> dict[str, Any]:
         deadline = Deadline(parse_duration(args.timeouts.create))
         assert args.destination_uri is not None  # the model requires it on libvirt
         client_uri = args.destination_client_uri or args.destination_uri
@@ -173,17 +174,24 @@ class MigrationReconciler:
         return last
 
     def read(
-        self, args: MigrationArgs, state: Mapping[str, Any], *, progress: Progress
+        self, args: MigrationArgs, state: Mapping[str, Any], *, owner: Owner, progress: Progress
     ) -> tuple[dict[str, Any], dict[str, Any]] | None:
         """A migration is a record of something that happened: it reads back as recorded."""
         return args.model_dump(mode="json", exclude_none=True), carried(state, MIGRATION_OUTPUTS)
 
     def update(
-        self, old: MigrationArgs, new: MigrationArgs, plan: Plan, state: Mapping[str, Any], *, progress: Progress
+        self,
+        old: MigrationArgs,
+        new: MigrationArgs,
+        plan: Plan,
+        state: Mapping[str, Any],
+        *,
+        owner: Owner,
+        progress: Progress,
     ) -> dict[str, Any]:
         return carried(state, MIGRATION_OUTPUTS)
 
-    def delete(self, args: MigrationArgs, state: Mapping[str, Any], *, progress: Progress) -> None:
+    def delete(self, args: MigrationArgs, state: Mapping[str, Any], *, owner: Owner, progress: Progress) -> None:
         progress("forgetting the migration record (the VM stays where it is)")
 
 

@@ -17,6 +17,7 @@ import libvirt
 
 from ..errors import Conflict, InvalidSpec, NotFound
 from ..models import BridgeArgs
+from ..ownership import Owner
 from ..plan import Plan, diff_data
 from ..waiting import Progress
 from . import render
@@ -30,7 +31,7 @@ class NetworkReconciler:
     def __init__(self, connections: Connections) -> None:
         self._conns = connections
 
-    def create(self, args: BridgeArgs, *, progress: Progress) -> dict[str, Any]:
+    def create(self, args: BridgeArgs, *, owner: Owner, progress: Progress) -> dict[str, Any]:
         uri, name = args.target.uri, args.name  # type: ignore[union-attr]
         with self._conns.call(uri, resource=name, doing="creating the network") as conn:
             if lookup(conn.networkLookupByName, name, resource=name, what="network") is not None:
@@ -63,7 +64,7 @@ class NetworkReconciler:
             return _outputs(net, pending=[])
 
     def read(
-        self, args: BridgeArgs, state: Mapping[str, Any], *, progress: Progress
+        self, args: BridgeArgs, state: Mapping[str, Any], *, owner: Owner, progress: Progress
     ) -> tuple[dict[str, Any], dict[str, Any]] | None:
         uri, name = args.target.uri, args.name  # type: ignore[union-attr]
         with self._conns.call(uri, resource=name, doing="reading the network") as conn:
@@ -75,7 +76,14 @@ class NetworkReconciler:
             return observed, _outputs(net, pending=_pending(net, args))
 
     def update(
-        self, old: BridgeArgs, new: BridgeArgs, plan: Plan, state: Mapping[str, Any], *, progress: Progress
+        self,
+        old: BridgeArgs,
+        new: BridgeArgs,
+        plan: Plan,
+        state: Mapping[str, Any],
+        *,
+        owner: Owner,
+        progress: Progress,
     ) -> dict[str, Any]:
         uri, name = new.target.uri, new.name  # type: ignore[union-attr]
         with self._conns.call(uri, resource=name, doing="updating the network") as conn:
@@ -89,7 +97,7 @@ class NetworkReconciler:
                 net.create()
             return _outputs(net, pending=_pending(net, new))
 
-    def delete(self, args: BridgeArgs, state: Mapping[str, Any], *, progress: Progress) -> None:
+    def delete(self, args: BridgeArgs, state: Mapping[str, Any], *, owner: Owner, progress: Progress) -> None:
         uri, name = args.target.uri, args.name  # type: ignore[union-attr]
         with self._conns.call(uri, resource=name, doing="deleting the network") as conn:
             net = lookup(conn.networkLookupByName, name, resource=name, what="network")

@@ -22,6 +22,7 @@ from lxml import etree
 from ..errors import BackendUnavailable, Conflict, InvalidSpec, NotFound, OperationFailed
 from ..models import BackingSource, CloneSource, DiskArgs, ImageSource, UrlSource, VolumeRef
 from ..models.common import parse_duration
+from ..ownership import Owner
 from ..plan import Plan
 from ..waiting import Deadline, Progress
 from . import render
@@ -91,7 +92,7 @@ class VolumeReconciler:
     def __init__(self, connections: Connections) -> None:
         self._conns = connections
 
-    def create(self, args: DiskArgs, *, progress: Progress) -> dict[str, Any]:
+    def create(self, args: DiskArgs, *, owner: Owner, progress: Progress) -> dict[str, Any]:
         uri, name = args.target.uri, args.name  # type: ignore[union-attr]
         deadline = Deadline(parse_duration(args.timeouts.create))
         vol_name = render.volume_name(args)
@@ -165,7 +166,7 @@ class VolumeReconciler:
             return vol
 
     def read(
-        self, args: DiskArgs, state: Mapping[str, Any], *, progress: Progress
+        self, args: DiskArgs, state: Mapping[str, Any], *, owner: Owner, progress: Progress
     ) -> tuple[dict[str, Any], dict[str, Any]] | None:
         uri, name = args.target.uri, args.name  # type: ignore[union-attr]
         with self._conns.call(uri, resource=name, doing="reading the volume") as conn:
@@ -182,7 +183,7 @@ class VolumeReconciler:
         return observed, outputs
 
     def update(
-        self, old: DiskArgs, new: DiskArgs, plan: Plan, state: Mapping[str, Any], *, progress: Progress
+        self, old: DiskArgs, new: DiskArgs, plan: Plan, state: Mapping[str, Any], *, owner: Owner, progress: Progress
     ) -> dict[str, Any]:
         uri, name = new.target.uri, new.name  # type: ignore[union-attr]
         with self._conns.call(uri, resource=name, doing="resizing the volume") as conn:
@@ -193,7 +194,7 @@ class VolumeReconciler:
                 vol.resize(wanted, 0)
             return _outputs(new, vol)
 
-    def delete(self, args: DiskArgs, state: Mapping[str, Any], *, progress: Progress) -> None:
+    def delete(self, args: DiskArgs, state: Mapping[str, Any], *, owner: Owner, progress: Progress) -> None:
         if args.retain_on_delete:
             progress("retain_on_delete: keeping the volume")
             return

@@ -104,6 +104,11 @@ class BridgeArgs(Model):
         "bridge", description="KubeVirt: CNI plugin of the NAD (cnv-bridge on OpenShift Virtualization)"
     )
     timeouts: Timeouts = Field(default_factory=Timeouts, description="Wait bounds")
+    adopt: bool = Field(
+        False,
+        description="Take over an existing object of this name that this stack did not create (it is marked as "
+        "owned from then on, and deleted with the resource). Default: refuse with a Conflict",
+    )
 
     @field_validator("bridge")
     @classmethod

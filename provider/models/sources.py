@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
 
 from .common import Model, Quantity
+
+_SHA256 = re.compile(r"^[0-9a-fA-F]{64}$")
 
 
 class VolumeRef(Model):
@@ -49,6 +52,21 @@ class UrlSource(Model):
 
     kind: Literal["url"] = "url"
     url: str = Field(description="http:// or https:// URL of a qcow2/raw image")
+    checksum: str | None = Field(
+        None,
+        description="Expected digest of the downloaded bytes, `sha256:<64 hex>`; verified before the Disk is "
+        "reported created (libvirt)",
+    )
+
+    @field_validator("checksum")
+    @classmethod
+    def _checksum(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        algo, _, digest = value.partition(":")
+        if algo != "sha256" or not _SHA256.match(digest):
+            raise ValueError("checksum must look like sha256:<64 hex digits>")
+        return f"sha256:{digest.lower()}"
 
     @field_validator("url")
     @classmethod

@@ -193,6 +193,11 @@ class VirtualMachineArgs(Model):
     description: str | None = Field(None, description="Free text")
     labels: dict[str, str] = Field(default_factory=dict, description="Labels (libvirt: metadata)")
     kubevirt: KubevirtVmOptions | None = Field(None, description="KubeVirt-only options")
+    adopt: bool = Field(
+        False,
+        description="Take over an existing object of this name that this stack did not create (it is marked as "
+        "owned from then on, and deleted with the resource). Default: refuse with a Conflict",
+    )
     timeouts: Timeouts = Field(default_factory=Timeouts, description="Wait bounds")
 
     @model_validator(mode="after")

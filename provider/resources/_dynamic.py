@@ -31,6 +31,7 @@ from pulumi.runtime import rpc
 
 from ..core import PLANNED_CHANGE, Backends, ResourceKind, contains_unknown
 from ..models.common import dump
+from ..ownership import OWNER, Owner
 from ..waiting import stderr_progress
 
 _BACKENDS_LOCK = threading.Lock()
@@ -67,6 +68,8 @@ class DynamicAdapter(ResourceProvider):
     # -- no I/O -----------------------------------------------------------------
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         inputs, failures = self.kind.check(_olds, news, unknown=is_unknown)
+        if OWNER in news:
+            inputs[OWNER] = news[OWNER]
         name = news.get("name") if isinstance(news.get("name"), str) else "?"
         return CheckResult(
             inputs,
@@ -96,32 +99,41 @@ class DynamicAdapter(ResourceProvider):
     # -- I/O ----------------------------------------------------------------------
     def create(self, props: dict[str, Any]) -> CreateResult:
         args = self.kind.parse(props, resource=str(props.get("name")))
-        outs = self._reconciler(args).create(args, progress=stderr_progress(args.name))
+        owner = Owner.parse(props.get(OWNER), resource=args.name)
+        outs = self._reconciler(args).create(args, owner=owner, progress=stderr_progress(args.name))
         return CreateResult(resource_id(dump(args)["target"], args.name), self._state(args, outs, props))
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         args = self.kind.parse(props, resource=str(props.get("name")))
-        found = self._reconciler(args).read(args, props, progress=stderr_progress(args.name))
+        owner = Owner.parse(props.get(OWNER), resource=args.name)
+        found = self._reconciler(args).read(args, props, owner=owner, progress=stderr_progress(args.name))
         if found is None:
             return ReadResult(None, {})
         observed, outs = found
-        redacted = self.kind.redact(observed)
+        redacted = {**self.kind.redact(observed), OWNER: str(owner)}
         return ReadResult(id_, {**redacted, **outs}, redacted)
 
     def update(self, _id: str, _olds: dict[str, Any], _news: dict[str, Any]) -> UpdateResult:
         old = self.kind.parse(_olds, resource=str(_olds.get("name")))
         new = self.kind.parse(_news, resource=str(_news.get("name")))
         plan = self.kind.plan(self.kind.redact(_olds), self.kind.redact(dump(new)))
-        outs = self._reconciler(new).update(old, new, plan, _olds, progress=stderr_progress(new.name))
+        owner = Owner.parse(_olds.get(OWNER) or _news.get(OWNER), resource=new.name)
+        outs = self._reconciler(new).update(old, new, plan, _olds, owner=owner, progress=stderr_progress(new.name))
         return UpdateResult(self._state(new, outs, _news))
 
     def delete(self, _id: str, _props: dict[str, Any]) -> None:
         args = self.kind.parse(_props, resource=str(_props.get("name")))
-        self._reconciler(args).delete(args, _props, progress=stderr_progress(args.name))
+        owner = Owner.parse(_props.get(OWNER), resource=args.name)
+        self._reconciler(args).delete(args, _props, owner=owner, progress=stderr_progress(args.name))
 
     def _state(self, args: Any, outs: Mapping[str, Any], inputs: Mapping[str, Any]) -> dict[str, Any]:
-        """Redacted inputs + computed outputs + the plan summary the last check made."""
-        return {**self.kind.redact(dump(args)), **outs, PLANNED_CHANGE: inputs.get(PLANNED_CHANGE)}
+        """Redacted inputs + computed outputs + the plan summary the last check made + the owner."""
+        return {
+            **self.kind.redact(dump(args)),
+            **outs,
+            PLANNED_CHANGE: inputs.get(PLANNED_CHANGE),
+            OWNER: inputs.get(OWNER),
+        }
 
 
 def is_unknown(value: Any) -> bool:
@@ -153,13 +165,23 @@ def default_target() -> dict[str, Any]:
     return {"kind": "libvirt", "uri": config.get("libvirtUri") or "qemu:///system"}
 
 
+def owner_marker(resource_name: str) -> str:
+    """The owner of what this resource creates: `project/stack::logical-name`."""
+    return str(Owner(f"{pulumi.get_project()}/{pulumi.get_stack()}", resource_name))
+
+
 def resource_props(
-    kind: ResourceKind[Any], inputs: Mapping[str, Any], opts: pulumi.ResourceOptions | None
+    kind: ResourceKind[Any],
+    inputs: Mapping[str, Any],
+    opts: pulumi.ResourceOptions | None,
+    *,
+    resource_name: str,
 ) -> dict[str, Any]:
     """Inputs for pulumi.dynamic.Resource: the user's values, the default target from stack
-    config, customTimeouts as `timeouts`, and every output key declared (None) so the
-    resource exposes it."""
+    config, customTimeouts as `timeouts`, the owner marker, and every output key declared
+    (None) so the resource exposes it."""
     props: dict[str, Any] = {k: v for k, v in inputs.items() if v is not None}
+    props[OWNER] = owner_marker(resource_name)
     if "target" in kind.model.model_fields and "target" not in props:
         props["target"] = default_target()
     timeouts = opts.custom_timeouts if opts is not None else None
@@ -190,4 +212,6 @@ class KindResource(Resource):
     ) -> None:
         inputs: dict[str, Any] = {"name": name or resource_name, **fields}
         kind = self.provider_class.kind
-        super().__init__(self.provider_class(), resource_name, resource_props(kind, inputs, opts), opts)
+        super().__init__(
+            self.provider_class(), resource_name, resource_props(kind, inputs, opts, resource_name=resource_name), opts
+        )

@@ -8,6 +8,7 @@ with the tiny guest reporting on its serial console.
 from __future__ import annotations
 
 import subprocess
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,7 @@ import libvirt
 import pytest
 
 from pulumi_kubevirt.provider.errors import Conflict, InvalidSpec, NotFound, ProviderError
+from pulumi_kubevirt.provider.ownership import OWNER
 from pulumi_kubevirt.provider.resources import BridgeProvider, DiskProvider, VirtualMachineProvider
 from tests.harness.guest import (
     BOOTED,
@@ -35,7 +37,9 @@ UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 
 
 def checked(provider: Any, olds: dict[str, Any], news: dict[str, Any]) -> dict[str, Any]:
-    result = provider.check(olds, news)
+    """The provider's checked inputs, with a fresh owner marker unless `news` names one (as the
+    resource classes do: each test call stands for a new resource of a test stack)."""
+    result = provider.check(olds, {OWNER: f"pkv-tests/{uuid.uuid4().hex[:8]}::{news.get('name')}", **news})
     assert result.failures == [], [(f.property, f.reason) for f in result.failures]
     return dict(result.inputs)
 
