@@ -5,15 +5,16 @@ here: both adapters call `Kind.check`, `Kind.plan` and a `Reconciler` chosen by
 the target. Pure except `Backends`, which only builds (lazily, per process)
 the I/O objects and holds no connection until one is needed.
 
-State layout (what a create/update returns as outputs): the *redacted* inputs
-(secrets replaced by digests) plus computed fields. Diffing redacted old state
-against the redacted new inputs detects every change without a secret ever
-entering the state or a diff.
+State layout (what a create/update returns as outputs): the checked inputs plus
+computed fields. Secret inputs (fields marked `models.secrets.SECRET`) are
+Pulumi secrets from the resource classes on, so the engine keeps them as
+ciphertext in state and as `[secret]` in diffs; no digest of a secret is ever
+stored (an unsalted digest would let a guessed password be confirmed offline),
+and plan summaries name a changed secret without its value.
 """
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -105,25 +106,18 @@ class ResourceKind(Generic[M]):
                     failures = self.transition(old_model, model)
                     if failures:
                         return dict(given), failures
-                summary = self.plan(self.redact(dump(old_model)), self.redact(checked)).summary()
+                summary = self.plan(dump(old_model), checked).summary()
         checked[PLANNED_CHANGE] = summary
         return checked, []
 
     # -- plan ---------------------------------------------------------------
     def plan(self, old: Mapping[str, Any], new: Mapping[str, Any]) -> Plan:
-        """Classified changes between two redacted input documents."""
+        """Classified changes between two input documents (old state or inputs, new inputs)."""
         target = str((new.get("target") or {}).get("kind", "libvirt"))
         old_doc = {k: v for k, v in old.items() if k in self.model.model_fields}
         new_doc = {k: v for k, v in new.items() if k in self.model.model_fields}
         rules = [*BOOKKEEPING_RULES, *self.rules[target]]
         return plan_changes(old_doc, new_doc, rules, default=self.default[target])
-
-    def redact(self, data: Mapping[str, Any]) -> dict[str, Any]:
-        """Inputs with every secret replaced by `sha256:<digest>`."""
-        out: dict[str, Any] = dict(data)
-        for path in self.secret_paths:
-            _redact_path(out, path)
-        return out
 
     def parse(self, data: Mapping[str, Any], *, resource: str) -> M:
         """Inputs (or the input part of state) as the model; InvalidSpec naming the field otherwise."""
@@ -137,18 +131,6 @@ class ResourceKind(Generic[M]):
 def _user_inputs(data: Mapping[str, Any], output_keys: Iterable[str]) -> dict[str, Any]:
     drop = INTERNAL_KEYS | set(output_keys)
     return {k: v for k, v in data.items() if k not in drop and v is not None}
-
-
-def _redact_path(doc: dict[str, Any], path: tuple[str, ...]) -> None:
-    node: Any = doc
-    for key in path[:-1]:
-        if not isinstance(node, dict) or not isinstance(node.get(key), dict):
-            return
-        node[key] = dict(node[key])
-        node = node[key]
-    leaf = path[-1]
-    if isinstance(node, dict) and isinstance(node.get(leaf), str) and not node[leaf].startswith("sha256:"):
-        node[leaf] = "sha256:" + hashlib.sha256(node[leaf].encode()).hexdigest()
 
 
 def _failures(err: ValidationError) -> list[Failure]:

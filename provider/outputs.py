@@ -18,7 +18,6 @@ VM_OUTPUTS = frozenset(
         "serial_log_path",
         "pending_restart",
         "pending_changes",
-        "cloud_init_digest",
         "host_uri",
         "printable_status",
         "phase",

@@ -30,7 +30,6 @@ _OUTPUT_TYPES: dict[str, dict[str, Any]] = {
     "serial_log_path": {"type": "string", "description": "Serial console log on the hypervisor"},
     "pending_restart": {"type": "boolean", "description": "Config changes wait for the next restart"},
     "pending_changes": {"type": "array", "items": {"type": "string"}, "description": "Fields waiting for a restart"},
-    "cloud_init_digest": {"type": "string", "description": "sha256 of the cloud-init content (never the content)"},
     "host_uri": {"type": "string", "description": "Where the VM runs now (changes after a Migration)"},
     "ref": {"type": "object", "additionalProperties": {"type": "string"}, "description": "What a VM attaches"},
     "path": {"type": "string", "description": "Volume path on the hypervisor"},
@@ -119,6 +118,8 @@ class _Converter:
             out["description"] = (out.get("description", "") + " " + prop["description"]).strip()
         if "default" in prop and isinstance(prop["default"], (str, int, bool, float)):
             out["default"] = prop["default"]
+        if prop.get("secret") is True:
+            out["secret"] = True
         return out
 
 

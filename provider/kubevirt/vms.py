@@ -245,6 +245,5 @@ class VmReconciler:
             "serial_log_path": None,
             "pending_restart": pending,
             "pending_changes": [str(restart.get("message") or "RestartRequired")] if pending and restart else [],
-            "cloud_init_digest": None,
             "host_uri": f"kubevirt:{ns}/{vmi_status.get('nodeName') or ''}",
         }

@@ -16,7 +16,6 @@ XML); this module only does what the plan says:
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -60,18 +59,6 @@ _SHUTDOWN_REPEAT = 5.0
 def power_state(dom: libvirt.virDomain) -> str:
     state, _reason = dom.state()
     return _STATE_NAMES.get(state, "unknown")
-
-
-def seed_digest(args: VirtualMachineArgs) -> str | None:
-    """A digest of the cloud-init content (stands in for the secret in state)."""
-    ci = args.cloud_init
-    if ci is None:
-        return None
-    h = hashlib.sha256()
-    for part in (ci.user_data or "", ci.network_data or "", *ci.ssh_authorized_keys):
-        h.update(part.encode())
-        h.update(b"\0")
-    return "sha256:" + h.hexdigest()
 
 
 class DomainReconciler:
@@ -230,7 +217,6 @@ class DomainReconciler:
             "serial_log_path": render.serial_log_path(args.name) if args.serial_console else None,
             "pending_restart": bool(pending),
             "pending_changes": pending,
-            "cloud_init_digest": seed_digest(args),
             "host_uri": host_uri or args.target.uri,  # type: ignore[union-attr]
         }
 

@@ -14,6 +14,7 @@ from pydantic import Field, field_validator, model_validator
 
 from .common import Model, Name, Quantity, Timeouts, parse_duration, quantity_bytes
 from .kubevirt import KubevirtVmOptions
+from .secrets import SECRET
 from .sources import DiskTemplate, VolumeRef
 from .target import LibvirtTarget, LibvirtUri, Target
 
@@ -121,8 +122,8 @@ class Interface(Model):
 class CloudInit(Model):
     """NoCloud seed: user data, network data and SSH keys (treated as secrets)."""
 
-    user_data: str | None = Field(None, description="cloud-config or script (secret)")
-    network_data: str | None = Field(None, description="Network config v1/v2 (secret)")
+    user_data: str | None = Field(None, description="cloud-config or script (secret)", json_schema_extra=SECRET)
+    network_data: str | None = Field(None, description="Network config v1/v2 (secret)", json_schema_extra=SECRET)
     ssh_authorized_keys: list[str] = Field(default_factory=list, description="Keys for the default user")
     secret_name: str | None = Field(
         None, description="KubeVirt: use this existing Secret (keys userdata/networkdata) instead of user_data"
@@ -180,7 +181,9 @@ class VirtualMachineArgs(Model):
     kernel_boot: KernelBoot | None = Field(None, description="Boot a kernel/initrd directly")
     disks: list[DiskAttachment] = Field(default_factory=list, description="Disks, in device order")
     interfaces: list[Interface] = Field(default_factory=list, description="NICs, in device order")
-    cloud_init: CloudInit | None = Field(None, description="NoCloud seed")
+    cloud_init: CloudInit | None = Field(
+        None, description="NoCloud seed (secret as a whole, whatever was passed)", json_schema_extra=SECRET
+    )
     serial_console: bool = Field(True, description="Serial console (libvirt: logged to a file)")
     vnc: bool = Field(False, description="VNC graphics")
     guest_agent: bool = Field(False, description="QEMU guest agent channel")

@@ -31,6 +31,7 @@ from pulumi.runtime import rpc
 
 from ..core import PLANNED_CHANGE, Backends, ResourceKind, contains_unknown
 from ..models.common import dump
+from ..models.secrets import secret_fields
 from ..ownership import OWNER, Owner
 from ..waiting import stderr_progress
 
@@ -87,7 +88,7 @@ class DynamicAdapter(ResourceProvider):
             replaces = [k for k in unknown if k in ("name", "target")]
             return DiffResult(changes=True, replaces=replaces, stables=[], delete_before_replace=True)
         new = dump(self.kind.parse(_news, resource=str(_news.get("name"))))
-        plan = self.kind.plan(self.kind.redact(_olds), self.kind.redact(new))
+        plan = self.kind.plan(_olds, new)
         same_name = _olds.get("name") == new.get("name")
         return DiffResult(
             changes=bool(plan),
@@ -110,13 +111,13 @@ class DynamicAdapter(ResourceProvider):
         if found is None:
             return ReadResult(None, {})
         observed, outs = found
-        redacted = {**self.kind.redact(observed), OWNER: str(owner)}
-        return ReadResult(id_, {**redacted, **outs}, redacted)
+        inputs = {**observed, OWNER: str(owner)}
+        return ReadResult(id_, {**inputs, **outs}, inputs)
 
     def update(self, _id: str, _olds: dict[str, Any], _news: dict[str, Any]) -> UpdateResult:
         old = self.kind.parse(_olds, resource=str(_olds.get("name")))
         new = self.kind.parse(_news, resource=str(_news.get("name")))
-        plan = self.kind.plan(self.kind.redact(_olds), self.kind.redact(dump(new)))
+        plan = self.kind.plan(_olds, dump(new))
         owner = Owner.parse(_olds.get(OWNER) or _news.get(OWNER), resource=new.name)
         outs = self._reconciler(new).update(old, new, plan, _olds, owner=owner, progress=stderr_progress(new.name))
         return UpdateResult(self._state(new, outs, _news))
@@ -127,9 +128,10 @@ class DynamicAdapter(ResourceProvider):
         self._reconciler(args).delete(args, _props, owner=owner, progress=stderr_progress(args.name))
 
     def _state(self, args: Any, outs: Mapping[str, Any], inputs: Mapping[str, Any]) -> dict[str, Any]:
-        """Redacted inputs + computed outputs + the plan summary the last check made + the owner."""
+        """Checked inputs (secrets stay Pulumi secrets: see core) + computed outputs + the plan
+        summary the last check made + the owner."""
         return {
-            **self.kind.redact(dump(args)),
+            **dump(args),
             **outs,
             PLANNED_CHANGE: inputs.get(PLANNED_CHANGE),
             OWNER: inputs.get(OWNER),
@@ -198,7 +200,10 @@ def resource_props(
 
 
 class KindResource(Resource):
-    """Base of the resource classes: one provider class, inputs = the model's fields."""
+    """Base of the resource classes: one provider class, inputs = the model's fields.
+
+    Fields marked secret in the model (models.secrets) become Pulumi secrets here,
+    whatever the user passed, and stay secret in the outputs."""
 
     provider_class: ClassVar[type[DynamicAdapter]]
 
@@ -210,8 +215,14 @@ class KindResource(Resource):
         opts: pulumi.ResourceOptions | None = None,
         **fields: Any,
     ) -> None:
-        inputs: dict[str, Any] = {"name": name or resource_name, **fields}
         kind = self.provider_class.kind
+        secrets = secret_fields(kind.model)
+        inputs: dict[str, Any] = {
+            k: pulumi.Output.secret(v) if k in secrets and v is not None else v for k, v in fields.items()
+        }
+        inputs["name"] = name or resource_name
+        if secrets:
+            opts = pulumi.ResourceOptions.merge(pulumi.ResourceOptions(additional_secret_outputs=list(secrets)), opts)
         super().__init__(
             self.provider_class(), resource_name, resource_props(kind, inputs, opts, resource_name=resource_name), opts
         )

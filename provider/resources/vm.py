@@ -76,5 +76,4 @@ class VirtualMachine(KindResource):
             inputs["disks"] = [_attachment(d) for d in disks]
         if interfaces is not None:
             inputs["interfaces"] = [_interface(i) for i in interfaces]
-        secret_opts = pulumi.ResourceOptions(additional_secret_outputs=["cloud_init"])
-        super().__init__(resource_name, name=name, opts=pulumi.ResourceOptions.merge(secret_opts, opts), **inputs)
+        super().__init__(resource_name, name=name, opts=opts, **inputs)
