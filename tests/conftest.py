@@ -1,32 +1,76 @@
-"""Tier markers by folder, and the fixtures of every tier.
+"""Tier markers by folder, and each tier's fixtures loaded only for that tier.
 
 tests/unit -> unit, tests/libvirt -> libvirt, tests/kube -> kube, tests/e2e -> e2e.
 Select a tier with `pytest -m libvirt`; `make test` runs them all.
+
+The harness plugins (tests/harness/*_fixtures.py) import the service clients
+(libvirt, kubernetes) and start services, so none is loaded for the unit tier:
+a tier's plugins are registered when pytest starts collecting that tier's
+folder (their fixtures are then global, as `pytest_plugins` would make them).
+And a `-m` expression made only of tier names (`-m unit`, `-m "kube or e2e"`)
+does not collect the other tiers' folders at all, since their test modules
+import the clients too: `pytest -m unit` needs no service and no client.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
+from _pytest.mark.expression import Expression  # the parser of `-m` itself
 
-pytest_plugins = [
-    "tests.harness.libvirt_fixtures",
-    "tests.harness.kube_fixtures",
-    "tests.harness.pulumi_fixtures",
-]
+ROOT = Path(__file__).parent
 
-_TIERS = ("unit", "libvirt", "kube", "e2e")
+# The fixture plugins each tier's tests use; e2e stacks run on libvirt and on the kube apiserver.
+TIER_PLUGINS: dict[str, tuple[str, ...]] = {
+    "unit": (),
+    "libvirt": ("tests.harness.libvirt_fixtures",),
+    "kube": ("tests.harness.kube_fixtures",),
+    "e2e": ("tests.harness.libvirt_fixtures", "tests.harness.kube_fixtures", "tests.harness.pulumi_fixtures"),
+}
+_TIERS = tuple(TIER_PLUGINS)
+
+
+def tier_of(path: Path) -> str | None:
+    """The tier whose folder holds `path` (or is `path`), if any."""
+    try:
+        parts = path.relative_to(ROOT).parts
+    except ValueError:
+        return None
+    return parts[0] if parts and parts[0] in _TIERS else None
+
+
+def tier_selected(tier: str, markexpr: str) -> bool:
+    """Whether `-m markexpr` may select tests of `tier`.
+
+    Exact when the expression names only tiers (every test of a tier folder
+    carries exactly that tier's marker); True, i.e. collect and let pytest
+    decide per test, when it names anything else.
+    """
+    words = set(re.split(r"[\s()]+", markexpr)) - {"", "and", "or", "not"}
+    if not words or not words <= set(_TIERS):
+        return True
+    return Expression.compile(markexpr).evaluate(lambda name, /, **_: name == tier)
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    tier = tier_of(collection_path)
+    if tier is not None and collection_path == ROOT / tier and not tier_selected(tier, config.option.markexpr):
+        return True
+    return None
+
+
+def pytest_collectstart(collector: pytest.Collector) -> None:
+    tier = tier_of(collector.path)
+    for plugin in TIER_PLUGINS.get(tier or "", ()):
+        collector.config.pluginmanager.import_plugin(plugin)  # a no-op once registered
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    root = Path(__file__).parent
     for item in items:
-        try:
-            tier = Path(str(item.fspath)).relative_to(root).parts[0]
-        except ValueError:
-            continue
-        if tier in _TIERS:
+        tier = tier_of(item.path)
+        if tier is not None:
             item.add_marker(getattr(pytest.mark, tier))
 
 

@@ -31,11 +31,23 @@ def golden(request: pytest.FixtureRequest) -> Golden:
 
 
 class Golden:
+    """Compares rendered text with tests/unit/golden/<name>; only --update-golden writes.
+
+    A missing golden file fails like a differing one: a new golden is created
+    on purpose (`pytest --update-golden`), reviewed, and committed.
+    """
+
     def __init__(self, folder: Path, update: bool) -> None:
         self.folder, self.update = folder, update
 
     def check(self, name: str, text: str) -> None:
         path = self.folder / name
-        if self.update or not path.exists():
+        if self.update:
             path.write_text(text)
+        if not path.exists():
+            pytest.fail(
+                f"golden file {path.relative_to(self.folder.parent)} is missing: "
+                "run `pytest -m unit --update-golden`, review it and commit it",
+                pytrace=False,
+            )
         assert text == path.read_text(), f"{name} differs from the golden file (pytest --update-golden to accept)"
