@@ -26,9 +26,12 @@ demo: setup
 destroy:
 	pulumi destroy --yes --stack $(STACK)
 
+# lint-imports checks the layer contracts of .importlinter against the package
+# as installed (the editable install of `make setup`).
 lint:
 	ruff check provider components tests examples bench __main__.py
 	scripts/mypy.sh
+	lint-imports --no-cache
 
 schema:
 	python -m pulumi_kubevirt.provider.schema > schema.json
