@@ -14,8 +14,13 @@ export PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK := 1
 
 .PHONY: setup demo destroy test lint unit schema sweep
 
+# `make setup` (and demo/test, which run it) is meant for CI and throwaway
+# machines: it lets scripts/start-libvirtd.sh change the host's libvirt
+# configuration (QEMU runs as root; see the README). `make setup
+# PKV_CONFIGURE_HOST=0` only reports what it would change.
+PKV_CONFIGURE_HOST ?= 1
 setup:
-	@scripts/setup.sh
+	@PKV_CONFIGURE_HOST=$(PKV_CONFIGURE_HOST) scripts/setup.sh
 
 demo: setup
 	@mkdir -p $(STATE)
