@@ -18,12 +18,14 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Generic, Protocol, TypeVar
+from types import UnionType
+from typing import Annotated, Any, Generic, Protocol, TypeVar, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
 from .errors import InvalidSpec
-from .models.common import dump
+from .models.common import CROSS_FIELD, dump
+from .models.syntax import echo
 from .ownership import OWNER, Owner
 from .plan import Kind, Plan, Rule, plan_changes
 from .waiting import Progress
@@ -89,7 +91,13 @@ class ResourceKind(Generic[M]):
         try:
             model = self.model.model_validate(_without_unknowns(given, is_unknown))
         except ValidationError as err:
-            failures = [f for f in _failures(err) if not any(_related(f.property, u) for u in unknown_paths)]
+            # A failure at, above or below an unknown value is not the user's fault yet, nor is a
+            # rule between fields while any value is unknown (defaults stand in for the unknowns).
+            failures = [
+                f
+                for f, cross in _classified_failures(err, self.model)
+                if not (cross and unknown_paths) and not any(_related(f.property, u) for u in unknown_paths)
+            ]
             return dict(given), failures
         if unknown_paths:
             return dict(given), []
@@ -124,7 +132,7 @@ class ResourceKind(Generic[M]):
         try:
             return self.model.model_validate(_user_inputs(data, self.output_keys))
         except ValidationError as err:
-            first = _failures(err)[0]
+            first = _failures(err, self.model)[0]
             raise InvalidSpec(first.reason, resource=resource, field=first.property) from err
 
 
@@ -133,25 +141,146 @@ def _user_inputs(data: Mapping[str, Any], output_keys: Iterable[str]) -> dict[st
     return {k: v for k, v in data.items() if k not in drop and v is not None}
 
 
-def _failures(err: ValidationError) -> list[Failure]:
-    out = []
+def _failures(err: ValidationError, model: type[BaseModel]) -> list[Failure]:
+    """Every validation error as a Failure naming the user's field path."""
+    return [failure for failure, _cross in _classified_failures(err, model)]
+
+
+def _classified_failures(err: ValidationError, model: type[BaseModel]) -> list[tuple[Failure, bool]]:
+    """(failure, whether it is a rule between fields). Paths are the user's: union tags
+    dropped only where pydantic inserted them; cross-field rules (`field_error`) land on
+    the field they name. A failure on or under a secret field never echoes the value."""
+    out: list[tuple[Failure, bool]] = []
     for item in err.errors():
-        path = _format_loc(item["loc"])
-        msg = item["msg"].removeprefix("Value error, ")
-        out.append(Failure(path or "(resource)", msg))
+        segments, secret = _user_path(item["loc"], model)
+        ctx = item.get("ctx") or {}
+        cross = item["type"] == CROSS_FIELD
+        if cross:
+            segments = [*segments, *ctx.get("field", ())]
+        msg = item["msg"].removeprefix("Value error, ").removeprefix("Assertion failed, ")
+        if item["type"].endswith("_type") and item["type"] != "model_type":
+            msg += f" (got {_json_type(item['input'])})"
+        if secret:
+            msg = _masked(msg, item["input"])
+        out.append((Failure(_format_loc(segments) or "(resource)", msg), cross))
     return out
 
 
-def _format_loc(loc: Iterable[Any]) -> str:
+def _json_type(value: Any) -> str:
+    """What the user passed, by JSON type (never the value: it may be a secret)."""
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, (list, tuple)):
+        return "a list"
+    if isinstance(value, Mapping):
+        return "an object"
+    return type(value).__name__
+
+
+def _masked(msg: str, value: Any) -> str:
+    """`msg` without any rendering of a secret `value`."""
+    if isinstance(value, str) and value:
+        for form in sorted({repr(value), value, echo(value)}, key=len, reverse=True):
+            msg = msg.replace(form, "<secret>")
+    return msg
+
+
+def _format_loc(loc: Iterable[Any], model: type[BaseModel] | None = None) -> str:
+    """A pydantic `loc` as the user's path: `disks[0].source.url`, `labels.app`.
+
+    With `model`, `loc` is read against it, so a segment is dropped only where
+    pydantic inserted a union tag (`target.libvirt.uri` -> `target.uri`) and a
+    field that happens to be named like a tag (`kubevirt`, `url`) stays.
+    """
+    segments = _user_path(loc, model)[0] if model is not None else list(loc)
     text = ""
-    for part in loc:
+    for part in segments:
         if isinstance(part, int):
             text += f"[{part}]"
-        elif str(part) in ("libvirt", "kubevirt", "blank", "image", "url", "clone", "backing", "registry"):
-            continue  # discriminated-union tags: not part of the user's path
         else:
             text += f".{part}" if text else str(part)
     return text
+
+
+def _user_path(loc: Iterable[Any], model: type[BaseModel]) -> tuple[list[str | int], bool]:
+    """`loc` without the segments pydantic adds (union tags and member labels, dict `[key]`
+    markers), and whether the path runs through a field marked secret."""
+    out: list[str | int] = []
+    secret = False
+    node: _Node | None = _node(model)
+    for part in loc:
+        if node is not None and node.kind == "tagged":
+            member = node.members.get(part) if isinstance(part, str) else None
+            if member is not None:
+                node = _node(member)
+                continue
+            node = None
+        elif node is not None and node.kind == "union":
+            node = None  # a pydantic member label, e.g. 'str' or 'function-after[...]'
+            continue
+        if part == "[key]":
+            continue
+        out.append(part)
+        if node is None:
+            continue
+        if node.kind == "model" and isinstance(part, str):
+            info = node.model.model_fields.get(part) if node.model is not None else None
+            if info is None:
+                node = None
+                continue
+            extra = info.json_schema_extra
+            secret = secret or (isinstance(extra, dict) and extra.get("secret") is True)
+            node = _node(info.annotation, info.discriminator)
+        elif node.kind in ("list", "dict"):
+            node = _node(node.item)
+        else:
+            node = None
+    return out, secret
+
+
+@dataclass(frozen=True)
+class _Node:
+    """What a position in a model is, as far as pydantic's `loc` is concerned."""
+
+    kind: str  # model | tagged | union | list | dict | leaf
+    model: type[BaseModel] | None = None
+    members: Mapping[str, Any] = field(default_factory=dict)
+    item: Any = None
+
+
+def _node(annotation: Any, discriminator: Any = None) -> _Node:
+    origin = get_origin(annotation)
+    if origin is Annotated:
+        inner, *metadata = get_args(annotation)
+        for meta in metadata:
+            discriminator = discriminator or getattr(meta, "discriminator", None)
+        return _node(inner, discriminator)
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return _Node("model", model=annotation)
+    if origin in (Union, UnionType):
+        members = [a for a in get_args(annotation) if a is not type(None)]
+        if len(members) == 1:
+            return _node(members[0], discriminator)  # Optional: pydantic adds no segment
+        if isinstance(discriminator, str):
+            tags: dict[str, Any] = {}
+            for member in members:
+                inner = _node(member)
+                info = inner.model.model_fields.get(discriminator) if inner.model is not None else None
+                for tag in get_args(info.annotation) if info is not None else ():
+                    tags[str(tag)] = member
+            return _Node("tagged", members=tags)
+        return _Node("union")
+    if origin in (list, tuple, set, frozenset):
+        args = get_args(annotation)
+        return _Node("list", item=args[0] if args else Any)
+    if origin is dict:
+        args = get_args(annotation)
+        return _Node("dict", item=args[1] if len(args) == 2 else Any)
+    return _Node("leaf")
 
 
 def _matcher(unknown: object) -> Callable[[Any], bool]:

@@ -16,7 +16,7 @@ from .sources import (
     UrlSource,
     VolumeRef,
 )
-from .target import KubevirtTarget, LibvirtTarget
+from .target import KubevirtTarget, LibvirtTarget, libvirt_host, normalize_libvirt_uri, same_libvirt_host
 from .vm import CloudInit, Cpu, DiskAttachment, Interface, KernelBoot, RestartPolicy, VirtualMachineArgs
 
 __all__ = [
@@ -49,7 +49,10 @@ __all__ = [
     "UrlSource",
     "VirtualMachineArgs",
     "VolumeRef",
+    "libvirt_host",
+    "normalize_libvirt_uri",
     "parse_duration",
     "parse_quantity",
     "quantity_bytes",
+    "same_libvirt_host",
 ]

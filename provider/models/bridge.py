@@ -14,8 +14,18 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from .common import Model, Name, Timeouts
+from .common import Bool, Int, Model, Name, Timeouts, field_error
+from .syntax import Annotations, IfName, Labels, echo
 from .target import LibvirtTarget, Target
+
+
+def _address(value: str | None) -> str | None:
+    if value is not None:
+        try:
+            ipaddress.IPv4Address(value)
+        except ValueError as err:
+            raise ValueError(f"{echo(value)} is not an IPv4 address") from err
+    return value
 
 
 class Ipv4(Model):
@@ -24,7 +34,7 @@ class Ipv4(Model):
     address: str = Field(description="Host address with prefix, e.g. 192.168.150.1/24")
     dhcp_start: str | None = Field(None, description="First DHCP address (default: .2 of the subnet)")
     dhcp_end: str | None = Field(None, description="Last DHCP address (default: last host of the subnet)")
-    dhcp: bool = Field(True, description="Serve DHCP on this network")
+    dhcp: Bool = Field(True, description="Serve DHCP on this network")
 
     @field_validator("address")
     @classmethod
@@ -32,19 +42,29 @@ class Ipv4(Model):
         try:
             iface = ipaddress.IPv4Interface(value)
         except ValueError as err:
-            raise ValueError(f"{value!r} is not an IPv4 address with prefix (e.g. 10.0.0.1/24)") from err
+            raise ValueError(f"{echo(value)} is not an IPv4 address with prefix (e.g. 10.0.0.1/24)") from err
+        if "/" not in value:
+            raise ValueError(f"{echo(value)} has no prefix length: write e.g. {iface.ip}/24")
+        if iface.network.prefixlen > 30:
+            raise ValueError(f"{echo(value)}: a managed network needs at least a /30 (two host addresses)")
         if iface.ip in (iface.network.network_address, iface.network.broadcast_address):
-            raise ValueError(f"{value!r} is the network or broadcast address")
+            raise ValueError(f"{echo(value)} is the network or broadcast address")
         return value
+
+    @field_validator("dhcp_start", "dhcp_end")
+    @classmethod
+    def _ip(cls, value: str | None) -> str | None:
+        return _address(value)
 
     @property
     def interface(self) -> ipaddress.IPv4Interface:
         return ipaddress.IPv4Interface(self.address)
 
     def dhcp_range(self) -> tuple[str, str]:
-        hosts = list(self.interface.network.hosts())
-        start = self.dhcp_start or str(hosts[1] if hosts[0] == self.interface.ip else hosts[0])
-        end = self.dhcp_end or str(hosts[-1])
+        net = self.interface.network
+        first, last = net.network_address + 1, net.broadcast_address - 1
+        start = self.dhcp_start or str(first + 1 if first == self.interface.ip else first)
+        end = self.dhcp_end or str(last)
         return start, end
 
     @model_validator(mode="after")
@@ -52,27 +72,22 @@ class Ipv4(Model):
         net = self.interface.network
         for f in ("dhcp_start", "dhcp_end"):
             value = getattr(self, f)
-            if value is not None:
-                try:
-                    addr = ipaddress.IPv4Address(value)
-                except ValueError as err:
-                    raise ValueError(f"{f}: {value!r} is not an IPv4 address") from err
-                if addr not in net:
-                    raise ValueError(f"{f}: {value} is outside {net}")
+            if value is not None and ipaddress.IPv4Address(value) not in net:
+                raise field_error((f,), f"{value} is outside {net}")
         start, end = self.dhcp_range()
         if ipaddress.IPv4Address(start) > ipaddress.IPv4Address(end):
-            raise ValueError(f"dhcp_start ({start}) is after dhcp_end ({end})")
+            raise field_error(("dhcp_start",), f"dhcp_start ({start}) is after dhcp_end ({end})")
         return self
 
 
 class Bond(Model):
     """KubeVirt/nmstate: a bond under the bridge."""
 
-    name: str = Field(description="Bond interface name, e.g. bond1")
+    name: IfName = Field(description="Bond interface name, e.g. bond1")
     mode: Literal["balance-rr", "active-backup", "balance-xor", "broadcast", "802.3ad", "balance-tlb", "balance-alb"]
-    ports: list[str] = Field(min_length=1, description="Member NICs")
-    miimon: int | None = Field(None, ge=0, description="MII link monitoring interval (ms)")
-    mtu: int | None = Field(None, ge=576, le=9216, description="MTU")
+    ports: list[IfName] = Field(min_length=1, description="Member NICs")
+    miimon: Int | None = Field(None, ge=0, le=2**31 - 1, description="MII link monitoring interval (ms)")
+    mtu: Int | None = Field(None, ge=576, le=9216, description="MTU")
 
 
 class BridgeArgs(Model):
@@ -83,55 +98,51 @@ class BridgeArgs(Model):
     mode: Literal["bridge", "nat", "route", "isolated", "open"] = Field(
         "nat", description="bridge: over an existing host bridge; others: libvirt-managed"
     )
-    bridge: str | None = Field(None, description="Host bridge device name (max 15 chars)")
+    bridge: IfName | None = Field(None, description="Host bridge device name (max 15 chars)")
     ipv4: Ipv4 | None = Field(None, description="Managed networks: host address and DHCP")
-    vlan: int | None = Field(None, ge=1, le=4094, description="VLAN tag of the ports (libvirt portgroup / NAD)")
-    stp: bool = Field(False, description="Spanning tree on the bridge")
-    mtu: int | None = Field(None, ge=576, le=9216, description="MTU")
-    autostart: bool = Field(True, description="libvirt: start the network with libvirtd")
-    ports: list[str] = Field(default_factory=list, description="KubeVirt/nmstate: host NICs to enslave")
+    vlan: Int | None = Field(None, ge=1, le=4094, description="VLAN tag of the ports (libvirt portgroup / NAD)")
+    stp: Bool = Field(False, description="Spanning tree on the bridge")
+    mtu: Int | None = Field(None, ge=576, le=9216, description="MTU")
+    autostart: Bool = Field(True, description="libvirt: start the network with libvirtd")
+    ports: list[IfName] = Field(default_factory=list, description="KubeVirt/nmstate: host NICs to enslave")
     bond: Bond | None = Field(None, description="KubeVirt/nmstate: enslave a bond made of these ports")
-    node_selector: dict[str, str] = Field(default_factory=dict, description="KubeVirt/nmstate: which nodes")
-    manage_node_bridge: bool = Field(True, description="KubeVirt: also create the host bridge with an NNCP")
-    vlan_on_node: bool = Field(
+    node_selector: Labels = Field(default_factory=dict, description="KubeVirt/nmstate: which nodes")
+    manage_node_bridge: Bool = Field(True, description="KubeVirt: also create the host bridge with an NNCP")
+    vlan_on_node: Bool = Field(
         False,
         description="KubeVirt: bridge a VLAN sub-interface PORT.VLAN on the node (untagged NAD) instead of tagging "
         "in the bridge CNI",
     )
-    mac_spoof_check: bool = Field(True, description="KubeVirt: bridge CNI macspoofchk")
-    annotations: dict[str, str] = Field(default_factory=dict, description="KubeVirt: NNCP and NAD annotations")
+    mac_spoof_check: Bool = Field(True, description="KubeVirt: bridge CNI macspoofchk")
+    annotations: Annotations = Field(default_factory=dict, description="KubeVirt: NNCP and NAD annotations")
     cni_type: Literal["bridge", "cnv-bridge"] = Field(
         "bridge", description="KubeVirt: CNI plugin of the NAD (cnv-bridge on OpenShift Virtualization)"
     )
     timeouts: Timeouts = Field(default_factory=Timeouts, description="Wait bounds")
-    adopt: bool = Field(
+    adopt: Bool = Field(
         False,
         description="Take over an existing object of this name that this stack did not create (it is marked as "
         "owned from then on, and deleted with the resource). Default: refuse with a Conflict",
     )
 
-    @field_validator("bridge")
-    @classmethod
-    def _ifname(cls, value: str | None) -> str | None:
-        if value is not None and (not 1 <= len(value) <= 15 or "/" in value or " " in value):
-            raise ValueError(f"{value!r} is not a Linux interface name (1-15 chars, no '/' or spaces)")
-        return value
-
     @model_validator(mode="after")
     def _consistent(self) -> BridgeArgs:
         if isinstance(self.target, LibvirtTarget):
             if self.mode == "bridge" and not self.bridge:
-                raise ValueError("bridge: mode 'bridge' needs the name of an existing host bridge")
+                raise field_error(("bridge",), "mode 'bridge' needs the name of an existing host bridge")
             if self.mode == "bridge" and self.ipv4 is not None:
-                raise ValueError("ipv4: a 'bridge' mode network has no libvirt-managed address")
+                raise field_error(("ipv4",), "a 'bridge' mode network has no libvirt-managed address")
             if self.mode in ("nat", "route") and self.ipv4 is None:
-                raise ValueError(
-                    f"ipv4: mode {self.mode!r} needs an address, e.g. ipv4={{'address': '192.168.150.1/24'}}"
+                raise field_error(
+                    ("ipv4",), f"mode {self.mode!r} needs an address, e.g. ipv4={{'address': '192.168.150.1/24'}}"
                 )
-            if self.ports or self.bond or self.node_selector or self.annotations:
-                raise ValueError("ports/bond/node_selector/annotations describe node networking on a kubevirt target")
+            for f in ("ports", "bond", "node_selector", "annotations"):
+                if getattr(self, f):
+                    raise field_error((f,), f"{f} describes node networking on a kubevirt target")
         elif not self.bridge:
-            raise ValueError("bridge: a KubeVirt bridge needs the node bridge name, e.g. br1")
+            raise field_error(("bridge",), "a KubeVirt bridge needs the node bridge name, e.g. br1")
         elif self.vlan_on_node and (self.vlan is None or len(self.ports) != 1 or self.bond is not None):
-            raise ValueError("vlan_on_node: needs vlan and exactly one port (the sub-interface's base), no bond")
+            raise field_error(
+                ("vlan_on_node",), "vlan_on_node needs vlan and exactly one port (the sub-interface's base), no bond"
+            )
         return self

@@ -9,7 +9,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from .common import Model, Name, Quantity, Timeouts
+from .common import Bool, DiskQuantity, Model, Name, Timeouts, field_error
 from .sources import (
     BackingSource,
     BlankSource,
@@ -18,6 +18,7 @@ from .sources import (
     ImageSource,
     RegistrySource,
 )
+from .syntax import Annotations, HostPath, LibvirtName, ObjectName
 from .target import LibvirtTarget, Target
 
 
@@ -26,18 +27,20 @@ class DiskArgs(Model):
 
     name: Name = Field(description="Volume / DataVolume name")
     target: Target = Field(default_factory=LibvirtTarget, description="Where the disk lives")
-    size: Quantity | None = Field(None, description="Size; grow-only. Required for blank disks")
+    size: DiskQuantity | None = Field(None, description="Size (1Mi .. 1Pi); grow-only. Required for blank disks")
     format: Literal["qcow2", "raw"] = Field("qcow2", description="libvirt volume format")
-    pool: str = Field("default", description="libvirt storage pool (created as a dir pool if absent)")
-    pool_path: str | None = Field(None, description="Directory of a pool this resource creates")
+    pool: LibvirtName = Field("default", description="libvirt storage pool (created as a dir pool if absent)")
+    pool_path: HostPath | None = Field(
+        None, description="Absolute, normalized directory of a pool this resource creates"
+    )
     source: DiskSource = Field(default_factory=BlankSource, description="Where the content comes from")
-    storage_class: str | None = Field(None, description="KubeVirt: storage class")
+    storage_class: ObjectName | None = Field(None, description="KubeVirt: storage class")
     access_modes: list[Literal["ReadWriteOnce", "ReadWriteMany", "ReadOnlyMany"]] | None = Field(
         None, description="KubeVirt: access modes (default: StorageProfile's)"
     )
     volume_mode: Literal["Filesystem", "Block"] | None = Field(None, description="KubeVirt: volume mode")
-    retain_on_delete: bool = Field(False, description="Keep the data when the resource is deleted")
-    annotations: dict[str, str] = Field(default_factory=dict, description="KubeVirt: DataVolume annotations")
+    retain_on_delete: Bool = Field(False, description="Keep the data when the resource is deleted")
+    annotations: Annotations = Field(default_factory=dict, description="KubeVirt: DataVolume annotations")
     adopt: bool = Field(
         False,
         description="Take over an existing object of this name that this stack did not create (it is marked as "
@@ -49,20 +52,18 @@ class DiskArgs(Model):
     def _consistent(self) -> DiskArgs:
         src = self.source
         if isinstance(src, BlankSource) and self.size is None:
-            raise ValueError("size: a blank disk needs a size, e.g. size='10Gi'")
+            raise field_error(("size",), "a blank disk needs a size, e.g. size='10Gi'")
         libvirt = isinstance(self.target, LibvirtTarget)
         if libvirt and isinstance(src, RegistrySource):
-            raise ValueError("source: registry imports need a kubevirt target")
+            raise field_error(("source",), "registry imports need a kubevirt target")
         if libvirt and isinstance(src, CloneSource) and src.volume is None:
-            raise ValueError("source.volume: a libvirt clone needs the volume to copy (of=<Disk>)")
+            raise field_error(("source", "volume"), "a libvirt clone needs the volume to copy (of=<Disk>)")
         if libvirt and self.annotations:
-            raise ValueError("annotations: Kubernetes annotations need a kubevirt target")
+            raise field_error(("annotations",), "Kubernetes annotations need a kubevirt target")
         if not libvirt and isinstance(src, (ImageSource, BackingSource)):
-            raise ValueError(f"source: {src.kind} sources need a libvirt target")
+            raise field_error(("source",), f"{src.kind} sources need a libvirt target")
         if not libvirt and isinstance(src, CloneSource) and not src.pvc:
-            raise ValueError("source.pvc: a KubeVirt clone needs the PVC to clone")
+            raise field_error(("source", "pvc"), "a KubeVirt clone needs the PVC to clone")
         if isinstance(src, BackingSource) and self.format != "qcow2":
-            raise ValueError("format: a backing-file overlay must be qcow2")
-        if self.pool_path is not None and not self.pool_path.startswith("/"):
-            raise ValueError(f"pool_path: {self.pool_path!r} must be absolute")
+            raise field_error(("format",), "a backing-file overlay must be qcow2")
         return self

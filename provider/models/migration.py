@@ -9,11 +9,13 @@ nothing back (on KubeVirt, deleting it while it runs cancels the migration).
 from __future__ import annotations
 
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
-from .common import Model, Name, Timeouts
-from .target import LibvirtTarget, LibvirtUri, Target
+from .common import Bool, Int, Model, Name, Timeouts, field_error
+from .syntax import Annotations, Labels, SingleLine, check_host_path, check_single_line, echo
+from .target import LibvirtTarget, LibvirtUri, Target, same_libvirt_host
 from .vm import VirtualMachineArgs
 
 
@@ -33,54 +35,84 @@ class MigrationArgs(Model):
         None, description="libvirt: destination as Pulumi reaches it (default: destination_uri)"
     )
     migrate_uri: str | None = Field(None, description="libvirt: where QEMU sends the stream, e.g. tcp://10.0.0.2")
-    live: bool = Field(True, description="Live (guest keeps running) or offline")
-    peer_to_peer: bool = Field(True, description="libvirt: the source libvirtd drives the migration")
-    tunnelled: bool = Field(False, description="libvirt: tunnel the stream through libvirtd (needs peer_to_peer)")
-    persistent: bool = Field(True, description="libvirt: define the VM persistently on the destination")
-    undefine_source: bool = Field(True, description="libvirt: remove the definition from the source afterwards")
-    auto_converge: bool = Field(False, description="libvirt: throttle vCPUs when memory does not converge")
-    post_copy: bool = Field(False, description="libvirt: allow switching to post-copy")
+    live: Bool = Field(True, description="Live (guest keeps running) or offline")
+    peer_to_peer: Bool = Field(True, description="libvirt: the source libvirtd drives the migration")
+    tunnelled: Bool = Field(False, description="libvirt: tunnel the stream through libvirtd (needs peer_to_peer)")
+    persistent: Bool = Field(True, description="libvirt: define the VM persistently on the destination")
+    undefine_source: Bool = Field(True, description="libvirt: remove the definition from the source afterwards")
+    auto_converge: Bool = Field(False, description="libvirt: throttle vCPUs when memory does not converge")
+    post_copy: Bool = Field(False, description="libvirt: allow switching to post-copy")
     copy_storage: Literal["none", "all", "incremental"] = Field(
         "none", description="libvirt: copy local disks along (none = disks are on shared storage)"
     )
-    max_downtime_ms: int | None = Field(None, ge=1, description="libvirt: tolerated downtime")
-    bandwidth_mib_s: int | None = Field(None, ge=1, description="libvirt: bandwidth cap in MiB/s")
-    target_node_selector: dict[str, str] = Field(
+    max_downtime_ms: Int | None = Field(None, ge=1, le=2**31 - 1, description="libvirt: tolerated downtime")
+    bandwidth_mib_s: Int | None = Field(None, ge=1, le=2**31 - 1, description="libvirt: bandwidth cap in MiB/s")
+    target_node_selector: Labels = Field(
         default_factory=dict, description="KubeVirt: extra node selector for the target (addedNodeSelector)"
     )
-    trigger: str | None = Field(None, description="Change this value to run the migration again")
-    annotations: dict[str, str] = Field(default_factory=dict, description="KubeVirt: migration object annotations")
-    allow_unsafe: bool = Field(False, description="Skip the feasibility checks (host-passthrough CPU, local disks)")
+    trigger: SingleLine | None = Field(None, description="Change this value to run the migration again")
+    annotations: Annotations = Field(default_factory=dict, description="KubeVirt: migration object annotations")
+    allow_unsafe: Bool = Field(False, description="Skip the feasibility checks (host-passthrough CPU, local disks)")
     timeouts: Timeouts = Field(default_factory=Timeouts, description="Wait bounds")
 
     @field_validator("migrate_uri")
     @classmethod
     def _migrate_uri(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith(("tcp://", "rdma://", "unix://")):
-            raise ValueError(f"{value!r} is not a migration URI: use tcp://HOST[:PORT]")
-        return value
+        if value is None:
+            return None
+        check_single_line(value)
+        hint = f"{echo(value)} is not a migration URI: use tcp://HOST[:PORT] (or rdma://HOST[:PORT], unix:///PATH)"
+        try:
+            parts = urlsplit(value)
+            port = parts.port
+        except ValueError as err:
+            raise ValueError(f"{hint} ({err})") from err
+        if parts.scheme in ("tcp", "rdma") and parts.hostname and port != 0 and parts.path in ("", "/"):
+            return value
+        if parts.scheme == "unix" and not parts.netloc:
+            check_host_path(parts.path)
+            return value
+        raise ValueError(hint)
 
     @model_validator(mode="after")
     def _consistent(self) -> MigrationArgs:
         if isinstance(self.target, LibvirtTarget):
-            if self.destination_uri is None:
-                raise ValueError(
-                    "destination_uri: a libvirt migration needs a destination, e.g. qemu+tcp://host/system"
-                )
-            if self.destination_uri == self.target.uri and self.destination_client_uri in (None, self.target.uri):
-                raise ValueError("destination_uri: the destination is the VM's own host")
-            if self.tunnelled and not self.peer_to_peer:
-                raise ValueError("tunnelled: a tunnelled migration must be peer_to_peer")
-            if self.target_node_selector or self.annotations:
-                raise ValueError("target_node_selector/annotations: these are for KubeVirt targets")
-        elif self.destination_uri is not None or self.copy_storage != "none":
-            raise ValueError("destination_uri/copy_storage: KubeVirt picks the target node (use target_node_selector)")
+            self._libvirt(self.target)
+        elif self.destination_uri is not None or self.destination_client_uri is not None:
+            raise field_error(("destination_uri",), "KubeVirt picks the target node (use target_node_selector)")
+        elif self.copy_storage != "none":
+            raise field_error(("copy_storage",), "KubeVirt picks the target node and storage (use ReadWriteMany)")
         if not self.allow_unsafe and self.vm_spec is not None:
             spec = {k: v for k, v in self.vm_spec.items() if k in VirtualMachineArgs.model_fields}
-            problems = feasibility(self, VirtualMachineArgs.model_validate(spec))
+            try:
+                vm = VirtualMachineArgs.model_validate(spec)
+            except ValidationError:
+                vm = None  # the VirtualMachine resource reports its own inputs; nothing to judge here
+            problems = feasibility(self, vm) if vm is not None else []
             if problems:
-                raise ValueError("; ".join(problems) + " (set allow_unsafe=True to try anyway)")
+                raise field_error(("vm",), "; ".join(problems) + " (set allow_unsafe=True to try anyway)")
         return self
+
+    def _libvirt(self, target: LibvirtTarget) -> None:
+        if self.destination_uri is None:
+            raise field_error(
+                ("destination_uri",), "a libvirt migration needs a destination, e.g. qemu+tcp://host/system"
+            )
+        client = self.destination_client_uri
+        if same_libvirt_host(self.destination_uri, target.uri) and (
+            client is None or same_libvirt_host(client, target.uri)
+        ):
+            raise field_error(
+                ("destination_uri",),
+                f"{echo(self.destination_uri)} reaches the VM's own host ({echo(target.uri)}): name another hypervisor",
+            )
+        if client is not None and same_libvirt_host(client, target.uri):
+            raise field_error(("destination_client_uri",), f"{echo(client)} is the VM's own host ({echo(target.uri)})")
+        if self.tunnelled and not self.peer_to_peer:
+            raise field_error(("tunnelled",), "a tunnelled migration must be peer_to_peer")
+        for f in ("target_node_selector", "annotations"):
+            if getattr(self, f):
+                raise field_error((f,), "this is for KubeVirt targets")
 
 
 def feasibility(args: MigrationArgs, vm: VirtualMachineArgs) -> list[str]:

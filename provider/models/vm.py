@@ -12,11 +12,33 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from .common import Model, Name, Quantity, Timeouts, parse_duration, quantity_bytes
+from .common import (
+    VCPUS_MAX,
+    Bool,
+    Duration,
+    Int,
+    MemoryQuantity,
+    Model,
+    Name,
+    Timeouts,
+    field_error,
+    quantity_bytes,
+)
 from .kubevirt import KubevirtVmOptions
 from .secrets import SECRET
-from .sources import DiskTemplate, VolumeRef
-from .target import LibvirtTarget, LibvirtUri, Target
+from .sources import DiskTemplate, ImageReference, VolumeRef
+from .syntax import (
+    HostPath,
+    MultilineText,
+    ObjectName,
+    SingleLine,
+    Word,
+    dns_label_problem,
+    dns_subdomain_problem,
+    echo,
+    label_problems,
+)
+from .target import LibvirtTarget, LibvirtUri, Target, libvirt_host
 
 _MAC = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
 
@@ -24,13 +46,13 @@ _MAC = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
 class Cpu(Model):
     """vCPU topology; vCPUs = sockets x cores x threads."""
 
-    sockets: int = Field(1, ge=1, le=64, description="CPU sockets (hot-pluggable up to max_sockets)")
-    cores: int = Field(1, ge=1, le=64, description="Cores per socket")
-    threads: int = Field(1, ge=1, le=8, description="Threads per core")
-    max_sockets: int | None = Field(
+    sockets: Int = Field(1, ge=1, le=64, description="CPU sockets (hot-pluggable up to max_sockets)")
+    cores: Int = Field(1, ge=1, le=64, description="Cores per socket")
+    threads: Int = Field(1, ge=1, le=8, description="Threads per core")
+    max_sockets: Int | None = Field(
         None, ge=1, le=64, description="Hot-plug headroom: sockets can change live up to this many"
     )
-    model: str | None = Field(
+    model: Word | None = Field(
         None, description="CPU model: host-passthrough, host-model or a named model (default: hypervisor's)"
     )
 
@@ -45,7 +67,14 @@ class Cpu(Model):
     @model_validator(mode="after")
     def _max(self) -> Cpu:
         if self.max_sockets is not None and self.max_sockets < self.sockets:
-            raise ValueError(f"max_sockets ({self.max_sockets}) is smaller than sockets ({self.sockets})")
+            raise field_error(
+                ("max_sockets",), f"max_sockets ({self.max_sockets}) is smaller than sockets ({self.sockets})"
+            )
+        if self.max_vcpus > VCPUS_MAX:
+            raise field_error(
+                ("max_sockets" if self.max_sockets else "sockets",),
+                f"{self.max_vcpus} vCPUs (sockets x cores x threads) is more than {VCPUS_MAX}, the most KVM runs",
+            )
         return self
 
 
@@ -58,30 +87,31 @@ class DiskAttachment(Model):
 
     name: Name = Field(description="Device name, unique in the VM")
     volume: VolumeRef | None = Field(None, description="A libvirt volume (pass a Disk resource as `disk=`)")
-    path: str | None = Field(None, description="A host path (libvirt), e.g. an ISO")
-    data_volume: str | None = Field(None, description="KubeVirt: a DataVolume name (pass a Disk as `disk=`)")
-    pvc: str | None = Field(None, description="KubeVirt: a PersistentVolumeClaim name")
-    container_image: str | None = Field(None, description="KubeVirt: a containerDisk image")
-    secret: str | None = Field(None, description="KubeVirt: expose this Secret as a disk")
-    config_map: str | None = Field(None, description="KubeVirt: expose this ConfigMap as a disk")
+    path: HostPath | None = Field(None, description="An absolute host path (libvirt), e.g. an ISO")
+    data_volume: ObjectName | None = Field(None, description="KubeVirt: a DataVolume name (pass a Disk as `disk=`)")
+    pvc: ObjectName | None = Field(None, description="KubeVirt: a PersistentVolumeClaim name")
+    container_image: ImageReference | None = Field(None, description="KubeVirt: a containerDisk image")
+    secret: ObjectName | None = Field(None, description="KubeVirt: expose this Secret as a disk")
+    config_map: ObjectName | None = Field(None, description="KubeVirt: expose this ConfigMap as a disk")
     template: DiskTemplate | None = Field(
         None, description="KubeVirt: a DataVolume owned by the VM (dataVolumeTemplates)"
     )
     bus: Literal["virtio", "sata", "scsi"] = Field("virtio", description="Disk bus")
-    readonly: bool = Field(False, description="Attach read-only")
-    cdrom: bool = Field(False, description="Attach as a CD-ROM (read-only, sata/scsi bus)")
-    boot_order: int | None = Field(None, ge=1, description="Boot priority, 1 = first")
+    readonly: Bool = Field(False, description="Attach read-only")
+    cdrom: Bool = Field(False, description="Attach as a CD-ROM (read-only, sata/scsi bus)")
+    boot_order: Int | None = Field(None, ge=1, le=65535, description="Boot priority, 1 = first")
 
     @model_validator(mode="after")
     def _one_source(self) -> DiskAttachment:
         sources = [f for f in _DISK_SOURCES if getattr(self, f)]
         if len(sources) != 1:
-            raise ValueError(
+            raise field_error(
+                (),
                 f"give exactly one source ({', '.join(_DISK_SOURCES)}; `disk=` sets volume or data_volume); got "
-                + (", ".join(sources) or "none")
+                + (", ".join(sources) or "none"),
             )
         if self.cdrom and self.bus == "virtio":
-            raise ValueError("a cdrom cannot use the virtio bus: use bus='sata' or 'scsi'")
+            raise field_error(("bus",), "a cdrom cannot use the virtio bus: use bus='sata' or 'scsi'")
         return self
 
 
@@ -89,16 +119,16 @@ class Interface(Model):
     """A NIC."""
 
     name: Name = Field(description="Interface name, unique in the VM")
-    network: str | None = Field(
+    network: SingleLine | None = Field(
         None, description="libvirt network or KubeVirt NetworkAttachmentDefinition (pass a Bridge as `bridge=`)"
     )
-    pod: bool = Field(False, description="KubeVirt: the pod network")
+    pod: Bool = Field(False, description="KubeVirt: the pod network")
     binding: Literal["bridge", "masquerade", "sriov"] | None = Field(
         None, description="KubeVirt binding (default: masquerade on the pod network, bridge otherwise)"
     )
     model: Literal["virtio", "e1000", "e1000e", "rtl8139"] = Field("virtio", description="NIC model")
     mac: str | None = Field(None, description="Fixed MAC address (default: assigned once, then kept)")
-    vlan: int | None = Field(None, ge=1, le=4094, description="VLAN tag of the port (libvirt <vlan>)")
+    vlan: Int | None = Field(None, ge=1, le=4094, description="VLAN tag of the port (libvirt <vlan>)")
 
     @field_validator("mac")
     @classmethod
@@ -115,35 +145,39 @@ class Interface(Model):
     @model_validator(mode="after")
     def _one_network(self) -> Interface:
         if bool(self.network) == self.pod:
-            raise ValueError("give exactly one of network (or bridge) and pod=True")
+            raise field_error((), "give exactly one of network (or bridge) and pod=True")
         return self
 
 
 class CloudInit(Model):
     """NoCloud seed: user data, network data and SSH keys (treated as secrets)."""
 
-    user_data: str | None = Field(None, description="cloud-config or script (secret)", json_schema_extra=SECRET)
-    network_data: str | None = Field(None, description="Network config v1/v2 (secret)", json_schema_extra=SECRET)
-    ssh_authorized_keys: list[str] = Field(default_factory=list, description="Keys for the default user")
-    secret_name: str | None = Field(
+    user_data: MultilineText | None = Field(
+        None, description="cloud-config or script (secret)", json_schema_extra=SECRET
+    )
+    network_data: MultilineText | None = Field(
+        None, description="Network config v1/v2 (secret)", json_schema_extra=SECRET
+    )
+    ssh_authorized_keys: list[SingleLine] = Field(default_factory=list, description="Keys for the default user")
+    secret_name: ObjectName | None = Field(
         None, description="KubeVirt: use this existing Secret (keys userdata/networkdata) instead of user_data"
     )
 
     @model_validator(mode="after")
     def _content(self) -> CloudInit:
         if self.secret_name and (self.user_data or self.network_data):
-            raise ValueError("give either secret_name or user_data/network_data, not both")
+            raise field_error(("secret_name",), "give either secret_name or user_data/network_data, not both")
         if not (self.secret_name or self.user_data or self.network_data or self.ssh_authorized_keys):
-            raise ValueError("cloud_init is empty: set user_data, network_data, ssh_authorized_keys or secret_name")
+            raise field_error((), "empty: set user_data, network_data, ssh_authorized_keys or secret_name")
         return self
 
 
 class KernelBoot(Model):
     """Direct kernel boot."""
 
-    kernel: str = Field(description="Kernel image path on the hypervisor")
-    initrd: str | None = Field(None, description="initramfs path on the hypervisor")
-    cmdline: str | None = Field(None, description="Kernel command line")
+    kernel: HostPath = Field(description="Absolute kernel image path on the hypervisor")
+    initrd: HostPath | None = Field(None, description="Absolute initramfs path on the hypervisor")
+    cmdline: SingleLine | None = Field(None, description="Kernel command line")
 
 
 class RestartPolicy(Model):
@@ -152,13 +186,7 @@ class RestartPolicy(Model):
     mode: Literal["never", "auto"] = Field(
         "never", description="never: apply on next boot and report pending_restart; auto: restart now"
     )
-    shutdown_timeout: str = Field("2m", description="Graceful shutdown wait before power-off (auto mode, delete)")
-
-    @field_validator("shutdown_timeout")
-    @classmethod
-    def _duration(cls, value: str) -> str:
-        parse_duration(value)
-        return value
+    shutdown_timeout: Duration = Field("2m", description="Graceful shutdown wait before power-off (auto mode, delete)")
 
 
 class VirtualMachineArgs(Model):
@@ -170,10 +198,10 @@ class VirtualMachineArgs(Model):
         default_factory=list,
         description="libvirt: other hypervisors a Migration may move this VM to; read/update/delete look there too",
     )
-    memory: Quantity = Field("512Mi", description="Guest memory, e.g. 1Gi or 1024M")
-    max_memory: Quantity | None = Field(None, description="Memory ceiling for live changes (balloon/hotplug)")
+    memory: MemoryQuantity = Field("512Mi", description="Guest memory (16Mi .. 16Ti), e.g. 1Gi or 1024M")
+    max_memory: MemoryQuantity | None = Field(None, description="Memory ceiling for live changes (balloon/hotplug)")
     cpu: Cpu = Field(default_factory=Cpu, description="vCPU topology and model")
-    machine: str | None = Field(None, description="Machine type, e.g. q35 or pc (default: hypervisor's)")
+    machine: Word | None = Field(None, description="Machine type, e.g. q35 or pc (default: hypervisor's)")
     accelerator: Literal["kvm", "tcg"] = Field(
         "kvm", description="libvirt: hardware virtualization (kvm) or pure emulation (tcg, slow; nested/CI hosts)"
     )
@@ -184,19 +212,21 @@ class VirtualMachineArgs(Model):
     cloud_init: CloudInit | None = Field(
         None, description="NoCloud seed (secret as a whole, whatever was passed)", json_schema_extra=SECRET
     )
-    serial_console: bool = Field(True, description="Serial console (libvirt: logged to a file)")
-    vnc: bool = Field(False, description="VNC graphics")
-    guest_agent: bool = Field(False, description="QEMU guest agent channel")
-    rng: bool = Field(False, description="virtio-rng device")
-    wait_for_ip: bool = Field(
+    serial_console: Bool = Field(True, description="Serial console (libvirt: logged to a file)")
+    vnc: Bool = Field(False, description="VNC graphics")
+    guest_agent: Bool = Field(False, description="QEMU guest agent channel")
+    rng: Bool = Field(False, description="virtio-rng device")
+    wait_for_ip: Bool = Field(
         False, description="On create, wait (bounded) until a NIC has an IPv4 lease from a libvirt-managed network"
     )
     run_state: Literal["running", "stopped", "paused"] = Field("running", description="Desired power state")
     restart_policy: RestartPolicy = Field(default_factory=RestartPolicy, description="Restart-class changes")
-    description: str | None = Field(None, description="Free text")
-    labels: dict[str, str] = Field(default_factory=dict, description="Labels (libvirt: metadata)")
+    description: MultilineText | None = Field(None, description="Free text")
+    labels: dict[SingleLine, SingleLine] = Field(
+        default_factory=dict, description="Labels (libvirt: metadata; KubeVirt: Kubernetes labels)"
+    )
     kubevirt: KubevirtVmOptions | None = Field(None, description="KubeVirt-only options")
-    adopt: bool = Field(
+    adopt: Bool = Field(
         False,
         description="Take over an existing object of this name that this stack did not create (it is marked as "
         "owned from then on, and deleted with the resource). Default: refuse with a Conflict",
@@ -206,41 +236,83 @@ class VirtualMachineArgs(Model):
     @model_validator(mode="after")
     def _consistent(self) -> VirtualMachineArgs:
         if self.max_memory is not None and quantity_bytes(self.max_memory) < quantity_bytes(self.memory):
-            raise ValueError(f"max_memory ({self.max_memory}) is smaller than memory ({self.memory})")
-        if quantity_bytes(self.memory) < 16 * 2**20:
-            raise ValueError(f"memory ({self.memory}) is below the 16Mi a guest needs")
-        _unique("disks", [d.name for d in self.disks])
-        _unique("interfaces", [i.name for i in self.interfaces])
-        _unique("interfaces (mac)", [i.mac for i in self.interfaces if i.mac])
-        _unique("disks (boot_order)", [d.boot_order for d in self.disks if d.boot_order])
+            raise field_error(("max_memory",), f"max_memory ({self.max_memory}) is smaller than memory ({self.memory})")
+        _unique(("disks",), "name", [d.name for d in self.disks])
+        _unique(("disks",), "boot_order", [d.boot_order for d in self.disks])
+        _unique(("interfaces",), "name", [i.name for i in self.interfaces])
+        _unique(("interfaces",), "mac", [i.mac for i in self.interfaces])
         if isinstance(self.target, LibvirtTarget):
-            for i, disk in enumerate(self.disks):
-                if any(getattr(disk, f) for f in _KUBE_ONLY_SOURCES):
-                    raise ValueError(f"disks[{i}]: {'/'.join(_KUBE_ONLY_SOURCES)} need a kubevirt target")
-            if self.kubevirt is not None:
-                raise ValueError("kubevirt: these options need a kubevirt target")
-            for i, nic in enumerate(self.interfaces):
-                if nic.pod or nic.binding:
-                    raise ValueError(f"interfaces[{i}]: pod/binding need a kubevirt target")
-            if self.cloud_init and self.cloud_init.secret_name:
-                raise ValueError("cloud_init.secret_name needs a kubevirt target")
+            self._libvirt_only(self.target)
         else:
-            for i, disk in enumerate(self.disks):
-                if disk.path or disk.volume:
-                    raise ValueError(f"disks[{i}]: path/volume need a libvirt target")
-            if self.kernel_boot is not None:
-                raise ValueError("kernel_boot: direct kernel boot from host paths needs a libvirt target")
-            if self.accelerator != "kvm":
-                raise ValueError("accelerator: on KubeVirt emulation is a cluster setting (useEmulation)")
-            for i, nic in enumerate(self.interfaces):
-                if nic.vlan is not None:
-                    raise ValueError(f"interfaces[{i}].vlan: on KubeVirt the VLAN belongs to the Bridge (NAD)")
+            self._kubevirt_only()
         return self
 
+    def _libvirt_only(self, target: LibvirtTarget) -> None:
+        for i, disk in enumerate(self.disks):
+            for f in _KUBE_ONLY_SOURCES:
+                if getattr(disk, f):
+                    raise field_error(("disks", i, f), f"{f} needs a kubevirt target")
+        if self.kubevirt is not None:
+            raise field_error(("kubevirt",), "these options need a kubevirt target")
+        for i, nic in enumerate(self.interfaces):
+            for f in ("pod", "binding"):
+                if getattr(nic, f):
+                    raise field_error(("interfaces", i, f), f"{f} needs a kubevirt target")
+            if nic.network is not None and _LIBVIRT_NETWORK.match(nic.network) is None:
+                raise field_error(
+                    ("interfaces", i, "network"),
+                    f"{echo(nic.network)} is not a libvirt network name (letters, digits, '_.+-', at most 255)",
+                )
+        if self.cloud_init and self.cloud_init.secret_name:
+            raise field_error(("cloud_init", "secret_name"), "secret_name needs a kubevirt target")
+        for i, host in enumerate(self.hosts):
+            if libvirt_host(host) == libvirt_host(target.uri):
+                raise field_error(("hosts", i), f"{echo(host)} is the VM's own target host: list only the others")
 
-def _unique(what: str, values: list[object]) -> None:
-    seen: set[object] = set()
-    for value in values:
+    def _kubevirt_only(self) -> None:
+        for i, disk in enumerate(self.disks):
+            for f in ("path", "volume"):
+                if getattr(disk, f):
+                    raise field_error(("disks", i, f), f"{f} needs a libvirt target")
+        if self.kernel_boot is not None:
+            raise field_error(("kernel_boot",), "direct kernel boot from host paths needs a libvirt target")
+        if self.accelerator != "kvm":
+            raise field_error(("accelerator",), "on KubeVirt emulation is a cluster setting (useEmulation)")
+        if self.hosts:
+            raise field_error(("hosts",), "hosts are libvirt hypervisors: KubeVirt picks the node")
+        for i, nic in enumerate(self.interfaces):
+            if nic.vlan is not None:
+                raise field_error(("interfaces", i, "vlan"), "on KubeVirt the VLAN belongs to the Bridge (NAD)")
+            if nic.network is not None:
+                problem = _nad_problem(nic.network)
+                if problem:
+                    raise field_error(("interfaces", i, "network"), problem)
+        for key, problem in label_problems(self.labels):
+            raise field_error(("labels", key), problem)
+
+
+_LIBVIRT_NETWORK = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.+-]{0,254}$")
+
+
+def _nad_problem(value: str) -> str | None:
+    """Why `value` is no NetworkAttachmentDefinition reference (`name` or `namespace/name`), or None."""
+    namespace, slash, name = value.rpartition("/")
+    if slash and (not namespace or dns_label_problem(namespace)):
+        return f"{echo(value)}: the namespace of a NetworkAttachmentDefinition reference must be a DNS-1123 label"
+    if dns_subdomain_problem(name):
+        return (
+            f"{echo(value)} is not a NetworkAttachmentDefinition reference: use NAME or NAMESPACE/NAME "
+            "(the name a DNS-1123 subdomain)"
+        )
+    return None
+
+
+def _unique(field: tuple[str | int, ...], what: str, values: list[object]) -> None:
+    seen: dict[object, int] = {}
+    for index, value in enumerate(values):
+        if value is None:
+            continue
         if value in seen:
-            raise ValueError(f"{what}: {value!r} appears twice")
-        seen.add(value)
+            name = field[-1]
+            raise field_error(field, f"{what} {value!r} appears twice ({name}[{seen[value]}] and {name}[{index}])")
+        seen[value] = index

@@ -30,13 +30,13 @@ def failures(inputs: dict[str, Any], olds: dict[str, Any] | None = None) -> dict
         ({"memory": "0"}, "memory", "greater than zero"),
         ({"memory": "-1Gi"}, "memory", "greater than zero"),
         ({"memory": "1GB"}, "memory", "not a quantity"),
-        ({"memory": "8Mi"}, "(resource)", "16Mi"),
+        ({"memory": "8Mi"}, "memory", "16Mi"),
         ({"name": "a<b&'c\""}, "name", "not a valid name"),
         ({"cpu": {"sockets": 0}}, "cpu.sockets", "greater than or equal to 1"),
-        ({"cpu": {"sockets": 4, "max_sockets": 2}}, "cpu", "max_sockets"),
-        ({"max_memory": "128Mi"}, "(resource)", "max_memory"),
+        ({"cpu": {"sockets": 4, "max_sockets": 2}}, "cpu.max_sockets", "smaller than sockets"),
+        ({"max_memory": "128Mi"}, "max_memory", "smaller than memory"),
         ({"disks": [{"name": "root"}]}, "disks[0]", "exactly one source"),
-        ({"disks": [{"name": "iso", "path": "/x.iso", "cdrom": True}]}, "disks[0]", "virtio"),
+        ({"disks": [{"name": "iso", "path": "/x.iso", "cdrom": True}]}, "disks[0].bus", "virtio"),
         (
             {
                 "interfaces": [
@@ -44,7 +44,7 @@ def failures(inputs: dict[str, Any], olds: dict[str, Any] | None = None) -> dict
                     {"name": "b", "network": "n", "mac": "52:54:00:00:00:01"},
                 ]
             },
-            "(resource)",
+            "interfaces",
             "appears twice",
         ),
         ({"interfaces": [{"name": "a", "network": "n", "mac": "01:00:00:00:00:01"}]}, "interfaces[0].mac", "multicast"),
@@ -105,7 +105,7 @@ def test_disk_only_grows() -> None:
 
 def test_bridge_needs_what_its_mode_needs() -> None:
     _c, found = BRIDGE.check(None, {"name": "br", "mode": "bridge"}, unknown=UNKNOWN)
-    assert found and found[0].property == "(resource)" and "existing host bridge" in found[0].reason
+    assert found and found[0].property == "bridge" and "existing host bridge" in found[0].reason
     _c, found = BRIDGE.check(None, {"name": "br", "mode": "nat", "ipv4": {"address": "10.0.0.0/24"}}, unknown=UNKNOWN)
     assert found[0].property == "ipv4.address" and "network or broadcast" in found[0].reason
     _c, found = BRIDGE.check(None, {"name": "br", "mode": "nat", "bridge": "a-very-long-bridge-name"}, unknown=UNKNOWN)

@@ -45,7 +45,7 @@ def failures(**fields: Any) -> dict[str, str]:
 )
 def test_infeasible_live_migrations_fail_at_preview(vm_spec: dict[str, Any], extra: dict[str, Any], words: str) -> None:
     found = failures(vm_spec=vm_spec, **extra)
-    assert words in found["(resource)"]
+    assert words in found["vm"]
     assert failures(vm_spec=vm_spec, allow_unsafe=True, **extra) == {}
 
 
