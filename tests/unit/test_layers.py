@@ -18,7 +18,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tomllib
 from pathlib import Path
 
 import pytest
@@ -140,14 +139,3 @@ def test_unit_tier_collects_no_other_tier() -> None:
     other_tiers = ("tests.libvirt", "tests.kube", "tests.e2e")
     assert {m for m in loaded if m.startswith(other_tiers)} == set()
     assert "deselected" not in result.stdout  # the other tiers' folders were not even collected
-
-
-def test_every_package_folder_is_packaged() -> None:
-    config = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]
-    mapping = {v: k for k, v in config["package-dir"].items()}
-    found = set()
-    for top, name in mapping.items():
-        for init in (REPO / top).rglob("__init__.py"):
-            rel = init.parent.relative_to(REPO / top)
-            found.add(".".join([name, *rel.parts]))
-    assert found == set(config["packages"])
