@@ -1,8 +1,18 @@
 """pulumi-kubevirt: virtual machines, disks, bridges and migrations as Pulumi resources.
 
 `pulumi_kubevirt.provider` exports the resources; the typed inputs are in
-`pulumi_kubevirt.provider.models`. Layers (enforced by .importlinter):
-models -> render/parse/plan (pure) -> backends (I/O) -> core -> resources (Pulumi).
+`pulumi_kubevirt.provider.models`. Layers, bottom up, each importing only
+those below it (the contracts of `.importlinter`, checked by `make lint`):
+
+- `models`, `errors` -> `plan`, `outputs`, `ownership`, `waiting` -> `core`:
+  validation, classification and the check/diff/CRUD driver; no I/O library
+  (pure, but for `waiting`'s bounded sleeps and progress lines);
+- the backends `libvirt` | `kubevirt`, which never import each other: pure
+  `render`/`parse`/`rules` beside the reconcilers that do the I/O;
+- `kinds` wires each kind and target to its reconciler, importing the backends
+  lazily (importing the package loads no libvirt or Kubernetes client);
+- `schema`, then the Pulumi adapters (`resources`, the dynamic provider) and
+  `pulumi_kubevirt.components`, which reach the backends only through `kinds`.
 """
 
 from .resources import Bridge, Disk, Migration, VirtualMachine
