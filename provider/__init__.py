@@ -11,8 +11,9 @@ those below it (the contracts of `.importlinter`, checked by `make lint`):
   `render`/`parse`/`rules` beside the reconcilers that do the I/O;
 - `kinds` wires each kind and target to its reconciler, importing the backends
   lazily (importing the package loads no libvirt or Kubernetes client);
-- `schema`, then the Pulumi adapters (`resources`, the dynamic provider) and
-  `pulumi_kubevirt.components`, which reach the backends only through `kinds`.
+- `schema`, then the two Pulumi adapters, `resources` (the dynamic provider)
+  and `plugin` (the resource-provider plugin), and `pulumi_kubevirt.components`,
+  which reach the backends only through `kinds`.
 """
 
 from .resources import Bridge, Disk, Migration, VirtualMachine

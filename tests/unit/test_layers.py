@@ -4,8 +4,9 @@
 - Each contract breaks on a planted forbidden import: the tree is copied to a
   temporary folder laid out as the import name (pulumi_kubevirt/provider, ...),
   one import is planted, and lint-imports run there must name that contract.
-- Importing the provider (what preview, check and diff need) loads no backend
-  client library: provider.kinds imports its reconcilers lazily.
+- Importing the provider, either adapter or the components (what preview,
+  check and diff need) loads no backend client library: provider.kinds imports
+  its reconcilers lazily.
 - A unit run collects no other tier: neither their test modules nor the
   libvirt/kube/pulumi harness plugins are imported.
 """
@@ -103,6 +104,7 @@ def test_importing_the_provider_loads_no_backend_client() -> None:
     code = (
         "import json, sys\n"
         "import pulumi_kubevirt.provider, pulumi_kubevirt.provider.schema, pulumi_kubevirt.components\n"
+        "import pulumi_kubevirt.provider.plugin.server\n"
         "print(json.dumps(sorted(sys.modules)))\n"
     )
     out = subprocess.run(

@@ -115,6 +115,8 @@ def test_installed_wheel_imports_and_prints_the_schema(build: tuple[Path, str], 
         check=True,
         timeout=TIMEOUT,
     )
+    for script in CONFIG["project"].get("scripts", {}):  # the plugin's executable, found on PATH by pulumi
+        assert (venv / "bin" / script).is_file(), f"console script {script} not installed"
     site = Path(
         run_isolated(
             python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))", cwd=tmp_path
