@@ -3,7 +3,8 @@
 A `Connections` object lives in the provider process only: resource providers
 create it on first use and drop it when pickled, so no connection is ever
 serialized into Pulumi state. libvirt connections are thread-safe; a dead one
-(`isAlive()` false) is reopened once.
+(a restarted libvirtd: one cheap RPC tells) is reopened, and one that meets a
+transport error is dropped from the cache.
 
 `translate` is this backend's one error translator: only VIR_ERR_NO_* codes
 become NotFound; connection/RPC failures become BackendUnavailable.
@@ -79,6 +80,7 @@ class Connections:
         libvirt.registerErrorHandler(_quiet, None)
         self._lock = threading.Lock()
         self._conns: dict[str, libvirt.virConnect] = {}
+        self._pool_locks: dict[tuple[str, str], threading.Lock] = {}
         # Close before interpreter teardown: a virConnect collected after the libvirt
         # module is torn down prints "Exception ignored in virConnect.__del__".
         atexit.register(self.close)
@@ -87,11 +89,13 @@ class Connections:
         with self._lock:
             conn = self._conns.get(uri)
             if conn is not None:
+                # One cheap round trip, not isAlive(): without an event loop a connection to a
+                # daemon that was restarted still looks alive until its first I/O fails.
                 try:
-                    if conn.isAlive():
-                        return conn
+                    conn.getLibVersion()
+                    return conn
                 except libvirt.libvirtError:
-                    pass  # a broken connection object: fall through and reopen it
+                    pass  # a broken connection: fall through and reopen it
             try:
                 conn = libvirt.open(uri)
             except libvirt.libvirtError as err:
@@ -101,6 +105,13 @@ class Connections:
             self._conns[uri] = conn
             return conn
 
+    def pool_lock(self, uri: str, pool: str) -> threading.Lock:
+        """The lock of one storage pool in this process: held while ownership records of the
+        pool are written or the pool is removed (see ledger.py), so a thread never removes a
+        pool another thread is about to create a volume in."""
+        with self._lock:
+            return self._pool_locks.setdefault((uri, pool), threading.Lock())
+
     @contextmanager
     def call(self, uri: str, *, resource: str, doing: str) -> Iterator[libvirt.virConnect]:
         """A connection; libvirt errors raised inside become provider errors."""
@@ -108,7 +119,20 @@ class Connections:
         try:
             yield conn
         except libvirt.libvirtError as err:
-            raise translate(err, resource=resource, doing=doing) from err
+            translated = translate(err, resource=resource, doing=doing)
+            if isinstance(translated, BackendUnavailable):
+                self._forget(uri, conn)
+            raise translated from err
+        except BackendUnavailable:
+            self._forget(uri, conn)
+            raise
+
+    def _forget(self, uri: str, conn: libvirt.virConnect) -> None:
+        """Drop a connection that met a transport error: without an event loop libvirt notices a
+        restarted daemon only on I/O, so `isAlive()` may still say yes; the next call reopens."""
+        with self._lock:
+            if self._conns.get(uri) is conn:
+                del self._conns[uri]  # not closed here: other threads may still hold it
 
     def close(self) -> None:
         with self._lock:

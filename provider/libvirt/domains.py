@@ -12,6 +12,22 @@ XML); this module only does what the plan says:
 - delete: graceful shutdown within the policy's timeout, then destroy, then
   undefine with the flags that remove managed save, snapshot/checkpoint
   metadata and NVRAM. Idempotent.
+
+Ownership: every domain this provider defines carries `<pkv:owner>` in its
+metadata (render.py), written by the define itself; the cloud-init seed volume
+is claimed in the pool's ledger before it is written (ledger.py). A domain or
+seed that is not ours is a Conflict at create (nothing touched) unless
+`adopt=True`, is never updated, and is left in place by delete (with a note).
+A domain defined before markers existed is recognised by the UUID in the state.
+
+Crash safety: create is idempotent on the owner marker. When libvirtd or the
+provider dies, or a wait times out, mid-create, the rollback removes what this
+call made; if the rollback cannot run (libvirtd gone), what is left is marked
+as ours, and the next create of the same resource finds it and finishes it
+(redefines in place, rewrites the seed unless the guest already booted from
+it, starts it as requested). Progress reports name each completed step
+("seed written", "defined", "started"): the fault-injection tests kill
+libvirtd exactly there.
 """
 
 from __future__ import annotations
@@ -23,17 +39,17 @@ from typing import Any
 import libvirt
 from lxml import etree
 
-from ..errors import Conflict, InvalidSpec, NotFound, OperationFailed, WaitTimeout
+from ..errors import Conflict, InvalidSpec, NotFound, OperationFailed, ProviderError, WaitTimeout
 from ..models import VirtualMachineArgs
 from ..models.common import parse_duration
 from ..ownership import Owner
 from ..plan import Plan, plan_changes
 from ..waiting import Deadline, Progress, wait_for
-from . import render
+from . import ledger, render
 from .connection import Connections, lookup
-from .parse import parse_domain, parse_macs
+from .parse import parse_domain, parse_macs, parse_owner
 from .rules import VM_RULES
-from .volumes import delete_volume_if_exists, ensure_pool, upload_bytes
+from .streams import upload_bytes
 
 _STATE_NAMES = {
     libvirt.VIR_DOMAIN_NOSTATE: "nostate",
@@ -72,49 +88,83 @@ class DomainReconciler:
         uri, name = args.target.uri, args.name  # type: ignore[union-attr]
         deadline = Deadline(parse_duration(args.timeouts.create))
         with self._conns.call(uri, resource=name, doing="creating the domain") as conn:
-            if lookup(conn.lookupByName, name, resource=name, what="domain") is not None:
-                raise Conflict(
-                    f"a domain named {name!r} already exists on {uri}: pick another name, or delete/import it",
-                    resource=name,
-                    field="name",
-                )
+            existing = lookup(conn.lookupByName, name, resource=name, what="domain")
+            adopted = False
+            if existing is not None:
+                found = parse_owner(existing.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))
+                if found == str(owner):
+                    progress(f"domain {name} was left by an interrupted create of this resource: finishing it")
+                elif args.adopt:
+                    adopted = True
+                    progress(f"adopting domain {name} (adopt=True; its owner was {found or 'none'})")
+                else:
+                    raise Conflict(
+                        f"a domain named {name!r} already exists on {uri} and is not owned by {owner} "
+                        f"(its owner: {found or 'none'}); it was left untouched: pick another name, "
+                        "or set adopt=True to take it over",
+                        resource=name,
+                        field="name",
+                    )
             seed = self._seed_placement(args)
-            created_seed = False
-            dom: libvirt.virDomain | None = None
+            seed_taken_over = False
             try:
                 if seed is not None:
-                    progress(f"writing the cloud-init seed {seed.pool}/{seed.volume}")
-                    self._write_seed(conn, args, seed)
-                    created_seed = True
+                    # A guest that booted already read its seed: leave the volume in use alone.
+                    booted = existing is not None and bool(existing.isActive())
+                    seed_taken_over = self._write_seed(
+                        conn, args, seed, owner, progress, adopt=args.adopt, write=not booted
+                    )
                 progress("defining the domain")
-                dom = conn.defineXML(render.render_domain(args, seed=seed))
-                if args.run_state != "stopped":
-                    progress("starting")
-                    dom.create()
-                    self._wait_state(dom, "running", deadline, name)
-                    if args.run_state == "paused":
-                        dom.suspend()
+                uuid = existing.UUIDString() if existing is not None else None
+                dom = conn.defineXML(render.render_domain(args, seed=seed, uuid=uuid, owner=str(owner)))
+                progress(f"defined domain {name}")
+                self._apply_run_state(dom, args, deadline, progress)
+                if dom.isActive():
+                    progress(f"started domain {name}")
                 outputs = self._outputs(dom, args, deadline, progress, fresh=True)
-            except BaseException:
-                self._rollback(conn, dom, seed if created_seed else None, name)
+            except BaseException as err:
+                self._rollback(
+                    conn, args, seed, owner, keep_domain=adopted, keep_seed=seed_taken_over, cause=err,
+                    progress=progress,
+                )  # fmt: skip
                 raise
         return outputs
 
     def _rollback(
-        self, conn: libvirt.virConnect, dom: libvirt.virDomain | None, seed: render.SeedPlacement | None, name: str
+        self,
+        conn: libvirt.virConnect,
+        args: VirtualMachineArgs,
+        seed: render.SeedPlacement | None,
+        owner: Owner,
+        *,
+        keep_domain: bool,
+        keep_seed: bool,
+        cause: BaseException,
+        progress: Progress,
     ) -> None:
+        """Remove what a failed create leaves that is ours (never what adopt took over)."""
+        name = args.name
+        left = []
         try:
-            if dom is not None:
+            left.append(f"domain {name}")
+            dom = lookup(conn.lookupByName, name, resource=name, what="domain")
+            if dom is not None and not keep_domain and _marker(dom) == str(owner):
                 if dom.isActive():
                     dom.destroy()
                 dom.undefineFlags(_UNDEFINE_FLAGS)
-            if seed is not None:
-                delete_volume_if_exists(conn, seed.pool, seed.volume, resource=name)
-        except libvirt.libvirtError as err:
-            # The original error is what the user must see; report the leftover too.
+            left.pop()
+            if seed is not None and not keep_seed:
+                left.append(f"seed volume {seed.pool}/{seed.volume}")
+                with self._conns.pool_lock(args.target.uri, seed.pool):  # type: ignore[union-attr]
+                    ledger.delete_owned_volume(conn, seed.pool, seed.volume, owner, resource=name, progress=progress)
+                    ledger.remove_pool_if_unused(conn, seed.pool, resource=name, progress=progress)
+                left.pop()
+        except (libvirt.libvirtError, ProviderError) as err:
+            # The original error is what the user must see; say what is left and what happens to it.
+            message = err.get_error_message() if isinstance(err, libvirt.libvirtError) else str(err)
             raise OperationFailed(
-                f"creation failed and rolling back also failed ({err.get_error_message()}); "
-                f"remove domain {name!r} by hand",
+                f"creation failed ({cause}) and rolling back failed too ({message}): {', '.join(left)} may be "
+                f"left, marked as owned by {owner}; the next `pulumi up` adopts and finishes them",
                 resource=name,
             ) from err
 
@@ -124,28 +174,59 @@ class DomainReconciler:
         pool = next((d.volume.pool for d in args.disks if d.volume is not None), "default")
         return render.SeedPlacement(pool=pool, volume=render.seed_volume_name(args.name))
 
-    def _write_seed(self, conn: libvirt.virConnect, args: VirtualMachineArgs, seed: render.SeedPlacement) -> None:
+    def _write_seed(
+        self,
+        conn: libvirt.virConnect,
+        args: VirtualMachineArgs,
+        seed: render.SeedPlacement,
+        owner: Owner,
+        progress: Progress,
+        *,
+        adopt: bool,
+        legacy: bool = False,
+        write: bool = True,
+    ) -> bool:
+        """Claim the seed volume for `owner` (Conflict if foreign) and (re)write it; True when
+        `adopt` took over a volume that was not ours."""
         ci = args.cloud_init
         assert ci is not None
+        name = args.name
+        with self._conns.pool_lock(args.target.uri, seed.pool):  # type: ignore[union-attr]
+            pool = ledger.ensure_pool(conn, seed.pool, None, resource=name, progress=progress)
+            claim = ledger.claim(
+                conn, pool, seed.volume, owner, adopt=adopt, legacy=legacy, resource=name, field="cloud_init"
+            )
+        if not write:
+            return claim.taken_over
+        progress(f"writing the cloud-init seed {seed.pool}/{seed.volume}")
         data = render.render_seed(
-            instance_id=f"iid-{args.name}",
-            hostname=args.name,
+            instance_id=f"iid-{name}",
+            hostname=name,
             user_data=ci.user_data,
             network_data=ci.network_data,
             ssh_authorized_keys=list(ci.ssh_authorized_keys),
         )
-        pool = ensure_pool(conn, seed.pool, None, resource=args.name)
-        delete_volume_if_exists(conn, seed.pool, seed.volume, resource=args.name)
+        old = lookup(pool.storageVolLookupByName, seed.volume, resource=name, what="volume")
+        if old is not None:
+            old.delete(0)  # ours (claimed above): its size changes with the content
         vol = pool.createXML(render.render_seed_volume(seed.volume, len(data)), 0)
         upload_bytes(conn, vol, data)
+        progress(f"seed written ({seed.pool}/{seed.volume})")
+        return claim.taken_over
 
     def locate(
-        self, args: VirtualMachineArgs, state: Mapping[str, Any]
+        self,
+        args: VirtualMachineArgs,
+        state: Mapping[str, Any],
+        *,
+        owner: Owner | None = None,
+        progress: Progress | None = None,
     ) -> tuple[str, libvirt.virConnect, libvirt.virDomain] | None:
         """Where the domain is now: its last known host, its target, then `hosts` (after a Migration).
 
-        None only when every candidate answered "no such domain"; an unreachable
-        candidate is an error, never proof that the VM is gone.
+        None only when every candidate answered "no such domain" (or, with `owner`, had only a
+        domain of that name that is not `owner`'s); an unreachable candidate is an error, never
+        proof that the VM is gone.
         """
         candidates: list[str] = []
         for uri in (state.get("host_uri"), args.target.uri, *args.hosts):  # type: ignore[union-attr]
@@ -154,15 +235,20 @@ class DomainReconciler:
         for uri in candidates:
             with self._conns.call(uri, resource=args.name, doing="looking for the domain") as conn:
                 dom = lookup(conn.lookupByName, args.name, resource=args.name, what="domain")
-                if dom is not None:
-                    return uri, conn, dom
+                if dom is None:
+                    continue
+                if owner is not None and not _is_ours(dom, owner, state):
+                    if progress is not None:
+                        progress(f"domain {args.name} on {uri} is not owned by {owner}: not this resource's")
+                    continue
+                return uri, conn, dom
         return None
 
     # -- read -----------------------------------------------------------------
     def read(
         self, args: VirtualMachineArgs, state: Mapping[str, Any], *, owner: Owner, progress: Progress
     ) -> tuple[dict[str, Any], dict[str, Any]] | None:
-        found = self.locate(args, state)
+        found = self.locate(args, state, owner=owner, progress=progress)
         if found is None:
             return None
         uri, _conn, dom = found
@@ -254,22 +340,33 @@ class DomainReconciler:
     ) -> dict[str, Any]:
         name = new.name
         deadline = Deadline(parse_duration(new.timeouts.update))
-        found = self.locate(new, state)
+        found = self.locate(new, state, owner=owner, progress=progress)
         if found is None:
+            if self.locate(new, state) is not None:
+                raise Conflict(
+                    f"domain {name!r} is not owned by {owner} (replaced out of band?): not updated",
+                    resource=name,
+                    field="name",
+                )
             raise NotFound(f"domain {name!r} is gone; run `pulumi refresh`", resource=name)
         uri, conn, dom = found
         with self._conns.call(uri, resource=name, doing="updating the domain"):
             seed = self._seed_placement(new)
             if seed is not None and any(c.path.startswith("cloud_init") for c in plan.changes):
                 progress("rewriting the cloud-init seed (used on next boot)")
-                self._write_seed(conn, new, seed)
-            if plan.of_kind("restart") or plan.of_kind("live"):
+                # A seed our own domain already uses is ours even without a record (made before records).
+                legacy = seed.volume in dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)
+                self._write_seed(conn, new, seed, owner, progress, adopt=new.adopt, legacy=legacy)
+            if plan.of_kind("restart") or plan.of_kind("live") or _marker(dom) != str(owner):
                 progress("redefining the domain in place")
-                conn.defineXML(render.render_domain(new, seed=seed, uuid=dom.UUIDString()))
+                conn.defineXML(render.render_domain(new, seed=seed, uuid=dom.UUIDString(), owner=str(owner)))
             if dom.isActive():
-                self._apply_live(dom, old, new, plan, progress)
+                self._apply_live(dom, old, new, plan, owner, progress)
             if old.cloud_init is not None and new.cloud_init is None:
-                delete_volume_if_exists(conn, *self._old_seed(old), resource=name)
+                pool, volume = self._old_seed(old)
+                with self._conns.pool_lock(uri, pool):
+                    ledger.delete_owned_volume(conn, pool, volume, owner, resource=name, progress=progress)
+                    ledger.remove_pool_if_unused(conn, pool, resource=name, progress=progress)
             restart = bool(plan.of_kind("restart")) and dom.isActive()
             if restart and new.restart_policy.mode == "auto" and new.run_state != "stopped":
                 progress("restart-class change and restart_policy=auto: restarting")
@@ -285,10 +382,16 @@ class DomainReconciler:
         return seed.pool, seed.volume
 
     def _apply_live(
-        self, dom: libvirt.virDomain, old: VirtualMachineArgs, new: VirtualMachineArgs, plan: Plan, progress: Progress
+        self,
+        dom: libvirt.virDomain,
+        old: VirtualMachineArgs,
+        new: VirtualMachineArgs,
+        plan: Plan,
+        owner: Owner,
+        progress: Progress,
     ) -> None:
         live = {c.path for c in plan.of_kind("live")}
-        new_xml = render.render_domain(new, seed=self._seed_placement(new))
+        new_xml = render.render_domain(new, seed=self._seed_placement(new), owner=str(owner))
         if "memory" in live:
             progress(f"setting memory to {new.memory} live")
             dom.setMemoryFlags(int(render.kib(new.memory)), _LIVE)
@@ -401,7 +504,7 @@ class DomainReconciler:
     def delete(self, args: VirtualMachineArgs, state: Mapping[str, Any], *, owner: Owner, progress: Progress) -> None:
         name = args.name
         deadline = Deadline(parse_duration(args.timeouts.delete))
-        found = self.locate(args, state)
+        found = self.locate(args, state, owner=owner, progress=progress)
         if found is not None:
             uri, conn, dom = found
             with self._conns.call(uri, resource=name, doing="deleting the domain"):
@@ -410,11 +513,26 @@ class DomainReconciler:
                     self._shutdown(dom, args, deadline)
                 progress("undefining")
                 dom.undefineFlags(_UNDEFINE_FLAGS)
+                progress(f"undefined domain {name}")
         seed = self._seed_placement(args)
         if seed is not None:
             home = args.target.uri  # type: ignore[union-attr]
             with self._conns.call(home, resource=name, doing="deleting the cloud-init seed") as conn:
-                delete_volume_if_exists(conn, seed.pool, seed.volume, resource=name)
+                with self._conns.pool_lock(home, seed.pool):
+                    ledger.delete_owned_volume(conn, seed.pool, seed.volume, owner, resource=name, progress=progress)
+                    ledger.remove_pool_if_unused(conn, seed.pool, resource=name, progress=progress)
+
+
+def _marker(dom: libvirt.virDomain) -> str | None:
+    return parse_owner(dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))
+
+
+def _is_ours(dom: libvirt.virDomain, owner: Owner, state: Mapping[str, Any]) -> bool:
+    """Marked as `owner`'s, or (defined before markers existed) the very domain the state recorded."""
+    marker = _marker(dom)
+    if marker is not None:
+        return marker == str(owner)
+    return bool(state.get("uuid")) and state.get("uuid") == dom.UUIDString()
 
 
 def _device(domain_xml: str, alias: str) -> str:

@@ -6,6 +6,14 @@ and DHCP from libvirt. Updates redefine the network in place; an active
 network keeps running on its old definition until restarted, which the
 outputs report as `pending_restart` (restarting it would cut every attached
 guest's link). Autostart changes apply at once.
+
+Ownership: every network this provider defines carries `<pkv:owner>` in its
+`<metadata>` (kept by libvirt 9.0; only the metadata *setter API* needs 9.7, so
+marking is done by the define itself). A network of the same name that is not
+ours is a Conflict at create (left untouched) unless `adopt=True`, is never
+updated, and delete leaves it with a note. Create is idempotent on the marker:
+a network left by an interrupted create of the same resource (defined, maybe
+not started) is redefined in place and started.
 """
 
 from __future__ import annotations
@@ -22,7 +30,7 @@ from ..plan import Plan, diff_data
 from ..waiting import Progress
 from . import render
 from .connection import Connections, lookup
-from .parse import network_bridge_name, parse_network
+from .parse import network_bridge_name, parse_network, parse_owner
 
 
 class NetworkReconciler:
@@ -34,8 +42,23 @@ class NetworkReconciler:
     def create(self, args: BridgeArgs, *, owner: Owner, progress: Progress) -> dict[str, Any]:
         uri, name = args.target.uri, args.name  # type: ignore[union-attr]
         with self._conns.call(uri, resource=name, doing="creating the network") as conn:
-            if lookup(conn.networkLookupByName, name, resource=name, what="network") is not None:
-                raise Conflict(f"a libvirt network named {name!r} already exists on {uri}", resource=name, field="name")
+            existing = lookup(conn.networkLookupByName, name, resource=name, what="network")
+            adopted = False
+            if existing is not None:
+                found = _marker(existing)
+                if found == str(owner):
+                    progress(f"network {name} was left by an interrupted create of this resource: finishing it")
+                elif args.adopt:
+                    adopted = True
+                    progress(f"adopting network {name} (adopt=True; its owner was {found or 'none'})")
+                else:
+                    raise Conflict(
+                        f"a libvirt network named {name!r} already exists on {uri} and is not owned by {owner} "
+                        f"(its owner: {found or 'none'}); it was left untouched: pick another name, "
+                        "or set adopt=True to take it over",
+                        resource=name,
+                        field="name",
+                    )
             # libvirt starts a bridge-mode network without checking its bridge; guests would
             # fail to attach later. The (read-only) interface API can tell, even remotely.
             if args.mode == "bridge" and args.bridge is not None:
@@ -46,13 +69,18 @@ class NetworkReconciler:
                         resource=name,
                         field="bridge",
                     )
-            net = conn.networkDefineXML(render.render_network(args))
+            uuid = existing.UUIDString() if existing is not None else None
+            net = conn.networkDefineXML(render.render_network(args, owner=str(owner), uuid=uuid))
+            progress(f"defined network {name}")
             try:
                 net.setAutostart(1 if args.autostart else 0)
-                progress("starting the network")
-                net.create()
+                if not net.isActive():
+                    progress("starting the network")
+                    net.create()
+                progress(f"started network {name}")
             except libvirt.libvirtError as err:
-                net.undefine()
+                if not adopted:
+                    _remove(net)
                 if args.mode == "bridge":
                     raise InvalidSpec(
                         f"cannot start network over host bridge {args.bridge!r}: {err.get_error_message()}; "
@@ -61,14 +89,22 @@ class NetworkReconciler:
                         field="bridge",
                     ) from err
                 raise
-            return _outputs(net, pending=[])
+            return _outputs(net, pending=_pending(net, args))
+
+    def _owned(self, conn: libvirt.virConnect, args: BridgeArgs, owner: Owner, progress: Progress) -> Any:
+        """The network if it exists and `owner` owns it; a foreign one is reported, not returned."""
+        net = lookup(conn.networkLookupByName, args.name, resource=args.name, what="network")
+        if net is not None and _marker(net) != str(owner):
+            progress(f"network {args.name} exists but is not owned by {owner}: not this resource's")
+            return None
+        return net
 
     def read(
         self, args: BridgeArgs, state: Mapping[str, Any], *, owner: Owner, progress: Progress
     ) -> tuple[dict[str, Any], dict[str, Any]] | None:
         uri, name = args.target.uri, args.name  # type: ignore[union-attr]
         with self._conns.call(uri, resource=name, doing="reading the network") as conn:
-            net = lookup(conn.networkLookupByName, name, resource=name, what="network")
+            net = self._owned(conn, args, owner, progress)
             if net is None:
                 return None
             observed = parse_network(net.XMLDesc(libvirt.VIR_NETWORK_XML_INACTIVE), args)
@@ -87,11 +123,15 @@ class NetworkReconciler:
     ) -> dict[str, Any]:
         uri, name = new.target.uri, new.name  # type: ignore[union-attr]
         with self._conns.call(uri, resource=name, doing="updating the network") as conn:
-            net = lookup(conn.networkLookupByName, name, resource=name, what="network")
+            net = self._owned(conn, new, owner, progress)
             if net is None:
+                if lookup(conn.networkLookupByName, name, resource=name, what="network") is not None:
+                    raise Conflict(
+                        f"network {name!r} on {uri} is not owned by {owner}: not updated", resource=name, field="name"
+                    )
                 raise NotFound(f"network {name!r} is gone from {uri}; run `pulumi refresh`", resource=name)
             progress("redefining the network in place")
-            net = conn.networkDefineXML(render.render_network(new))
+            net = conn.networkDefineXML(render.render_network(new, owner=str(owner), uuid=net.UUIDString()))
             net.setAutostart(1 if new.autostart else 0)
             if not net.isActive():
                 net.create()
@@ -100,13 +140,24 @@ class NetworkReconciler:
     def delete(self, args: BridgeArgs, state: Mapping[str, Any], *, owner: Owner, progress: Progress) -> None:
         uri, name = args.target.uri, args.name  # type: ignore[union-attr]
         with self._conns.call(uri, resource=name, doing="deleting the network") as conn:
-            net = lookup(conn.networkLookupByName, name, resource=name, what="network")
+            net = self._owned(conn, args, owner, progress)
             if net is None:
                 return
             if net.isActive():
                 progress("stopping the network")
                 net.destroy()
             net.undefine()
+            progress(f"undefined network {name}")
+
+
+def _marker(net: libvirt.virNetwork) -> str | None:
+    return parse_owner(net.XMLDesc(libvirt.VIR_NETWORK_XML_INACTIVE))
+
+
+def _remove(net: libvirt.virNetwork) -> None:
+    if net.isActive():
+        net.destroy()
+    net.undefine()
 
 
 def _pending(net: libvirt.virNetwork, args: BridgeArgs) -> list[str]:

@@ -253,3 +253,14 @@ def _prefix(ip: etree._Element) -> str:
 def network_bridge_name(xml: str) -> str | None:
     bridge = _root(xml).find("bridge")
     return bridge.get("name") if bridge is not None else None
+
+
+def parse_owner(xml: str) -> str | None:
+    """The ownership marker (`project/stack::resource`) in a domain's or network's
+    provider metadata, or None when it carries none (an object this provider did not create)."""
+    root = _root(xml)
+    for kind in ("vm", "network"):
+        text = root.findtext(f"metadata/{{{XMLNS}}}{kind}/{{{XMLNS}}}owner")
+        if text:
+            return text
+    return None

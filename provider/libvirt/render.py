@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
+from uuid import UUID, uuid5
 
 import pycdlib
 import yaml
@@ -20,7 +21,10 @@ from ..models import BridgeArgs, DiskArgs, VirtualMachineArgs, quantity_bytes
 from ..models.common import parse_quantity
 
 XMLNS = "https://pulumi-kubevirt.dev/xmlns/libvirt/1"
-"""Namespace of the <metadata> element this provider owns in each domain."""
+"""Namespace of the <metadata> element this provider owns in each domain and network."""
+
+POOL_UUID_NAMESPACE = UUID("6f1d2b0e-5c1a-4d0e-9a53-70756c756d69")
+"""UUIDv5 namespace of the pools this provider creates (see `pool_uuid`)."""
 
 _M = str(etree.QName(XMLNS, "x"))[:-1]  # "{namespace}", the Clark-notation prefix
 SEED_SUFFIX = "-cidata.iso"
@@ -69,15 +73,22 @@ class SeedPlacement:
     volume: str
 
 
-def render_domain(args: VirtualMachineArgs, *, seed: SeedPlacement | None = None, uuid: str | None = None) -> str:
-    """The persistent domain definition of a VM; `uuid` when redefining an existing domain in place."""
+def render_domain(
+    args: VirtualMachineArgs,
+    *,
+    seed: SeedPlacement | None = None,
+    uuid: str | None = None,
+    owner: str | None = None,
+) -> str:
+    """The persistent domain definition of a VM; `uuid` when redefining an existing domain in place;
+    `owner` (`project/stack::resource`) is the ownership marker in the provider's metadata."""
     domain = E.domain(type="kvm" if args.accelerator == "kvm" else "qemu")
     domain.append(E.name(args.name))
     if uuid is not None:
         domain.append(E.uuid(uuid))
     if args.description is not None:
         domain.append(E.description(args.description))
-    domain.append(_metadata(args))
+    domain.append(_metadata(args, owner))
     max_mem = args.max_memory or args.memory
     domain.append(E.memory(kib(max_mem), unit="KiB"))
     domain.append(E.currentMemory(kib(args.memory), unit="KiB"))
@@ -95,8 +106,10 @@ def render_domain(args: VirtualMachineArgs, *, seed: SeedPlacement | None = None
     return _xml(domain)
 
 
-def _metadata(args: VirtualMachineArgs) -> etree._Element:
+def _metadata(args: VirtualMachineArgs, owner: str | None) -> etree._Element:
     meta = etree.Element(_M + "vm", nsmap={"pkv": XMLNS})
+    if owner is not None:
+        etree.SubElement(meta, _M + "owner").text = owner
     labels = etree.SubElement(meta, _M + "labels")
     for key, value in sorted(args.labels.items()):
         etree.SubElement(labels, _M + "label", key=key, value=value)
@@ -209,9 +222,17 @@ def render_device_xml(domain_xml: str, alias: str) -> str | None:
     return None
 
 
-def render_network(args: BridgeArgs) -> str:
-    """A libvirt network for a Bridge."""
+def render_network(args: BridgeArgs, *, owner: str | None = None, uuid: str | None = None) -> str:
+    """A libvirt network for a Bridge; `uuid` when redefining an existing network in place;
+    `owner` is the ownership marker in its <metadata> (network metadata is kept by libvirt
+    since 2.1; only its *API* setter is 9.7+)."""
     net = E.network(E.name(args.name))
+    if uuid is not None:
+        net.append(E.uuid(uuid))
+    if owner is not None:
+        meta = etree.Element(_M + "network", nsmap={"pkv": XMLNS})
+        etree.SubElement(meta, _M + "owner").text = owner
+        net.append(E.metadata(meta))
     if args.mode == "bridge":
         net.append(E.forward(mode="bridge"))
         net.append(E.bridge(name=args.bridge or ""))
@@ -236,9 +257,24 @@ def render_network(args: BridgeArgs) -> str:
     return _xml(net)
 
 
+def pool_uuid(name: str) -> str:
+    """The UUID of a pool this provider creates: a UUIDv5 of its name.
+
+    Pools have no <metadata>; a UUID chosen by us is recorded by the very
+    `storagePoolDefineXML` that creates the pool, so "created by pulumi-kubevirt"
+    can never be lost between two calls (a crash cannot leave an unmarked pool).
+    """
+    return str(uuid5(POOL_UUID_NAMESPACE, name))
+
+
 def render_pool(name: str, path: str) -> str:
-    """A directory storage pool."""
-    return _xml(E.pool(E.name(name), E.target(E.path(path)), type="dir"))
+    """A directory storage pool, marked as created by this provider (`pool_uuid`)."""
+    return _xml(E.pool(E.name(name), E.uuid(pool_uuid(name)), E.target(E.path(path)), type="dir"))
+
+
+def render_record_volume(name: str, size: int) -> str:
+    """An ownership record volume (see libvirt/ledger.py): raw, `size` bytes."""
+    return render_seed_volume(name, size)
 
 
 def render_volume(args: DiskArgs, *, capacity: int, backing: tuple[str, str] | None = None) -> str:

@@ -1,81 +1,43 @@
 """libvirt Disk reconciler: storage pools and volumes.
 
 I/O. Content is streamed into volumes through the libvirt connection (works
-for remote hypervisors too): a local image file or an HTTP(S) download is read
-where Pulumi runs and uploaded; clones use `createXMLFrom`; overlays carry a
-`<backingStore>`. Resize is grow-only (check refuses shrinking). Creation
-rolls back the volume it created when the upload fails.
+for remote hypervisors too): a local image file or an HTTP(S) download
+(download.py: bounded by the create timeout, length and checksum verified) is
+read where Pulumi runs and uploaded; clones use `createXMLFrom`; overlays carry
+a `<backingStore>`. Resize is grow-only (check refuses shrinking).
+
+Ownership (ledger.py): the volume name is claimed for the resource's owner
+before the volume is created; a volume of that name that is not ours is a
+Conflict (left untouched) unless `adopt=True`. A create interrupted earlier
+(the owner's own leftover) is finished by deleting the partial volume and
+creating it again: a Disk that never reached the state holds no user data.
+Any failure deletes the volume this call created, then its record; when that
+rollback fails too, only owned objects remain and the next run cleans them.
+Delete removes only an owned volume, then its pool if this provider created it
+and it is now empty.
 """
 
 from __future__ import annotations
 
-import os
-import urllib.error
-import urllib.request
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from typing import Any
 
 import libvirt
 from lxml import etree
 
-from ..errors import BackendUnavailable, Conflict, InvalidSpec, NotFound, OperationFailed
+from ..errors import Conflict, InvalidSpec, NotFound, OperationFailed, ProviderError
 from ..models import BackingSource, CloneSource, DiskArgs, ImageSource, UrlSource, VolumeRef
 from ..models.common import parse_duration
 from ..ownership import Owner
 from ..plan import Plan
 from ..waiting import Deadline, Progress
-from . import render
+from . import ledger, render
 from .connection import Connections, lookup
+from .download import open_source
 from .images import image_info
+from .streams import upload_bytes, upload_chunks
 
-_CHUNK = 1 << 20
-DEFAULT_POOL_DIR = "/var/lib/libvirt/images"
-
-
-def ensure_pool(conn: libvirt.virConnect, name: str, path: str | None, *, resource: str) -> libvirt.virStoragePool:
-    """The named pool, created as an autostarted dir pool when absent, and active."""
-    pool = lookup(conn.storagePoolLookupByName, name, resource=resource, what="storage pool")
-    if pool is None:
-        target = path or (DEFAULT_POOL_DIR if name == "default" else f"/var/lib/libvirt/pools/{name}")
-        pool = conn.storagePoolDefineXML(render.render_pool(name, target), 0)
-        pool.build(0)
-        pool.setAutostart(1)
-    if not pool.isActive():
-        pool.create(0)
-    return pool
-
-
-def delete_volume_if_exists(conn: libvirt.virConnect, pool_name: str, volume: str, *, resource: str) -> bool:
-    pool = lookup(conn.storagePoolLookupByName, pool_name, resource=resource, what="storage pool")
-    if pool is None:
-        return False
-    vol = lookup(pool.storageVolLookupByName, volume, resource=resource, what="volume")
-    if vol is None:
-        return False
-    vol.delete(0)
-    return True
-
-
-def upload_bytes(conn: libvirt.virConnect, vol: libvirt.virStorageVol, data: bytes) -> None:
-    upload_chunks(conn, vol, iter([data]), len(data))
-
-
-def upload_chunks(conn: libvirt.virConnect, vol: libvirt.virStorageVol, chunks: Iterator[bytes], length: int) -> None:
-    stream = conn.newStream(0)
-    vol.upload(stream, 0, length, 0)
-    try:
-        for chunk in chunks:
-            view = memoryview(chunk)
-            while view:
-                sent = stream.send(bytes(view))
-                if sent < 0:
-                    raise OperationFailed("the libvirt upload stream refused data")
-                view = view[sent:]
-        stream.finish()
-    except BaseException:
-        stream.abort()
-        raise
+__all__ = ["VolumeReconciler", "lookup_volume", "upload_bytes"]
 
 
 def lookup_volume(conn: libvirt.virConnect, ref: VolumeRef, *, resource: str) -> libvirt.virStorageVol:
@@ -96,84 +58,135 @@ class VolumeReconciler:
         uri, name = args.target.uri, args.name  # type: ignore[union-attr]
         deadline = Deadline(parse_duration(args.timeouts.create))
         vol_name = render.volume_name(args)
-        wanted = render.size_bytes(args.size)
         with self._conns.call(uri, resource=name, doing="creating the volume") as conn:
-            pool = ensure_pool(conn, args.pool, args.pool_path, resource=name)
-            if lookup(pool.storageVolLookupByName, vol_name, resource=name, what="volume") is not None:
-                raise Conflict(
-                    f"volume {args.pool}/{vol_name} already exists: pick another name or delete it",
-                    resource=name,
-                    field="name",
-                )
-            src = args.source
-            vol: libvirt.virStorageVol | None = None
+            with self._conns.pool_lock(uri, args.pool):
+                pool = ledger.ensure_pool(conn, args.pool, args.pool_path, resource=name, progress=progress)
+                claim = ledger.claim(conn, pool, vol_name, owner, adopt=args.adopt, resource=name, field="name")
+            existing = lookup(pool.storageVolLookupByName, vol_name, resource=name, what="volume")
+            if existing is not None and claim.taken_over:
+                progress(f"adopted volume {args.pool}/{vol_name} (adopt=True): now owned by {owner}")
+                return self._grow(existing, args, progress)
+            if existing is not None:
+                progress(f"removing {args.pool}/{vol_name}, left by an interrupted create of this resource")
+                existing.delete(0)
+            progress(f"claimed {args.pool}/{vol_name}")
+            created: list[libvirt.virStorageVol] = []
             try:
-                if isinstance(src, CloneSource):
-                    assert src.volume is not None
-                    origin = lookup_volume(conn, src.volume, resource=name)
-                    capacity = max(origin.info()[1], wanted or 0)
-                    progress(f"cloning {src.volume.pool}/{src.volume.volume}")
-                    vol = pool.createXMLFrom(render.render_volume(args, capacity=capacity), origin, 0)
-                    if wanted and wanted > vol.info()[1]:
-                        vol.resize(wanted, 0)
-                elif isinstance(src, BackingSource):
-                    origin = lookup_volume(conn, src.volume, resource=name)
-                    fmt = _volume_format(origin)
-                    capacity = max(origin.info()[1], wanted or 0)
-                    vol = pool.createXML(render.render_volume(args, capacity=capacity, backing=(origin.path(), fmt)), 0)
-                elif isinstance(src, (ImageSource, UrlSource)):
-                    vol = self._import(conn, pool, args, src, wanted, deadline, progress)
-                else:
-                    assert wanted is not None  # the model requires a size for blank disks
-                    vol = pool.createXML(render.render_volume(args, capacity=wanted), 0)
+                vol = self._make(conn, pool, args, deadline, progress, created)
+                progress(f"created {args.pool}/{vol_name}")
                 return _outputs(args, vol)
-            except BaseException:
-                if vol is not None:
-                    try:
-                        vol.delete(0)
-                    except libvirt.libvirtError as err:
-                        raise OperationFailed(
-                            f"creation failed and removing the partial volume {vol_name} failed too: "
-                            f"{err.get_error_message()}",
-                            resource=name,
-                        ) from err
+            except BaseException as err:
+                self._rollback(conn, args, owner, created, err, progress)
                 raise
 
-    def _import(
+    def _make(
         self,
         conn: libvirt.virConnect,
         pool: libvirt.virStoragePool,
         args: DiskArgs,
-        src: ImageSource | UrlSource,
-        wanted: int | None,
         deadline: Deadline,
         progress: Progress,
+        created: list[libvirt.virStorageVol],
     ) -> libvirt.virStorageVol:
-        with _open_source(src, deadline, resource=args.name) as (length, head, rest):
-            info = image_info(head, length)
-            if info.format != args.format:
-                raise InvalidSpec(
-                    f"the image is {info.format} but format is {args.format!r}: set format={info.format!r}",
-                    resource=args.name,
-                    field="format",
-                )
-            capacity = max(info.virtual_size, wanted or 0)
-            vol = pool.createXML(render.render_volume(args, capacity=capacity), 0)
-            progress(f"uploading {length} bytes")
-            upload_chunks(conn, vol, _chain(head, rest), length)
+        """The volume with its content; every volume created is appended to `created` at once,
+        so a failure later in the same call (an upload, a resize) still removes it."""
+        name = args.name
+        wanted = render.size_bytes(args.size)
+        src = args.source
+        if isinstance(src, CloneSource):
+            assert src.volume is not None
+            origin = lookup_volume(conn, src.volume, resource=name)
+            capacity = max(origin.info()[1], wanted or 0)
+            progress(f"cloning {src.volume.pool}/{src.volume.volume}")
+            vol = pool.createXMLFrom(render.render_volume(args, capacity=capacity), origin, 0)
+            created.append(vol)
+            if wanted and wanted > vol.info()[1]:
+                vol.resize(wanted, 0)
+            return vol
+        if isinstance(src, BackingSource):
+            origin = lookup_volume(conn, src.volume, resource=name)
+            fmt = _volume_format(origin)
+            capacity = max(origin.info()[1], wanted or 0)
+            vol = pool.createXML(render.render_volume(args, capacity=capacity, backing=(origin.path(), fmt)), 0)
+            created.append(vol)
+            return vol
+        if isinstance(src, (ImageSource, UrlSource)):
+            with open_source(src, deadline, resource=name) as source:
+                info = image_info(source.head, source.length)
+                if info.format != args.format:
+                    raise InvalidSpec(
+                        f"the image is {info.format} but format is {args.format!r}: set format={info.format!r}",
+                        resource=name,
+                        field="format",
+                    )
+                capacity = max(info.virtual_size, wanted or 0)
+                vol = pool.createXML(render.render_volume(args, capacity=capacity), 0)
+                created.append(vol)
+                progress(f"uploading {source.length} bytes")
+                upload_chunks(conn, vol, source.chunks(), source.length)
             if capacity > info.virtual_size:
                 vol.resize(capacity, 0)
             return vol
+        assert wanted is not None  # the model requires a size for blank disks
+        vol = pool.createXML(render.render_volume(args, capacity=wanted), 0)
+        created.append(vol)
+        return vol
+
+    def _rollback(
+        self,
+        conn: libvirt.virConnect,
+        args: DiskArgs,
+        owner: Owner,
+        created: list[libvirt.virStorageVol],
+        cause: BaseException,
+        progress: Progress,
+    ) -> None:
+        """Undo a failed create: the volume, its record, the pool if ours and empty."""
+        vol_name = render.volume_name(args)
+        try:
+            for vol in created:
+                vol.delete(0)
+            with self._conns.pool_lock(args.target.uri, args.pool):  # type: ignore[union-attr]
+                pool = lookup(conn.storagePoolLookupByName, args.pool, resource=args.name, what="storage pool")
+                if pool is not None:
+                    ledger.release(conn, pool, vol_name, owner, resource=args.name)
+                ledger.remove_pool_if_unused(conn, args.pool, resource=args.name, progress=progress)
+        except (libvirt.libvirtError, ProviderError) as err:
+            raise OperationFailed(
+                f"creating {args.pool}/{vol_name} failed ({cause}) and rolling back failed too ({err}); "
+                f"what is left is marked as owned by {owner}: the next `pulumi up` removes and recreates it",
+                resource=args.name,
+            ) from err
+
+    def _grow(self, vol: libvirt.virStorageVol, args: DiskArgs, progress: Progress) -> dict[str, Any]:
+        wanted = render.size_bytes(args.size)
+        if wanted is not None and wanted > vol.info()[1]:
+            progress(f"growing to {args.size}")
+            vol.resize(wanted, 0)
+        return _outputs(args, vol)
+
+    def _owned_volume(
+        self, conn: libvirt.virConnect, args: DiskArgs, owner: Owner, progress: Progress
+    ) -> libvirt.virStorageVol | None:
+        """The Disk's volume if it exists and `owner` owns it; a foreign one is reported, not returned."""
+        pool = lookup(conn.storagePoolLookupByName, args.pool, resource=args.name, what="storage pool")
+        if pool is None or not pool.isActive():
+            return None
+        vol_name = render.volume_name(args)
+        vol = lookup(pool.storageVolLookupByName, vol_name, resource=args.name, what="volume")
+        if vol is None:
+            return None
+        if not ledger.owns(conn, pool, vol_name, owner, resource=args.name):
+            progress(f"volume {args.pool}/{vol_name} exists but is not owned by {owner}: not this resource's")
+            return None
+        return vol
 
     def read(
         self, args: DiskArgs, state: Mapping[str, Any], *, owner: Owner, progress: Progress
     ) -> tuple[dict[str, Any], dict[str, Any]] | None:
         uri, name = args.target.uri, args.name  # type: ignore[union-attr]
         with self._conns.call(uri, resource=name, doing="reading the volume") as conn:
-            pool = lookup(conn.storagePoolLookupByName, args.pool, resource=name, what="storage pool")
-            if pool is None:
-                return None
-            vol = lookup(pool.storageVolLookupByName, render.volume_name(args), resource=name, what="volume")
+            vol = self._owned_volume(conn, args, owner, progress)
             if vol is None:
                 return None
             outputs = _outputs(args, vol)
@@ -187,20 +200,31 @@ class VolumeReconciler:
     ) -> dict[str, Any]:
         uri, name = new.target.uri, new.name  # type: ignore[union-attr]
         with self._conns.call(uri, resource=name, doing="resizing the volume") as conn:
-            vol = lookup_volume(conn, VolumeRef(pool=new.pool, volume=render.volume_name(new)), resource=name)
-            wanted = render.size_bytes(new.size)
-            if wanted is not None and wanted > vol.info()[1]:
-                progress(f"growing to {new.size}")
-                vol.resize(wanted, 0)
-            return _outputs(new, vol)
+            vol = self._owned_volume(conn, new, owner, progress)
+            if vol is None:
+                lookup_volume(conn, VolumeRef(pool=new.pool, volume=render.volume_name(new)), resource=name)
+                raise Conflict(
+                    f"volume {new.pool}/{render.volume_name(new)} is not owned by {owner}: not resized",
+                    resource=name,
+                )
+            return self._grow(vol, new, progress)
 
     def delete(self, args: DiskArgs, state: Mapping[str, Any], *, owner: Owner, progress: Progress) -> None:
-        if args.retain_on_delete:
-            progress("retain_on_delete: keeping the volume")
-            return
         uri, name = args.target.uri, args.name  # type: ignore[union-attr]
+        vol_name = render.volume_name(args)
         with self._conns.call(uri, resource=name, doing="deleting the volume") as conn:
-            delete_volume_if_exists(conn, args.pool, render.volume_name(args), resource=name)
+            with self._conns.pool_lock(uri, args.pool):
+                if args.retain_on_delete:
+                    # Forget the ownership too: a later create of this resource must not take the
+                    # retained data for the leftover of an interrupted create and replace it.
+                    pool = lookup(conn.storagePoolLookupByName, args.pool, resource=name, what="storage pool")
+                    if pool is not None and pool.isActive():
+                        ledger.release(conn, pool, vol_name, owner, resource=name)
+                    progress(f"retain_on_delete: keeping {args.pool}/{vol_name} (no longer owned by the stack)")
+                    return
+                if ledger.delete_owned_volume(conn, args.pool, vol_name, owner, resource=name, progress=progress):
+                    progress(f"deleted {args.pool}/{vol_name}")
+                ledger.remove_pool_if_unused(conn, args.pool, resource=name, progress=progress)
 
 
 def _volume_format(vol: libvirt.virStorageVol) -> str:
@@ -216,52 +240,3 @@ def _outputs(args: DiskArgs, vol: libvirt.virStorageVol) -> dict[str, Any]:
         "capacity": capacity,
         "allocation": allocation,
     }
-
-
-def _chain(head: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
-    yield head
-    yield from rest
-
-
-def _open_handle(src: ImageSource | UrlSource, deadline: Deadline, *, resource: str) -> tuple[Any, int]:
-    if isinstance(src, ImageSource):
-        try:
-            handle = open(src.path, "rb")
-        except OSError as err:
-            raise InvalidSpec(
-                f"cannot read image {src.path}: {err.strerror}", resource=resource, field="source.path"
-            ) from err
-        return handle, os.fstat(handle.fileno()).st_size
-    try:
-        response = urllib.request.urlopen(src.url, timeout=min(60.0, deadline.left()))
-    except urllib.error.HTTPError as err:
-        raise InvalidSpec(
-            f"downloading {src.url} failed: HTTP {err.code} {err.reason}", resource=resource, field="source.url"
-        ) from err
-    except (urllib.error.URLError, OSError) as err:
-        raise BackendUnavailable(f"cannot download {src.url}: {err}", resource=resource) from err
-    length = int(response.headers.get("Content-Length") or 0)
-    if length <= 0:
-        response.close()
-        raise InvalidSpec(
-            f"{src.url} sends no Content-Length; host the image where its size is known",
-            resource=resource,
-            field="source.url",
-        )
-    return response, length
-
-
-@contextmanager
-def _open_source(
-    src: ImageSource | UrlSource, deadline: Deadline, *, resource: str
-) -> Iterator[tuple[int, bytes, Iterator[bytes]]]:
-    """(length, first bytes, iterator over the rest) of a local file or an HTTP(S) URL."""
-    handle, length = _open_handle(src, deadline, resource=resource)
-    with handle:
-        head = handle.read(min(length, 1 << 16))
-
-        def rest() -> Iterator[bytes]:
-            while chunk := handle.read(_CHUNK):
-                yield chunk
-
-        yield length, head, rest()

@@ -38,8 +38,10 @@ UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 
 def checked(provider: Any, olds: dict[str, Any], news: dict[str, Any]) -> dict[str, Any]:
     """The provider's checked inputs, with a fresh owner marker unless `news` names one (as the
-    resource classes do: each test call stands for a new resource of a test stack)."""
-    result = provider.check(olds, {OWNER: f"pkv-tests/{uuid.uuid4().hex[:8]}::{news.get('name')}", **news})
+    resource classes do: each test call stands for a new resource of a test stack) or `olds`
+    do (an update of the same resource keeps its owner)."""
+    owner = olds.get(OWNER) or f"pkv-tests/{uuid.uuid4().hex[:8]}::{news.get('name')}"
+    result = provider.check(olds, {OWNER: owner, **news})
     assert result.failures == [], [(f.property, f.reason) for f in result.failures]
     return dict(result.inputs)
 
@@ -283,7 +285,7 @@ def test_disks_blank_image_clone_backing_and_grow(made: list[Made], tmp_path: Pa
     ).stdout
     assert blank.outs["path"] in info
     # grow (live) and refuse to shrink (at check time)
-    old = checked(dp, {}, {"name": blank.outs["name"], "size": "32Mi"})
+    old = checked(dp, {}, {"name": blank.outs["name"], "size": "32Mi", OWNER: blank.outs[OWNER]})
     grown = checked(dp, old, {"name": blank.outs["name"], "size": "48Mi"})
     blank.outs = dict(dp.update(blank.id, blank.outs, grown).outs)
     assert blank.outs["capacity"] == 48 * 2**20
@@ -422,8 +424,12 @@ def test_disk_in_a_pool_it_creates(made: list[Made], tmp_path: Path, libvirt_con
         dp.delete(disk.id, disk.outs)
         made.remove(disk)
         assert not Path(disk.outs["path"]).exists()
+        # the pool was created by the provider: it goes with its last owned volume, directory included
+        assert pool not in libvirt_conn.listStoragePools() + libvirt_conn.listDefinedStoragePools()
+        assert not folder.exists()
     finally:
-        found = libvirt_conn.storagePoolLookupByName(pool)
-        if found.isActive():
-            found.destroy()
-        found.undefine()
+        if pool in libvirt_conn.listStoragePools() + libvirt_conn.listDefinedStoragePools():
+            found = libvirt_conn.storagePoolLookupByName(pool)
+            if found.isActive():
+                found.destroy()
+            found.undefine()
