@@ -12,6 +12,9 @@ Fixtures:
   each with a private libvirtd + virtlogd (own /etc, /run, /var/lib, /var/log,
   /var/cache libvirt through bind mounts in a private mount namespace, own
   host_uuid, TCP listener on the node address without auth).
+- ``kill_libvirtd(node)`` / ``restart_libvirtd(node)``: crash a namespace host's
+  libvirtd with SIGKILL and start it again (fault-injection tests; the shared
+  qemu:///system daemon is never killed).
 - ``_libvirt_leak_sweeper`` (session, autouse): at session end removes the
   ``test-*`` objects that appeared on qemu:///system during the session and
   were not cleaned up (see ``sweeper``), and reports them.
@@ -32,6 +35,7 @@ import os
 import random
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -416,6 +420,62 @@ def _start_node(node: Node) -> None:
         f"libvirtd of {node.name} did not answer on {node.uri} within {DAEMON_TIMEOUT:.0f} s "
         f"({last}); libvirtd.log:\n{_tail(node.dir / 'log' / 'libvirtd.log')}"
     )
+
+
+def kill_libvirtd(node: Node) -> None:
+    """SIGKILL the node's libvirtd (a crash: no cleanup, QEMU processes keep running) and wait until it is gone."""
+    pid = node.libvirtd_pid
+    if pid is None or not sweeper.pid_alive(pid):
+        raise HostSetupError(f"{node.name}: libvirtd is not running")
+    os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + DAEMON_TIMEOUT
+    while sweeper.pid_alive(pid):
+        if time.monotonic() >= deadline:
+            raise HostSetupError(f"{node.name}: libvirtd {pid} survived SIGKILL")
+        time.sleep(0.05)
+
+
+def restart_libvirtd(node: Node) -> None:
+    """Start the node's libvirtd again in the node's namespaces (those of its virtlogd, which
+    survived) and wait until it answers; it reconnects to the QEMU processes still running."""
+    old = node.libvirtd_pid
+    if old is not None and sweeper.pid_alive(old):
+        raise HostSetupError(f"{node.name}: libvirtd {old} is still running")
+    if node.virtlogd_pid is None or not sweeper.pid_alive(node.virtlogd_pid):
+        raise HostSetupError(f"{node.name}: virtlogd is gone, the node cannot be restarted")
+    with open(node.dir / "log" / "daemons.out", "ab") as out:
+        subprocess.run(
+            ["nsenter", "-t", str(node.virtlogd_pid), "-m", "-n", "-u", "--",
+             "libvirtd", "-d", "--listen", "-p", "/run/libvirt/libvirtd.pid"],
+            stdin=subprocess.DEVNULL, stdout=out, stderr=out, check=True, timeout=DAEMON_TIMEOUT,
+        )  # fmt: skip
+    deadline = time.monotonic() + DAEMON_TIMEOUT
+    pid_file = node.dir / "run" / "libvirtd.pid"
+    while True:
+        with contextlib.suppress(FileNotFoundError, ValueError):
+            pid = int(pid_file.read_text().strip())
+            if pid != old and sweeper.pid_alive(pid):
+                node.libvirtd_pid = pid
+                break
+        if time.monotonic() >= deadline:
+            raise HostSetupError(
+                f"{node.name}: restarted libvirtd wrote no pid file:\n{_tail(node.dir / 'log' / 'daemons.out')}"
+            )
+        time.sleep(0.1)
+    last = ""
+    while time.monotonic() < deadline:
+        try:
+            conn = node.open()
+        except libvirt.libvirtError as err:
+            last = str(err)
+        else:
+            try:
+                conn.getHostname()
+                return
+            finally:
+                conn.close()
+        time.sleep(0.2)
+    raise HostSetupError(f"{node.name}: restarted libvirtd does not answer on {node.uri}: {last}")
 
 
 def _check_tcp_path(client: Node, server: Node) -> None:
