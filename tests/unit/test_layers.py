@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import configparser
+import importlib.util
 import json
 import os
 import shutil
@@ -60,6 +61,9 @@ def copy_tree(dest: Path) -> None:
 
 
 def test_real_tree_keeps_every_contract() -> None:
+    # lint-imports reads the package where it is installed: it must be this tree (the editable install)
+    spec = importlib.util.find_spec("pulumi_kubevirt.provider")
+    assert spec is not None and spec.origin == str(REPO / "provider" / "__init__.py"), spec
     result = lint_imports(REPO)
     assert result.returncode == 0, result.stdout + result.stderr
     for name in contract_names().values():
