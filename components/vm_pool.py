@@ -5,8 +5,8 @@ VirtualMachines made from `template` (plus, with `root_disk`, one Disk each,
 `<name>-<i>-root`, attached first). Scaling down removes the highest indexes;
 the others keep their names and state.
 
-Rolling changes come from the engine's ordering, not from code here: VM i
-`depends_on` VM i-1, so an `up` that changes every VM updates them one after
+Rolling changes come from the engine's ordering, not from code here: VM i (and
+its root disk) `depends_on` VM i-1, so an `up` that changes every VM updates them one after
 another, and the template's restart_policy defaults to `auto`, so each VM's
 update reboots it into the new config and waits (bounded by the update timeout,
 `update_timeout` here) until it runs again before the next VM's update starts.
@@ -79,14 +79,15 @@ class VmPool(pulumi.ComponentResource):
         for index in range(count):
             vm_name = f"{name}-{index}"
             fields = dict(base)
+            depends_on = [previous] if rolling and previous is not None else []
             if root_disk is not None:
                 disk_fields = dict(root_disk)
                 if target is not None:
                     disk_fields["target"] = dict(target)
-                disk = Disk(f"{vm_name}-root", opts=child_options(self), **disk_fields)
+                # chained too: a disk replaced (new image) restarts its VM, so it waits its turn
+                disk = Disk(f"{vm_name}-root", opts=child_options(self, depends_on=depends_on), **disk_fields)
                 self.disks.append(disk)
                 fields["disks"] = [{"name": "root", "disk": disk, "boot_order": 1}, *list(base.get("disks") or [])]
-            depends_on = [previous] if rolling and previous is not None else []
             vm = VirtualMachine(
                 vm_name,
                 opts=child_options(

@@ -448,6 +448,7 @@ def test_vm_pool_chains_vms_with_own_root_disks_and_auto_restart(monitor: Record
             # the rolling chain: each VM waits for the one before it, and only for that one
             others = [v.urn for v in vms if v is not vm]
             assert [u for u in others if u in vm.dependencies] == ([vms[i - 1].urn] if i else [])
+            assert [u for u in others if u in disk.dependencies] == ([vms[i - 1].urn] if i else [])
         assert ipv4 == [{"nic0": "10.0.0.10"}] * 3
 
     return pool.ipv4.apply(check)
