@@ -85,6 +85,8 @@ PLANTS = [
     ("kubevirt/rules.py", "from . import planted_io\n", {"pure-no-backend", "pure-no-io"}),
     ("libvirt/__init__.py", "from ..kubevirt import client\n", {"backends-independent", "layers"}),
     ("resources/__init__.py", "from .. import libvirt\n", {"adapters-no-backend"}),
+    ("plugin/__init__.py", "from ..kubevirt import client\n", {"adapters-no-backend"}),
+    ("../components/__init__.py", "from pulumi_kubevirt.provider.libvirt import connection\n", {"adapters-no-backend"}),
     ("models/__init__.py", "from .. import plan\n", {"layers"}),
 ]
 
