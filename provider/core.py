@@ -158,7 +158,7 @@ def _classified_failures(err: ValidationError, model: type[BaseModel]) -> list[t
         if cross:
             segments = [*segments, *ctx.get("field", ())]
         msg = item["msg"].removeprefix("Value error, ").removeprefix("Assertion failed, ")
-        if item["type"].endswith("_type") and item["type"] != "model_type":
+        if item["type"].endswith("_type"):
             msg += f" (got {_json_type(item['input'])})"
         if secret:
             msg = _masked(msg, item["input"])

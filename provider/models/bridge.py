@@ -14,7 +14,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from .common import Bool, Int, Model, Name, Timeouts, field_error
+from .common import INT32_MAX, Bool, Int, Model, Name, Timeouts, field_error
 from .syntax import Annotations, IfName, Labels, echo
 from .target import LibvirtTarget, Target
 
@@ -86,7 +86,7 @@ class Bond(Model):
     name: IfName = Field(description="Bond interface name, e.g. bond1")
     mode: Literal["balance-rr", "active-backup", "balance-xor", "broadcast", "802.3ad", "balance-tlb", "balance-alb"]
     ports: list[IfName] = Field(min_length=1, description="Member NICs")
-    miimon: Int | None = Field(None, ge=0, le=2**31 - 1, description="MII link monitoring interval (ms)")
+    miimon: Int | None = Field(None, ge=0, le=INT32_MAX, description="MII link monitoring interval (ms)")
     mtu: Int | None = Field(None, ge=576, le=9216, description="MTU")
 
 

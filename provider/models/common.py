@@ -60,6 +60,8 @@ MEMORY_MAX = 16 * 2**40
 DISK_MIN = MIB
 DISK_MAX = 2**50
 VCPUS_MAX = 1024
+INT32_MAX = 2**31 - 1
+"""Kubernetes' int32 fields (probe periods, thresholds; seconds also bounded so: 68 years)."""
 DURATION_MAX_S = 7 * 24 * 3600.0
 
 CROSS_FIELD = "cross_field"
@@ -188,6 +190,17 @@ def _size(amount: int) -> str:
     return str(amount)
 
 
+def _unit_required(value: Any) -> Any:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        raise PydanticCustomError(
+            "quantity_unit", "a bare number is ambiguous: give a quantity with its unit, e.g. '512Mi' or '2Gi'"
+        )
+    return value
+
+
+_UNIT_REQUIRED = BeforeValidator(_unit_required)
+
+
 def _bounded(minimum: int, maximum: int, what: str) -> AfterValidator:
     def check(value: str) -> str:
         amount = quantity_bytes(value)
@@ -200,13 +213,13 @@ def _bounded(minimum: int, maximum: int, what: str) -> AfterValidator:
     return AfterValidator(check)
 
 
-Quantity = Annotated[str, _bounded(1, 2**64, "a quantity")]
+Quantity = Annotated[str, _bounded(1, 2**64, "a quantity"), _UNIT_REQUIRED]
 """A positive byte quantity, kept as the user wrote it (no perpetual diffs from reformatting)."""
 
-MemoryQuantity = Annotated[str, _bounded(MEMORY_MIN, MEMORY_MAX, "guest memory")]
+MemoryQuantity = Annotated[str, _bounded(MEMORY_MIN, MEMORY_MAX, "guest memory"), _UNIT_REQUIRED]
 """Guest memory: 16 MiB .. 16 TiB."""
 
-DiskQuantity = Annotated[str, _bounded(DISK_MIN, DISK_MAX, "disk")]
+DiskQuantity = Annotated[str, _bounded(DISK_MIN, DISK_MAX, "disk"), _UNIT_REQUIRED]
 """A disk size: 1 MiB .. 1 PiB."""
 
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(h|m|s)")

@@ -41,7 +41,7 @@ class DiskArgs(Model):
     volume_mode: Literal["Filesystem", "Block"] | None = Field(None, description="KubeVirt: volume mode")
     retain_on_delete: Bool = Field(False, description="Keep the data when the resource is deleted")
     annotations: Annotations = Field(default_factory=dict, description="KubeVirt: DataVolume annotations")
-    adopt: bool = Field(
+    adopt: Bool = Field(
         False,
         description="Take over an existing object of this name that this stack did not create (it is marked as "
         "owned from then on, and deleted with the resource). Default: refuse with a Conflict",

@@ -10,7 +10,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from .common import Bool, Int, Model, field_error
+from .common import INT32_MAX, Bool, Int, Model, field_error
 from .syntax import Annotations, LabelKey, Labels, LabelValue, Name, ObjectName, SingleLine
 
 _AFFINITY_KINDS = ("nodeAffinity", "podAffinity", "podAntiAffinity")
@@ -23,7 +23,7 @@ class Toleration(Model):
     operator: Literal["Equal", "Exists"] = Field("Equal", description="Equal or Exists")
     value: LabelValue | None = Field(None, description="Taint value (operator Equal)")
     effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"] | None = Field(None, description="Taint effect")
-    toleration_seconds: Int | None = Field(None, ge=0, description="NoExecute: how long to stay bound")
+    toleration_seconds: Int | None = Field(None, ge=0, le=INT32_MAX, description="NoExecute: how long to stay bound")
 
     @model_validator(mode="after")
     def _operator(self) -> Toleration:
@@ -44,11 +44,11 @@ class Probe(Model):
     tcp_socket_port: Int | None = Field(None, ge=1, le=65535, description="TCP connect to this guest port")
     exec_command: list[SingleLine] | None = Field(None, description="Command run by the guest agent")
     guest_agent_ping: Bool = Field(False, description="Ping the guest agent")
-    initial_delay_seconds: Int | None = Field(None, ge=0, description="Delay before the first probe")
-    period_seconds: Int | None = Field(None, ge=1, description="Probe period")
-    timeout_seconds: Int | None = Field(None, ge=1, description="Probe timeout")
-    failure_threshold: Int | None = Field(None, ge=1, description="Failures before not ready")
-    success_threshold: Int | None = Field(None, ge=1, description="Successes before ready")
+    initial_delay_seconds: Int | None = Field(None, ge=0, le=INT32_MAX, description="Delay before the first probe")
+    period_seconds: Int | None = Field(None, ge=1, le=INT32_MAX, description="Probe period")
+    timeout_seconds: Int | None = Field(None, ge=1, le=INT32_MAX, description="Probe timeout")
+    failure_threshold: Int | None = Field(None, ge=1, le=INT32_MAX, description="Failures before not ready")
+    success_threshold: Int | None = Field(None, ge=1, le=INT32_MAX, description="Successes before ready")
 
     @model_validator(mode="after")
     def _one_handler(self) -> Probe:
@@ -85,7 +85,7 @@ class KubevirtVmOptions(Model):
     node_selector: Labels = Field(default_factory=dict, description="Node labels the VM must run on")
     tolerations: list[Toleration] = Field(default_factory=list, description="Tolerated taints")
     affinity: dict[str, object] | None = Field(None, description="Kubernetes affinity (as in a Pod spec)")
-    termination_grace_period_seconds: Int | None = Field(None, ge=0, description="Shutdown grace period")
+    termination_grace_period_seconds: Int | None = Field(None, ge=0, le=INT32_MAX, description="Shutdown grace period")
     readiness_probe: Probe | None = Field(None, description="Readiness probe")
     liveness_probe: Probe | None = Field(None, description="Liveness probe")
     instancetype: ClusterRef | None = Field(None, description="Instancetype (sizes come from it)")

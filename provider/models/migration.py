@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 
-from .common import Bool, Int, Model, Name, Timeouts, field_error
+from .common import INT32_MAX, Bool, Int, Model, Name, Timeouts, field_error
 from .syntax import Annotations, Labels, SingleLine, check_host_path, check_single_line, echo
 from .target import LibvirtTarget, LibvirtUri, Target, same_libvirt_host
 from .vm import VirtualMachineArgs
@@ -45,8 +45,8 @@ class MigrationArgs(Model):
     copy_storage: Literal["none", "all", "incremental"] = Field(
         "none", description="libvirt: copy local disks along (none = disks are on shared storage)"
     )
-    max_downtime_ms: Int | None = Field(None, ge=1, le=2**31 - 1, description="libvirt: tolerated downtime")
-    bandwidth_mib_s: Int | None = Field(None, ge=1, le=2**31 - 1, description="libvirt: bandwidth cap in MiB/s")
+    max_downtime_ms: Int | None = Field(None, ge=1, le=INT32_MAX, description="libvirt: tolerated downtime")
+    bandwidth_mib_s: Int | None = Field(None, ge=1, le=INT32_MAX, description="libvirt: bandwidth cap in MiB/s")
     target_node_selector: Labels = Field(
         default_factory=dict, description="KubeVirt: extra node selector for the target (addedNodeSelector)"
     )

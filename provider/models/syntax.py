@@ -24,7 +24,7 @@ import re
 from collections.abc import Mapping
 from typing import Annotated
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, StringConstraints
 
 _ECHO = 80
 _PATH_MAX = 4096
@@ -73,6 +73,9 @@ MultilineText = Annotated[str, AfterValidator(check_text)]
 
 SingleLine = Annotated[str, AfterValidator(check_single_line)]
 """One line of printable text (SSH keys, a kernel command line, a trigger)."""
+
+Key = Annotated[str, StringConstraints(min_length=1), AfterValidator(check_single_line)]
+"""A non-empty line of printable text (a libvirt metadata label key)."""
 
 
 def check_host_path(value: str) -> str:

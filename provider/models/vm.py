@@ -29,6 +29,7 @@ from .secrets import SECRET
 from .sources import DiskTemplate, ImageReference, VolumeRef
 from .syntax import (
     HostPath,
+    Key,
     MultilineText,
     ObjectName,
     SingleLine,
@@ -222,7 +223,7 @@ class VirtualMachineArgs(Model):
     run_state: Literal["running", "stopped", "paused"] = Field("running", description="Desired power state")
     restart_policy: RestartPolicy = Field(default_factory=RestartPolicy, description="Restart-class changes")
     description: MultilineText | None = Field(None, description="Free text")
-    labels: dict[SingleLine, SingleLine] = Field(
+    labels: dict[Key, SingleLine] = Field(
         default_factory=dict, description="Labels (libvirt: metadata; KubeVirt: Kubernetes labels)"
     )
     kubevirt: KubevirtVmOptions | None = Field(None, description="KubeVirt-only options")

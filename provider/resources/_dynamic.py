@@ -34,6 +34,7 @@ from ..models.common import dump
 from ..models.secrets import secret_fields
 from ..ownership import OWNER, Owner
 from ..waiting import stderr_progress
+from ._wire import custom_timeouts, engine_opts, wire_value
 
 _BACKENDS_LOCK = threading.Lock()
 
@@ -186,13 +187,9 @@ def resource_props(
     props[OWNER] = owner_marker(resource_name)
     if "target" in kind.model.model_fields and "target" not in props:
         props["target"] = default_target()
-    timeouts = opts.custom_timeouts if opts is not None else None
-    if timeouts is not None and "timeouts" not in props:
-        props["timeouts"] = {
-            k: v
-            for k, v in (("create", timeouts.create), ("update", timeouts.update), ("delete", timeouts.delete))
-            if v
-        }
+    timeouts = custom_timeouts(opts)
+    if timeouts and "timeouts" not in props:
+        props["timeouts"] = timeouts
     for key in kind.output_keys:
         props.setdefault(key, None)
     props.setdefault("planned_change", None)
@@ -217,12 +214,13 @@ class KindResource(Resource):
     ) -> None:
         kind = self.provider_class.kind
         secrets = secret_fields(kind.model)
+        # A value Pulumi cannot send becomes a marker the model refuses at its path (_wire).
         inputs: dict[str, Any] = {
-            k: pulumi.Output.secret(v) if k in secrets and v is not None else v for k, v in fields.items()
+            k: pulumi.Output.secret(wire_value(v)) if k in secrets and v is not None else wire_value(v)
+            for k, v in fields.items()
         }
-        inputs["name"] = name or resource_name
+        inputs["name"] = wire_value(name) if name is not None and name != "" else resource_name
         if secrets:
             opts = pulumi.ResourceOptions.merge(pulumi.ResourceOptions(additional_secret_outputs=list(secrets)), opts)
-        super().__init__(
-            self.provider_class(), resource_name, resource_props(kind, inputs, opts, resource_name=resource_name), opts
-        )
+        props = resource_props(kind, inputs, opts, resource_name=resource_name)
+        super().__init__(self.provider_class(), resource_name, props, engine_opts(opts))

@@ -40,11 +40,15 @@ class Migration(KindResource):
         self,
         resource_name: str,
         *,
-        vm: VirtualMachine,
+        vm: VirtualMachine | str,
         name: pulumi.Input[str] | None = None,
         opts: pulumi.ResourceOptions | None = None,
         **fields: Any,
     ) -> None:
+        if not isinstance(vm, VirtualMachine):
+            # Not a VirtualMachine resource (a name, or a wrong value): check judges `vm` as given.
+            super().__init__(resource_name, name=name, opts=opts, vm=vm, **fields)
+            return
         spec_keys = [k for k in VirtualMachineArgs.model_fields if hasattr(vm, k)]
         vm_spec = pulumi.Output.all(**{k: getattr(vm, k) for k in spec_keys}).apply(
             lambda values: {k: v for k, v in values.items() if v is not None}

@@ -19,8 +19,10 @@ class VirtualMachineProvider(DynamicAdapter):
     kind = VIRTUAL_MACHINE
 
 
-def _attachment(item: Mapping[str, Any]) -> Any:
+def _attachment(item: object) -> Any:
     """`disk=<Disk>` becomes the Disk's attachment source (volume or data_volume)."""
+    if not isinstance(item, Mapping):
+        return item
     disk = item.get("disk")
     if not isinstance(disk, Disk):
         return dict(item)
@@ -28,8 +30,10 @@ def _attachment(item: Mapping[str, Any]) -> Any:
     return disk.attachment.apply(lambda source: {**rest, **source})
 
 
-def _interface(item: Mapping[str, Any]) -> Any:
+def _interface(item: object) -> Any:
     """`bridge=<Bridge>` becomes the Bridge's network name."""
+    if not isinstance(item, Mapping):
+        return item
     bridge = item.get("bridge")
     if not isinstance(bridge, Bridge):
         return dict(item)
@@ -72,8 +76,12 @@ class VirtualMachine(KindResource):
         **fields: Any,
     ) -> None:
         inputs: dict[str, Any] = dict(fields)
+        # Anything but a list of dicts (`disks="root"`, one dict, an Output) goes to check as
+        # given, which names the field; only dict items can name a Disk or a Bridge.
         if disks is not None:
-            inputs["disks"] = [_attachment(d) for d in disks]
+            inputs["disks"] = [_attachment(d) for d in disks] if isinstance(disks, (list, tuple)) else disks
         if interfaces is not None:
-            inputs["interfaces"] = [_interface(i) for i in interfaces]
+            inputs["interfaces"] = (
+                [_interface(i) for i in interfaces] if isinstance(interfaces, (list, tuple)) else interfaces
+            )
         super().__init__(resource_name, name=name, opts=opts, **inputs)
