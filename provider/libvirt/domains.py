@@ -250,6 +250,9 @@ class DomainReconciler:
     ) -> tuple[dict[str, Any], dict[str, Any]] | None:
         found = self.locate(args, state, owner=owner, progress=progress)
         if found is None:
+            # Gone everywhere: the resource leaves the state, so an owned seed left behind
+            # (e.g. by an interrupted delete) would be orphaned for good. Remove it now.
+            self._delete_seed(args, owner, progress)
             return None
         uri, _conn, dom = found
         with self._conns.call(uri, resource=args.name, doing="reading the domain"):
@@ -506,7 +509,7 @@ class DomainReconciler:
         deadline = Deadline(parse_duration(args.timeouts.delete))
         found = self.locate(args, state, owner=owner, progress=progress)
         if found is not None:
-            uri, conn, dom = found
+            uri, _conn, dom = found
             with self._conns.call(uri, resource=name, doing="deleting the domain"):
                 if dom.isActive():
                     progress("shutting down")
@@ -514,13 +517,19 @@ class DomainReconciler:
                 progress("undefining")
                 dom.undefineFlags(_UNDEFINE_FLAGS)
                 progress(f"undefined domain {name}")
+        self._delete_seed(args, owner, progress)
+
+    def _delete_seed(self, args: VirtualMachineArgs, owner: Owner, progress: Progress) -> None:
+        """Remove the VM's seed volume if `owner` owns it (then its pool if ours and empty)."""
         seed = self._seed_placement(args)
-        if seed is not None:
-            home = args.target.uri  # type: ignore[union-attr]
-            with self._conns.call(home, resource=name, doing="deleting the cloud-init seed") as conn:
-                with self._conns.pool_lock(home, seed.pool):
-                    ledger.delete_owned_volume(conn, seed.pool, seed.volume, owner, resource=name, progress=progress)
-                    ledger.remove_pool_if_unused(conn, seed.pool, resource=name, progress=progress)
+        if seed is None:
+            return
+        name, home = args.name, args.target.uri  # type: ignore[union-attr]
+        with self._conns.call(home, resource=name, doing="deleting the cloud-init seed") as conn:
+            with self._conns.pool_lock(home, seed.pool):
+                if ledger.delete_owned_volume(conn, seed.pool, seed.volume, owner, resource=name, progress=progress):
+                    progress(f"deleted the cloud-init seed {seed.pool}/{seed.volume}")
+                ledger.remove_pool_if_unused(conn, seed.pool, resource=name, progress=progress)
 
 
 def _marker(dom: libvirt.virDomain) -> str | None:

@@ -193,6 +193,7 @@ def delete_owned_volume(
     vol = lookup(pool.storageVolLookupByName, volume, resource=resource, what="volume")
     if vol is not None:
         vol.delete(0)
+        progress(f"volume {pool_name}/{volume} deleted, dropping its ownership record")
     release(conn, pool, volume, owner, resource=resource)
     return True
 

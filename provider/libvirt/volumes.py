@@ -158,6 +158,18 @@ class VolumeReconciler:
                 resource=args.name,
             ) from err
 
+    def _forget(self, conn: libvirt.virConnect, args: DiskArgs, owner: Owner, progress: Progress) -> None:
+        uri = args.target.uri  # type: ignore[union-attr]
+        vol_name = render.volume_name(args)
+        with self._conns.pool_lock(uri, args.pool):
+            pool = lookup(conn.storagePoolLookupByName, args.pool, resource=args.name, what="storage pool")
+            if pool is None or not pool.isActive():
+                return
+            if lookup(pool.storageVolLookupByName, vol_name, resource=args.name, what="volume") is not None:
+                return  # there, but not ours: nothing of ours to drop
+            ledger.release(conn, pool, vol_name, owner, resource=args.name)
+            ledger.remove_pool_if_unused(conn, args.pool, resource=args.name, progress=progress)
+
     def _grow(self, vol: libvirt.virStorageVol, args: DiskArgs, progress: Progress) -> dict[str, Any]:
         wanted = render.size_bytes(args.size)
         if wanted is not None and wanted > vol.info()[1]:
@@ -188,6 +200,8 @@ class VolumeReconciler:
         with self._conns.call(uri, resource=name, doing="reading the volume") as conn:
             vol = self._owned_volume(conn, args, owner, progress)
             if vol is None:
+                # Gone: drop our record of it too (an interrupted delete), or nothing ever would.
+                self._forget(conn, args, owner, progress)
                 return None
             outputs = _outputs(args, vol)
         observed = args.model_dump(mode="json", exclude_none=True)
