@@ -40,7 +40,7 @@ import pytest
 from lxml import etree
 
 from pulumi_kubevirt.provider.errors import ProviderError
-from pulumi_kubevirt.provider.kinds import BRIDGE, VIRTUAL_MACHINE
+from pulumi_kubevirt.provider.kinds import BRIDGE, DISK, VIRTUAL_MACHINE
 from pulumi_kubevirt.provider.libvirt.connection import Connections
 from pulumi_kubevirt.provider.libvirt.domains import DomainReconciler
 from pulumi_kubevirt.provider.libvirt.networks import NetworkReconciler
@@ -304,7 +304,7 @@ def names_of(snap: dict[str, str]) -> set[str]:
 
 VM_CREATE_STEPS = ["writing the cloud-init seed", "seed written", "defined domain", "started domain"]
 VM_UPDATE_STEPS = ["writing the cloud-init seed", "seed written", "redefining the domain in place"]
-VM_DELETE_STEPS = ["shutting down", "undefining", "undefined domain"]
+VM_DELETE_STEPS = ["shutting down", "undefining", "undefined domain", "dropping its ownership record"]
 
 
 @pytest.mark.parametrize("step", VM_CREATE_STEPS)
@@ -398,7 +398,7 @@ def image(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 DISK_CREATE_STEPS = ["creating storage pool", "claimed", "uploading", "created"]
-DISK_DELETE_STEPS = ["deleted", "removing storage pool"]
+DISK_DELETE_STEPS = ["dropping its ownership record", "deleted default/", "removing storage pool"]
 
 
 @pytest.mark.parametrize("step", DISK_CREATE_STEPS)
@@ -585,3 +585,82 @@ def test_vm_create_timeout_rolls_back_then_converges(
     rec.delete(args, outs, owner=owner, progress=quiet)
     net_rec.delete(net, net_outs, owner=net_owner, progress=quiet)
     _assert_back_to(host, before, foreign, tally, "vm create / timeout")
+
+
+# --------------------------------------------------------------------------- update of Disk and Bridge
+
+
+def test_disk_update_killed(host: Node, image: Path, foreign: Foreign, tally: Tally) -> None:
+    before = snapshot(host)
+    rec = VolumeReconciler(Connections())
+    name = unique_name("fault")
+    old = disk_args(host, image, name)
+    new = old.model_copy(update={"size": "8Mi"})
+    owner = Owner("pkv-tests/faults", name)
+    outs = rec.create(old, owner=owner, progress=quiet)
+    plan = DISK.plan(dump(old), dump(new))
+    tally.injected += 1
+    inject(host, "growing to", lambda p: rec.update(old, new, plan, outs, owner=owner, progress=p))
+    outs = rec.update(old, new, plan, outs, owner=owner, progress=quiet)
+    assert outs["capacity"] == 8 << 20
+    rec.delete(new, outs, owner=owner, progress=quiet)
+    _assert_back_to(host, before, foreign, tally, "disk update / growing to")
+
+
+def test_network_update_killed(host: Node, foreign: Foreign, tally: Tally) -> None:
+    before = snapshot(host)
+    rec = NetworkReconciler(Connections())
+    name = unique_name("fault")
+    old = net_args(host, name)
+    new = old.model_copy(update={"mtu": 1400})
+    owner = Owner("pkv-tests/faults", name)
+    outs = rec.create(old, owner=owner, progress=quiet)
+    plan = BRIDGE.plan(dump(old), dump(new))
+    tally.injected += 1
+    inject(host, "redefining the network in place", lambda p: rec.update(old, new, plan, outs, owner=owner, progress=p))
+    outs = rec.update(old, new, plan, outs, owner=owner, progress=quiet)
+    found = rec.read(new, outs, owner=owner, progress=quiet)
+    assert found is not None and found[0].get("mtu") == 1400
+    rec.delete(new, outs, owner=owner, progress=quiet)
+    _assert_back_to(host, before, foreign, tally, "network update / redefining")
+
+
+# --------------------------------------------------------------------------- refresh after an interrupted delete
+
+
+def test_refresh_after_interrupted_vm_delete_removes_the_owned_seed(
+    host: Node, guest: GuestImage, foreign: Foreign, tally: Tally
+) -> None:
+    """Killed after undefine, before the seed went: the next refresh finds the VM gone (it
+    leaves the state) and removes the owned seed, which nothing would ever remove later."""
+    before = snapshot(host)
+    rec = DomainReconciler(Connections())
+    name = unique_name("fault")
+    args = vm_args(host, guest, name)
+    owner = Owner("pkv-tests/faults", name)
+    state = rec.create(args, owner=owner, progress=quiet)
+    tally.injected += 1
+    inject(host, "undefined domain", lambda p: rec.delete(args, state, owner=owner, progress=p))
+    assert f"volume/default/{name}-cidata.iso" in snapshot(host)
+    assert rec.read(args, state, owner=owner, progress=quiet) is None
+    _assert_back_to(host, before, foreign, tally, "vm delete / undefined domain, then refresh")
+
+
+def test_refresh_after_interrupted_disk_delete_drops_the_record(
+    host: Node, image: Path, foreign: Foreign, tally: Tally
+) -> None:
+    before = snapshot(host)
+    rec = VolumeReconciler(Connections())
+    name = unique_name("fault")
+    args = disk_args(host, image, name)
+    owner = Owner("pkv-tests/faults", name)
+    outs = rec.create(args, owner=owner, progress=quiet)
+    tally.injected += 1
+    killer = Killer(host, "dropping its ownership record")
+    with pytest.raises(ProviderError):
+        rec.delete(args, outs, owner=owner, progress=killer)
+    restart_libvirtd(host)
+    assert killer.fired
+    assert f"volume/default/{name}.raw.pkv-owner" in snapshot(host)
+    assert rec.read(args, outs, owner=owner, progress=quiet) is None
+    _assert_back_to(host, before, foreign, tally, "disk delete / volume deleted, then refresh")
