@@ -6,7 +6,8 @@ Composition only (house rule 10). Children, all parented to the component:
   (`container_image`) or a `dataVolumeTemplates` entry (`root_disk_template=True`),
   which live inside the VM;
 - `<name>`: the VirtualMachine, with `#cloud-config` user data rendered from the
-  typed arguments by components.cloud_config (a secret, like every user data);
+  typed arguments by components.cloud_config (a secret, like every user data) when
+  any of them is given;
 - KubeVirt, when `expose_ports` is given: `<name>` a core/v1 Service (pulumi-kubernetes)
   selecting the VM's virt-launcher pod by `vm.kubevirt.io/name`, as `virtctl expose` does.
   The NIC on the pod network uses masquerade, which forwards every port when no
@@ -51,8 +52,8 @@ class Server(pulumi.ComponentResource):
     root_disk: Disk | None
     service: k8s.core.v1.Service | None
     kubernetes_provider: k8s.Provider | None
-    user_data: pulumi.Output[str]
-    """The rendered #cloud-config (secret)."""
+    user_data: pulumi.Output[str] | None
+    """The rendered #cloud-config (secret), when the server has cloud-init."""
     ssh_user: str | None
     ssh_endpoints: pulumi.Output[list[str]]
     """`host:port` strings SSH reaches the guest at."""
@@ -74,6 +75,7 @@ class Server(pulumi.ComponentResource):
         ssh_authorized_keys: pulumi.Input[Sequence[pulumi.Input[str]]] = (),
         packages: Sequence[str] = (),
         cloud_config: Mapping[str, Any] | None = None,
+        cloud_init: bool | None = None,
         networks: Sequence[NetworkRef] = (),
         pod_network: bool | None = None,
         expose_ports: Mapping[str, int] | None = None,
@@ -103,6 +105,8 @@ class Server(pulumi.ComponentResource):
             ssh_authorized_keys: public keys (may be Outputs, e.g. secrets from config).
             packages: packages installed on first boot.
             cloud_config: further #cloud-config keys (runcmd, write_files, ...).
+            cloud_init: give the VM this #cloud-config (default: when any of hostname, user,
+                ssh_authorized_keys, packages or cloud_config is given).
             networks: NICs, in order (`nic0`, `nic1`, ...): BridgedNetwork, Bridge, a network/NAD name.
             pod_network: KubeVirt: a first NIC `default` on the pod network (default: True on KubeVirt).
             expose_ports: KubeVirt: a Service exposing these `{port name: guest port}` (e.g.
@@ -163,22 +167,25 @@ class Server(pulumi.ComponentResource):
         nics += [interface(f"nic{i}", network) for i, network in enumerate(networks)]
         fields["interfaces"] = nics + list(fields.get("interfaces") or [])
 
-        try:  # the same check the apply below makes, at construction where the inputs are plain
-            render_cloud_config(extra=cloud_config, user=user, hostname=hostname or name, packages=packages)
-        except ValueError as err:
-            raise component_error("Server", name, "cloud_config", str(err)) from err
+        wanted = bool(user or packages or cloud_config or hostname or ssh_authorized_keys != ())
+        self.user_data = None
+        if cloud_init if cloud_init is not None else wanted:
+            try:  # the same check the apply below makes, at construction where the inputs are plain
+                render_cloud_config(extra=cloud_config, user=user, hostname=hostname or name, packages=packages)
+            except ValueError as err:
+                raise component_error("Server", name, "cloud_config", str(err)) from err
 
-        def user_data(keys: Sequence[Any] | None) -> str:
-            return render_cloud_config(
-                hostname=hostname or name,
-                user=user,
-                ssh_authorized_keys=[str(k) for k in keys or []],
-                packages=packages,
-                extra=cloud_config,
-            )
+            def user_data(keys: Sequence[Any] | None) -> str:
+                return render_cloud_config(
+                    hostname=hostname or name,
+                    user=user,
+                    ssh_authorized_keys=[str(k) for k in keys or []],
+                    packages=packages,
+                    extra=cloud_config,
+                )
 
-        self.user_data = pulumi.Output.secret(pulumi.Output.from_input(ssh_authorized_keys).apply(user_data))
-        fields["cloud_init"] = {**dict(fields.get("cloud_init") or {}), "user_data": self.user_data}
+            self.user_data = pulumi.Output.secret(pulumi.Output.from_input(ssh_authorized_keys).apply(user_data))
+            fields["cloud_init"] = {**dict(fields.get("cloud_init") or {}), "user_data": self.user_data}
         fields["memory"] = memory
         fields["cpu"] = {**dict(fields.get("cpu") or {}), "sockets": cpus}
         self.vm = VirtualMachine(name, opts=child_options(self), **fields)

@@ -1,9 +1,11 @@
-"""Home-lab router VM on bridges and VLANs (SCENARIOS.md #2 and #4).
+"""Home-lab router VM on bridges and VLANs (SCENARIOS.md #2 and #4), on the components.
 
-Node bridges are made by nmstate (NNCP) and offered to VMs through Multus
-(NAD): br-lan untagged over enp13s0f0, br-web for VLAN 6 (the "WEB" DMZ), both
-with STP off and no host IP. The router gets one NIC on each and a root disk
-imported from HTTP on ReadWriteMany storage, so it can live-migrate.
+Node bridges are made by nmstate (NNCP) and offered to VMs through Multus (NAD),
+one BridgedNetwork each: br-lan untagged over enp13s0f0, br-web for VLAN 6 (the
+"WEB" DMZ, a sub-interface on the node), both with STP off and no host IP. The
+Router gets its LAN NIC on br-lan and its DMZ NIC on br-web, and a root disk
+imported from HTTP on ReadWriteMany storage with evictionStrategy LiveMigrate,
+so node drains move it.
 """
 
 import sys
@@ -14,31 +16,26 @@ import pulumi
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from _target import kubevirt_target
 
-from pulumi_kubevirt.provider import Bridge, Disk, VirtualMachine
+from pulumi_kubevirt.components import BridgedNetwork, Router
 
 target = kubevirt_target()
 config = pulumi.Config()
 nic = config.get("hostNic") or "enp13s0f0"
 
-lan = Bridge("br-lan", target=target, bridge="br-lan", ports=[nic])
-web = Bridge("br-web", target=target, bridge="br-web", vlan=6, ports=[nic], vlan_on_node=True)
-root = Disk(
-    "router-root",
-    target=target,
-    size=config.get("rootSize") or "20Gi",
-    source={"kind": "url", "url": config.get("imageUrl") or "http://web.server/opnsense.qcow2"},
-    access_modes=["ReadWriteMany"],
-    volume_mode="Filesystem",
-)
-router = VirtualMachine(
+lan = BridgedNetwork("br-lan", target=target, bridge_device="br-lan", ports=[nic])
+web = BridgedNetwork("br-web", target=target, bridge_device="br-web", vlan=6, ports=[nic], vlan_on_node=True)
+router = Router(
     "opnsense",
     target=target,
+    lan=lan,
+    dmz=web,
+    image=config.get("imageUrl") or "http://web.server/opnsense.qcow2",
+    disk_size=config.get("rootSize") or "20Gi",
+    root_disk_options={"volume_mode": "Filesystem"},
     memory=config.get("memory") or "2Gi",
-    cpu={"sockets": 2},
-    disks=[{"name": "root", "disk": root, "boot_order": 1}],
-    interfaces=[{"name": "lan", "bridge": lan}, {"name": "web", "bridge": web}],
-    cloud_init={"user_data": pulumi.Output.secret("#cloud-config\nhostname: opnsense\n")},
-    kubevirt={"eviction_strategy": "LiveMigrate"},
+    cpus=2,
+    hostname="opnsense",
+    live_migratable=True,
 )
-pulumi.export("router_status", router.printable_status)
-pulumi.export("router_ips", router.ipv4)
+pulumi.export("router_status", router.vm.printable_status)
+pulumi.export("router_ips", router.vm.ipv4)

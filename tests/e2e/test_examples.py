@@ -19,9 +19,12 @@ EXAMPLES = sorted(p.parent for p in (tools.REPO / "examples").glob("*/Pulumi.yam
 EXPECTED = {
     "kubevirt-testvm": 1,
     "kubevirt-cloudinit-ssh": 1,
-    "kubevirt-router": 4,
+    "kubevirt-router": 7,  # Router + 2 BridgedNetworks, composing 2 Bridges, a Disk and a VM
     "kubevirt-datavolumes": 2,
     "libvirt-live-migration": 2,
+    "kubevirt-server": 3,  # Server: a Disk and a VM
+    "kubevirt-bridged-network": 6,  # BridgedNetwork (a Bridge) + 2 Servers (a VM each)
+    "libvirt-vm-pool": 10,  # BridgedNetwork (a Bridge), a base Disk, VmPool (3 x a Disk and a VM)
 }
 
 

@@ -1,4 +1,4 @@
-"""The router example (DataVolume root disk, cloud-init Secret, two NICs on NAD bridges)
+"""The router example (Router + two BridgedNetworks: DataVolume root disk, cloud-init Secret, two NICs on NAD bridges)
 through the real pulumi CLI against the real kube-apiserver (+ the KubeVirt test double).
 """
 
@@ -45,14 +45,14 @@ def test_router_stack_up_noop_diff_destroy(
     ):
         pulumi_cli.run(["config", "set", key, value, "--stack", stack], cwd=project)
 
-    assert pulumi_cli.up_changes(project, stack) == {"create": 5}
+    assert pulumi_cli.up_changes(project, stack) == {"create": 8}  # 5 resources + 3 components
     outputs = pulumi_cli.outputs(project, stack)
     assert outputs["router_status"] == "Running"
-    assert set(outputs["router_ips"]) == {"lan", "web"}
+    assert set(outputs["router_ips"]) == {"lan", "dmz"}
     api_client = kube_cluster.api_client()
     custom = k8s.CustomObjectsApi(api_client)
     assert names(custom, "kubevirt.io", "v1", "virtualmachines", kube_namespace) == ["opnsense"]
-    assert names(custom, "cdi.kubevirt.io", "v1beta1", "datavolumes", kube_namespace) == ["router-root"]
+    assert names(custom, "cdi.kubevirt.io", "v1beta1", "datavolumes", kube_namespace) == ["opnsense-root"]
     assert names(custom, "k8s.cni.cncf.io", "v1", "network-attachment-definitions", kube_namespace) == [
         "br-lan",
         "br-web",
@@ -63,12 +63,12 @@ def test_router_stack_up_noop_diff_destroy(
     state = pulumi_cli.run(["stack", "export", "--stack", stack], cwd=project).stdout
     assert "hostname: opnsense" not in state  # the user data is a secret: never in the state
 
-    assert pulumi_cli.up_changes(project, stack) == {"same": 5}
+    assert pulumi_cli.up_changes(project, stack) == {"same": 8}
 
     pulumi_cli.run(["config", "set", "memory", "3Gi", "--stack", stack], cwd=project)
     diff = pulumi_cli.run(["preview", "--diff", "--stack", stack], cwd=project).stdout
     assert re.search(r'planned_change: "[^"]*" => "restart: memory 2Gi->3Gi"', diff), diff
-    assert pulumi_cli.preview_changes(project, stack) == {"same": 4, "update": 1}
+    assert pulumi_cli.preview_changes(project, stack) == {"same": 7, "update": 1}
 
     pulumi_cli.run(["destroy", "--yes", "--stack", stack], cwd=project)
     assert names(custom, "kubevirt.io", "v1", "virtualmachines", kube_namespace) == []

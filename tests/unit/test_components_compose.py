@@ -346,6 +346,8 @@ def test_server_root_as_datavolume_template_and_target_from_stack_config(monitor
         ]
         assert vm.inputs["interfaces"] == [{"name": "default", "pod": True}]
         assert server.root_disk is None and server.service is None
+        # nothing to say to cloud-init: no seed at all
+        assert server.user_data is None and vm.inputs.get("cloud_init") is None
 
     return server.vm.urn.apply(check)
 
