@@ -49,7 +49,7 @@ def test_root_stack_up_noop_diff_refresh_destroy(
     for key, value in (("prefix", prefix), ("subnet", f"{subnet.network_address + 1}/{subnet.prefixlen}")):
         pulumi_cli.run(["config", "set", key, value, "--stack", stack], cwd=project)
 
-    assert pulumi_cli.up_changes(project, stack) == {"create": 4}
+    assert pulumi_cli.up_changes(project, stack) == {"create": 6}  # 3 resources + 2 components + the stack
     outputs = pulumi_cli.outputs(project, stack)
     assert outputs["vm_state"] == "running"
     assert ipaddress.IPv4Address(outputs["vm_ipv4"]["nic0"]) in subnet
@@ -59,7 +59,7 @@ def test_root_stack_up_noop_diff_refresh_destroy(
     )
 
     # a second up changes nothing
-    assert pulumi_cli.up_changes(project, stack) == {"same": 4}
+    assert pulumi_cli.up_changes(project, stack) == {"same": 6}
     pulumi_cli.run(["preview", "--expect-no-changes", "--stack", stack], cwd=project)
 
     # editing memory: an in-place update, classified in the preview
@@ -69,14 +69,14 @@ def test_root_stack_up_noop_diff_refresh_destroy(
     assert "replace" not in diff.split("Resources:")[-1]
     assert re.search(r'planned_change: "[^"]*" => "restart: memory 128Mi->192Mi"', diff), diff
     summary = json.loads(pulumi_cli.run(["preview", "--json", "--stack", stack], cwd=project).stdout)["changeSummary"]
-    assert summary == {"same": 3, "update": 1}
+    assert summary == {"same": 5, "update": 1}
     pulumi_cli.run(["config", "set", "memory", "128Mi", "--stack", stack], cwd=project)
 
     # refresh finds no drift, and nothing is left to do after it
     refresh = pulumi_cli.run(["refresh", "--yes", "--stack", stack], cwd=project)
-    assert "4 unchanged" in refresh.stdout.split("Resources:")[-1], refresh.stdout
+    assert "6 unchanged" in refresh.stdout.split("Resources:")[-1], refresh.stdout
     assert "Exception" not in refresh.stdout + refresh.stderr
-    assert pulumi_cli.preview_changes(project, stack) == {"same": 4}
+    assert pulumi_cli.preview_changes(project, stack) == {"same": 6}
 
     pulumi_cli.run(["destroy", "--yes", "--stack", stack], cwd=project)
     assert objects_named(libvirt_conn, prefix) == []
