@@ -9,7 +9,9 @@ Composition only (house rule 10). Children, all parented to the component:
   typed arguments by components.cloud_config (a secret, like every user data) when
   any of them is given;
 - KubeVirt, when `expose_ports` is given: `<name>` a core/v1 Service (pulumi-kubernetes)
-  selecting the VM's virt-launcher pod by `vm.kubevirt.io/name`, as `virtctl expose` does.
+  selecting the VM's virt-launcher pod by `vm.kubevirt.io/name`, as `virtctl expose` does,
+  in the VM's namespace, through `<name>-kubernetes`, a pulumi-kubernetes provider for
+  the VM's cluster (unless `kubernetes_provider` is given).
   The NIC on the pod network uses masquerade, which forwards every port when no
   interface `ports` are listed, so the Service reaches the guest.
 
@@ -113,8 +115,8 @@ class Server(pulumi.ComponentResource):
                 `{"ssh": 22}`); not available on libvirt.
             service_type: the Service's type.
             ssh_port: the guest's SSH port (for `ssh_endpoints`).
-            kubernetes_provider: provider of the Service (default: one made from the target's
-                kubeconfig/context when it names them, else the ambient one).
+            kubernetes_provider: provider of the Service (default: a child provider made from the
+                VM's resolved target: its kubeconfig, context and namespace).
             vm_options: further VirtualMachine fields (kubevirt, kernel_boot, accelerator,
                 restart_policy, labels, ...); `disks` listed here follow the root disk.
             opts: resource options of the component.
@@ -194,7 +196,7 @@ class Server(pulumi.ComponentResource):
         self.service = None
         self.kubernetes_provider = None
         if expose_ports:
-            self.service = self._service(name, target, expose_ports, service_type, kubernetes_provider)
+            self.service = self._service(name, expose_ports, service_type, kubernetes_provider)
             self.ssh_endpoints = _service_endpoints(self.service, ssh_port)
         else:
             self.ssh_endpoints = self.vm.ipv4.apply(
@@ -205,31 +207,35 @@ class Server(pulumi.ComponentResource):
     def _service(
         self,
         name: str,
-        target: Mapping[str, Any] | None,
         ports: Mapping[str, int],
         service_type: ServiceType,
         provider: k8s.Provider | None,
     ) -> k8s.core.v1.Service:
-        """`virtctl expose vm <name>`: a Service selecting the VM's launcher pod."""
-        target = dict(target or {})
-        if provider is None and (target.get("kubeconfig") or target.get("context")):
+        """`virtctl expose vm <name>`: a Service selecting the VM's launcher pod.
+
+        The namespace, kubeconfig and context are the VM's own resolved target (an output of
+        the VM resource, so a target taken from stack config is followed too)."""
+        # the VM resource exposes its checked inputs as outputs: `name` and `target`
+        vm_name: pulumi.Output[str] = getattr(self.vm, "name")  # noqa: B009
+        vm_target: pulumi.Output[dict[str, Any]] = getattr(self.vm, "target")  # noqa: B009
+        if provider is None:
             provider = k8s.Provider(
                 f"{name}-kubernetes",
-                kubeconfig=target.get("kubeconfig"),
-                context=target.get("context"),
+                kubeconfig=vm_target.apply(lambda t: (t or {}).get("kubeconfig")),
+                context=vm_target.apply(lambda t: (t or {}).get("context")),
                 opts=child_options(self),
             )
             self.kubernetes_provider = provider
         return k8s.core.v1.Service(
             name,
             metadata=k8s.meta.v1.ObjectMetaArgs(
-                name=name,
-                namespace=target.get("namespace"),
+                name=vm_name,
+                namespace=vm_target.apply(lambda t: (t or {}).get("namespace") or "default"),
                 labels={"app.kubernetes.io/managed-by": "pulumi-kubevirt"},
             ),
             spec=k8s.core.v1.ServiceSpecArgs(
                 type=service_type,
-                selector={LAUNCHER_POD_LABEL: name},
+                selector=vm_name.apply(lambda n: {LAUNCHER_POD_LABEL: n}),
                 ports=[
                     k8s.core.v1.ServicePortArgs(name=port_name, port=port, target_port=port, protocol="TCP")
                     for port_name, port in ports.items()
@@ -241,13 +247,15 @@ class Server(pulumi.ComponentResource):
 
 def _service_endpoints(service: k8s.core.v1.Service, ssh_port: int) -> pulumi.Output[list[str]]:
     """The Service's DNS name, cluster IP and load-balancer ingress, each with the port the
-    Service maps to the guest's SSH port."""
+    Service maps to the guest's SSH port (none when no port maps it)."""
 
     def endpoints(values: list[Any]) -> list[str]:
         metadata, spec, status = values
         ports = _get(spec, "ports", "ports") or []
         mapped = [p for p in ports if _get(p, "target_port", "targetPort") in (ssh_port, str(ssh_port))]
-        port = _get((mapped or ports or [{}])[0], "port", "port") or ssh_port
+        if not mapped:  # the Service exposes other ports only
+            return []
+        port = _get(mapped[0], "port", "port")
         hosts = [f"{_get(metadata, 'name', 'name')}.{_get(metadata, 'namespace', 'namespace') or 'default'}.svc"]
         cluster_ip = _get(spec, "cluster_ip", "clusterIP")
         if cluster_ip and cluster_ip != "None":

@@ -116,6 +116,7 @@ def monitor() -> Iterator[RecordingMonitor]:
     pulumi.runtime.set_mocks(Mocks(), preview=False, monitor=mon)
     yield mon
     pulumi.runtime.set_config("pulumi-kubevirt:targetKind", "")
+    pulumi.runtime.set_config("pulumi-kubevirt:namespace", "")
 
 
 def component_urn(typ: str, name: str) -> str:
@@ -322,17 +323,25 @@ def test_server_on_kubevirt_exposes_ssh_with_a_service_selecting_the_launcher_po
 @pulumi.runtime.test
 def test_server_root_as_datavolume_template_and_target_from_stack_config(monitor: RecordingMonitor) -> Any:
     pulumi.runtime.set_config("pulumi-kubevirt:targetKind", "kubevirt")
+    pulumi.runtime.set_config("pulumi-kubevirt:namespace", "lab")
     server = Server(
         "db",
         image="docker://quay.io/containerdisks/debian:12",
         disk_size="20Gi",
         root_disk_template=True,
         root_disk_options={"access_modes": ["ReadWriteMany"]},
+        expose_ports={"postgres": 5432},
+        ssh_port=2222,
     )
 
-    def check(_: Any) -> None:
-        vm = monitor.one("db")
-        assert vm.inputs["target"]["kind"] == "kubevirt"
+    def check(endpoints: list[str]) -> None:
+        vm = monitor.one("db", "VirtualMachineProvider")
+        assert vm.inputs["target"] == {"kind": "kubevirt", "namespace": "lab"}
+        # the Service follows the VM's resolved target: its namespace, its cluster (ambient kubeconfig)
+        service = monitor.one("db", SERVICE)
+        assert service.inputs["metadata"]["namespace"] == "lab"
+        assert "kubeconfig" not in monitor.one("db-kubernetes").inputs
+        assert endpoints == []  # the Service maps no port to SSH
         assert vm.inputs["disks"] == [
             {
                 "name": "root",
@@ -345,11 +354,11 @@ def test_server_root_as_datavolume_template_and_target_from_stack_config(monitor
             }
         ]
         assert vm.inputs["interfaces"] == [{"name": "default", "pod": True}]
-        assert server.root_disk is None and server.service is None
+        assert server.root_disk is None
         # nothing to say to cloud-init: no seed at all
         assert server.user_data is None and vm.inputs.get("cloud_init") is None
 
-    return server.vm.urn.apply(check)
+    return server.ssh_endpoints.apply(check)
 
 
 @pytest.mark.parametrize(
