@@ -24,7 +24,7 @@ from typing import Annotated, Any, Generic, Protocol, TypeVar, Union, get_args, 
 from pydantic import BaseModel, ValidationError
 
 from .errors import InvalidSpec
-from .models.common import CROSS_FIELD, dump
+from .models.common import CROSS_FIELD, PRINTABLE, dump
 from .models.syntax import echo
 from .ownership import OWNER, Owner
 from .plan import Kind, Plan, Rule, plan_changes
@@ -155,14 +155,19 @@ def _classified_failures(err: ValidationError, model: type[BaseModel]) -> list[t
         segments, secret = _user_path(item["loc"], model)
         ctx = item.get("ctx") or {}
         cross = item["type"] == CROSS_FIELD
-        if cross:
+        if item["type"] in (CROSS_FIELD, PRINTABLE):
             segments = [*segments, *ctx.get("field", ())]
         msg = item["msg"].removeprefix("Value error, ").removeprefix("Assertion failed, ")
         if item["type"].endswith("_type"):
             msg += f" (got {_json_type(item['input'])})"
         if secret:
             msg = _masked(msg, item["input"])
-        out.append((Failure(_format_loc(segments) or "(resource)", msg), cross))
+        path = _format_loc(segments) or "(resource)"
+        if secret and len(segments) == 1:
+            # The engine prints the value of a top-level property a failure names (a Pulumi
+            # secret too): name the secret field so that the engine finds no value to print.
+            path += " (secret)"
+        out.append((Failure(path, msg), cross))
     return out
 
 

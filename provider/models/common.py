@@ -67,6 +67,9 @@ DURATION_MAX_S = 7 * 24 * 3600.0
 CROSS_FIELD = "cross_field"
 """Error type of `field_error`: a rule between fields, reported on `ctx["field"]`."""
 
+PRINTABLE = "printable"
+"""Error type of the control-character guard; `ctx["field"]` is the element below the field."""
+
 UNSUPPORTED_KEY = "__unsupported_python_value__"
 """The resource classes replace a Python value Pulumi cannot send (a set, bytes, an
 object, a too large int) by `{UNSUPPORTED_KEY: "<what>"}`; models refuse it at its path."""
@@ -89,18 +92,22 @@ def _unsupported(value: Any, path: tuple[str | int, ...] = ()) -> Iterator[tuple
             yield from _unsupported(sub, (*path, index))
 
 
-def _bad_strings(value: Any) -> Iterator[str]:
+def _bad_strings(value: Any, path: tuple[str | int, ...] = ()) -> Iterator[tuple[tuple[str | int, ...], str]]:
+    """(where, why) for every string under `value` holding a control character; a bad
+    key is reported at the key itself."""
     if isinstance(value, str):
         problem = bad_character(value, multiline=True)
         if problem:
-            yield problem
+            yield path, problem
     elif isinstance(value, (list, tuple)):
-        for sub in value:
-            yield from _bad_strings(sub)
+        for index, sub in enumerate(value):
+            yield from _bad_strings(sub, (*path, index))
     elif isinstance(value, dict):
         for key, sub in value.items():
-            yield from _bad_strings(key)
-            yield from _bad_strings(sub)
+            here = (*path, str(key))
+            for _where, problem in _bad_strings(key):
+                yield here, f"the key {problem}"
+            yield from _bad_strings(sub, here)
 
 
 class Model(BaseModel):
@@ -125,8 +132,10 @@ class Model(BaseModel):
     @field_validator("*", mode="after")
     @classmethod
     def _printable(cls, value: Any) -> Any:
-        for problem in _bad_strings(value):
-            raise ValueError(problem)
+        for path, problem in _bad_strings(value):
+            # the exact element, so no failure is reported on a whole container (the engine
+            # prints the value of a top-level property it names, secrets included)
+            raise PydanticCustomError(PRINTABLE, "{message}", {"message": problem, "field": path})
         return value
 
 

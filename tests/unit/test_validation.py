@@ -509,6 +509,15 @@ def test_cloud_init_failures_never_echo_the_value(cloud_init: dict[str, Any]) ->
     assert engine and not any(SECRET in str(f.reason) for f in engine)
 
 
+def test_no_failure_names_a_whole_secret_or_container_field() -> None:
+    """The engine prints the value of a top-level property a failure names (secrets too)."""
+    assert list(failures(VIRTUAL_MACHINE, {**VM, "cloud_init": f"password: {SECRET}"})) == ["cloud_init (secret)"]
+    spec = {"name": "v", "cloud_init": {"user_data": f"{SECRET}\x07"}}
+    found = failures(MIGRATION, {**MIG, "destination_uri": "qemu+tcp://10.77.0.2/system", "vm_spec": spec})
+    assert list(found) == ["vm_spec.cloud_init.user_data"]
+    assert list(failures(VIRTUAL_MACHINE, {**VM, "labels": {"k\x07": "v"}})) == ["labels.k\x07"]
+
+
 # -- URIs ----------------------------------------------------------------------------------------
 @pytest.mark.parametrize(
     ("a", "b"),
