@@ -144,21 +144,21 @@ class DomainReconciler:
     ) -> None:
         """Remove what a failed create leaves that is ours (never what adopt took over)."""
         name = args.name
-        left = []
+        left = [f"domain {name}"]
+        if seed is not None and not keep_seed:
+            left.append(f"seed volume {seed.pool}/{seed.volume}")
         try:
-            left.append(f"domain {name}")
             dom = lookup(conn.lookupByName, name, resource=name, what="domain")
             if dom is not None and not keep_domain and _marker(dom) == str(owner):
                 if dom.isActive():
                     dom.destroy()
                 dom.undefineFlags(_UNDEFINE_FLAGS)
-            left.pop()
+            left.pop(0)
             if seed is not None and not keep_seed:
-                left.append(f"seed volume {seed.pool}/{seed.volume}")
                 with self._conns.pool_lock(args.target.uri, seed.pool):  # type: ignore[union-attr]
                     ledger.delete_owned_volume(conn, seed.pool, seed.volume, owner, resource=name, progress=progress)
                     ledger.remove_pool_if_unused(conn, seed.pool, resource=name, progress=progress)
-                left.pop()
+                left.pop(0)
         except (libvirt.libvirtError, ProviderError) as err:
             # The original error is what the user must see; say what is left and what happens to it.
             message = err.get_error_message() if isinstance(err, libvirt.libvirtError) else str(err)
