@@ -125,7 +125,8 @@ def diff(kind: ResourceKind[Any], olds: Mapping[str, Any], news: Mapping[str, An
     if not plan:
         return Diff(False, stables=stables(kind))
     detailed = detailed_diff(plan, olds, new)
-    if PLANNED_CHANGE in news:
+    if PLANNED_CHANGE in news and not plan.replaces:
+        # A replacement is re-checked as a create; its summary only says "create".
         detailed[PLANNED_CHANGE] = PropertyChange("update", False)
     return Diff(
         True,
@@ -228,6 +229,16 @@ def resource_id(target: Mapping[str, Any], name: str) -> str:
     if target.get("kind") == "kubevirt":
         return f"kubevirt:{target.get('namespace', 'default')}/{name}"
     return f"{target.get('uri', 'qemu:///system')}/{name}"
+
+
+def imported_inputs(observed: Mapping[str, Any], defaults: Mapping[str, Any]) -> dict[str, Any]:
+    """What `pulumi import` writes as the program's inputs: the observed values that differ from the
+    model's defaults (the code it generates stays short), plus the name and the target the ID named."""
+    inputs = {k: v for k, v in observed.items() if k not in defaults or defaults[k] != v}
+    inputs["name"] = observed.get("name", defaults.get("name"))
+    if "target" in defaults:
+        inputs["target"] = defaults["target"]
+    return inputs
 
 
 def parse_id(resource_id: str, *, config: ProviderConfig) -> tuple[dict[str, Any], str]:

@@ -42,7 +42,7 @@ from pulumi.runtime._grpc_settings import _GRPC_CHANNEL_OPTIONS
 from pulumi.runtime.proto import engine_pb2, engine_pb2_grpc, provider_pb2_grpc
 
 from ..core import PLANNED_CHANGE, Backends, Reconciler, ResourceKind
-from ..errors import InvalidSpec, ProviderError
+from ..errors import InvalidSpec, NotFound, ProviderError
 from ..kinds import BRIDGE, DISK, MIGRATION, VIRTUAL_MACHINE
 from ..models.common import dump
 from ..waiting import Progress
@@ -294,17 +294,26 @@ class KubevirtProvider(api.Provider):
             functools.partial(reconciler.read, self._effective(args), props, owner=urn.owner, progress=progress)
         )
         if found is None:
+            if importing:
+                # The reconcilers see only objects this resource owns: import takes over nothing foreign.
+                raise NotFound(
+                    f"nothing to import at {request.resource_id}: no {adapter.kind_label(kind)} owned by "
+                    f"{urn.owner} there (an object another stack or tool made is not imported; declare it "
+                    "with adopt=True to take it over)",
+                    resource=urn.name,
+                )
             return api.ReadResponse(resource_id=None)
         observed, outs = found
-        inputs = dict(observed)
         if importing:
-            # Keep what the user would write: the target stays as the ID named it (no provider defaults).
-            inputs["target"] = dump(args)["target"]
+            inputs = adapter.imported_inputs(observed, dump(args))
+            observed = {**dump(args), **observed}
+        else:
+            inputs = dict(observed)
         user_secrets = secret_paths(request.properties) | secret_paths(request.inputs)
         secrets = adapter.secret_inputs(kind, user_secrets)
         return api.ReadResponse(
             resource_id=request.resource_id,
-            properties=property_map(adapter.state(inputs, outs, props.get(PLANNED_CHANGE)), secrets=secrets),
+            properties=property_map(adapter.state(observed, outs, props.get(PLANNED_CHANGE)), secrets=secrets),
             inputs=property_map(inputs, secrets=secrets),
         )
 

@@ -213,7 +213,9 @@ def test_detailed_diff_per_property_with_replace_markers() -> None:
     assert result.detailed['labels["app.kubernetes.io/name"]'].kind == "update"
     assert result.detailed["target.uri"] == adapter.PropertyChange("update", True)
     assert result.replaces == ["target"]
-    assert "planned_change" in result.detailed and "replace: target.uri" in result.summary
+    assert "planned_change" not in result.detailed and "replace: target.uri" in result.summary
+    update = adapter.diff(VIRTUAL_MACHINE, state_of(BASE), checked({**BASE, "memory": "512Mi"}, BASE))
+    assert update.detailed["planned_change"] == adapter.PropertyChange("update", False)
     assert result.delete_before_replace  # same name: the old one must go first
 
 
@@ -325,6 +327,8 @@ def test_import_reads_with_only_an_id(monkeypatch: pytest.MonkeyPatch) -> None:
     assert owner == Owner("proj/dev", "web")
     assert response.resource_id == "qemu+tcp://10.0.0.2/system/legacy"
     assert plain_map(response.inputs)["memory"] == "128Mi"
+    assert set(response.inputs) == {"name", "memory", "target"}  # defaults left out of the generated code
+    assert plain_map(response.properties)["run_state"] == "running"  # state holds every field
     assert plain_map(response.inputs)["target"] == {"kind": "libvirt", "uri": "qemu+tcp://10.0.0.2/system"}
     assert plain_map(response.properties)["uuid"] == "u-9"
     with pytest.raises(Exception, match="cannot be imported"):

@@ -1,0 +1,318 @@
+"""The provider plugin `pulumi-resource-kubevirt` through the real pulumi CLI (libvirt on qemu:///system).
+
+The CLI finds the plugin on PATH (the venv's bin, where `pip install` put the console
+script); the programs use no generated SDK: `pulumi.CustomResource("kubevirt:index:...")`.
+
+- a VM stack: up, no-op up, `preview --diff` with property-level changes (update and
+  replace), update, destroy; the owner marker comes from the URN, progress shows
+  against the resource;
+- customTimeouts bound a create directly, and more than 4 creates overlap (Disks from
+  a loopback HTTP server that answers slowly and counts the requests in flight);
+- `pulumi import` of a domain the dynamic resources created (same owner marker):
+  the plugin reads it with only its ID, and the program's next `up` changes nothing.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import json
+import re
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import libvirt
+import pytest
+
+from tests.harness.guest import unique_name
+from tests.harness.pulumi_fixtures import PulumiCLI, StackFactory, write_python_project
+
+VM_TYPE = "kubevirt:index:VirtualMachine"
+
+VM_PROGRAM = """
+import pulumi
+
+config = pulumi.Config()
+vm = pulumi.CustomResource(
+    "kubevirt:index:VirtualMachine",
+    "vm",
+    {
+        "name": config.require("name"),
+        "memory": config.get("memory") or "64Mi",
+        "accelerator": "tcg",
+        "run_state": "stopped",
+        "labels": {"tier": config.get("tier") or "a", "app.kubernetes.io/name": "web"},
+        "state": None,
+        "uuid": None,
+    },
+)
+pulumi.export("state", vm.state)
+pulumi.export("uuid", vm.uuid)
+"""
+
+
+def steps(cli: PulumiCLI, project: Path, stack: str) -> dict[str, dict[str, Any]]:
+    """`preview --json` steps of the VirtualMachine resources, by logical name."""
+    out = cli.run(["preview", "--json", "--show-sames", "--stack", stack], cwd=project).stdout
+    return {
+        s["urn"].rsplit("::", 1)[-1]: s for s in json.loads(out).get("steps", []) if s["urn"].split("::")[2] == VM_TYPE
+    }
+
+
+def test_vm_stack_up_noop_diff_update_replace_destroy(
+    tmp_path: Path, pulumi_cli: PulumiCLI, pulumi_stacks: StackFactory, libvirt_conn: libvirt.virConnect
+) -> None:
+    project = write_python_project(tmp_path / "plugin-vm", "pkv-plugin-vm", {"__main__.py": VM_PROGRAM})
+    stack = pulumi_stacks(project, prefix="test-plugin")
+    name = unique_name("plug")
+
+    def config(key: str, value: str) -> None:
+        pulumi_cli.run(["config", "set", key, value, "--stack", stack], cwd=project)
+
+    config("name", name)
+    up = pulumi_cli.run(["up", "--yes", "--skip-preview", "--stack", stack], cwd=project).stdout
+    assert f"{VM_TYPE} vm created" in up and "pulumi-python:dynamic" not in up
+    assert "defining the domain" in up  # progress shows against the resource
+    dom = libvirt_conn.lookupByName(name)
+    assert dom.isActive() == 0
+    assert f"pkv-plugin-vm/{stack}::vm" in dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)  # owner from the URN
+    assert pulumi_cli.outputs(project, stack)["state"] == "stopped"
+
+    assert pulumi_cli.up_changes(project, stack) == {"same": 2}
+
+    config("memory", "128Mi")
+    config("tier", "b")
+    diff = pulumi_cli.run(["preview", "--diff", "--stack", stack], cwd=project).stdout
+    assert f"~ {VM_TYPE}: (update)" in diff, diff
+    assert re.search(r'~ memory\s*: "64Mi" => "128Mi"', diff), diff
+    assert '~ tier: "a" => "b"' in diff, diff
+    assert "restart: memory 64Mi->128Mi; live: labels.tier a->b" in diff, diff
+    update = steps(pulumi_cli, project, stack)["vm"]
+    assert update["op"] == "update"
+    assert update["detailedDiff"]["memory"]["kind"] == "update"
+    assert update["detailedDiff"]["labels.tier"]["kind"] == "update"
+
+    config("name", name + "-b")
+    diff = pulumi_cli.run(["preview", "--diff", "--stack", stack], cwd=project).stdout
+    assert f"+-{VM_TYPE}: (replace)" in diff, diff
+    assert re.search(rf'~ name\s*: "{name}" => "{name}-b"', diff), diff
+    replace = steps(pulumi_cli, project, stack)["vm"]
+    assert replace["op"] == "replace" and replace["replaceReasons"] == ["name"]
+    assert replace["detailedDiff"]["name"]["kind"] == "update-replace"
+    assert replace["detailedDiff"]["memory"]["kind"] == "update"
+
+    config("name", name)
+    assert pulumi_cli.up_changes(project, stack) == {"same": 1, "update": 1}
+    assert libvirt_conn.lookupByName(name).maxMemory() == 128 * 1024
+    assert pulumi_cli.up_changes(project, stack) == {"same": 2}
+
+    pulumi_cli.run(["destroy", "--yes", "--stack", stack], cwd=project)
+    with pytest.raises(libvirt.libvirtError):
+        libvirt_conn.lookupByName(name)
+
+
+# -- customTimeouts and concurrency -------------------------------------------------------------
+class SlowImages(http.server.SimpleHTTPRequestHandler):
+    """Serves a folder; each GET waits `delay` seconds (`slow` for paths under /slow/) first,
+    and the server counts the GETs in flight."""
+
+    delay = 2.0
+    slow = 120.0
+    lock = threading.Lock()
+    running = 0
+    peak = 0
+
+    def do_GET(self) -> None:
+        cls = type(self)
+        with cls.lock:
+            cls.running += 1
+            cls.peak = max(cls.peak, cls.running)
+        try:
+            time.sleep(cls.slow if self.path.startswith("/slow/") else cls.delay)
+            if self.path.startswith("/slow/"):
+                self.path = self.path.removeprefix("/slow")
+            super().do_GET()
+        finally:
+            with cls.lock:
+                cls.running -= 1
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def slow_images(tmp_path: Path) -> Iterator[tuple[type[SlowImages], str]]:
+    folder = tmp_path / "images"
+    folder.mkdir()
+    subprocess.run(
+        ["qemu-img", "create", "-q", "-f", "qcow2", str(folder / "base.qcow2"), "8M"], check=True, timeout=30
+    )
+    handler_class = type("Images", (SlowImages,), {"lock": threading.Lock(), "running": 0, "peak": 0})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(handler_class, directory=str(folder)))
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield handler_class, f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+    thread.join(10)
+
+
+def pool_volumes(conn: libvirt.virConnect, pool: str) -> list[str]:
+    """The volumes of `pool`; none when the pool is gone (a Disk that created it removes it with the last volume)."""
+    try:
+        return list(conn.storagePoolLookupByName(pool).listVolumes())
+    except libvirt.libvirtError as err:
+        if err.get_error_code() == libvirt.VIR_ERR_NO_STORAGE_POOL:
+            return []
+        raise
+
+
+DISKS_PROGRAM = """
+import pulumi
+
+config = pulumi.Config()
+prefix, base, count = config.require("prefix"), config.require("base"), config.require_int("count")
+disks = [
+    pulumi.CustomResource(
+        "kubevirt:index:Disk",
+        f"d{i}",
+        {"name": f"{prefix}-{i}", "size": "16Mi", "source": {"kind": "url", "url": f"{base}/base.qcow2"}},
+    )
+    for i in range(count)
+]
+if config.get_bool("stuck"):
+    pulumi.CustomResource(
+        "kubevirt:index:Disk",
+        "stuck",
+        {"name": f"{prefix}-stuck", "size": "16Mi", "source": {"kind": "url", "url": f"{base}/slow/base.qcow2"}},
+        opts=pulumi.ResourceOptions(custom_timeouts=pulumi.CustomTimeouts(create="4s")),
+    )
+"""
+
+
+def test_custom_timeouts_bound_a_create_and_more_than_four_creates_overlap(
+    tmp_path: Path,
+    pulumi_cli: PulumiCLI,
+    pulumi_stacks: StackFactory,
+    libvirt_conn: libvirt.virConnect,
+    slow_images: tuple[type[SlowImages], str],
+) -> None:
+    server, base = slow_images
+    project = write_python_project(tmp_path / "plugin-disks", "pkv-plugin-disks", {"__main__.py": DISKS_PROGRAM})
+    stack = pulumi_stacks(project, prefix="test-plugin")
+    prefix, count = unique_name("pdisk"), 12
+    for key, value in (("prefix", prefix), ("base", base), ("count", str(count))):
+        pulumi_cli.run(["config", "set", key, value, "--stack", stack], cwd=project)
+
+    started = time.monotonic()
+    assert pulumi_cli.up_changes(project, stack, "--parallel", "16") == {"create": count + 1}
+    elapsed = time.monotonic() - started
+    volumes = set(pool_volumes(libvirt_conn, "default"))
+    assert {f"{prefix}-{i}.qcow2" for i in range(count)} <= volumes
+    # The dynamic host would run at most 4 at once: 12 slow downloads take >= 3 x 2 s there.
+    print(f"plugin: {count} Disk creates, peak {server.peak} downloads in flight, up took {elapsed:.1f}s")
+    assert server.peak > 4, server.peak
+
+    pulumi_cli.run(["config", "set", "stuck", "true", "--stack", stack], cwd=project)
+    started = time.monotonic()
+    failed = pulumi_cli.run(["up", "--yes", "--skip-preview", "--stack", stack], cwd=project, check=False)
+    elapsed = time.monotonic() - started
+    assert failed.returncode != 0
+    output = failed.stdout + failed.stderr
+    assert "stuck" in output and ("4s" in output or "timed out" in output or "gave up" in output), output
+    assert elapsed < SlowImages.slow / 2, f"the 4s customTimeout did not bound the create ({elapsed:.0f}s)"
+    assert f"{prefix}-stuck.qcow2" not in pool_volumes(libvirt_conn, "default")
+    pulumi_cli.run(["config", "rm", "stuck", "--stack", stack], cwd=project)
+
+    pulumi_cli.run(["destroy", "--yes", "--stack", stack], cwd=project)
+    left = set(pool_volumes(libvirt_conn, "default"))
+    assert not any(v.startswith(prefix) for v in left), sorted(v for v in left if v.startswith(prefix))
+
+
+# -- import ---------------------------------------------------------------------------------------
+DYNAMIC_PROGRAM = """
+import pulumi
+from pulumi_kubevirt.provider import VirtualMachine
+
+config = pulumi.Config()
+VirtualMachine("vm", name=config.require("name"), memory="96Mi", accelerator="tcg", run_state="stopped")
+"""
+
+PLUGIN_PROGRAM = """
+import pulumi
+
+config = pulumi.Config()
+pulumi.CustomResource(
+    "kubevirt:index:VirtualMachine",
+    "vm",
+    {"name": config.require("name"), "memory": "96Mi", "accelerator": "tcg", "run_state": "stopped"},
+)
+"""
+
+
+def test_import_a_domain_by_id_then_up_changes_nothing(
+    tmp_path: Path, pulumi_cli: PulumiCLI, pulumi_stacks: StackFactory, libvirt_conn: libvirt.virConnect
+) -> None:
+    """From the dynamic resources to the plugin: forget the dynamic resource, import the domain
+    by its ID (the owner marker is the same: project/stack::vm), and run the plugin program."""
+    project = write_python_project(tmp_path / "plugin-import", "pkv-plugin-import", {"__main__.py": DYNAMIC_PROGRAM})
+    stack = pulumi_stacks(project, prefix="test-plugin")
+    name = unique_name("pimp")
+    pulumi_cli.run(["config", "set", "name", name, "--stack", stack], cwd=project)
+    pulumi_cli.run(["up", "--yes", "--skip-preview", "--stack", stack], cwd=project)
+    dynamic = [r for r in pulumi_cli.resources(project, stack) if r.get("id", "").endswith(f"/{name}")]
+    assert len(dynamic) == 1
+    pulumi_cli.run(["state", "delete", "--yes", dynamic[0]["urn"], "--stack", stack], cwd=project)
+
+    resource_id = f"qemu:///system/{name}"
+    pulumi_cli.run(
+        ["import", VM_TYPE, "vm", resource_id, "--yes", "--protect=false", "--generate-code=false", "--stack", stack],
+        cwd=project,
+    )
+    imported = next(r for r in pulumi_cli.resources(project, stack) if r["type"] == VM_TYPE)
+    assert imported["id"] == resource_id
+    assert imported["inputs"]["memory"] == "96Mi" and imported["inputs"]["run_state"] == "stopped"
+    assert imported["outputs"]["state"] == "stopped"
+    assert "timeouts" not in imported["inputs"]  # defaults are not written as the user's inputs
+
+    (project / "__main__.py").write_text(PLUGIN_PROGRAM)
+    assert steps(pulumi_cli, project, stack)["vm"]["op"] == "same"
+    up = pulumi_cli.up_changes(project, stack)
+    assert "update" not in up and "replace" not in up and "create" not in up, up
+
+    # A domain nobody in this stack created is not imported.
+    foreign = unique_name("pfor")
+    libvirt_conn.defineXML(
+        f"<domain type='qemu'><name>{foreign}</name><memory unit='MiB'>32</memory>"
+        "<os><type arch='x86_64'>hvm</type></os></domain>"
+    )
+    try:
+        refused = pulumi_cli.run(
+            [
+                "import",
+                VM_TYPE,
+                "other",
+                f"qemu:///system/{foreign}",
+                "--yes",
+                "--generate-code=false",
+                "--stack",
+                stack,
+            ],
+            cwd=project,
+            check=False,
+        )
+        assert refused.returncode != 0 and "nothing to import" in refused.stdout + refused.stderr
+        assert not any(
+            r["type"] == VM_TYPE and r["urn"].endswith("::other") for r in pulumi_cli.resources(project, stack)
+        )
+    finally:
+        libvirt_conn.lookupByName(foreign).undefine()
+
+    pulumi_cli.run(["destroy", "--yes", "--stack", stack], cwd=project)
+    with pytest.raises(libvirt.libvirtError):
+        libvirt_conn.lookupByName(name)
