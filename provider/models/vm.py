@@ -266,9 +266,13 @@ class VirtualMachineArgs(Model):
                 )
         if self.cloud_init and self.cloud_init.secret_name:
             raise field_error(("cloud_init", "secret_name"), "secret_name needs a kubevirt target")
+        seen: dict[str, int] = {libvirt_host(target.uri): -1}
         for i, host in enumerate(self.hosts):
-            if libvirt_host(host) == libvirt_host(target.uri):
+            first = seen.setdefault(libvirt_host(host), i)
+            if first == -1:
                 raise field_error(("hosts", i), f"{echo(host)} is the VM's own target host: list only the others")
+            if first != i:
+                raise field_error(("hosts", i), f"{echo(host)} is the host of hosts[{first}] again")
 
     def _kubevirt_only(self) -> None:
         for i, disk in enumerate(self.disks):

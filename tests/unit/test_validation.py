@@ -324,6 +324,13 @@ BAD: list[tuple[str, ResourceKind[Any], dict[str, Any], str, str]] = [
         "hosts[0]",
         "own target host",
     ),
+    (
+        "same host twice in hosts",
+        VIRTUAL_MACHINE,
+        {**VM, "hosts": ["qemu+tcp://h2/system", "qemu+ssh://root@H2/system"]},
+        "hosts[1]",
+        "hosts[0] again",
+    ),
     ("blank disk no size", DISK, {"name": "d"}, "size", "needs a size"),
     ("bridge mode no bridge", BRIDGE, {"name": "b", "mode": "bridge"}, "bridge", "existing host bridge"),
     ("bridge /1 ok, /31 not", BRIDGE, {"name": "b", "ipv4": {"address": "10.0.0.1/31"}}, "ipv4.address", "/30"),
