@@ -273,3 +273,20 @@ def test_two_stacks_claiming_one_volume_name_at_once(foreign_pool: ForeignPool) 
     assert foreign_pool.names() == [f"{name}.raw", f"{name}.raw{ledger.RECORD_SUFFIX}"]
     VolumeReconciler(Connections()).delete(args, {}, owner=Owner(winner, name), progress=lambda _m: None)
     assert foreign_pool.names() == []
+
+
+def test_retained_volume_is_released_not_replaced_by_a_later_create(foreign_pool: ForeignPool) -> None:
+    """retain_on_delete keeps the data and gives up ownership: the same resource created again
+    must not take the kept volume for the leftover of an interrupted create and replace it."""
+    dp = DiskProvider()
+    name = unique_name("disk")
+    inputs = checked(
+        dp, {}, {"name": name, "format": "raw", "size": "1Mi", "pool": foreign_pool.name, "retain_on_delete": True}
+    )
+    result = dp.create(inputs)
+    dp.delete(result.id, dict(result.outs))
+    assert foreign_pool.names() == [f"{name}.raw"], "kept, and no longer recorded as owned"
+    kept = foreign_pool.state(f"{name}.raw")
+    with pytest.raises(Conflict):
+        dp.create(inputs)  # same owner marker as before
+    assert foreign_pool.state(f"{name}.raw") == kept
