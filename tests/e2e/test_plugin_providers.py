@@ -1,0 +1,109 @@
+"""Explicit provider instances of the plugin through the real pulumi CLI, on the kube tier.
+
+One program holds two `kubevirt` Provider resources: one gets the kubeconfig as *content*
+(read from a file by the program and passed as a plain string), the other as a file path,
+each with its own namespace; a VM is declared through each. The content is made secret by
+the plugin's CheckConfig: neither the apiserver token nor the kubeconfig text appears in
+the state, the backend's files, or anything the CLI prints. (Both providers reach the
+one apiserver of the kube tier: two clusters would need a second control plane.)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+from pathlib import Path
+from typing import Any
+
+from kubernetes import client as k8s
+
+from tests.harness.kube_fixtures import KubeCluster
+from tests.harness.kubevirt_test_double import KubevirtTestDouble
+from tests.harness.pulumi_fixtures import PulumiCLI, StackFactory, write_python_project
+
+PROGRAM = """
+import pulumi
+
+config = pulumi.Config()
+with open(config.require("kubeconfigFile")) as handle:
+    content = handle.read()  # a plain string: the plugin makes it a secret
+a = pulumi.ProviderResource(
+    "kubevirt", "cluster-a", {"targetKind": "kubevirt", "kubeconfig": content, "namespace": config.require("nsA")}
+)
+b = pulumi.ProviderResource(
+    "kubevirt",
+    "cluster-b",
+    {"targetKind": "kubevirt", "kubeconfig": config.require("kubeconfigFile"), "namespace": config.require("nsB")},
+)
+for provider, label in ((a, "a"), (b, "b")):
+    vm = pulumi.CustomResource(
+        "kubevirt:index:VirtualMachine",
+        f"vm-{label}",
+        {"name": "web", "memory": config.get("memory") or "128Mi", "run_state": "stopped", "state": None},
+        opts=pulumi.ResourceOptions(provider=provider),
+    )
+    pulumi.export(f"state_{label}", vm.state)
+"""
+
+
+def vm_names(custom: Any, namespace: str) -> list[str]:
+    items = custom.list_namespaced_custom_object("kubevirt.io", "v1", namespace, "virtualmachines")["items"]
+    return sorted(i["metadata"]["name"] for i in items)
+
+
+def occurrences(root: Path, needle: str) -> list[str]:
+    raw = needle.encode()
+    return [str(p) for p in root.rglob("*") if p.is_file() and raw in p.read_bytes()]
+
+
+def test_two_explicit_providers_and_a_secret_kubeconfig(
+    tmp_path: Path,
+    pulumi_cli: PulumiCLI,
+    pulumi_stacks: StackFactory,
+    kube_cluster: KubeCluster,
+    kube_namespace: str,
+    kubevirt_double: KubevirtTestDouble,
+) -> None:
+    api_client = kube_cluster.api_client()
+    core: Any = k8s.CoreV1Api(api_client)
+    custom: Any = k8s.CustomObjectsApi(api_client)
+    other = f"test-{secrets.token_hex(4)}"
+    core.create_namespace(body={"metadata": {"name": other, "labels": {"pulumi-kubevirt.io/test": "true"}}})
+    try:
+        project = write_python_project(tmp_path / "plugin-providers", "pkv-plugin-providers", {"__main__.py": PROGRAM})
+        stack = pulumi_stacks(project, prefix="test-plugin")
+        for key, value in (("kubeconfigFile", str(kube_cluster.kubeconfig)), ("nsA", kube_namespace), ("nsB", other)):
+            pulumi_cli.run(["config", "set", key, value, "--stack", stack], cwd=project)
+        token = kube_cluster.token
+        content = kube_cluster.kubeconfig.read_text()
+
+        printed: list[str] = []
+
+        def run(*args: str) -> str:
+            proc = pulumi_cli.run([*args, "--stack", stack], cwd=project)
+            printed.append(proc.stdout + proc.stderr)
+            return proc.stdout
+
+        run("up", "--yes", "--skip-preview")
+        assert vm_names(custom, kube_namespace) == ["web"]
+        assert vm_names(custom, other) == ["web"]
+        assert pulumi_cli.up_changes(project, stack) == {"same": 5}
+
+        run("config", "set", "memory", "256Mi")
+        diff = run("preview", "--diff")
+        assert diff.count('"128Mi" => "256Mi"') == 2, diff
+        run("up", "--yes", "--skip-preview")
+        export = run("stack", "export")
+        assert '"ciphertext"' in export  # the provider's kubeconfig input is kept encrypted
+
+        run("destroy", "--yes")
+        assert vm_names(custom, kube_namespace) == [] and vm_names(custom, other) == []
+
+        for text in printed:
+            assert token not in text
+        assert occurrences(pulumi_cli.backend_dir, token) == []
+        assert occurrences(pulumi_cli.backend_dir, content.splitlines()[0] + "\n" + content.splitlines()[1]) == []
+    finally:
+        with contextlib.suppress(k8s.ApiException):
+            core.delete_namespace(other, propagation_policy="Background")
+        api_client.close()
