@@ -119,9 +119,11 @@ class DynamicAdapter(ResourceProvider):
         old = self.kind.parse(_olds, resource=str(_olds.get("name")))
         new = self.kind.parse(_news, resource=str(_news.get("name")))
         plan = self.kind.plan(_olds, dump(new))
+        # The objects stay marked with the owner that created them (a renamed stack or resource
+        # does not re-mark them), so the state keeps that owner for the later delete.
         owner = Owner.parse(_olds.get(OWNER) or _news.get(OWNER), resource=new.name)
         outs = self._reconciler(new).update(old, new, plan, _olds, owner=owner, progress=stderr_progress(new.name))
-        return UpdateResult(self._state(new, outs, _news))
+        return UpdateResult(self._state(new, outs, {**_news, OWNER: str(owner)}))
 
     def delete(self, _id: str, _props: dict[str, Any]) -> None:
         args = self.kind.parse(_props, resource=str(_props.get("name")))
