@@ -223,7 +223,8 @@ def _bounded(minimum: int, maximum: int, what: str) -> AfterValidator:
 
 
 Quantity = Annotated[str, _bounded(1, 2**64, "a quantity"), _UNIT_REQUIRED]
-"""A positive byte quantity, kept as the user wrote it (no perpetual diffs from reformatting)."""
+"""A positive byte quantity, kept as the user wrote it (no perpetual diffs from reformatting);
+the bounded kinds below are what fields use."""
 
 MemoryQuantity = Annotated[str, _bounded(MEMORY_MIN, MEMORY_MAX, "guest memory"), _UNIT_REQUIRED]
 """Guest memory: 16 MiB .. 16 TiB."""

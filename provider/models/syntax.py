@@ -197,17 +197,17 @@ def _check_label_value(value: str) -> str:
     return value
 
 
-def _check_nad_ref(value: str) -> str:
-    namespace, slash, name = value.partition("/")
-    if slash:
-        if dns_label_problem(namespace) or dns_subdomain_problem(name):
-            raise ValueError(
-                f"{echo(value)} is not a NetworkAttachmentDefinition reference: use NAME or NAMESPACE/NAME "
-                "(namespace a DNS-1123 label, name a DNS-1123 subdomain)"
-            )
-        return value
-    _check_dns_subdomain(value)
-    return value
+def nad_ref_problem(value: str) -> str | None:
+    """Why `value` is no NetworkAttachmentDefinition reference (`name` or `namespace/name`), or None."""
+    namespace, slash, name = value.rpartition("/")
+    if slash and (not namespace or dns_label_problem(namespace)):
+        return f"{echo(value)}: the namespace of a NetworkAttachmentDefinition reference must be a DNS-1123 label"
+    if dns_subdomain_problem(name):
+        return (
+            f"{echo(value)} is not a NetworkAttachmentDefinition reference: use NAME or NAMESPACE/NAME "
+            "(the name a DNS-1123 subdomain)"
+        )
+    return None
 
 
 Name = Annotated[str, AfterValidator(_check_dns_label)]
@@ -224,9 +224,6 @@ LabelKey = Annotated[str, AfterValidator(_check_qualified_name)]
 
 LabelValue = Annotated[str, AfterValidator(_check_label_value)]
 """A Kubernetes label value (<= 63, may be empty)."""
-
-NadRef = Annotated[str, AfterValidator(_check_nad_ref)]
-"""A NetworkAttachmentDefinition reference: `name` or `namespace/name`."""
 
 
 Labels = dict[LabelKey, LabelValue]

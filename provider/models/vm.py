@@ -34,10 +34,9 @@ from .syntax import (
     ObjectName,
     SingleLine,
     Word,
-    dns_label_problem,
-    dns_subdomain_problem,
     echo,
     label_problems,
+    nad_ref_problem,
 )
 from .target import LibvirtTarget, LibvirtUri, Target, libvirt_host
 
@@ -289,7 +288,7 @@ class VirtualMachineArgs(Model):
             if nic.vlan is not None:
                 raise field_error(("interfaces", i, "vlan"), "on KubeVirt the VLAN belongs to the Bridge (NAD)")
             if nic.network is not None:
-                problem = _nad_problem(nic.network)
+                problem = nad_ref_problem(nic.network)
                 if problem:
                     raise field_error(("interfaces", i, "network"), problem)
         for key, problem in label_problems(self.labels):
@@ -297,19 +296,6 @@ class VirtualMachineArgs(Model):
 
 
 _LIBVIRT_NETWORK = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.+-]{0,254}$")
-
-
-def _nad_problem(value: str) -> str | None:
-    """Why `value` is no NetworkAttachmentDefinition reference (`name` or `namespace/name`), or None."""
-    namespace, slash, name = value.rpartition("/")
-    if slash and (not namespace or dns_label_problem(namespace)):
-        return f"{echo(value)}: the namespace of a NetworkAttachmentDefinition reference must be a DNS-1123 label"
-    if dns_subdomain_problem(name):
-        return (
-            f"{echo(value)} is not a NetworkAttachmentDefinition reference: use NAME or NAMESPACE/NAME "
-            "(the name a DNS-1123 subdomain)"
-        )
-    return None
 
 
 def _unique(field: tuple[str | int, ...], what: str, values: list[object]) -> None:
