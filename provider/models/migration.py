@@ -106,8 +106,8 @@ class MigrationArgs(Model):
                 ("destination_uri",),
                 f"{echo(self.destination_uri)} reaches the VM's own host ({echo(target.uri)}): name another hypervisor",
             )
-        if client is not None and same_libvirt_host(client, target.uri):
-            raise field_error(("destination_client_uri",), f"{echo(client)} is the VM's own host ({echo(target.uri)})")
+        # A client URI equal to the target's is fine: it is how a VM that a previous Migration moved
+        # away comes home (the target names the VM's home; where it runs now is not known offline).
         if self.tunnelled and not self.peer_to_peer:
             raise field_error(("tunnelled",), "a tunnelled migration must be peer_to_peer")
         for f in ("target_node_selector", "annotations"):
