@@ -316,3 +316,70 @@ def test_import_a_domain_by_id_then_up_changes_nothing(
     pulumi_cli.run(["destroy", "--yes", "--stack", stack], cwd=project)
     with pytest.raises(libvirt.libvirtError):
         libvirt_conn.lookupByName(name)
+
+
+# -- parity ---------------------------------------------------------------------------------------
+PARITY_FIELDS = """{
+    "memory": "96Mi",
+    "max_memory": "128Mi",
+    "cpu": {"sockets": 1, "max_sockets": 2},
+    "accelerator": "tcg",
+    "run_state": "stopped",
+    "description": "parity",
+    "labels": {"tier": "web"},
+    "cloud_init": {"user_data": "#cloud-config\\nhostname: parity\\n"},
+}"""
+
+PARITY_PROGRAMS = {
+    "dynamic": f"""
+import pulumi
+from pulumi_kubevirt.provider import VirtualMachine
+
+config = pulumi.Config()
+vm = VirtualMachine("vm", name=config.require("name"), **{PARITY_FIELDS})
+for key in ("state", "pending_restart", "pending_changes", "macs", "host_uri", "planned_change"):
+    pulumi.export(key, getattr(vm, key))
+""",
+    "plugin": f"""
+import pulumi
+
+config = pulumi.Config()
+keys = ("state", "pending_restart", "pending_changes", "macs", "host_uri", "planned_change")
+vm = pulumi.CustomResource(
+    "kubevirt:index:VirtualMachine", "vm", {{"name": config.require("name"), **{PARITY_FIELDS}, **dict.fromkeys(keys)}}
+)
+for key in keys:
+    pulumi.export(key, getattr(vm, key))
+""",
+}
+
+
+def normalized_domain(conn: libvirt.virConnect, name: str, stack: str) -> str:
+    """The persistent definition with what differs by construction (name, uuid, stack) blanked."""
+    xml = conn.lookupByName(name).XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)
+    xml = re.sub(r"<uuid>[^<]*</uuid>", "<uuid/>", xml).replace(stack, "STACK").replace(name, "NAME")
+    return re.sub(r"pkv-parity-(dynamic|plugin)", "PROJECT", xml)
+
+
+def test_the_same_vm_through_both_adapters(
+    tmp_path: Path, pulumi_cli: PulumiCLI, pulumi_stacks: StackFactory, libvirt_conn: libvirt.virConnect
+) -> None:
+    """Parity: the dynamic resource and the plugin define the same domain and report the same outputs."""
+    results: dict[str, tuple[str, dict[str, Any], dict[str, int]]] = {}
+    for adapter, program in PARITY_PROGRAMS.items():
+        project = write_python_project(tmp_path / adapter, f"pkv-parity-{adapter}", {"__main__.py": program})
+        stack = pulumi_stacks(project, prefix="test-parity")
+        name = unique_name("par")
+        pulumi_cli.run(["config", "set", "name", name, "--stack", stack], cwd=project)
+        pulumi_cli.run(["up", "--yes", "--skip-preview", "--stack", stack], cwd=project)
+        outputs = pulumi_cli.outputs(project, stack)
+        noop = pulumi_cli.up_changes(project, stack)
+        results[adapter] = (normalized_domain(libvirt_conn, name, stack), outputs, noop)
+        pulumi_cli.run(["destroy", "--yes", "--stack", stack], cwd=project)
+        with pytest.raises(libvirt.libvirtError):
+            libvirt_conn.lookupByName(name)
+    (dyn_xml, dyn_out, dyn_noop), (plug_xml, plug_out, plug_noop) = results["dynamic"], results["plugin"]
+    assert plug_xml == dyn_xml
+    assert plug_out == dyn_out
+    assert plug_out["state"] == "stopped" and plug_out["planned_change"] == "create"
+    assert dyn_noop == {"same": 2} and plug_noop == {"same": 2}
