@@ -169,7 +169,8 @@ class Server(pulumi.ComponentResource):
         nics += [interface(f"nic{i}", network) for i, network in enumerate(networks)]
         fields["interfaces"] = nics + list(fields.get("interfaces") or [])
 
-        wanted = bool(user or packages or cloud_config or hostname or ssh_authorized_keys != ())
+        keys_given = isinstance(ssh_authorized_keys, pulumi.Output) or bool(ssh_authorized_keys)
+        wanted = bool(user or packages or cloud_config or hostname or keys_given)
         self.user_data = None
         if cloud_init if cloud_init is not None else wanted:
             try:  # the same check the apply below makes, at construction where the inputs are plain

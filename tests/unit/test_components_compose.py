@@ -489,3 +489,10 @@ def test_vm_pool_count_and_template_name_errors(monitor: RecordingMonitor) -> No
         VmPool("p", count=101, template={})
     with pytest.raises(pulumi.RunError, match=r"^VmPool 'p': template.name: the VMs are named"):
         VmPool("p", count=1, template={"name": "x"})
+
+
+def test_server_cloud_init_only_when_something_is_asked_of_it(monitor: RecordingMonitor) -> None:
+    assert Server("plain", target=LIBVIRT, image="/i.qcow2", ssh_authorized_keys=[]).user_data is None
+    assert Server("keyed", target=LIBVIRT, image="/i.qcow2", ssh_authorized_keys=["k"]).user_data is not None
+    assert Server("forced", target=LIBVIRT, image="/i.qcow2", cloud_init=True).user_data is not None
+    assert Server("off", target=LIBVIRT, image="/i.qcow2", user="ops", cloud_init=False).user_data is None
