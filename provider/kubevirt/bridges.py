@@ -1,9 +1,11 @@
 """KubeVirt Bridge reconciler: an nmstate NNCP (the node bridge) and a Multus NAD.
 
 I/O. The NNCP is applied first and watched to Available (Degraded ends the
-wait with nmstate's message); then the NAD VMs attach to. Deleting a policy
-does not undo it on the nodes in nmstate, so delete first applies the policy
-with the bridge `state: absent`, waits for it, then deletes both objects.
+wait with nmstate's message); then the NAD VMs attach to. Every write is
+ownership-checked (owned.py): a rerun after an interruption adopts what it made.
+Deleting a policy does not undo it on the nodes in nmstate, so delete first
+applies the policy with the bridge `state: absent`, waits for it, then deletes
+both objects; a policy or NAD that is not ours is left as it is.
 """
 
 from __future__ import annotations
@@ -11,16 +13,25 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ..errors import Conflict
 from ..models import BridgeArgs, KubevirtTarget
 from ..models.common import parse_duration
 from ..ownership import Owner
 from ..plan import Plan
 from ..waiting import Deadline, Progress
 from . import render
-from .client import NAD, NNCP, Api, Clusters
-from .parse import parse_bridge
+from .client import NAD, NNCP, Api, Clusters, Gvr
+from .owned import apply_owned, delete_owned, fetch_owned, refuse_foreign, roll_back
+from .parse import owned, parse_bridge
 from .watching import nncp_available, wait_until
+
+_ROLLBACK = 10.0
+"""Seconds a failed create may spend removing what it made (the create's own deadline may be spent)."""
+
+
+def _removing(nncp: Mapping[str, Any]) -> bool:
+    """Whether the policy already says `state: absent` (a rerun of an interrupted delete)."""
+    interfaces = ((nncp.get("spec") or {}).get("desiredState") or {}).get("interfaces") or []
+    return bool(interfaces) and all(i.get("state") == "absent" for i in interfaces)
 
 
 def _target(args: BridgeArgs) -> KubevirtTarget:
@@ -34,14 +45,25 @@ class BridgeReconciler:
     def __init__(self, clusters: Clusters) -> None:
         self._clusters = clusters
 
-    def _api(self, args: BridgeArgs) -> Api:
-        return self._clusters.api(_target(args), resource=args.name)
+    def _api(self, args: BridgeArgs, deadline: Deadline) -> Api:
+        return self._clusters.api(_target(args), resource=args.name).within(deadline.left())
 
-    def _apply(self, api: Api, args: BridgeArgs, deadline: Deadline, progress: Progress) -> None:
+    def _apply(
+        self,
+        api: Api,
+        args: BridgeArgs,
+        owner: Owner,
+        deadline: Deadline,
+        progress: Progress,
+        made: list[tuple[Gvr, str, str | None]],
+    ) -> None:
+        """Apply the NNCP (and wait for it) and the NAD; `made` collects what was not adopted."""
         ns = _target(args).namespace
         if args.manage_node_bridge:
             progress(f"applying the node network policy for {args.bridge}")
-            api.apply(NNCP, render.render_nncp(args))
+            nncp = render.render_nncp(args, owner=owner)
+            if apply_owned(api, NNCP, nncp, owner=owner, adopt=args.adopt, progress=progress).verb != "adopted":
+                made.append((NNCP, args.name, None))
             wait_until(
                 api,
                 NNCP,
@@ -52,29 +74,32 @@ class BridgeReconciler:
                 what="the node network policy to be Available",
                 progress=progress,
             )
-        api.apply(NAD, render.render_nad(args, namespace=ns))
+        nad = render.render_nad(args, namespace=ns, owner=owner)
+        if apply_owned(api, NAD, nad, owner=owner, adopt=args.adopt, progress=progress).verb != "adopted":
+            made.append((NAD, args.name, ns))
 
     def create(self, args: BridgeArgs, *, owner: Owner, progress: Progress) -> dict[str, Any]:
-        api, ns = self._api(args), _target(args).namespace
-        if api.get(NAD, args.name, ns) is not None:
-            raise Conflict(f"NetworkAttachmentDefinition {ns}/{args.name} already exists", resource=args.name)
-        if args.manage_node_bridge and api.get(NNCP, args.name, None) is not None:
-            raise Conflict(f"NodeNetworkConfigurationPolicy {args.name} already exists", resource=args.name)
+        deadline = Deadline(parse_duration(args.timeouts.create))
+        api = self._api(args, deadline)
+        bodies = [(NAD, render.render_nad(args, namespace=_target(args).namespace, owner=owner))]
+        if args.manage_node_bridge:
+            bodies.insert(0, (NNCP, render.render_nncp(args, owner=owner)))
+        refuse_foreign(api, bodies, owner=owner, adopt=args.adopt)
+        made: list[tuple[Gvr, str, str | None]] = []
         try:
-            self._apply(api, args, Deadline(parse_duration(args.timeouts.create)), progress)
+            self._apply(api, args, owner, deadline, progress, made)
         except BaseException:
-            api.delete(NAD, args.name, ns)
-            if args.manage_node_bridge:
-                api.delete(NNCP, args.name, None)
+            # Never what was adopted: that was the user's before this create.
+            roll_back(api.within(_ROLLBACK), made, owner=owner, progress=progress)
             raise
         return self._outputs(api, args)
 
     def read(
         self, args: BridgeArgs, state: Mapping[str, Any], *, owner: Owner, progress: Progress
     ) -> tuple[dict[str, Any], dict[str, Any]] | None:
-        api, ns = self._api(args), _target(args).namespace
-        nad = api.get(NAD, args.name, ns)
-        nncp = api.get(NNCP, args.name, None) if args.manage_node_bridge else None
+        api, ns = self._api(args, Deadline(parse_duration(args.timeouts.create))), _target(args).namespace
+        nad = fetch_owned(api, NAD, args.name, ns, owner=owner)
+        nncp = fetch_owned(api, NNCP, args.name, None, owner=owner) if args.manage_node_bridge else None
         if nad is None and nncp is None:
             return None
         return parse_bridge(nncp, nad, args), self._outputs(api, args, nncp=nncp)
@@ -89,33 +114,40 @@ class BridgeReconciler:
         owner: Owner,
         progress: Progress,
     ) -> dict[str, Any]:
-        api = self._api(new)
-        self._apply(api, new, Deadline(parse_duration(new.timeouts.update)), progress)
+        deadline = Deadline(parse_duration(new.timeouts.update))
+        api = self._api(new, deadline)
+        self._apply(api, new, owner, deadline, progress, [])
         if old.manage_node_bridge and not new.manage_node_bridge:
-            api.delete(NNCP, new.name, None)
+            delete_owned(api, NNCP, new.name, None, owner=owner, progress=progress)
         return self._outputs(api, new)
 
     def delete(self, args: BridgeArgs, state: Mapping[str, Any], *, owner: Owner, progress: Progress) -> None:
-        api, ns = self._api(args), _target(args).namespace
-        api.delete(NAD, args.name, ns)
-        if not args.manage_node_bridge or api.get(NNCP, args.name, None) is None:
+        deadline = Deadline(parse_duration(args.timeouts.delete))
+        api, ns = self._api(args, deadline), _target(args).namespace
+        delete_owned(api, NAD, args.name, ns, owner=owner, progress=progress)
+        if not args.manage_node_bridge:
             return
-        progress(f"removing bridge {args.bridge} from the nodes")
-        absent = render.render_nncp(args)
-        for iface in absent["spec"]["desiredState"]["interfaces"]:
-            iface["state"] = "absent"
-        api.apply(NNCP, absent)
+        nncp = api.get(NNCP, args.name, None)
+        if nncp is None:
+            return
+        if not owned(nncp, owner):
+            progress(f"left {NNCP.describe(args.name, None)}: it is not owned by {owner}")
+            return
+        if not _removing(nncp):
+            progress(f"removing bridge {args.bridge} from the nodes")
+            absent = render.render_nncp(args, owner=owner, absent=True)
+            apply_owned(api, NNCP, absent, owner=owner, must_exist=True, progress=progress)
         wait_until(
             api,
             NNCP,
             args.name,
             None,
             nncp_available,
-            deadline=Deadline(parse_duration(args.timeouts.delete)),
+            deadline=deadline,
             what="the node network policy to remove the bridge",
             progress=progress,
         )
-        api.delete(NNCP, args.name, None)
+        delete_owned(api, NNCP, args.name, None, owner=owner, progress=progress)
 
     def _outputs(self, api: Api, args: BridgeArgs, *, nncp: Mapping[str, Any] | None = None) -> dict[str, Any]:
         if nncp is None and args.manage_node_bridge:

@@ -4,10 +4,14 @@
   created lazily in the provider process, shared by threads (urllib3 pools are
   thread-safe), never pickled.
 - `translate`: this backend's one error translator. 404 is NotFound, 409
-  Conflict, 400/422 InvalidSpec with the apiserver's message; 5xx, 429 and
-  connection errors are BackendUnavailable and are what `retrying` retries.
+  Conflict, 400/422 InvalidSpec with the apiserver's message, 401/403 an
+  authorization failure that says so; 5xx, 429 and connection errors are
+  BackendUnavailable and are what `retrying` retries.
 - `Api`: the few verbs the reconcilers need: server-side apply with one field
-  manager, get, delete (background propagation), subresource calls, watch.
+  manager (always conditional: see `apply`), get, delete (background
+  propagation, with a UID precondition), subresource calls, watch. Retries are
+  bounded by the resource's deadline (`within`). Ownership decisions are made
+  by `owned.py` on top of these verbs.
 """
 
 from __future__ import annotations
@@ -34,24 +38,33 @@ from .render import FIELD_MANAGER
 T = TypeVar("T")
 
 
+RETRY_BUDGET = 60.0
+"""Seconds a call is retried while the apiserver is unreachable, at most (less when the deadline is nearer)."""
+
+
 @dataclass(frozen=True)
 class Gvr:
-    """Group, version, plural (and whether namespaced) of a resource."""
+    """Group, version, plural, kind (and whether namespaced) of a resource."""
 
     group: str
     version: str
     plural: str
+    kind: str
     namespaced: bool = True
 
+    def describe(self, name: str, namespace: str | None) -> str:
+        """`Kind namespace/name` (`Kind name` when cluster-scoped), for messages."""
+        return f"{self.kind} {namespace}/{name}" if self.namespaced else f"{self.kind} {name}"
 
-VM = Gvr("kubevirt.io", "v1", "virtualmachines")
-VMI = Gvr("kubevirt.io", "v1", "virtualmachineinstances")
-VMIM = Gvr("kubevirt.io", "v1", "virtualmachineinstancemigrations")
-DATA_VOLUME = Gvr("cdi.kubevirt.io", "v1beta1", "datavolumes")
-NNCP = Gvr("nmstate.io", "v1", "nodenetworkconfigurationpolicies", namespaced=False)
-NAD = Gvr("k8s.cni.cncf.io", "v1", "network-attachment-definitions")
-SECRET = Gvr("", "v1", "secrets")
-PVC = Gvr("", "v1", "persistentvolumeclaims")
+
+VM = Gvr("kubevirt.io", "v1", "virtualmachines", "VirtualMachine")
+VMI = Gvr("kubevirt.io", "v1", "virtualmachineinstances", "VirtualMachineInstance")
+VMIM = Gvr("kubevirt.io", "v1", "virtualmachineinstancemigrations", "VirtualMachineInstanceMigration")
+DATA_VOLUME = Gvr("cdi.kubevirt.io", "v1beta1", "datavolumes", "DataVolume")
+NNCP = Gvr("nmstate.io", "v1", "nodenetworkconfigurationpolicies", "NodeNetworkConfigurationPolicy", namespaced=False)
+NAD = Gvr("k8s.cni.cncf.io", "v1", "network-attachment-definitions", "NetworkAttachmentDefinition")
+SECRET = Gvr("", "v1", "secrets", "Secret")
+PVC = Gvr("", "v1", "persistentvolumeclaims", "PersistentVolumeClaim")
 
 
 def _status_message(err: ApiException) -> str:
@@ -71,8 +84,16 @@ def translate(err: ApiException, *, resource: str, doing: str) -> ProviderError:
         return Conflict(message, resource=resource)
     if status in (400, 422):
         return InvalidSpec(message, resource=resource)
-    if status in (401, 403):
-        return BackendUnavailable(message + " (check the kubeconfig's credentials and RBAC)", resource=resource)
+    if status == 401:
+        return OperationFailed(
+            f"{message} (not authorized: the cluster rejected the kubeconfig's credentials; renew the token or "
+            "certificate)",
+            resource=resource,
+        )
+    if status == 403:
+        return OperationFailed(
+            f"{message} (forbidden: the kubeconfig's user lacks the RBAC permission for this call)", resource=resource
+        )
     if status == 429 or status >= 500:
         return BackendUnavailable(message, resource=resource)
     return OperationFailed(message, resource=resource)
@@ -90,7 +111,7 @@ def _transient(err: BaseException) -> bool:
     return isinstance(err, (urllib3.exceptions.HTTPError, ConnectionError))
 
 
-def retrying(fn: Callable[[], T], *, budget: float = 60.0) -> T:
+def retrying(fn: Callable[[], T], *, budget: float = RETRY_BUDGET) -> T:
     """`fn()`, retried with backoff while the apiserver is unreachable or overloaded (bounded)."""
     for attempt in Retrying(
         stop=stop_after_delay(budget),
@@ -138,23 +159,36 @@ def _new_client(target: KubevirtTarget, *, resource: str) -> client.ApiClient:
 class Api:
     """The verbs the reconcilers use, with errors translated."""
 
-    def __init__(self, api_client: client.ApiClient, *, resource: str) -> None:
+    def __init__(self, api_client: client.ApiClient, *, resource: str, budget: float = RETRY_BUDGET) -> None:
         self._client = api_client
         self._custom = client.CustomObjectsApi(api_client)
         self._core = client.CoreV1Api(api_client)
         self.resource = resource
+        self.budget = budget
 
-    def _core_verbs(self, gvr: Gvr) -> tuple[Callable[..., Any], Callable[..., Any], Callable[..., Any]]:
-        """(patch, read, delete) of the core/v1 kinds this backend touches."""
+    def within(self, seconds: float) -> Api:
+        """The same verbs, each retried for at most `seconds` (the time left of the operation)."""
+        return Api(self._client, resource=self.resource, budget=max(1.0, min(RETRY_BUDGET, seconds)))
+
+    def _core_verbs(
+        self, gvr: Gvr
+    ) -> tuple[Callable[..., Any], Callable[..., Any], Callable[..., Any], Callable[..., Any]]:
+        """(patch, read, delete, create) of the core/v1 kinds this backend touches."""
         if gvr.plural == "secrets":
             c = self._core
-            return c.patch_namespaced_secret, c.read_namespaced_secret, c.delete_namespaced_secret
+            return (
+                c.patch_namespaced_secret,
+                c.read_namespaced_secret,
+                c.delete_namespaced_secret,
+                c.create_namespaced_secret,
+            )
         if gvr.plural == "persistentvolumeclaims":
             c = self._core
             return (
                 c.patch_namespaced_persistent_volume_claim,
                 c.read_namespaced_persistent_volume_claim,
                 c.delete_namespaced_persistent_volume_claim,
+                c.create_namespaced_persistent_volume_claim,
             )
         raise ValueError(f"core/v1 {gvr.plural} is not used by this provider")
 
@@ -170,48 +204,111 @@ class Api:
 
     def _call(self, fn: Callable[[], T], doing: str) -> T:
         with self._errors(doing):
-            return retrying(fn)
+            return retrying(fn, budget=self.budget)
 
-    def apply(self, gvr: Gvr, body: dict[str, Any]) -> dict[str, Any] | None:
-        """Server-side apply with this provider's field manager (force: we own what we declare).
-
-        Returns the object when the client hands it back: the generated client
-        maps only HTTP 200 to a body, so an apply that *creates* (201) returns None.
-        """
-        name: str = body["metadata"]["name"]
-        namespace: str = body["metadata"].get("namespace") or ""
-        doing = f"applying {gvr.plural}/{name}"
-        ssa = "application/apply-patch+yaml"
-
-        def send() -> Any:
-            if gvr.group == "":
-                patch = self._core_verbs(gvr)[0]
-                result = patch(name, namespace, body, field_manager=FIELD_MANAGER, force=True, _content_type=ssa)
-                return self._client.sanitize_for_serialization(result)  # type: ignore[no-untyped-call]
-            if gvr.namespaced:
-                return self._custom.patch_namespaced_custom_object(
-                    gvr.group,
-                    gvr.version,
-                    namespace,
-                    gvr.plural,
-                    name,
-                    body,
-                    field_manager=FIELD_MANAGER,
-                    force=True,
-                    _content_type=ssa,
-                )
-            return self._custom.patch_cluster_custom_object(
+    def _patch(self, gvr: Gvr, name: str, namespace: str, body: Any, content_type: str, **opts: Any) -> Any:
+        """One PATCH of any content type; the object as a dict (None when the client gives no body)."""
+        if gvr.group == "":
+            patch = self._core_verbs(gvr)[0]
+            result = patch(name, namespace, body, field_manager=FIELD_MANAGER, _content_type=content_type, **opts)
+            return self._client.sanitize_for_serialization(result)  # type: ignore[no-untyped-call]
+        if gvr.namespaced:
+            return self._custom.patch_namespaced_custom_object(
                 gvr.group,
                 gvr.version,
+                namespace,
                 gvr.plural,
                 name,
                 body,
                 field_manager=FIELD_MANAGER,
-                force=True,
-                _content_type=ssa,
+                _content_type=content_type,
+                **opts,
+            )
+        return self._custom.patch_cluster_custom_object(
+            gvr.group,
+            gvr.version,
+            gvr.plural,
+            name,
+            body,
+            field_manager=FIELD_MANAGER,
+            _content_type=content_type,
+            **opts,
+        )
+
+    def create(self, gvr: Gvr, body: dict[str, Any]) -> dict[str, Any]:
+        """POST: create, never overwrite (an object of that name exists -> Conflict, untouched).
+
+        The fields are recorded as this manager's *Update*; `own_fields` turns
+        that into an *Apply* entry so later applies can remove what we stop declaring.
+        """
+        name: str = body["metadata"]["name"]
+        namespace: str = body["metadata"].get("namespace") or ""
+        doing = f"creating {gvr.plural}/{name}"
+
+        def send() -> Any:
+            if gvr.group == "":
+                result = self._core_verbs(gvr)[3](namespace, body, field_manager=FIELD_MANAGER)
+                return self._client.sanitize_for_serialization(result)  # type: ignore[no-untyped-call]
+            if gvr.namespaced:
+                return self._custom.create_namespaced_custom_object(
+                    gvr.group, gvr.version, namespace, gvr.plural, body, field_manager=FIELD_MANAGER
+                )
+            return self._custom.create_cluster_custom_object(
+                gvr.group, gvr.version, gvr.plural, body, field_manager=FIELD_MANAGER
             )
 
-        result = self._call(send, doing)
+        return dict(self._call(send, doing))
+
+    def own_fields(self, gvr: Gvr, obj: dict[str, Any]) -> bool:
+        """Make this manager's *Update* entry in managedFields (from `create`) an *Apply* entry.
+
+        What kubectl's client-side-to-server-side upgrade does: a JSON patch of
+        metadata.managedFields, guarded by `test` ops on the UID and on the entry,
+        so it changes nothing if the object changed meanwhile (-> InvalidSpec or
+        Conflict: read again). With an Apply entry already there (an interrupted
+        create finished by a rerun) the Update entry is dropped instead. False
+        when there was nothing to do.
+        """
+        meta = obj.get("metadata") or {}
+        entries = meta.get("managedFields") or []
+        ours = [i for i, e in enumerate(entries) if e.get("manager") == FIELD_MANAGER and not e.get("subresource")]
+        update = next((i for i in ours if entries[i].get("operation") == "Update"), None)
+        if update is None:
+            return False
+        applied = any(entries[i].get("operation") == "Apply" for i in ours)
+        entry = f"/metadata/managedFields/{update}"
+        patch: list[dict[str, Any]] = [
+            {"op": "test", "path": "/metadata/uid", "value": meta.get("uid")},
+            {"op": "test", "path": f"{entry}/manager", "value": FIELD_MANAGER},
+            {"op": "test", "path": f"{entry}/operation", "value": "Update"},
+            {"op": "remove", "path": entry}
+            if applied
+            else {"op": "replace", "path": f"{entry}/operation", "value": "Apply"},
+        ]
+        name = str(meta.get("name"))
+        doing = f"taking field ownership of {gvr.plural}/{name}"
+        self._call(
+            lambda: self._patch(gvr, name, str(meta.get("namespace") or ""), patch, "application/json-patch+json"),
+            doing,
+        )
+        return True
+
+    def apply(self, gvr: Gvr, body: dict[str, Any], *, uid: str) -> dict[str, Any] | None:
+        """Server-side apply with this provider's field manager, only onto the existing object with `uid`.
+
+        `force`: we own what we declare. The apply is conditional: the body carries
+        `metadata.uid`, which the apiserver checks, so an apply onto any other
+        object (one deleted and recreated by someone else since we read it: 422
+        "field is immutable") or onto no object (409 "uid mismatch") is refused
+        and changes nothing. Objects are created with `create`, never by an apply.
+        """
+        body = {**body, "metadata": {**body["metadata"], "uid": uid}}
+        name: str = body["metadata"]["name"]
+        namespace: str = body["metadata"].get("namespace") or ""
+        doing = f"applying {gvr.plural}/{name}"
+        result = self._call(
+            lambda: self._patch(gvr, name, namespace, body, "application/apply-patch+yaml", force=True), doing
+        )
         return dict(result) if isinstance(result, dict) else None
 
     def get(self, gvr: Gvr, name: str, namespace: str | None) -> dict[str, Any] | None:
@@ -232,11 +329,15 @@ class Api:
         except NotFound:
             return None
 
-    def delete(self, gvr: Gvr, name: str, namespace: str | None) -> bool:
-        """Delete with background propagation; False when it was already gone."""
+    def delete(self, gvr: Gvr, name: str, namespace: str | None, *, uid: str) -> bool:
+        """Delete the object with `uid` (background propagation); False when it was already gone.
+
+        A different object under that name (recreated since it was read) is
+        refused by the apiserver's UID precondition: Conflict.
+        """
         doing = f"deleting {gvr.plural}/{name}"
         ns = namespace or ""
-        opts = client.V1DeleteOptions(propagation_policy="Background")
+        opts = client.V1DeleteOptions(propagation_policy="Background", preconditions=client.V1Preconditions(uid=uid))
 
         def send() -> Any:
             if gvr.group == "":
@@ -274,7 +375,7 @@ class Api:
                 raise ApiException(http_resp=response, body=data.decode(errors="replace") if data else None)
 
         try:
-            retrying(send)
+            retrying(send, budget=self.budget)
         except ApiException as err:
             if err.status in (404, 503) and "subresources.kubevirt.io" in path and not _served(err):
                 raise OperationFailed(

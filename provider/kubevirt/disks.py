@@ -1,9 +1,11 @@
 """KubeVirt Disk reconciler: CDI DataVolumes.
 
-I/O. Create applies the DataVolume and watches it to Succeeded, reporting
-CDI's progress; an import failure ends the wait at once with CDI's message and
-the half-made DataVolume is removed. Grow = the claim's storage request
-(volume expansion). `retain_on_delete` leaves the DataVolume and its data.
+I/O. Create applies the DataVolume (ownership-checked, owned.py) and watches it
+to Succeeded, reporting CDI's progress; an import failure ends the wait at once
+with CDI's message and the half-made DataVolume is removed. A rerun after an
+interruption adopts the DataVolume it made and waits again. Grow = the claim's
+storage request (volume expansion), only on the claim CDI made for our
+DataVolume. `retain_on_delete` leaves the DataVolume and its data.
 """
 
 from __future__ import annotations
@@ -19,8 +21,12 @@ from ..plan import Plan
 from ..waiting import Deadline, Progress
 from . import render
 from .client import DATA_VOLUME, PVC, Api, Clusters
-from .parse import parse_data_volume
+from .owned import apply_owned, delete_owned, fetch_owned, foreign, roll_back
+from .parse import parse_data_volume, parse_owner
 from .watching import data_volume_done, gone, wait_until
+
+_ROLLBACK = 10.0
+"""Seconds a failed create may spend removing its DataVolume (the create's own deadline may be spent)."""
 
 
 def _target(args: DiskArgs) -> KubevirtTarget:
@@ -34,15 +40,14 @@ class DataVolumeReconciler:
     def __init__(self, clusters: Clusters) -> None:
         self._clusters = clusters
 
-    def _api(self, args: DiskArgs) -> Api:
-        return self._clusters.api(_target(args), resource=args.name)
+    def _api(self, args: DiskArgs, deadline: Deadline) -> Api:
+        return self._clusters.api(_target(args), resource=args.name).within(deadline.left())
 
     def create(self, args: DiskArgs, *, owner: Owner, progress: Progress) -> dict[str, Any]:
-        api, ns = self._api(args), _target(args).namespace
         deadline = Deadline(parse_duration(args.timeouts.create))
-        if api.get(DATA_VOLUME, args.name, ns) is not None:
-            raise Conflict(f"DataVolume {ns}/{args.name} already exists", resource=args.name, field="name")
-        api.apply(DATA_VOLUME, render.render_data_volume(args, namespace=ns))
+        api, ns = self._api(args, deadline), _target(args).namespace
+        body = render.render_data_volume(args, namespace=ns, owner=owner)
+        written = apply_owned(api, DATA_VOLUME, body, owner=owner, adopt=args.adopt, progress=progress)
         try:
             status = wait_until(
                 api,
@@ -55,15 +60,16 @@ class DataVolumeReconciler:
                 progress=progress,
             )
         except BaseException:
-            api.delete(DATA_VOLUME, args.name, ns)
+            if written.verb != "adopted":  # an adopted DataVolume was the user's: never removed by a failed create
+                roll_back(api.within(_ROLLBACK), [(DATA_VOLUME, args.name, ns)], owner=owner, progress=progress)
             raise
         return _outputs(args, status)
 
     def read(
         self, args: DiskArgs, state: Mapping[str, Any], *, owner: Owner, progress: Progress
     ) -> tuple[dict[str, Any], dict[str, Any]] | None:
-        api, ns = self._api(args), _target(args).namespace
-        obj = api.get(DATA_VOLUME, args.name, ns)
+        api, ns = self._api(args, Deadline(parse_duration(args.timeouts.create))), _target(args).namespace
+        obj = fetch_owned(api, DATA_VOLUME, args.name, ns, owner=owner)
         if obj is None:
             return None
         return parse_data_volume(obj, args), _outputs(args, obj.get("status") or {})
@@ -71,31 +77,50 @@ class DataVolumeReconciler:
     def update(
         self, old: DiskArgs, new: DiskArgs, plan: Plan, state: Mapping[str, Any], *, owner: Owner, progress: Progress
     ) -> dict[str, Any]:
-        api, ns = self._api(new), _target(new).namespace
+        api, ns = self._api(new, Deadline(parse_duration(new.timeouts.update))), _target(new).namespace
         obj = api.get(DATA_VOLUME, new.name, ns)
         if obj is None:
             raise NotFound(f"DataVolume {ns}/{new.name} is gone; run `pulumi refresh`", resource=new.name)
+        if parse_owner(obj) != owner:
+            if not new.adopt:
+                raise foreign(DATA_VOLUME, new.name, ns, obj, owner, new.name)
+            body = render.render_data_volume(new, namespace=ns, owner=owner)
+            obj = apply_owned(api, DATA_VOLUME, body, owner=owner, adopt=True, progress=progress).obj or obj
         if "size" in plan.paths("live") and new.size is not None:
-            claim = (obj.get("status") or {}).get("claimName") or new.name
-            progress(f"growing claim {claim} to {new.size}")
-            api.apply(
-                PVC,
-                {
-                    "apiVersion": "v1",
-                    "kind": "PersistentVolumeClaim",
-                    "metadata": {"name": claim, "namespace": ns},
-                    "spec": {"resources": {"requests": {"storage": new.size}}},
-                },
-            )
+            self._grow(api, new, ns, obj, progress)
         return _outputs(new, obj.get("status") or {})
+
+    def _grow(self, api: Api, args: DiskArgs, ns: str, dv: Mapping[str, Any], progress: Progress) -> None:
+        """Raise the storage request of the claim CDI made for our DataVolume (and no other claim)."""
+        assert args.size is not None
+        claim = (dv.get("status") or {}).get("claimName") or args.name
+        pvc = api.get(PVC, claim, ns)
+        if pvc is None:
+            raise NotFound(f"PersistentVolumeClaim {ns}/{claim} of the DataVolume is gone", resource=args.name)
+        dv_uid = (dv.get("metadata") or {}).get("uid")
+        owners = [ref.get("uid") for ref in (pvc.get("metadata") or {}).get("ownerReferences") or []]
+        if dv_uid not in owners:
+            raise Conflict(
+                f"PersistentVolumeClaim {ns}/{claim} does not belong to DataVolume {ns}/{args.name}; "
+                "it was left untouched",
+                resource=args.name,
+                field="size",
+            )
+        progress(f"growing claim {claim} to {args.size}")
+        api.apply(
+            PVC,
+            render.render_claim_resize(claim, namespace=ns, size=args.size),
+            uid=str((pvc.get("metadata") or {}).get("uid")),
+        )
+        progress(f"updated PersistentVolumeClaim {ns}/{claim}")
 
     def delete(self, args: DiskArgs, state: Mapping[str, Any], *, owner: Owner, progress: Progress) -> None:
         if args.retain_on_delete:
             progress("retain_on_delete: keeping the DataVolume and its data")
             return
-        api, ns = self._api(args), _target(args).namespace
         deadline = Deadline(parse_duration(args.timeouts.delete))
-        if api.delete(DATA_VOLUME, args.name, ns):
+        api, ns = self._api(args, deadline), _target(args).namespace
+        if delete_owned(api, DATA_VOLUME, args.name, ns, owner=owner, progress=progress) == "deleted":
             wait_until(
                 api,
                 DATA_VOLUME,

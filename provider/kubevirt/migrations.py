@@ -3,7 +3,10 @@
 I/O. create applies the VMIM and watches it to Succeeded (Failed ends the wait
 with the reason KubeVirt recorded in the VMI's migrationState); the outputs
 come from that migrationState. Deleting the resource while the migration runs
-deletes the VMIM, which is how KubeVirt cancels a migration.
+deletes the VMIM, which is how KubeVirt cancels a migration. The VMIM carries
+the owner marker (owned.py): a rerun after an interruption follows the VMIM it
+made (a failed one is replaced), and someone else's VMIM of that name is a
+Conflict, never watched, cancelled or deleted.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from ..errors import Conflict, OperationFailed
+from ..errors import OperationFailed
 from ..models import KubevirtTarget, MigrationArgs
 from ..models.common import parse_duration
 from ..outputs import MIGRATION_OUTPUTS, carried
@@ -20,23 +23,14 @@ from ..ownership import Owner
 from ..plan import Plan
 from ..waiting import Deadline, Progress
 from .client import VMI, VMIM, Api, Clusters
-from .render import MANAGED_BY
+from .owned import apply_owned, delete_owned, foreign
+from .parse import owned
+from .render import render_vmim
 from .watching import gone, wait_until
 
 FINAL = ("Succeeded", "Failed")
 _CANCEL = 60.0
 """Seconds to wait for KubeVirt to report an aborted migration."""
-
-
-def render_vmim(args: MigrationArgs, *, namespace: str) -> dict[str, Any]:
-    """The kubevirt.io/v1 VirtualMachineInstanceMigration. Pure."""
-    spec: dict[str, Any] = {"vmiName": args.vm}
-    if args.target_node_selector:
-        spec["addedNodeSelector"] = dict(args.target_node_selector)
-    meta: dict[str, Any] = {"name": args.name, "namespace": namespace, "labels": dict(MANAGED_BY)}
-    if args.annotations:
-        meta["annotations"] = dict(args.annotations)
-    return {"apiVersion": "kubevirt.io/v1", "kind": "VirtualMachineInstanceMigration", "metadata": meta, "spec": spec}
 
 
 def _target(args: MigrationArgs) -> KubevirtTarget:
@@ -64,14 +58,32 @@ class VmimReconciler:
     def __init__(self, clusters: Clusters) -> None:
         self._clusters = clusters
 
-    def _api(self, args: MigrationArgs) -> Api:
-        return self._clusters.api(_target(args), resource=args.name)
+    def _api(self, args: MigrationArgs, deadline: Deadline) -> Api:
+        return self._clusters.api(_target(args), resource=args.name).within(deadline.left())
 
     def create(self, args: MigrationArgs, *, owner: Owner, progress: Progress) -> dict[str, Any]:
-        api, ns = self._api(args), _target(args).namespace
         deadline = Deadline(parse_duration(args.timeouts.create))
-        if api.get(VMIM, args.name, ns) is not None:
-            raise Conflict(f"VirtualMachineInstanceMigration {ns}/{args.name} already exists", resource=args.name)
+        api, ns = self._api(args, deadline), _target(args).namespace
+        existing = api.get(VMIM, args.name, ns)
+        if existing is not None and not owned(existing, owner):
+            raise foreign(VMIM, args.name, ns, existing, owner, args.name)
+        if existing is not None and _phase(existing) == "Failed":
+            # An earlier, interrupted attempt of this resource that failed: a VMIM is one-shot, start anew.
+            delete_owned(api, VMIM, args.name, ns, owner=owner, progress=progress)
+            wait_until(
+                api,
+                VMIM,
+                args.name,
+                ns,
+                gone,
+                deadline=deadline,
+                what="the failed migration object to go",
+                progress=progress,
+            )
+            existing = None
+        if existing is not None:
+            progress(f"following the migration {ns}/{args.name} an interrupted create started")
+            return self._finish(api, args, ns, owner, deadline, progress, None)
         vmi = api.get(VMI, args.vm, ns)
         if vmi is None or _phase(vmi) != "Running":
             raise OperationFailed(
@@ -81,7 +93,20 @@ class VmimReconciler:
             )
         source_node = (vmi.get("status") or {}).get("nodeName")
         progress(f"migrating {args.vm} away from {source_node}")
-        api.apply(VMIM, render_vmim(args, namespace=ns))
+        apply_owned(api, VMIM, render_vmim(args, namespace=ns, owner=owner), owner=owner, progress=progress)
+        return self._finish(api, args, ns, owner, deadline, progress, source_node)
+
+    def _finish(
+        self,
+        api: Api,
+        args: MigrationArgs,
+        ns: str,
+        owner: Owner,
+        deadline: Deadline,
+        progress: Progress,
+        source_node: str | None,
+    ) -> dict[str, Any]:
+        """Watch our VMIM to a final phase (cancelling it when the wait ends otherwise); the outputs."""
 
         def judge(obj: dict[str, Any] | None) -> str | None:
             phase = _phase(obj)
@@ -95,7 +120,7 @@ class VmimReconciler:
             )
         except BaseException:
             # A migration that outlives its resource's create is cancelled: deleting the VMIM aborts it.
-            self._cancel(api, args, ns, progress)
+            self._cancel(api.within(_CANCEL), args, ns, owner, progress)
             raise
         state = ((api.get(VMI, args.vm, ns) or {}).get("status") or {}).get("migrationState") or {}
         if phase == "Failed":
@@ -112,11 +137,14 @@ class VmimReconciler:
             "phase": phase,
         }
 
-    def _cancel(self, api: Api, args: MigrationArgs, ns: str, progress: Progress) -> None:
-        """Delete the VMIM (KubeVirt's way to abort) and wait until the VMI reports the abort."""
+    def _cancel(self, api: Api, args: MigrationArgs, ns: str, owner: Owner, progress: Progress) -> None:
+        """Delete our VMIM (KubeVirt's way to abort) and wait until the VMI reports the abort."""
         progress("cancelling the unfinished migration")
-        uid = (api.get(VMIM, args.name, ns) or {}).get("metadata", {}).get("uid")
-        api.delete(VMIM, args.name, ns)
+        vmim = api.get(VMIM, args.name, ns)
+        if not owned(vmim, owner):
+            return
+        uid = (vmim or {}).get("metadata", {}).get("uid")
+        delete_owned(api, VMIM, args.name, ns, owner=owner, progress=progress)
 
         def settled(vmi: dict[str, Any] | None) -> bool | None:
             state = ((vmi or {}).get("status") or {}).get("migrationState") or {}
@@ -138,9 +166,10 @@ class VmimReconciler:
     def read(
         self, args: MigrationArgs, state: Mapping[str, Any], *, owner: Owner, progress: Progress
     ) -> tuple[dict[str, Any], dict[str, Any]] | None:
-        obj = self._api(args).get(VMIM, args.name, _target(args).namespace)
+        api = self._api(args, Deadline(parse_duration(args.timeouts.create)))
+        obj = api.get(VMIM, args.name, _target(args).namespace)
         outputs = dict(state)
-        if obj is not None:
+        if owned(obj, owner):
             outputs["phase"] = _phase(obj)
         # A finished migration whose record was cleaned up is still history, not drift.
         return args.model_dump(mode="json", exclude_none=True), carried(outputs, MIGRATION_OUTPUTS)
@@ -158,21 +187,25 @@ class VmimReconciler:
         return carried(state, MIGRATION_OUTPUTS)
 
     def delete(self, args: MigrationArgs, state: Mapping[str, Any], *, owner: Owner, progress: Progress) -> None:
-        api, ns = self._api(args), _target(args).namespace
+        deadline = Deadline(parse_duration(args.timeouts.delete))
+        api, ns = self._api(args, deadline), _target(args).namespace
         obj = api.get(VMIM, args.name, ns)
         if obj is None:
             return
-        if _phase(obj) not in FINAL:
-            self._cancel(api, args, ns, progress)
+        if not owned(obj, owner):
+            progress(f"left {VMIM.describe(args.name, ns)}: it is not owned by {owner}")
             return
-        api.delete(VMIM, args.name, ns)
-        wait_until(
-            api,
-            VMIM,
-            args.name,
-            ns,
-            gone,
-            deadline=Deadline(parse_duration(args.timeouts.delete)),
-            what="the migration object to go",
-            progress=progress,
-        )
+        if _phase(obj) not in FINAL:
+            self._cancel(api, args, ns, owner, progress)
+            return
+        if delete_owned(api, VMIM, args.name, ns, owner=owner, progress=progress) == "deleted":
+            wait_until(
+                api,
+                VMIM,
+                args.name,
+                ns,
+                gone,
+                deadline=deadline,
+                what="the migration object to go",
+                progress=progress,
+            )

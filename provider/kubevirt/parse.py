@@ -13,7 +13,8 @@ from typing import Any
 
 from ..models import BridgeArgs, DiskArgs, VirtualMachineArgs, quantity_bytes
 from ..models.common import dump
-from .render import MANAGED_BY, dv_template_name
+from ..ownership import Owner
+from .render import MANAGED_BY, OWNER_KEYS, OWNER_RESOURCE, OWNER_STACK, dv_template_name
 
 
 def _get(obj: Any, *path: str) -> Any:
@@ -41,6 +42,22 @@ def _labels(meta: dict[str, Any]) -> dict[str, str]:
     return labels
 
 
+def parse_owner(obj: dict[str, Any] | None) -> Owner | None:
+    """The owner recorded on a live object, or None (absent, or not created by this provider)."""
+    annotations = _get(obj, "metadata", "annotations")
+    if not isinstance(annotations, dict):
+        return None
+    stack, resource = annotations.get(OWNER_STACK), annotations.get(OWNER_RESOURCE)
+    if not isinstance(stack, str) or not isinstance(resource, str) or not stack or not resource:
+        return None
+    return Owner(stack, resource)
+
+
+def owned(obj: dict[str, Any] | None, owner: Owner) -> bool:
+    """Whether a live object carries exactly this owner's marker."""
+    return obj is not None and parse_owner(obj) == owner
+
+
 def parse_vm(obj: dict[str, Any], intent: VirtualMachineArgs) -> dict[str, Any]:
     """A VirtualMachine as model data, in the shape of `dump(intent)`."""
     out = dump(intent)
@@ -50,7 +67,7 @@ def parse_vm(obj: dict[str, Any], intent: VirtualMachineArgs) -> dict[str, Any]:
     domain = tpl.get("domain") or {}
     out["name"] = meta.get("name")
     out["labels"] = _labels(meta)
-    annotations = dict(meta.get("annotations") or {})
+    annotations = {k: v for k, v in (meta.get("annotations") or {}).items() if k not in OWNER_KEYS}
     description = annotations.pop("pulumi-kubevirt.dev/description", None)
     if description is not None:
         out["description"] = description

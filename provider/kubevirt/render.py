@@ -1,7 +1,9 @@
 """Models -> KubeVirt, CDI, nmstate and Multus manifests (plain dicts). Pure.
 
-Every object carries the managed-by label, so `read` can tell ours from a
-stranger's. Cloud-init content goes into a Secret referenced by
+Every object carries the managed-by label (for listing) and the owner's stack
+and resource as annotations (label values are capped at 63 characters, an owner
+is not): `parse.parse_owner` reads them back and the reconcilers compare them
+before they adopt, update or delete anything. Cloud-init content goes into a Secret referenced by
 `cloudInitNoCloud.secretRef`, never inline in the VM (the VM object is visible
 to anyone who can list VMs, and Kubernetes objects are capped at ~1 MiB).
 Unit tests validate every manifest against the official schemas in
@@ -15,11 +17,15 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from ..models import BridgeArgs, DiskArgs, VirtualMachineArgs
+from ..models import BridgeArgs, DiskArgs, MigrationArgs, VirtualMachineArgs
 from ..models.kubevirt import ClusterRef, Probe
 from ..models.sources import BlankSource, CloneSource, DiskSource, DiskTemplate, RegistrySource, UrlSource
+from ..ownership import Owner
 
 MANAGED_BY = {"app.kubernetes.io/managed-by": "pulumi-kubevirt"}
+OWNER_STACK = "pulumi-kubevirt.dev/stack"
+OWNER_RESOURCE = "pulumi-kubevirt.dev/resource"
+OWNER_KEYS = (OWNER_STACK, OWNER_RESOURCE)
 FIELD_MANAGER = "pulumi-kubevirt"
 KUBEVIRT_API = "kubevirt.io/v1"
 CDI_API = "cdi.kubevirt.io/v1beta1"
@@ -48,17 +54,36 @@ def _labels(extra: dict[str, str]) -> dict[str, str]:
     return {**extra, **MANAGED_BY}
 
 
-def render_vm(args: VirtualMachineArgs, *, namespace: str) -> dict[str, Any]:
+def owner_annotations(owner: Owner) -> dict[str, str]:
+    """The annotations that say which stack resource owns an object."""
+    return {OWNER_STACK: owner.stack, OWNER_RESOURCE: owner.resource}
+
+
+def _metadata(
+    name: str,
+    namespace: str | None,
+    owner: Owner,
+    *,
+    labels: dict[str, str] | None = None,
+    annotations: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    meta: dict[str, Any] = {"name": name}
+    if namespace is not None:
+        meta["namespace"] = namespace
+    meta["labels"] = _labels(labels or {})
+    meta["annotations"] = {**(annotations or {}), **owner_annotations(owner)}
+    return meta
+
+
+def render_vm(args: VirtualMachineArgs, *, namespace: str, owner: Owner) -> dict[str, Any]:
     """The kubevirt.io/v1 VirtualMachine."""
     opts = args.kubevirt
-    meta: dict[str, Any] = {"name": args.name, "namespace": namespace, "labels": _labels(args.labels)}
     annotations = dict(opts.annotations) if opts else {}
     if args.description is not None:
         annotations["pulumi-kubevirt.dev/description"] = args.description
-    if annotations:
-        meta["annotations"] = annotations
+    meta = _metadata(args.name, namespace, owner, labels=args.labels, annotations=annotations)
     spec: dict[str, Any] = {"runStrategy": run_strategy(args), "template": _template(args)}
-    templates = [_dv_template(d.name, args.name, d.template) for d in args.disks if d.template is not None]
+    templates = [_dv_template(d.name, args.name, d.template, owner) for d in args.disks if d.template is not None]
     if templates:
         spec["dataVolumeTemplates"] = templates
     if opts is not None and opts.instancetype is not None:
@@ -223,9 +248,15 @@ def dv_template_name(vm: str, disk: str) -> str:
     return f"{vm}-{disk}"
 
 
-def _dv_template(disk: str, vm: str, template: DiskTemplate) -> dict[str, Any]:
+def template_data_volumes(args: VirtualMachineArgs) -> list[str]:
+    """The DataVolumes KubeVirt makes from the VM's dataVolumeTemplates."""
+    return [dv_template_name(args.name, d.name) for d in args.disks if d.template is not None]
+
+
+def _dv_template(disk: str, vm: str, template: DiskTemplate, owner: Owner) -> dict[str, Any]:
+    """KubeVirt creates the DataVolume from this (metadata included) and garbage-collects it with the VM."""
     return {
-        "metadata": {"name": dv_template_name(vm, disk), "labels": dict(MANAGED_BY)},
+        "metadata": _metadata(dv_template_name(vm, disk), None, owner),
         "spec": dv_spec(
             template.source, template.size, template.storage_class, template.access_modes, template.volume_mode
         ),
@@ -265,7 +296,7 @@ def _dv_source(source: DiskSource) -> dict[str, Any]:
     raise ValueError(f"source kind {source.kind!r} has no DataVolume form")  # the model forbids it
 
 
-def render_data_volume(args: DiskArgs, *, namespace: str) -> dict[str, Any]:
+def render_data_volume(args: DiskArgs, *, namespace: str, owner: Owner) -> dict[str, Any]:
     """A CDI DataVolume for a Disk."""
     assert args.size is not None or not isinstance(args.source, BlankSource)
     size = args.size or "1Gi"
@@ -273,12 +304,12 @@ def render_data_volume(args: DiskArgs, *, namespace: str) -> dict[str, Any]:
     return {
         "apiVersion": CDI_API,
         "kind": "DataVolume",
-        "metadata": {"name": args.name, "namespace": namespace, "labels": dict(MANAGED_BY), "annotations": annotations},
+        "metadata": _metadata(args.name, namespace, owner, annotations=annotations),
         "spec": dv_spec(args.source, size, args.storage_class, args.access_modes, args.volume_mode),
     }
 
 
-def render_cloud_init_secrets(args: VirtualMachineArgs, *, namespace: str) -> list[dict[str, Any]]:
+def render_cloud_init_secrets(args: VirtualMachineArgs, *, namespace: str, owner: Owner) -> list[dict[str, Any]]:
     """The Secrets holding cloud-init content and SSH keys (none when the user brings a Secret)."""
     ci = args.cloud_init
     out: list[dict[str, Any]] = []
@@ -294,25 +325,40 @@ def render_cloud_init_secrets(args: VirtualMachineArgs, *, namespace: str) -> li
                 f"cloud-init data is {size} bytes; a Kubernetes Secret holds at most ~1 MiB: "
                 "move large files into a disk image or a DataVolume"
             )
-        out.append(_secret(cloud_init_secret_name(args.name), namespace, data))
+        out.append(_secret(cloud_init_secret_name(args.name), namespace, owner, data))
     if ci.ssh_authorized_keys:
         keys = {f"key{i}": key for i, key in enumerate(ci.ssh_authorized_keys)}
-        out.append(_secret(ssh_keys_secret_name(args.name), namespace, keys))
+        out.append(_secret(ssh_keys_secret_name(args.name), namespace, owner, keys))
     return out
 
 
-def _secret(name: str, namespace: str, data: dict[str, str]) -> dict[str, Any]:
+def secret_names(args: VirtualMachineArgs) -> list[str]:
+    """The names of the Secrets `render_cloud_init_secrets` writes (no content needed)."""
+    ci = args.cloud_init
+    if ci is None:
+        return []
+    names = [cloud_init_secret_name(args.name)] if ci.secret_name is None else []
+    if ci.ssh_authorized_keys:
+        names.append(ssh_keys_secret_name(args.name))
+    return names
+
+
+def _secret(name: str, namespace: str, owner: Owner, data: dict[str, str]) -> dict[str, Any]:
     return {
         "apiVersion": "v1",
         "kind": "Secret",
-        "metadata": {"name": name, "namespace": namespace, "labels": dict(MANAGED_BY)},
+        "metadata": _metadata(name, namespace, owner),
         "type": "Opaque",
         "data": {k: base64.b64encode(v.encode()).decode() for k, v in sorted(data.items())},
     }
 
 
-def render_nncp(args: BridgeArgs) -> dict[str, Any]:
-    """nmstate NodeNetworkConfigurationPolicy: the Linux bridge (over a bond or ports) on the nodes."""
+def render_nncp(args: BridgeArgs, *, owner: Owner, absent: bool = False) -> dict[str, Any]:
+    """nmstate NodeNetworkConfigurationPolicy: the Linux bridge (over a bond or ports) on the nodes.
+
+    `absent`: the same interfaces with `state: absent`, which is how nmstate removes
+    them from the nodes (deleting a policy leaves its interfaces in place).
+    """
     interfaces: list[dict[str, Any]] = []
     ports: list[dict[str, Any]]
     if args.bond is not None:
@@ -354,16 +400,16 @@ def render_nncp(args: BridgeArgs) -> dict[str, Any]:
     if args.mtu is not None:
         bridge["mtu"] = args.mtu
     interfaces.append(bridge)
+    if absent:
+        interfaces = [{**iface, "state": "absent"} for iface in interfaces]
     spec: dict[str, Any] = {"desiredState": {"interfaces": interfaces}}
     if args.node_selector:
         spec["nodeSelector"] = dict(args.node_selector)
-    meta: dict[str, Any] = {"name": args.name, "labels": dict(MANAGED_BY)}
-    if args.annotations:
-        meta["annotations"] = dict(args.annotations)
+    meta = _metadata(args.name, None, owner, annotations=dict(args.annotations))
     return {"apiVersion": NNCP_API, "kind": "NodeNetworkConfigurationPolicy", "metadata": meta, "spec": spec}
 
 
-def render_nad(args: BridgeArgs, *, namespace: str) -> dict[str, Any]:
+def render_nad(args: BridgeArgs, *, namespace: str, owner: Owner) -> dict[str, Any]:
     """Multus NetworkAttachmentDefinition with the bridge CNI config VMs attach to."""
     config: dict[str, Any] = {
         "cniVersion": "0.3.1",
@@ -381,14 +427,33 @@ def render_nad(args: BridgeArgs, *, namespace: str) -> dict[str, Any]:
     return {
         "apiVersion": NAD_API,
         "kind": "NetworkAttachmentDefinition",
-        "metadata": {
-            "name": args.name,
-            "namespace": namespace,
-            "labels": dict(MANAGED_BY),
-            "annotations": {
+        "metadata": _metadata(
+            args.name,
+            namespace,
+            owner,
+            annotations={
                 **args.annotations,
                 "k8s.v1.cni.cncf.io/resourceName": f"bridge.network.kubevirt.io/{args.bridge}",
             },
-        },
+        ),
         "spec": {"config": json.dumps(config, sort_keys=True)},
     }
+
+
+def render_claim_resize(claim: str, *, namespace: str, size: str) -> dict[str, Any]:
+    """The apply body that grows a DataVolume's claim (volume expansion): only the storage request."""
+    return {
+        "apiVersion": "v1",
+        "kind": "PersistentVolumeClaim",
+        "metadata": {"name": claim, "namespace": namespace},
+        "spec": {"resources": {"requests": {"storage": size}}},
+    }
+
+
+def render_vmim(args: MigrationArgs, *, namespace: str, owner: Owner) -> dict[str, Any]:
+    """The kubevirt.io/v1 VirtualMachineInstanceMigration."""
+    spec: dict[str, Any] = {"vmiName": args.vm}
+    if args.target_node_selector:
+        spec["addedNodeSelector"] = dict(args.target_node_selector)
+    meta = _metadata(args.name, namespace, owner, annotations=dict(args.annotations))
+    return {"apiVersion": KUBEVIRT_API, "kind": "VirtualMachineInstanceMigration", "metadata": meta, "spec": spec}

@@ -1,10 +1,13 @@
 """KubeVirt VirtualMachine reconciler.
 
-I/O. Server-side apply of the rendered objects (one field manager), then bounded
-watches. Start/stop is a runStrategy edit (never a replacement); pause/unpause
-go through virt-api's subresources.kubevirt.io. Restart-class changes set
-KubeVirt's RestartRequired condition: reported as `pending_restart`, or, with
-restart_policy auto, applied by a stop/start cycle of the runStrategy.
+I/O. Ownership-checked server-side apply of the rendered objects (owned.py: one
+field manager, never onto a stranger's object), then bounded watches. Create is
+idempotent per owner: a rerun after an interruption adopts the Secrets and the
+VM it made and finishes; a failed create removes what it made. Start/stop is
+a runStrategy edit (never a replacement); pause/unpause go through virt-api's
+subresources.kubevirt.io. Restart-class changes set KubeVirt's RestartRequired
+condition: reported as `pending_restart`, or, with restart_policy auto, applied by a
+stop/start cycle of the runStrategy.
 """
 
 from __future__ import annotations
@@ -12,19 +15,22 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ..errors import Conflict, NotFound, OperationFailed, WaitTimeout
+from ..errors import OperationFailed, WaitTimeout
 from ..models import KubevirtTarget, VirtualMachineArgs
-from ..models.common import parse_duration
+from ..models.common import dump, parse_duration
 from ..ownership import Owner
 from ..plan import Plan
 from ..waiting import Deadline, Progress
 from . import render
-from .client import SECRET, VM, VMI, Api, Clusters, Gvr
-from .parse import parse_vm
+from .client import DATA_VOLUME, SECRET, VM, VMI, Api, Clusters, Gvr
+from .owned import apply_owned, delete_owned, fetch_owned, foreign, refuse_foreign, roll_back
+from .parse import owned, parse_vm
 from .watching import gone, vm_ready, vm_stopped, wait_until
 
 _OBSERVE = 15.0
 """Seconds to wait for virt-controller to observe an edit before reading its conditions."""
+_ROLLBACK = 10.0
+"""Seconds a failed create may spend removing what it made (the create's own deadline may be spent)."""
 
 
 def _target(args: VirtualMachineArgs) -> KubevirtTarget:
@@ -45,36 +51,36 @@ class VmReconciler:
     def __init__(self, clusters: Clusters) -> None:
         self._clusters = clusters
 
-    def _api(self, args: VirtualMachineArgs) -> Api:
-        return self._clusters.api(_target(args), resource=args.name)
+    def _api(self, args: VirtualMachineArgs, deadline: Deadline) -> Api:
+        return self._clusters.api(_target(args), resource=args.name).within(deadline.left())
 
     def create(self, args: VirtualMachineArgs, *, owner: Owner, progress: Progress) -> dict[str, Any]:
-        api, ns = self._api(args), _target(args).namespace
         deadline = Deadline(parse_duration(args.timeouts.create))
-        if api.get(VM, args.name, ns) is not None:
-            raise Conflict(
-                f"VirtualMachine {ns}/{args.name} already exists: pick another name or delete it",
-                resource=args.name,
-                field="name",
-            )
-        created: list[tuple[Gvr, str]] = []
+        api, ns = self._api(args, deadline), _target(args).namespace
+        secrets = self._secrets(args, ns, owner)
+        vm = render.render_vm(args, namespace=ns, owner=owner)
+        refuse_foreign(api, [*((SECRET, s) for s in secrets), (VM, vm)], owner=owner, adopt=args.adopt)
+        made: list[tuple[Gvr, str, str | None]] = []
         try:
-            for secret in self._secrets(args, ns):
-                api.apply(SECRET, secret)
-                created.append((SECRET, secret["metadata"]["name"]))
+            for secret in secrets:
+                if apply_owned(api, SECRET, secret, owner=owner, adopt=args.adopt, progress=progress).verb != "adopted":
+                    made.append((SECRET, secret["metadata"]["name"], ns))
             progress("applying the VirtualMachine")
-            api.apply(VM, render.render_vm(args, namespace=ns))
-            created.append((VM, args.name))
+            if apply_owned(api, VM, vm, owner=owner, adopt=args.adopt, progress=progress).verb != "adopted":
+                # KubeVirt makes the template DataVolumes (marked ours by the template metadata) after the
+                # VM; removed after it, so the VM controller cannot make them again meanwhile.
+                made.extend((DATA_VOLUME, dv, ns) for dv in reversed(render.template_data_volumes(args)))
+                made.append((VM, args.name, ns))
             self._settle(api, args, ns, deadline, progress)
             return self._outputs(api, args, ns)
         except BaseException:
-            for gvr, name in reversed(created):
-                api.delete(gvr, name, ns)
+            # Never what was adopted: that was the user's before this create.
+            roll_back(api.within(_ROLLBACK), made, owner=owner, progress=progress)
             raise
 
-    def _secrets(self, args: VirtualMachineArgs, ns: str) -> list[dict[str, Any]]:
+    def _secrets(self, args: VirtualMachineArgs, ns: str, owner: Owner) -> list[dict[str, Any]]:
         try:
-            return render.render_cloud_init_secrets(args, namespace=ns)
+            return render.render_cloud_init_secrets(args, namespace=ns, owner=owner)
         except ValueError as err:
             raise OperationFailed(str(err), resource=args.name) from err
 
@@ -135,15 +141,32 @@ class VmReconciler:
     def read(
         self, args: VirtualMachineArgs, state: Mapping[str, Any], *, owner: Owner, progress: Progress
     ) -> tuple[dict[str, Any], dict[str, Any]] | None:
-        api, ns = self._api(args), _target(args).namespace
-        obj = api.get(VM, args.name, ns)
+        deadline = Deadline(parse_duration(args.timeouts.create))
+        api, ns = self._api(args, deadline), _target(args).namespace
+        obj = fetch_owned(api, VM, args.name, ns, owner=owner)
         if obj is None:
-            return None
+            return self._remnant(api, args, ns, owner)
         observed = parse_vm(obj, args)
         vmi = api.get(VMI, args.name, ns)
         if _condition(vmi, "Paused") is not None:
             observed["run_state"] = "paused"
         return observed, self._outputs(api, args, ns, vm=obj, vmi=vmi)
+
+    def _remnant(
+        self, api: Api, args: VirtualMachineArgs, ns: str, owner: Owner
+    ) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        """The VM is gone (or is not ours). When Secrets of ours remain (an interrupted delete, a VM
+        deleted by hand) the resource stays, observed as not running, so `destroy` removes them and
+        `up` recreates the VM; with nothing of ours left it is gone."""
+        if not any(fetch_owned(api, SECRET, name, ns, owner=owner) for name in render.secret_names(args)):
+            return None
+        observed = dump(args)
+        if args.kubevirt is not None and args.kubevirt.run_strategy is not None:
+            observed["kubevirt"]["run_strategy"] = "Halted"
+        observed["run_state"] = "stopped"
+        outputs = self._outputs(api, args, ns, vm={}, vmi={})
+        outputs["state"] = outputs["printable_status"] = "Missing"
+        return observed, outputs
 
     def update(
         self,
@@ -155,31 +178,35 @@ class VmReconciler:
         owner: Owner,
         progress: Progress,
     ) -> dict[str, Any]:
-        api, ns = self._api(new), _target(new).namespace
         deadline = Deadline(parse_duration(new.timeouts.update))
-        if api.get(VM, new.name, ns) is None:
-            raise NotFound(f"VirtualMachine {ns}/{new.name} is gone; run `pulumi refresh`", resource=new.name)
-        for secret in self._secrets(new, ns):
-            api.apply(SECRET, secret)
+        api, ns = self._api(new, deadline), _target(new).namespace
+        current = api.get(VM, new.name, ns)
+        if current is not None and not owned(current, owner) and not new.adopt:
+            raise foreign(VM, new.name, ns, current, owner, new.name)
+        for secret in self._secrets(new, ns, owner):
+            apply_owned(api, SECRET, secret, owner=owner, adopt=new.adopt, progress=progress)
         progress("applying the VirtualMachine in place")
-        applied = api.apply(VM, render.render_vm(new, namespace=ns))
+        vm = render.render_vm(new, namespace=ns, owner=owner)
+        # A VM deleted out of band (its Secrets still ours, see `_remnant`) is made again.
+        applied = apply_owned(api, VM, vm, owner=owner, adopt=new.adopt, progress=progress).obj
         self._observed(api, new, ns, applied, deadline, progress)
-        wanted = {s["metadata"]["name"] for s in self._secrets(new, ns)}
-        for stale in {s["metadata"]["name"] for s in self._secrets(old, ns)} - wanted:
-            api.delete(SECRET, stale, ns)
+        for stale in set(render.secret_names(old)) - set(render.secret_names(new)):
+            delete_owned(api, SECRET, stale, ns, owner=owner, progress=progress)
         running = render.run_strategy(new) in ("Always", "RerunOnFailure")
         if plan.of_kind("restart") and new.restart_policy.mode == "auto" and running:
             progress("restart-class change and restart_policy=auto: stopping and starting")
-            api.apply(VM, render.render_vm(new.model_copy(update={"run_state": "stopped"}), namespace=ns))
+            halted = render.render_vm(new.model_copy(update={"run_state": "stopped"}), namespace=ns, owner=owner)
+            apply_owned(api, VM, halted, owner=owner, must_exist=True, progress=progress)
             wait_until(api, VM, new.name, ns, vm_stopped, deadline=deadline, what="the VM to stop", progress=progress)
-            api.apply(VM, render.render_vm(new, namespace=ns))
+            apply_owned(api, VM, vm, owner=owner, must_exist=True, progress=progress)
         self._settle(api, new, ns, deadline, progress)
         return self._outputs(api, new, ns)
 
     def delete(self, args: VirtualMachineArgs, state: Mapping[str, Any], *, owner: Owner, progress: Progress) -> None:
-        api, ns = self._api(args), _target(args).namespace
         deadline = Deadline(parse_duration(args.timeouts.delete))
-        if api.delete(VM, args.name, ns):
+        api, ns = self._api(args, deadline), _target(args).namespace
+        removal = delete_owned(api, VM, args.name, ns, owner=owner, progress=progress)
+        if removal == "deleted":
             progress("waiting for the VM and its instance to go")
             wait_until(
                 api,
@@ -191,18 +218,33 @@ class VmReconciler:
                 what="the VM to be deleted",
                 progress=progress,
             )
-        wait_until(
-            api,
-            VMI,
-            args.name,
-            ns,
-            gone,
-            deadline=deadline,
-            what="the VM instance to be deleted",
-            progress=progress,
-        )
-        for secret in self._secrets(args, ns):
-            api.delete(SECRET, secret["metadata"]["name"], ns)
+        if removal != "foreign":
+            wait_until(
+                api,
+                VMI,
+                args.name,
+                ns,
+                gone,
+                deadline=deadline,
+                what="the VM instance to be deleted",
+                progress=progress,
+            )
+            # The garbage collector removes them with the VM, eventually; destroy waits for
+            # them (and removes any left by an interrupted create), so nothing outlives the stack.
+            for dv in render.template_data_volumes(args):
+                if delete_owned(api, DATA_VOLUME, dv, ns, owner=owner, progress=progress) != "foreign":
+                    wait_until(
+                        api,
+                        DATA_VOLUME,
+                        dv,
+                        ns,
+                        gone,
+                        deadline=deadline,
+                        what="the VM's DataVolume to be deleted",
+                        progress=progress,
+                    )
+        for name in render.secret_names(args):
+            delete_owned(api, SECRET, name, ns, owner=owner, progress=progress)
 
     def _outputs(
         self,

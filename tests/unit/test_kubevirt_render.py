@@ -13,9 +13,12 @@ import yaml
 
 from pulumi_kubevirt.provider.kubevirt import render
 from pulumi_kubevirt.provider.models import BridgeArgs, DiskArgs, VirtualMachineArgs
+from pulumi_kubevirt.provider.ownership import Owner
 from tests.support.k8s_schema import API_REFERENCE, validate
 
 KUBE = {"kind": "kubevirt", "namespace": "demo"}
+OWNER = Owner("demo-project/dev", "router")
+MARKER = {"pulumi-kubevirt.dev/stack": "demo-project/dev", "pulumi-kubevirt.dev/resource": "router"}
 
 
 def vm(**fields: Any) -> VirtualMachineArgs:
@@ -44,7 +47,7 @@ def test_scenario1_tutorial_vm_cloud_init_secret_probe_eviction() -> None:
             },
         },
     )
-    manifest = render.render_vm(args, namespace="demo")
+    manifest = render.render_vm(args, namespace="demo", owner=OWNER)
     validate(manifest)
     spec = tpl(manifest)
     assert spec["domain"]["memory"] == {"guest": "1024M"}
@@ -68,7 +71,7 @@ def test_scenario1_tutorial_vm_cloud_init_secret_probe_eviction() -> None:
         "timeoutSeconds": 10,
         "failureThreshold": 10,
     }
-    assert render.render_cloud_init_secrets(args, namespace="demo") == []  # the user's own Secret
+    assert render.render_cloud_init_secrets(args, namespace="demo", owner=OWNER) == []  # the user's own Secret
 
 
 def test_scenario3_testvm_halted_cirros_masquerade() -> None:
@@ -81,7 +84,7 @@ def test_scenario3_testvm_halted_cirros_masquerade() -> None:
         interfaces=[{"name": "default", "pod": True}],
         cloud_init={"user_data": "#!/bin/sh\necho 'printed from cloud-init userdata'\n"},
     )
-    manifest = render.render_vm(args, namespace="demo")
+    manifest = render.render_vm(args, namespace="demo", owner=OWNER)
     validate(manifest)
     assert manifest["spec"]["runStrategy"] == "Halted"
     assert "running" not in manifest["spec"]
@@ -91,7 +94,7 @@ def test_scenario3_testvm_halted_cirros_masquerade() -> None:
     assert spec["domain"]["devices"]["interfaces"] == [{"name": "default", "masquerade": {}, "model": "virtio"}]
     # the user data lives in a Secret, not in the VM object
     assert "userData" not in json.dumps(manifest)
-    (secret,) = render.render_cloud_init_secrets(args, namespace="demo")
+    (secret,) = render.render_cloud_init_secrets(args, namespace="demo", owner=OWNER)
     assert secret["metadata"]["name"] == "testvm-cloudinit"
     assert base64.b64decode(secret["data"]["userdata"]).startswith(b"#!/bin/sh")
 
@@ -100,11 +103,11 @@ def test_scenario2_router_vm_two_bridged_nics_and_vlan_nad() -> None:
     lan = BridgeArgs(name="br-lan", target=KUBE, bridge="br-lan", ports=["enp13s0f0"])
     web = BridgeArgs(name="br-web", target=KUBE, bridge="br-web", vlan=6, ports=["enp13s0f0"])
     for bridge in (lan, web):
-        validate(render.render_nncp(bridge))
-        validate(render.render_nad(bridge, namespace="demo"))
-    nad = render.render_nad(web, namespace="demo")
+        validate(render.render_nncp(bridge, owner=OWNER))
+        validate(render.render_nad(bridge, namespace="demo", owner=OWNER))
+    nad = render.render_nad(web, namespace="demo", owner=OWNER)
     assert json.loads(nad["spec"]["config"])["vlan"] == 6
-    nncp = render.render_nncp(lan)
+    nncp = render.render_nncp(lan, owner=OWNER)
     (bridge_if,) = nncp["spec"]["desiredState"]["interfaces"]
     assert bridge_if["bridge"] == {"options": {"stp": {"enabled": False}}, "port": [{"name": "enp13s0f0"}]}
     assert bridge_if["ipv4"] == {"enabled": False}
@@ -124,7 +127,7 @@ def test_scenario2_router_vm_two_bridged_nics_and_vlan_nad() -> None:
         interfaces=[{"name": "lan", "network": "br-lan"}, {"name": "web", "network": "br-web"}],
         kubevirt={"eviction_strategy": "LiveMigrate"},
     )
-    manifest = render.render_vm(router, namespace="demo")
+    manifest = render.render_vm(router, namespace="demo", owner=OWNER)
     validate(manifest)
     spec = tpl(manifest)
     assert spec["networks"] == [
@@ -147,16 +150,19 @@ def test_scenario4_bond_bridge_nncp_and_vlan93_nad() -> None:
         vlan=93,
         cni_type="cnv-bridge",
     )
-    nncp = render.render_nncp(br1)
+    nncp = render.render_nncp(br1, owner=OWNER)
     validate(nncp)
     bond, bridge = nncp["spec"]["desiredState"]["interfaces"]
     assert bond["link-aggregation"] == {"mode": "balance-alb", "port": ["eth2", "eth3"], "options": {"miimon": 100}}
     assert bond["mtu"] == 1450 and bond["ipv4"] == {"enabled": False}
     assert bridge["bridge"]["port"] == [{"name": "bond1"}]
     assert nncp["spec"]["nodeSelector"] == {"node-role.kubernetes.io/worker": ""}
-    nad = render.render_nad(br1, namespace="demo")
+    nad = render.render_nad(br1, namespace="demo", owner=OWNER)
     validate(nad)
-    assert nad["metadata"]["annotations"] == {"k8s.v1.cni.cncf.io/resourceName": "bridge.network.kubevirt.io/br1"}
+    assert nad["metadata"]["annotations"] == {
+        "k8s.v1.cni.cncf.io/resourceName": "bridge.network.kubevirt.io/br1",
+        **MARKER,
+    }
     assert json.loads(nad["spec"]["config"]) == {
         "cniVersion": "0.3.1",
         "name": "bond1-br1",
@@ -168,7 +174,7 @@ def test_scenario4_bond_bridge_nncp_and_vlan93_nad() -> None:
         "preserveDefaultVlan": False,
     }
     demo = vm(name="demo-vm", interfaces=[{"name": "nic-0", "network": "bond1-br1", "binding": "bridge"}])
-    validate(render.render_vm(demo, namespace="demo"))
+    validate(render.render_vm(demo, namespace="demo", owner=OWNER))
 
 
 def test_scenario5_datavolumes_http_import_and_pvc_clone() -> None:
@@ -181,7 +187,7 @@ def test_scenario5_datavolumes_http_import_and_pvc_clone() -> None:
         volume_mode="Filesystem",
         storage_class="longhorn",
     )
-    dv = render.render_data_volume(imported, namespace="demo")
+    dv = render.render_data_volume(imported, namespace="demo", owner=OWNER)
     validate(dv)
     assert dv["spec"] == {
         "source": {"http": {"url": "http://web.server/disk-image.qcow2"}},
@@ -198,7 +204,7 @@ def test_scenario5_datavolumes_http_import_and_pvc_clone() -> None:
         size="30Gi",
         source={"kind": "clone", "pvc": "rhel8-cloud-image", "pvc_namespace": "os-images"},
     )
-    dv2 = render.render_data_volume(cloned, namespace="demo")
+    dv2 = render.render_data_volume(cloned, namespace="demo", owner=OWNER)
     validate(dv2)
     assert dv2["spec"]["source"] == {"pvc": {"name": "rhel8-cloud-image", "namespace": "os-images"}}
     assert dv2["spec"]["storage"] == {"resources": {"requests": {"storage": "30Gi"}}}  # StorageProfile fills the rest
@@ -252,17 +258,17 @@ def test_full_vm_options_validate() -> None:
             "annotations": {"team": "db"},
         },
     )
-    manifest = render.render_vm(args, namespace="demo")
+    manifest = render.render_vm(args, namespace="demo", owner=OWNER)
     validate(manifest)
     assert manifest["spec"]["instancetype"] == {"name": "u1.medium", "kind": "VirtualMachineClusterInstancetype"}
     assert "memory" not in tpl(manifest)["domain"]  # sizes come from the instancetype
     assert tpl(manifest)["accessCredentials"][0]["sshPublicKey"]["propagationMethod"] == {"noCloud": {}}
-    secrets = render.render_cloud_init_secrets(args, namespace="demo")
+    secrets = render.render_cloud_init_secrets(args, namespace="demo", owner=OWNER)
     assert [s["metadata"]["name"] for s in secrets] == ["full-cloudinit", "full-ssh-keys"]
 
 
 def test_validator_catches_typos() -> None:
-    manifest = render.render_vm(vm(name="x"), namespace="demo")
+    manifest = render.render_vm(vm(name="x"), namespace="demo", owner=OWNER)
     manifest["spec"]["template"]["spec"]["domain"]["devices"]["interfcaes"] = []
     with pytest.raises(jsonschema.ValidationError, match="interfcaes"):
         validate(manifest)
@@ -271,7 +277,7 @@ def test_validator_catches_typos() -> None:
 def test_oversized_cloud_init_fails_clearly() -> None:
     args = vm(name="big", cloud_init={"user_data": "#" * 1_200_000})
     with pytest.raises(ValueError, match="at most ~1 MiB"):
-        render.render_cloud_init_secrets(args, namespace="demo")
+        render.render_cloud_init_secrets(args, namespace="demo", owner=OWNER)
 
 
 @pytest.mark.parametrize(
@@ -325,7 +331,7 @@ def test_vm_round_trip(args: VirtualMachineArgs) -> None:
     from pulumi_kubevirt.provider.models.common import dump
     from pulumi_kubevirt.provider.plan import diff_data
 
-    manifest = render.render_vm(args, namespace="demo")
+    manifest = render.render_vm(args, namespace="demo", owner=OWNER)
     # what the apiserver and webhooks add must not read back as drift
     manifest["status"] = {"ready": True}
     manifest["metadata"]["managedFields"] = [{"manager": "virt-controller"}]
@@ -339,7 +345,7 @@ def test_vm_round_trip(args: VirtualMachineArgs) -> None:
 
 def test_scenario2_br_web_over_a_vlan6_subinterface() -> None:
     web = BridgeArgs(name="br-web", target=KUBE, bridge="br-web", vlan=6, ports=["enp13s0f0"], vlan_on_node=True)
-    nncp = render.render_nncp(web)
+    nncp = render.render_nncp(web, owner=OWNER)
     validate(nncp)
     sub, bridge = nncp["spec"]["desiredState"]["interfaces"]
     assert sub == {
@@ -350,9 +356,9 @@ def test_scenario2_br_web_over_a_vlan6_subinterface() -> None:
         "vlan": {"base-iface": "enp13s0f0", "id": 6},
     }
     assert bridge["bridge"]["port"] == [{"name": "enp13s0f0.6"}]
-    assert "vlan" not in json.loads(render.render_nad(web, namespace="demo")["spec"]["config"])
+    assert "vlan" not in json.loads(render.render_nad(web, namespace="demo", owner=OWNER)["spec"]["config"])
     from pulumi_kubevirt.provider.kubevirt.parse import parse_bridge
     from pulumi_kubevirt.provider.models.common import dump
     from pulumi_kubevirt.provider.plan import diff_data
 
-    assert diff_data(dump(web), parse_bridge(nncp, render.render_nad(web, namespace="demo"), web)) == []
+    assert diff_data(dump(web), parse_bridge(nncp, render.render_nad(web, namespace="demo", owner=OWNER), web)) == []

@@ -11,6 +11,7 @@ from pulumi_kubevirt.provider.kinds import MIGRATION
 from pulumi_kubevirt.provider.kubevirt.migrations import render_vmim
 from pulumi_kubevirt.provider.libvirt.migrations import migration_flags, migration_params
 from pulumi_kubevirt.provider.models import MigrationArgs
+from pulumi_kubevirt.provider.ownership import Owner
 from tests.support.k8s_schema import validate
 
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
@@ -111,6 +112,6 @@ def test_vmim_renders_schema_valid() -> None:
         target={"kind": "kubevirt", "namespace": "demo"},
         target_node_selector={"kubernetes.io/hostname": "node02"},
     )
-    manifest = render_vmim(args, namespace="demo")
+    manifest = render_vmim(args, namespace="demo", owner=Owner("p/s", "m1"))
     validate(manifest)
     assert manifest["spec"] == {"vmiName": "testvm", "addedNodeSelector": {"kubernetes.io/hostname": "node02"}}

@@ -1,0 +1,213 @@
+"""Ownership-checked writes: create, adopt, update and delete only what this resource owns.
+
+I/O, on top of `client.Api`. Every decision compares the owner marker the
+object carries (`parse.parse_owner`, written by render.py) with the resource's
+owner:
+
+- absent            -> create with POST (never overwrites: an object someone else
+                       creates meanwhile makes it fail, and is judged again), then
+                       turn the create's field ownership into server-side apply's;
+- ours              -> server-side apply onto exactly that object (its UID), so a
+                       rerun of an interrupted create adopts what it made and finishes;
+- someone else's    -> Conflict naming the object, which is left byte-for-byte
+                       as it was, unless the resource says `adopt=True` (then the
+                       apply stamps our marker onto it);
+- delete            -> only ours, by UID; a foreign object is left and reported.
+
+Every write reports `"<verb> <Kind> <namespace>/<name>"` through `progress`
+(verbs: created, updated, adopted, deleted, left). Those lines are the named
+steps the kube tier's fault-injection tests interrupt.
+
+A write refused because the object changed under us (409, or the UID
+precondition) is judged again from a fresh read, a bounded number of times.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from typing import Any, Literal, TypeVar
+
+from ..errors import Conflict, InvalidSpec, NotFound, ProviderError
+from ..ownership import Owner
+from ..waiting import Progress
+from .client import Api, Gvr
+from .parse import owned, parse_owner
+
+T = TypeVar("T")
+
+_ATTEMPTS = 8
+"""Reads and writes of one object before giving up on an object that keeps changing."""
+
+Verb = Literal["created", "updated", "adopted"]
+Removal = Literal["deleted", "absent", "foreign"]
+
+
+@dataclass(frozen=True)
+class Written:
+    """The object after an ownership-checked apply, and what the apply did."""
+
+    obj: dict[str, Any] | None
+    verb: Verb
+
+
+def _uid(obj: dict[str, Any]) -> str:
+    return str((obj.get("metadata") or {}).get("uid") or "")
+
+
+def foreign(gvr: Gvr, name: str, namespace: str | None, found: dict[str, Any], owner: Owner, resource: str) -> Conflict:
+    """The Conflict for an object that is not ours: what it is, whose it is, what to do."""
+    marker = parse_owner(found)
+    whose = f"it belongs to {marker}" if marker is not None else "it was not created by pulumi-kubevirt"
+    return Conflict(
+        f"{gvr.describe(name, namespace)} already exists and {whose}, not to {owner}; it was left untouched. "
+        "Pick another name, remove that object, or set adopt=True to take it over",
+        resource=resource,
+        field="name",
+    )
+
+
+def refuse_foreign(api: Api, bodies: list[tuple[Gvr, dict[str, Any]]], *, owner: Owner, adopt: bool = False) -> None:
+    """Conflict for the first object of `bodies` that exists and is someone else's, before anything is
+    written (a create that would collide half-way writes nothing). `apply_owned` checks again at each write."""
+    if adopt:
+        return
+    for gvr, body in bodies:
+        name, namespace = body["metadata"]["name"], body["metadata"].get("namespace")
+        current = api.get(gvr, name, namespace)
+        if current is not None and not owned(current, owner):
+            raise foreign(gvr, name, namespace, current, owner, api.resource)
+
+
+def fetch_owned(api: Api, gvr: Gvr, name: str, namespace: str | None, *, owner: Owner) -> dict[str, Any] | None:
+    """The object when it exists and is ours; None when it is absent or someone else's."""
+    obj = api.get(gvr, name, namespace)
+    return obj if owned(obj, owner) else None
+
+
+def apply_owned(
+    api: Api,
+    gvr: Gvr,
+    body: dict[str, Any],
+    *,
+    owner: Owner,
+    progress: Progress,
+    adopt: bool = False,
+    must_exist: bool = False,
+) -> Written:
+    """Create `body`, or apply it onto the object of that name when it is ours (or `adopt`).
+
+    `must_exist`: an absent object is NotFound instead of being created.
+    """
+    name: str = body["metadata"]["name"]
+    namespace: str | None = body["metadata"].get("namespace")
+    what = gvr.describe(name, namespace)
+    for _ in range(_ATTEMPTS):
+        current = api.get(gvr, name, namespace)
+        if current is None:
+            if must_exist:
+                raise NotFound(f"{what} is gone; run `pulumi refresh`", resource=api.resource)
+            try:
+                created = api.create(gvr, body)
+            except Conflict:
+                continue  # it exists now (someone else's, or our own retried POST): judge it
+            progress(f"created {what}")
+            _own_fields(api, gvr, created)
+            return Written(created, "created")
+        if owned(current, owner):
+            verb: Verb = "updated"
+            _own_fields(api, gvr, current)
+        elif adopt:
+            verb = "adopted"
+        else:
+            raise foreign(gvr, name, namespace, current, owner, api.resource)
+        uid = _uid(current)
+        written = _conditional(api, gvr, name, namespace, uid, partial(api.apply, gvr, body, uid=uid))
+        if written is _CHANGED:
+            continue
+        progress(f"{verb} {what}")
+        return Written(written if isinstance(written, dict) else None, verb)
+    raise Conflict(f"{what} kept changing while it was being written; run `pulumi up` again", resource=api.resource)
+
+
+def _own_fields(api: Api, gvr: Gvr, obj: dict[str, Any]) -> None:
+    """`api.own_fields`, read again when the object changed under the guarded patch (bounded)."""
+    name, namespace = obj["metadata"]["name"], obj["metadata"].get("namespace")
+    current: dict[str, Any] | None = obj
+    for _ in range(_ATTEMPTS):
+        if current is None or _uid(current) != _uid(obj):
+            return  # gone or replaced: the caller's conditional apply finds out
+        try:
+            api.own_fields(gvr, current)
+            return
+        except (Conflict, InvalidSpec):
+            current = api.get(gvr, name, namespace)
+
+
+def delete_owned(api: Api, gvr: Gvr, name: str, namespace: str | None, *, owner: Owner, progress: Progress) -> Removal:
+    """Delete the object if it is ours: "deleted"; "absent" when gone; "foreign" (left, reported) otherwise."""
+    what = gvr.describe(name, namespace)
+    for _ in range(_ATTEMPTS):
+        current = api.get(gvr, name, namespace)
+        if current is None:
+            return "absent"
+        if not owned(current, owner):
+            progress(f"left {what}: it is not owned by {owner}")
+            return "foreign"
+        uid = _uid(current)
+        deleted = _conditional(api, gvr, name, namespace, uid, partial(api.delete, gvr, name, namespace, uid=uid))
+        if deleted is _CHANGED:
+            continue
+        if deleted:
+            progress(f"deleted {what}")
+            return "deleted"
+        return "absent"
+    raise Conflict(f"{what} kept changing while it was being deleted; run the command again", resource=api.resource)
+
+
+class _Changed:
+    """Marker: the write was refused because the object is not the one we judged."""
+
+
+_CHANGED = _Changed()
+
+
+def _conditional(
+    api: Api, gvr: Gvr, name: str, namespace: str | None, uid: str, write: Callable[[], T]
+) -> T | _Changed:
+    """`write()`, or _CHANGED when the apiserver refused it because the object changed since it was read.
+
+    A UID precondition fails as 409 (delete; apply onto an object that is gone)
+    or as 422 "field is immutable" (apply onto another object of that name); a
+    422 is only ours to retry when the object under that name is not the one we
+    wrote to, otherwise it is a genuine invalid spec.
+    """
+    try:
+        return write()
+    except Conflict:
+        return _CHANGED
+    except InvalidSpec:
+        now = api.get(gvr, name, namespace)
+        if now is not None and _uid(now) != uid:
+            return _CHANGED
+        raise
+
+
+def roll_back(
+    api: Api,
+    made: list[tuple[Gvr, str, str | None]],
+    *,
+    owner: Owner,
+    progress: Progress,
+) -> None:
+    """Best effort: delete what this create made, newest first. What cannot be removed now
+    (the apiserver is away) stays, marked ours: the next `pulumi up` adopts it, `destroy` removes it."""
+    for gvr, name, namespace in reversed(made):
+        try:
+            delete_owned(api, gvr, name, namespace, owner=owner, progress=progress)
+        except ProviderError as err:
+            progress(
+                f"could not remove {gvr.describe(name, namespace)} while rolling back ({err.message}); "
+                "it is marked as this resource's: the next `pulumi up` adopts it and `pulumi destroy` removes it"
+            )
