@@ -291,6 +291,13 @@ class VirtualMachineArgs(Model):
                 problem = nad_ref_problem(nic.network)
                 if problem:
                     raise field_error(("interfaces", i, "network"), problem)
+            # KubeVirt's webhook: masquerade only on the pod network, SR-IOV only on a Multus one
+            if nic.binding == "masquerade" and not nic.pod:
+                raise field_error(("interfaces", i, "binding"), "masquerade works only on the pod network (pod=True)")
+            if nic.binding == "sriov" and nic.pod:
+                raise field_error(
+                    ("interfaces", i, "binding"), "sriov needs a network (an SR-IOV NAD), not the pod network"
+                )
         for key, problem in label_problems(self.labels):
             raise field_error(("labels", key), problem)
 
