@@ -217,7 +217,12 @@ def ensure_pool(
                 resource=resource,
                 field="pool",
             )
-        pool.create(libvirt.VIR_STORAGE_POOL_CREATE_WITH_BUILD)
+        try:
+            pool.create(libvirt.VIR_STORAGE_POOL_CREATE_WITH_BUILD)
+        except libvirt.libvirtError as err:
+            # Another process (a second stack, another provider host) started it meanwhile.
+            if err.get_error_code() != libvirt.VIR_ERR_OPERATION_INVALID or not pool.isActive():
+                raise
     return pool
 
 

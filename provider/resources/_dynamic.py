@@ -2,8 +2,9 @@
 
 Only translation happens here: dicts in, CheckResult/DiffResult/... out. The
 provider object is pickled into the state by dill (by reference: this module is
-importable in the provider process) and carries no connection or secret:
-`Backends` is created lazily after unpickling and dropped by `__getstate__`.
+importable in the provider process) and carries no connection or secret: the
+process' one `Backends` (`process_backends`) is created on first use and is
+never part of the pickled object (`__getstate__`).
 
 Dynamic providers receive no customTimeouts; the resource classes copy them
 into the `timeouts` input instead (see `resource_props`).
@@ -37,6 +38,17 @@ from ..waiting import stderr_progress
 from ._wire import custom_timeouts, engine_opts, wire_value
 
 _BACKENDS_LOCK = threading.Lock()
+_BACKENDS: list[Backends] = []
+"""The provider process' one Backends (connection caches, per-pool locks), shared by the
+adapters of every kind: the host keeps one provider object per kind, and a VM's seed volume
+and a Disk must take the same pool lock. Created on first use, never pickled."""
+
+
+def process_backends() -> Backends:
+    with _BACKENDS_LOCK:
+        if not _BACKENDS:
+            _BACKENDS.append(Backends())
+        return _BACKENDS[0]
 
 
 def resource_id(target: Mapping[str, Any], name: str) -> str:
@@ -51,21 +63,15 @@ class DynamicAdapter(ResourceProvider):
 
     kind: ClassVar[ResourceKind[Any]]
 
-    def __init__(self) -> None:
-        self._backends: Backends | None = None
-
     def __getstate__(self) -> dict[str, Any]:
         return {}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self._backends = None
+        pass
 
     def _reconciler(self, args: Any) -> Any:
-        with _BACKENDS_LOCK:
-            if self._backends is None:
-                self._backends = Backends()
         assert self.kind.reconciler is not None
-        return self.kind.reconciler(self._backends, args.target.kind)
+        return self.kind.reconciler(process_backends(), args.target.kind)
 
     # -- no I/O -----------------------------------------------------------------
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
