@@ -28,6 +28,7 @@ from pulumi.runtime import rpc
 from pulumi_kubevirt.provider.core import Failure, ResourceKind
 from pulumi_kubevirt.provider.kinds import BRIDGE, DISK, MIGRATION, VIRTUAL_MACHINE
 from pulumi_kubevirt.provider.models.secrets import secret_fields
+from tests.support import pulumi_mocks
 
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 SECRET = "s3cr3t-Pa55word-7q"
@@ -530,25 +531,12 @@ class _Opaque:
 _PYTHON_ONLY = [{"a", "b"}, b"bytes", _Opaque(), 10**400, float("inf"), ("t", 1), {1: "int key"}]
 
 
-class _Mocks(pulumi.runtime.Mocks):
-    def __init__(self) -> None:
-        self.inputs: dict[str, dict[str, Any]] = {}
-
-    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
-        self.inputs[args.name] = dict(args.inputs)
-        return f"{args.name}-id", dict(args.inputs)
-
-    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
-        return {}, None
-
-
 def _through_the_resource_class(kind: ResourceKind[Any], doc: dict[str, Any]) -> dict[str, Any]:
     """Construct the kind's resource class from `doc` under Pulumi's mocks; the inputs the engine gets."""
     from pulumi_kubevirt.provider import resources
 
     cls = getattr(resources, kind.type_name.rsplit(":", 1)[-1])
-    mocks = _Mocks()
-    pulumi.runtime.set_mocks(mocks, preview=True)
+    mocks = pulumi_mocks.install(preview=True)
 
     @pulumi.runtime.test
     def program() -> Any:

@@ -7,31 +7,23 @@ from typing import Any
 import pulumi
 import pytest
 
+from tests.support import pulumi_mocks
+from tests.support.pulumi_mocks import RecordingMocks
 
-class Mocks(pulumi.runtime.Mocks):
-    def __init__(self) -> None:
-        self.created: list[tuple[str, str, dict[str, Any]]] = []
 
-    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
-        self.created.append((args.typ, args.name, dict(args.inputs)))
-        outs = dict(args.inputs)
-        if args.name.endswith(("-root", "-data")):
-            outs["ref"] = {"pool": "default", "volume": f"{args.name}.qcow2", "format": "qcow2"}
-        return f"{args.name}-id", outs
-
-    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
-        return {}, None
+def _disk_ref(args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
+    if args.name.endswith(("-root", "-data")):
+        return {"ref": {"pool": "default", "volume": f"{args.name}.qcow2", "format": "qcow2"}}
+    return {}
 
 
 @pytest.fixture
-def mocks() -> Mocks:
-    m = Mocks()
-    pulumi.runtime.set_mocks(m, preview=False)
-    return m
+def mocks() -> RecordingMocks:
+    return pulumi_mocks.install(preview=False, extra=_disk_ref)
 
 
 @pulumi.runtime.test
-def test_vm_with_disks_composes_disks_and_vm(mocks: Mocks) -> Any:
+def test_vm_with_disks_composes_disks_and_vm(mocks: RecordingMocks) -> Any:
     from pulumi_kubevirt.components import VmWithDisks
 
     component = VmWithDisks(
@@ -51,7 +43,7 @@ def test_vm_with_disks_composes_disks_and_vm(mocks: Mocks) -> Any:
 
 
 @pulumi.runtime.test
-def test_default_target_comes_from_stack_config(mocks: Mocks) -> Any:
+def test_default_target_comes_from_stack_config(mocks: RecordingMocks) -> Any:
     from pulumi_kubevirt.provider import Disk, VirtualMachine
 
     pulumi.runtime.set_config("pulumi-kubevirt:libvirtUri", "qemu+ssh://root@hv1/system")

@@ -11,25 +11,13 @@ from pulumi_kubevirt.provider.kinds import VIRTUAL_MACHINE
 from pulumi_kubevirt.provider.models import CloudInit, VirtualMachineArgs
 from pulumi_kubevirt.provider.models.secrets import secret_fields
 from pulumi_kubevirt.provider.schema import build_schema
-
-
-class Mocks(pulumi.runtime.Mocks):
-    def __init__(self) -> None:
-        self.inputs: dict[str, dict[str, Any]] = {}
-
-    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
-        self.inputs[args.name] = dict(args.inputs)
-        return f"{args.name}-id", dict(args.inputs)
-
-    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
-        return {}, None
+from tests.support import pulumi_mocks
+from tests.support.pulumi_mocks import RecordingMocks
 
 
 @pytest.fixture
-def mocks() -> Mocks:
-    m = Mocks()
-    pulumi.runtime.set_mocks(m, preview=False)
-    return m
+def mocks() -> RecordingMocks:
+    return pulumi_mocks.install(preview=False)
 
 
 def test_secret_fields_are_declared() -> None:
@@ -44,7 +32,7 @@ def test_secret_fields_are_declared() -> None:
 
 
 @pulumi.runtime.test
-def test_plain_user_data_becomes_a_secret(mocks: Mocks) -> Any:
+def test_plain_user_data_becomes_a_secret(mocks: RecordingMocks) -> Any:
     from pulumi_kubevirt.provider import VirtualMachine
 
     vm = VirtualMachine("web", memory="256Mi", cloud_init={"user_data": "#cloud-config\npassword: hunter2"})

@@ -21,6 +21,8 @@ from pulumi_kubevirt.provider.models import (
     normalize_libvirt_uri,
     same_libvirt_host,
 )
+from tests.support import pulumi_mocks
+from tests.support.pulumi_mocks import RecordingMocks
 
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 SECRET = "hunter2-Sw0rdfish"
@@ -610,23 +612,9 @@ def test_every_spelling_of_the_own_host_is_refused(
 
 
 # -- the resource classes: no wrong input breaks the program -----------------------------------
-class Mocks(pulumi.runtime.Mocks):
-    def __init__(self) -> None:
-        self.inputs: dict[str, dict[str, Any]] = {}
-
-    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
-        self.inputs[args.name] = dict(args.inputs)
-        return f"{args.name}-id", dict(args.inputs)
-
-    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
-        return {}, None
-
-
 @pytest.fixture
-def mocks() -> Mocks:
-    m = Mocks()
-    pulumi.runtime.set_mocks(m, preview=True)
-    return m
+def mocks() -> RecordingMocks:
+    return pulumi_mocks.install(preview=True)
 
 
 class _Opaque:
@@ -664,14 +652,14 @@ def _resource(kind_name: str) -> tuple[type[Any], ResourceKind[Any]]:
     ]
 
 
-def _checked(mocks: Mocks, kind: ResourceKind[Any], name: str) -> list[Failure]:
+def _checked(mocks: RecordingMocks, kind: ResourceKind[Any], name: str) -> list[Failure]:
     return kind.check(None, mocks.inputs[name], unknown=UNKNOWN)[1]
 
 
 @pytest.mark.parametrize(("resource", "field", "label", "value"), CLASS_CASES)
 @pulumi.runtime.test
 def test_wrong_python_values_reach_check_as_field_failures(
-    mocks: Mocks, resource: str, field: str, label: str, value: Any
+    mocks: RecordingMocks, resource: str, field: str, label: str, value: Any
 ) -> Any:
     cls, kind = _resource(resource)
     res = cls("r", **{field: value})
@@ -693,7 +681,7 @@ def test_wrong_python_values_reach_check_as_field_failures(
     ],
 )
 @pulumi.runtime.test
-def test_unparsable_custom_timeouts_become_a_check_failure(mocks: Mocks, timeouts: Any) -> Any:
+def test_unparsable_custom_timeouts_become_a_check_failure(mocks: RecordingMocks, timeouts: Any) -> Any:
     from pulumi_kubevirt.provider.resources import Disk
 
     disk = Disk("d", size="1Gi", opts=pulumi.ResourceOptions(custom_timeouts=timeouts))
@@ -706,7 +694,7 @@ def test_unparsable_custom_timeouts_become_a_check_failure(mocks: Mocks, timeout
 
 
 @pulumi.runtime.test
-def test_valid_custom_timeouts_still_reach_the_timeouts_input(mocks: Mocks) -> Any:
+def test_valid_custom_timeouts_still_reach_the_timeouts_input(mocks: RecordingMocks) -> Any:
     from pulumi_kubevirt.provider.resources import Disk
 
     disk = Disk("d", size="1Gi", opts=pulumi.ResourceOptions(custom_timeouts=pulumi.CustomTimeouts(create="20s")))
@@ -719,7 +707,7 @@ def _assert_equal(a: Any, b: Any) -> None:
 
 @pytest.mark.parametrize("vm", ["web", 5, _Opaque()])
 @pulumi.runtime.test
-def test_migration_of_something_not_a_vm_is_a_check_failure(mocks: Mocks, vm: Any) -> Any:
+def test_migration_of_something_not_a_vm_is_a_check_failure(mocks: RecordingMocks, vm: Any) -> Any:
     from pulumi_kubevirt.provider.resources import Migration
 
     move = Migration("m", vm=vm, destination_uri="qemu+tcp://10.77.0.2/system")
