@@ -21,17 +21,11 @@ from ..waiting import Deadline, Progress
 from . import render
 from .client import NAD, NNCP, Api, Clusters, Gvr
 from .owned import apply_owned, delete_owned, fetch_owned, refuse_foreign, roll_back
-from .parse import owned, parse_bridge
+from .parse import owned, parse_bridge, parse_bridge_outputs, parse_nncp_removing
 from .watching import nncp_available, wait_until
 
 _ROLLBACK = 10.0
 """Seconds a failed create may spend removing what it made (the create's own deadline may be spent)."""
-
-
-def _removing(nncp: Mapping[str, Any]) -> bool:
-    """Whether the policy already says `state: absent` (a rerun of an interrupted delete)."""
-    interfaces = ((nncp.get("spec") or {}).get("desiredState") or {}).get("interfaces") or []
-    return bool(interfaces) and all(i.get("state") == "absent" for i in interfaces)
 
 
 def _target(args: BridgeArgs) -> KubevirtTarget:
@@ -133,7 +127,7 @@ class BridgeReconciler:
         if not owned(nncp, owner):
             progress(f"left {NNCP.describe(args.name, None)}: it is not owned by {owner}")
             return
-        if not _removing(nncp):
+        if not parse_nncp_removing(nncp):
             progress(f"removing bridge {args.bridge} from the nodes")
             absent = render.render_nncp(args, owner=owner, absent=True)
             apply_owned(api, NNCP, absent, owner=owner, must_exist=True, progress=progress)
@@ -152,12 +146,4 @@ class BridgeReconciler:
     def _outputs(self, api: Api, args: BridgeArgs, *, nncp: Mapping[str, Any] | None = None) -> dict[str, Any]:
         if nncp is None and args.manage_node_bridge:
             nncp = api.get(NNCP, args.name, None)
-        conditions = ((nncp or {}).get("status") or {}).get("conditions") or []
-        available = any(c.get("type") == "Available" and c.get("status") == "True" for c in conditions)
-        return {
-            "network_name": args.name,
-            "bridge_device": args.bridge,
-            "active": available or not args.manage_node_bridge,
-            "pending_restart": False,
-            "pending_changes": [],
-        }
+        return parse_bridge_outputs(args, nncp)

@@ -22,7 +22,7 @@ from ..waiting import Deadline, Progress
 from . import render
 from .client import DATA_VOLUME, PVC, Api, Clusters
 from .owned import apply_owned, delete_owned, fetch_owned, foreign, roll_back
-from .parse import parse_data_volume, parse_owner
+from .parse import parse_data_volume, parse_data_volume_outputs, parse_owner
 from .watching import data_volume_done, gone, wait_until
 
 _ROLLBACK = 10.0
@@ -63,7 +63,7 @@ class DataVolumeReconciler:
             if written.verb != "adopted":  # an adopted DataVolume was the user's: never removed by a failed create
                 roll_back(api.within(_ROLLBACK), [(DATA_VOLUME, args.name, ns)], owner=owner, progress=progress)
             raise
-        return _outputs(args, status)
+        return parse_data_volume_outputs(args, status)
 
     def read(
         self, args: DiskArgs, state: Mapping[str, Any], *, owner: Owner, progress: Progress
@@ -72,7 +72,7 @@ class DataVolumeReconciler:
         obj = fetch_owned(api, DATA_VOLUME, args.name, ns, owner=owner)
         if obj is None:
             return None
-        return parse_data_volume(obj, args), _outputs(args, obj.get("status") or {})
+        return parse_data_volume(obj, args), parse_data_volume_outputs(args, obj.get("status") or {})
 
     def update(
         self, old: DiskArgs, new: DiskArgs, plan: Plan, state: Mapping[str, Any], *, owner: Owner, progress: Progress
@@ -88,7 +88,7 @@ class DataVolumeReconciler:
             obj = apply_owned(api, DATA_VOLUME, body, owner=owner, adopt=True, progress=progress).obj or obj
         if "size" in plan.paths("live") and new.size is not None:
             self._grow(api, new, ns, obj, progress)
-        return _outputs(new, obj.get("status") or {})
+        return parse_data_volume_outputs(new, obj.get("status") or {})
 
     def _grow(self, api: Api, args: DiskArgs, ns: str, dv: Mapping[str, Any], progress: Progress) -> None:
         """Raise the storage request of the claim CDI made for our DataVolume (and no other claim)."""
@@ -131,14 +131,3 @@ class DataVolumeReconciler:
                 what="the DataVolume to be deleted",
                 progress=progress,
             )
-
-
-def _outputs(args: DiskArgs, status: Mapping[str, Any]) -> dict[str, Any]:
-    return {
-        "ref": {"data_volume": args.name},
-        "path": None,
-        "capacity": None,
-        "allocation": None,
-        "phase": status.get("phase"),
-        "claim_name": status.get("claimName") or args.name,
-    }

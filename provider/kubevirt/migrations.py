@@ -12,7 +12,6 @@ Conflict, never watched, cancelled or deleted.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any
 
 from ..errors import OperationFailed
@@ -24,7 +23,7 @@ from ..plan import Plan
 from ..waiting import Deadline, Progress
 from .client import VMI, VMIM, Api, Clusters
 from .owned import apply_owned, delete_owned, foreign
-from .parse import owned
+from .parse import owned, parse_migration_outputs, phase
 from .render import render_vmim
 from .watching import gone, wait_until
 
@@ -36,20 +35,6 @@ _CANCEL = 60.0
 def _target(args: MigrationArgs) -> KubevirtTarget:
     assert isinstance(args.target, KubevirtTarget)
     return args.target
-
-
-def _phase(obj: Mapping[str, Any] | None) -> str | None:
-    return ((obj or {}).get("status") or {}).get("phase")
-
-
-def _ms(start: str | None, end: str | None) -> int | None:
-    if not start or not end:
-        return None
-    return int((_time(end) - _time(start)).total_seconds() * 1000)
-
-
-def _time(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 class VmimReconciler:
@@ -67,7 +52,7 @@ class VmimReconciler:
         existing = api.get(VMIM, args.name, ns)
         if existing is not None and not owned(existing, owner):
             raise foreign(VMIM, args.name, ns, existing, owner, args.name)
-        if existing is not None and _phase(existing) == "Failed":
+        if existing is not None and phase(existing) == "Failed":
             # An earlier, interrupted attempt of this resource that failed: a VMIM is one-shot, start anew.
             delete_owned(api, VMIM, args.name, ns, owner=owner, progress=progress)
             wait_until(
@@ -85,9 +70,9 @@ class VmimReconciler:
             progress(f"following the migration {ns}/{args.name} an interrupted create started")
             return self._finish(api, args, ns, owner, deadline, progress, None)
         vmi = api.get(VMI, args.vm, ns)
-        if vmi is None or _phase(vmi) != "Running":
+        if vmi is None or phase(vmi) != "Running":
             raise OperationFailed(
-                f"VM {args.vm!r} has no running instance to migrate (phase {_phase(vmi) or 'none'})",
+                f"VM {args.vm!r} has no running instance to migrate (phase {phase(vmi) or 'none'})",
                 resource=args.name,
                 field="vm",
             )
@@ -109,13 +94,13 @@ class VmimReconciler:
         """Watch our VMIM to a final phase (cancelling it when the wait ends otherwise); the outputs."""
 
         def judge(obj: dict[str, Any] | None) -> str | None:
-            phase = _phase(obj)
+            current = phase(obj)
             if obj is None:
                 raise OperationFailed("the migration object was deleted while running", resource=args.name)
-            return phase if phase in FINAL else None
+            return current if current in FINAL else None
 
         try:
-            phase = wait_until(
+            final = wait_until(
                 api, VMIM, args.name, ns, judge, deadline=deadline, what="the migration to finish", progress=progress
             )
         except BaseException:
@@ -123,19 +108,10 @@ class VmimReconciler:
             self._cancel(api.within(_CANCEL), args, ns, owner, progress)
             raise
         state = ((api.get(VMI, args.vm, ns) or {}).get("status") or {}).get("migrationState") or {}
-        if phase == "Failed":
+        if final == "Failed":
             reason = state.get("failureReason") or "no reason recorded"
             raise OperationFailed(f"the migration failed: {reason}", resource=args.name)
-        return {
-            "source_host": state.get("sourceNode") or source_node,
-            "source_uri": None,
-            "destination_host": state.get("targetNode"),
-            "elapsed_ms": _ms(state.get("startTimestamp"), state.get("endTimestamp")),
-            "downtime_ms": None,
-            "bytes_transferred": None,
-            "vm_state": "Running",
-            "phase": phase,
-        }
+        return parse_migration_outputs(state, source_node=source_node, phase=final)
 
     def _cancel(self, api: Api, args: MigrationArgs, ns: str, owner: Owner, progress: Progress) -> None:
         """Delete our VMIM (KubeVirt's way to abort) and wait until the VMI reports the abort."""
@@ -170,7 +146,7 @@ class VmimReconciler:
         obj = api.get(VMIM, args.name, _target(args).namespace)
         outputs = dict(state)
         if owned(obj, owner):
-            outputs["phase"] = _phase(obj)
+            outputs["phase"] = phase(obj)
         # A finished migration whose record was cleaned up is still history, not drift.
         return args.model_dump(mode="json", exclude_none=True), carried(outputs, MIGRATION_OUTPUTS)
 
@@ -195,7 +171,7 @@ class VmimReconciler:
         if not owned(obj, owner):
             progress(f"left {VMIM.describe(args.name, ns)}: it is not owned by {owner}")
             return
-        if _phase(obj) not in FINAL:
+        if phase(obj) not in FINAL:
             self._cancel(api, args, ns, owner, progress)
             return
         if delete_owned(api, VMIM, args.name, ns, owner=owner, progress=progress) == "deleted":

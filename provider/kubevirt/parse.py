@@ -9,6 +9,8 @@ cloud-init content behind a Secret) are carried over from the intent.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from ..models import BridgeArgs, DiskArgs, VirtualMachineArgs, quantity_bytes
@@ -257,3 +259,112 @@ def parse_bridge(nncp: dict[str, Any] | None, nad: dict[str, Any] | None, intent
         if intent.bond is None and not intent.vlan_on_node:
             out["ports"] = [p.get("name") for p in _get(bridge, "bridge", "port") or []]
     return out
+
+
+def condition(obj: Mapping[str, Any] | None, kind: str) -> dict[str, Any] | None:
+    """The status condition of type `kind`, or None."""
+    for cond in ((obj or {}).get("status") or {}).get("conditions") or []:
+        if cond.get("type") == kind:
+            return dict(cond)
+    return None
+
+
+def phase(obj: Mapping[str, Any] | None) -> str | None:
+    """`status.phase`, or None."""
+    value = ((obj or {}).get("status") or {}).get("phase")
+    return str(value) if value is not None else None
+
+
+def parse_nncp_removing(nncp: Mapping[str, Any]) -> bool:
+    """Whether the policy already says `state: absent` (a rerun of an interrupted delete)."""
+    interfaces = _get(nncp, "spec", "desiredState", "interfaces") or []
+    return bool(interfaces) and all(i.get("state") == "absent" for i in interfaces)
+
+
+def parse_vm_outputs(
+    args: VirtualMachineArgs, namespace: str, vm: Mapping[str, Any], vmi: Mapping[str, Any]
+) -> dict[str, Any]:
+    """A VM's outputs from the live VirtualMachine and its instance."""
+    vm_status = vm.get("status") or {}
+    vmi_status = vmi.get("status") or {}
+    macs: dict[str, str] = {}
+    ipv4: dict[str, str] = {}
+    for iface in vmi_status.get("interfaces") or []:
+        name = iface.get("name")
+        if not name:
+            continue
+        if iface.get("mac"):
+            macs[name] = str(iface["mac"]).lower()
+        addrs = [iface.get("ipAddress"), *(iface.get("ipAddresses") or [])]
+        v4 = next((a for a in addrs if a and ":" not in a), None)
+        if v4:
+            ipv4[name] = v4
+    restart = condition(vm, "RestartRequired")
+    pending = restart is not None and restart.get("status") == "True"
+    return {
+        "uuid": (vm.get("metadata") or {}).get("uid"),
+        "state": vm_status.get("printableStatus"),
+        "printable_status": vm_status.get("printableStatus"),
+        "phase": vmi_status.get("phase"),
+        "node": vmi_status.get("nodeName"),
+        "conditions": {
+            str(c.get("type")): str(c.get("status")) for c in vm_status.get("conditions") or [] if c.get("type")
+        },
+        "macs": macs,
+        "ipv4": ipv4,
+        "serial_log_path": None,
+        "pending_restart": pending,
+        "pending_changes": [str(restart.get("message") or "RestartRequired")] if pending and restart else [],
+        "host_uri": f"kubevirt:{namespace}/{vmi_status.get('nodeName') or ''}",
+    }
+
+
+def parse_data_volume_outputs(args: DiskArgs, status: Mapping[str, Any]) -> dict[str, Any]:
+    """A Disk's outputs from its DataVolume's status."""
+    return {
+        "ref": {"data_volume": args.name},
+        "path": None,
+        "capacity": None,
+        "allocation": None,
+        "phase": status.get("phase"),
+        "claim_name": status.get("claimName") or args.name,
+    }
+
+
+def parse_bridge_outputs(args: BridgeArgs, nncp: Mapping[str, Any] | None) -> dict[str, Any]:
+    """A Bridge's outputs from its policy (None when the node bridge is not managed)."""
+    conditions = ((nncp or {}).get("status") or {}).get("conditions") or []
+    available = any(c.get("type") == "Available" and c.get("status") == "True" for c in conditions)
+    return {
+        "network_name": args.name,
+        "bridge_device": args.bridge,
+        "active": available or not args.manage_node_bridge,
+        "pending_restart": False,
+        "pending_changes": [],
+    }
+
+
+def parse_migration_outputs(
+    migration_state: Mapping[str, Any], *, source_node: str | None, phase: str | None
+) -> dict[str, Any]:
+    """A Migration's outputs from the VMI's `status.migrationState`."""
+    return {
+        "source_host": migration_state.get("sourceNode") or source_node,
+        "source_uri": None,
+        "destination_host": migration_state.get("targetNode"),
+        "elapsed_ms": _ms(migration_state.get("startTimestamp"), migration_state.get("endTimestamp")),
+        "downtime_ms": None,
+        "bytes_transferred": None,
+        "vm_state": "Running",
+        "phase": phase,
+    }
+
+
+def _ms(start: str | None, end: str | None) -> int | None:
+    if not start or not end:
+        return None
+    return int((_time(end) - _time(start)).total_seconds() * 1000)
+
+
+def _time(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))

@@ -24,7 +24,7 @@ from ..waiting import Deadline, Progress
 from . import render
 from .client import DATA_VOLUME, SECRET, VM, VMI, Api, Clusters, Gvr
 from .owned import apply_owned, delete_owned, fetch_owned, foreign, refuse_foreign, roll_back
-from .parse import owned, parse_vm
+from .parse import condition, owned, parse_vm, parse_vm_outputs
 from .watching import gone, vm_ready, vm_stopped, wait_until
 
 _OBSERVE = 15.0
@@ -36,13 +36,6 @@ _ROLLBACK = 10.0
 def _target(args: VirtualMachineArgs) -> KubevirtTarget:
     assert isinstance(args.target, KubevirtTarget)
     return args.target
-
-
-def _condition(obj: Mapping[str, Any] | None, kind: str) -> Mapping[str, Any] | None:
-    for cond in ((obj or {}).get("status") or {}).get("conditions") or []:
-        if cond.get("type") == kind:
-            return dict(cond)
-    return None
 
 
 class VmReconciler:
@@ -130,7 +123,7 @@ class VmReconciler:
         elif strategy == "Halted":
             wait_until(api, VM, args.name, ns, vm_stopped, deadline=deadline, what="the VM to stop", progress=progress)
         vmi = api.get(VMI, args.name, ns)
-        paused = _condition(vmi, "Paused") is not None
+        paused = condition(vmi, "Paused") is not None
         if args.run_state == "paused" and not paused:
             progress("pausing")
             api.subresource(VMI, args.name, ns, "pause")
@@ -148,7 +141,7 @@ class VmReconciler:
             return self._remnant(api, args, ns, owner)
         observed = parse_vm(obj, args)
         vmi = api.get(VMI, args.name, ns)
-        if _condition(vmi, "Paused") is not None:
+        if condition(vmi, "Paused") is not None:
             observed["run_state"] = "paused"
         return observed, self._outputs(api, args, ns, vm=obj, vmi=vmi)
 
@@ -257,35 +250,4 @@ class VmReconciler:
     ) -> dict[str, Any]:
         vm = vm if vm is not None else api.get(VM, args.name, ns) or {}
         vmi = vmi if vmi is not None else api.get(VMI, args.name, ns) or {}
-        vm_status = vm.get("status") or {}
-        vmi_status = vmi.get("status") or {}
-        macs: dict[str, str] = {}
-        ipv4: dict[str, str] = {}
-        for iface in vmi_status.get("interfaces") or []:
-            name = iface.get("name")
-            if not name:
-                continue
-            if iface.get("mac"):
-                macs[name] = str(iface["mac"]).lower()
-            addrs = [iface.get("ipAddress"), *(iface.get("ipAddresses") or [])]
-            v4 = next((a for a in addrs if a and ":" not in a), None)
-            if v4:
-                ipv4[name] = v4
-        restart = _condition(vm, "RestartRequired")
-        pending = restart is not None and restart.get("status") == "True"
-        return {
-            "uuid": (vm.get("metadata") or {}).get("uid"),
-            "state": vm_status.get("printableStatus"),
-            "printable_status": vm_status.get("printableStatus"),
-            "phase": vmi_status.get("phase"),
-            "node": vmi_status.get("nodeName"),
-            "conditions": {
-                str(c.get("type")): str(c.get("status")) for c in vm_status.get("conditions") or [] if c.get("type")
-            },
-            "macs": macs,
-            "ipv4": ipv4,
-            "serial_log_path": None,
-            "pending_restart": pending,
-            "pending_changes": [str(restart.get("message") or "RestartRequired")] if pending and restart else [],
-            "host_uri": f"kubevirt:{ns}/{vmi_status.get('nodeName') or ''}",
-        }
+        return parse_vm_outputs(args, ns, vm, vmi)

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 from ..errors import OperationFailed, WaitTimeout
 from ..waiting import Deadline, Progress
 from .client import Api, Gvr
+from .parse import condition
 
 T = TypeVar("T")
 
@@ -83,13 +84,6 @@ def _progress_note(obj: dict[str, Any]) -> str:
     return " ".join(parts)
 
 
-def _condition(obj: dict[str, Any], kind: str) -> dict[str, Any] | None:
-    for cond in (obj.get("status") or {}).get("conditions") or []:
-        if cond.get("type") == kind:
-            return dict(cond)
-    return None
-
-
 def _messages(obj: dict[str, Any]) -> str:
     found = [
         f"{c.get('type')}: {c.get('reason', '')} {c.get('message', '')}".strip()
@@ -130,7 +124,7 @@ def data_volume_done(obj: dict[str, Any] | None) -> dict[str, Any] | None:
     status = obj.get("status") or {}
     if status.get("phase") == "Succeeded":
         return dict(status)
-    running = _condition(obj, "Running")
+    running = condition(obj, "Running")
     failed = (
         running is not None
         and running.get("status") == "False"
@@ -151,8 +145,8 @@ def data_volume_done(obj: dict[str, Any] | None) -> dict[str, Any] | None:
 def nncp_available(obj: dict[str, Any] | None) -> bool | None:
     if obj is None:
         raise OperationFailed("the NodeNetworkConfigurationPolicy was deleted while being applied")
-    degraded = _condition(obj, "Degraded")
+    degraded = condition(obj, "Degraded")
     if degraded is not None and degraded.get("status") == "True":
         raise OperationFailed(f"nmstate could not apply the policy: {_messages(obj)}")
-    available = _condition(obj, "Available")
+    available = condition(obj, "Available")
     return True if available is not None and available.get("status") == "True" else None

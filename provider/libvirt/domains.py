@@ -37,7 +37,6 @@ from collections.abc import Mapping
 from typing import Any
 
 import libvirt
-from lxml import etree
 
 from ..errors import Conflict, InvalidSpec, NotFound, OperationFailed, ProviderError, WaitTimeout
 from ..models import VirtualMachineArgs
@@ -426,15 +425,14 @@ class DomainReconciler:
                         dom.attachDeviceFlags(_device(new_xml, alias), _LIVE)
                 else:
                     progress(f"moving NIC {nic} live")
-                    dom.updateDeviceFlags(_with_live_mac(_device(new_xml, alias), dom.XMLDesc(0), alias), _LIVE)
+                    update = render.render_interface_update(_device(new_xml, alias), _device(dom.XMLDesc(0), alias))
+                    dom.updateDeviceFlags(update, _LIVE)
         if "description" in live:
             dom.setMetadata(libvirt.VIR_DOMAIN_METADATA_DESCRIPTION, new.description or "", None, None, _LIVE)
         if any(p.startswith("labels") for p in live):
-            meta = etree.fromstring(new_xml.encode()).find(f"metadata/{{{render.XMLNS}}}vm")
-            assert meta is not None
             dom.setMetadata(
                 libvirt.VIR_DOMAIN_METADATA_ELEMENT,
-                etree.tostring(meta, encoding="unicode"),
+                render.render_labels_metadata(new, owner=str(owner)),
                 "pkv",
                 render.XMLNS,
                 _LIVE,
@@ -549,16 +547,6 @@ def _device(domain_xml: str, alias: str) -> str:
     if xml is None:
         raise InvalidSpec(f"device {alias} not found in the domain definition")
     return xml
-
-
-def _with_live_mac(device_xml: str, live_xml: str, alias: str) -> str:
-    """An interface update must keep the MAC libvirt assigned (it identifies the device)."""
-    dev = etree.fromstring(device_xml.encode())
-    if dev.find("mac") is None:
-        live = etree.fromstring(_device(live_xml, alias).encode()).find("mac")
-        if live is not None:
-            dev.insert(1, live)
-    return etree.tostring(dev, encoding="unicode")
 
 
 __all__ = ["DomainReconciler"]

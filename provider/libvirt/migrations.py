@@ -25,38 +25,11 @@ from ..outputs import MIGRATION_OUTPUTS, carried
 from ..ownership import Owner
 from ..plan import Plan
 from ..waiting import Deadline, Progress
+from . import render
 from .connection import Connections, translate
 from .domains import DomainReconciler, power_state
 
 _POLL = 0.5
-
-
-def migration_flags(args: MigrationArgs) -> int:
-    """The virDomainMigrateFlags of a Migration. Pure."""
-    flags = 0
-    for enabled, flag in (
-        (args.live, libvirt.VIR_MIGRATE_LIVE),
-        (args.peer_to_peer, libvirt.VIR_MIGRATE_PEER2PEER),
-        (args.tunnelled, libvirt.VIR_MIGRATE_TUNNELLED),
-        (args.persistent, libvirt.VIR_MIGRATE_PERSIST_DEST),
-        (args.undefine_source, libvirt.VIR_MIGRATE_UNDEFINE_SOURCE),
-        (args.auto_converge, libvirt.VIR_MIGRATE_AUTO_CONVERGE),
-        (args.post_copy, libvirt.VIR_MIGRATE_POSTCOPY),
-        (args.copy_storage == "all", libvirt.VIR_MIGRATE_NON_SHARED_DISK),
-        (args.copy_storage == "incremental", libvirt.VIR_MIGRATE_NON_SHARED_INC),
-    ):
-        if enabled:
-            flags |= flag
-    return flags
-
-
-def migration_params(args: MigrationArgs) -> dict[str, Any]:
-    params: dict[str, Any] = {}
-    if args.migrate_uri is not None:
-        params[libvirt.VIR_MIGRATE_PARAM_URI] = args.migrate_uri
-    if args.bandwidth_mib_s is not None:
-        params[libvirt.VIR_MIGRATE_PARAM_BANDWIDTH] = args.bandwidth_mib_s
-    return params
 
 
 class MigrationReconciler:
@@ -125,7 +98,7 @@ class MigrationReconciler:
     ) -> None:
         """The blocking libvirt call on a worker; here: progress, deadline, abort."""
         failure: list[libvirt.libvirtError] = []
-        flags, params = migration_flags(args), migration_params(args)
+        flags, params = render.render_migration_flags(args), render.render_migration_params(args)
 
         def work() -> None:
             try:
@@ -195,4 +168,4 @@ class MigrationReconciler:
         progress("forgetting the migration record (the VM stays where it is)")
 
 
-__all__ = ["MigrationReconciler", "migration_flags", "migration_params"]
+__all__ = ["MigrationReconciler"]

@@ -255,6 +255,12 @@ def network_bridge_name(xml: str) -> str | None:
     return bridge.get("name") if bridge is not None else None
 
 
+def parse_volume_format(xml: str) -> str:
+    """A storage volume's format (`target/format type`), raw when the XML names none."""
+    fmt = _root(xml).find("target/format")
+    return fmt.get("type", "raw") if fmt is not None else "raw"
+
+
 def parse_owner(xml: str) -> str | None:
     """The ownership marker (`project/stack::resource`) in a domain's or network's
     provider metadata, or None when it carries none (an object this provider did not create)."""

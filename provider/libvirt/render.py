@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
+from typing import Any
 from uuid import UUID, uuid5
 
 import pycdlib
@@ -17,7 +18,7 @@ import yaml
 from lxml import etree
 from lxml.builder import E
 
-from ..models import BridgeArgs, DiskArgs, VirtualMachineArgs, quantity_bytes
+from ..models import BridgeArgs, DiskArgs, MigrationArgs, VirtualMachineArgs, quantity_bytes
 from ..models.common import parse_quantity
 
 XMLNS = "https://pulumi-kubevirt.dev/xmlns/libvirt/1"
@@ -220,6 +221,67 @@ def render_device_xml(domain_xml: str, alias: str) -> str | None:
         if a is not None and a.get("name") == alias:
             return _xml(el)
     return None
+
+
+def render_interface_update(device_xml: str, live_device_xml: str) -> str:
+    """The NIC `device_xml` for a live update, keeping the MAC libvirt assigned to the running
+    device (`live_device_xml`) when the user set none: the MAC identifies the device."""
+    dev = etree.fromstring(device_xml.encode())
+    if dev.find("mac") is None:
+        live = etree.fromstring(live_device_xml.encode()).find("mac")
+        if live is not None:
+            dev.insert(1, live)
+    return etree.tostring(dev, encoding="unicode")
+
+
+def render_labels_metadata(args: VirtualMachineArgs, *, owner: str | None) -> str:
+    """The provider's `<pkv:vm>` metadata element alone (owner marker and labels), for a live edit."""
+    return etree.tostring(_metadata(args, owner)[0], encoding="unicode")
+
+
+# virDomainMigrateFlags and the typed-parameter names of libvirt-domain.h: stable ABI values, written
+# out so this module needs no libvirt import (tests/unit/test_migration_model.py compares them with
+# the bindings).
+MIGRATE_LIVE = 1
+MIGRATE_PEER2PEER = 2
+MIGRATE_TUNNELLED = 4
+MIGRATE_PERSIST_DEST = 8
+MIGRATE_UNDEFINE_SOURCE = 16
+MIGRATE_NON_SHARED_DISK = 64
+MIGRATE_NON_SHARED_INC = 128
+MIGRATE_AUTO_CONVERGE = 8192
+MIGRATE_POSTCOPY = 32768
+MIGRATE_PARAM_URI = "migrate_uri"
+MIGRATE_PARAM_BANDWIDTH = "bandwidth"
+
+
+def render_migration_flags(args: MigrationArgs) -> int:
+    """The virDomainMigrateFlags of a Migration."""
+    flags = 0
+    for enabled, flag in (
+        (args.live, MIGRATE_LIVE),
+        (args.peer_to_peer, MIGRATE_PEER2PEER),
+        (args.tunnelled, MIGRATE_TUNNELLED),
+        (args.persistent, MIGRATE_PERSIST_DEST),
+        (args.undefine_source, MIGRATE_UNDEFINE_SOURCE),
+        (args.auto_converge, MIGRATE_AUTO_CONVERGE),
+        (args.post_copy, MIGRATE_POSTCOPY),
+        (args.copy_storage == "all", MIGRATE_NON_SHARED_DISK),
+        (args.copy_storage == "incremental", MIGRATE_NON_SHARED_INC),
+    ):
+        if enabled:
+            flags |= flag
+    return flags
+
+
+def render_migration_params(args: MigrationArgs) -> dict[str, Any]:
+    """The typed parameters of `migrate3`/`migrateToURI3` for a Migration."""
+    params: dict[str, Any] = {}
+    if args.migrate_uri is not None:
+        params[MIGRATE_PARAM_URI] = args.migrate_uri
+    if args.bandwidth_mib_s is not None:
+        params[MIGRATE_PARAM_BANDWIDTH] = args.bandwidth_mib_s
+    return params
 
 
 def render_network(args: BridgeArgs, *, owner: str | None = None, uuid: str | None = None) -> str:

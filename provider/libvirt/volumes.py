@@ -23,7 +23,6 @@ from collections.abc import Mapping
 from typing import Any
 
 import libvirt
-from lxml import etree
 
 from ..errors import Conflict, InvalidSpec, NotFound, OperationFailed, ProviderError
 from ..models import BackingSource, CloneSource, DiskArgs, ImageSource, UrlSource, VolumeRef
@@ -35,6 +34,7 @@ from . import ledger, render
 from .connection import Connections, lookup
 from .download import open_source
 from .images import image_info
+from .parse import parse_volume_format
 from .streams import upload_bytes, upload_chunks
 
 __all__ = ["VolumeReconciler", "lookup_volume", "upload_bytes"]
@@ -105,7 +105,7 @@ class VolumeReconciler:
             return vol
         if isinstance(src, BackingSource):
             origin = lookup_volume(conn, src.volume, resource=name)
-            fmt = _volume_format(origin)
+            fmt = parse_volume_format(origin.XMLDesc(0))
             capacity = max(origin.info()[1], wanted or 0)
             vol = pool.createXML(render.render_volume(args, capacity=capacity, backing=(origin.path(), fmt)), 0)
             created.append(vol)
@@ -239,11 +239,6 @@ class VolumeReconciler:
                 if ledger.delete_owned_volume(conn, args.pool, vol_name, owner, resource=name, progress=progress):
                     progress(f"deleted {args.pool}/{vol_name}")
                 ledger.remove_pool_if_unused(conn, args.pool, resource=name, progress=progress)
-
-
-def _volume_format(vol: libvirt.virStorageVol) -> str:
-    fmt = etree.fromstring(vol.XMLDesc(0).encode()).find("target/format")
-    return fmt.get("type", "raw") if fmt is not None else "raw"
 
 
 def _outputs(args: DiskArgs, vol: libvirt.virStorageVol) -> dict[str, Any]:

@@ -8,8 +8,9 @@ import libvirt
 import pytest
 
 from pulumi_kubevirt.provider.kinds import MIGRATION
-from pulumi_kubevirt.provider.kubevirt.migrations import render_vmim
-from pulumi_kubevirt.provider.libvirt.migrations import migration_flags, migration_params
+from pulumi_kubevirt.provider.kubevirt.render import render_vmim
+from pulumi_kubevirt.provider.libvirt import render as libvirt_render
+from pulumi_kubevirt.provider.libvirt.render import render_migration_flags, render_migration_params
 from pulumi_kubevirt.provider.models import MigrationArgs
 from pulumi_kubevirt.provider.ownership import Owner
 from tests.support.k8s_schema import validate
@@ -88,7 +89,7 @@ def test_flags_and_params() -> None:
     args = MigrationArgs.model_validate(
         {**BASE, "migrate_uri": "tcp://10.0.0.2", "bandwidth_mib_s": 100, "auto_converge": True, "copy_storage": "all"}
     )
-    flags = migration_flags(args)
+    flags = render_migration_flags(args)
     for flag in (
         libvirt.VIR_MIGRATE_LIVE,
         libvirt.VIR_MIGRATE_PEER2PEER,
@@ -99,10 +100,18 @@ def test_flags_and_params() -> None:
     ):
         assert flags & flag
     assert not flags & libvirt.VIR_MIGRATE_TUNNELLED
-    assert migration_params(args) == {
+    assert render_migration_params(args) == {
         libvirt.VIR_MIGRATE_PARAM_URI: "tcp://10.0.0.2",
         libvirt.VIR_MIGRATE_PARAM_BANDWIDTH: 100,
     }
+
+
+def test_migrate_constants_are_libvirts() -> None:
+    """render.py writes the ABI values out (it may not import libvirt): they are the bindings' values."""
+    names = [n for n in dir(libvirt_render) if n.startswith("MIGRATE_")]
+    assert len(names) == 11
+    for name in names:
+        assert getattr(libvirt_render, name) == getattr(libvirt, "VIR_" + name), name
 
 
 def test_vmim_renders_schema_valid() -> None:
