@@ -250,7 +250,8 @@ def parse_id(resource_id: str, *, config: ProviderConfig) -> tuple[dict[str, Any
         namespace, sep, name = resource_id.removeprefix("kubevirt:").rpartition("/")
         if not sep or not namespace or not name:
             raise InvalidSpec(f"import ID {resource_id!r}: a KubeVirt ID looks like kubevirt:<namespace>/<name>")
-        target = {**config.default_target(), "kind": "kubevirt", "namespace": namespace}
+        base = config.default_target() if config.target_kind == "kubevirt" else {"kind": "kubevirt"}
+        target = {**base, "namespace": namespace}
         return target, name
     if "://" in resource_id:
         uri, sep, name = resource_id.rpartition("/")

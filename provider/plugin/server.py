@@ -304,6 +304,10 @@ class KubevirtProvider(api.Provider):
                 )
             return api.ReadResponse(resource_id=None)
         observed, outs = found
+        if "target" in observed:
+            # The reconciler read with the effective target (a private kubeconfig file, maybe):
+            # what the state records is the target as declared.
+            observed = {**observed, "target": dump(args)["target"]}
         if importing:
             inputs = adapter.imported_inputs(observed, dump(args))
             observed = {**dump(args), **observed}

@@ -2,7 +2,8 @@
 
 One program holds two `kubevirt` Provider resources: one gets the kubeconfig as *content*
 (read from a file by the program and passed as a plain string), the other as a file path,
-each with its own namespace; a VM is declared through each. The content is made secret by
+each with its own namespace; a VM is declared through each, and one is re-imported by its ID
+(`pulumi import ... --provider`). The content is made secret by
 the plugin's CheckConfig: neither the apiserver token nor the kubeconfig text appears in
 the state, the backend's files, or anything the CLI prints. (Both providers reach the
 one apiserver of the kube tier: two clusters would need a second control plane.)
@@ -87,6 +88,28 @@ def test_two_explicit_providers_and_a_secret_kubeconfig(
         run("up", "--yes", "--skip-preview")
         assert vm_names(custom, kube_namespace) == ["web"]
         assert vm_names(custom, other) == ["web"]
+        assert pulumi_cli.up_changes(project, stack) == {"same": 5}
+
+        # `pulumi import` of the KubeVirt VM by its ID, through the explicit provider holding the
+        # kubeconfig content: forget vm-a, import it, and the program's next `up` changes nothing.
+        resources = pulumi_cli.resources(project, stack)
+        vm_a = next(r for r in resources if r["urn"].endswith("::vm-a"))
+        provider_a = vm_a["provider"].rsplit("::", 1)[0]  # state keeps `urn::id`; --provider wants the URN
+        run("state", "delete", "--yes", vm_a["urn"])
+        run(
+            "import",
+            "kubevirt:index:VirtualMachine",
+            "vm-a",
+            f"kubevirt:{kube_namespace}/web",
+            "--provider",
+            f"cluster-a={provider_a}",
+            "--yes",
+            "--protect=false",
+            "--generate-code=false",
+        )
+        imported = next(r for r in pulumi_cli.resources(project, stack) if r["urn"].endswith("::vm-a"))
+        assert imported["id"] == f"kubevirt:{kube_namespace}/web"
+        assert imported["inputs"]["memory"] == "128Mi" and imported["inputs"]["run_state"] == "stopped"
         assert pulumi_cli.up_changes(project, stack) == {"same": 5}
 
         run("config", "set", "memory", "256Mi")

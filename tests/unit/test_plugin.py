@@ -336,6 +336,21 @@ def test_import_reads_with_only_an_id(monkeypatch: pytest.MonkeyPatch) -> None:
         asyncio.run(provider.read(api.ReadRequest(urn, "qemu:///system/m", {}, {})))
 
 
+def test_refresh_records_the_declared_target_not_the_private_kubeconfig_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    class Echo(FakeReconciler):
+        def read(self, args: Any, state: Any, *, owner: Owner, progress: Any) -> Any:
+            return {"name": args.name, "target": args.target.model_dump(mode="json")}, {"state": "Stopped"}
+
+    provider = fake_provider(monkeypatch, Echo())
+    config = {"targetKind": PropertyValue("kubevirt"), "kubeconfig": PropertyValue(KUBECONFIG, is_secret=True)}
+    asyncio.run(provider.configure(api.ConfigureRequest({}, config, True, False)))
+    declared = {"kind": "kubevirt", "namespace": "vms", "in_cluster": False}
+    state = property_map({"name": "vm1", "target": declared, "state": "Stopped"})
+    response = asyncio.run(provider.read(api.ReadRequest(URN, "kubevirt:vms/vm1", state, state)))
+    assert plain_map(response.inputs)["target"] == declared
+    assert plain_map(response.properties)["target"] == declared
+
+
 def test_creates_overlap_beyond_four(monkeypatch: pytest.MonkeyPatch) -> None:
     """The dynamic host's ceiling is 4 concurrent calls; the plugin's pool is the engine's parallelism."""
     fake = FakeReconciler(delay=0.3)
@@ -382,6 +397,19 @@ def test_ids_match_the_dynamic_resources_and_parse_back(target: dict[str, Any]) 
     assert made == dynamic_resource_id(target, "vm1")
     parsed, name = adapter.parse_id(made, config=ProviderConfig())
     assert name == "vm1" and {k: parsed[k] for k in target} == target
+
+
+def test_a_kubevirt_id_takes_the_cluster_of_a_kubevirt_provider_only() -> None:
+    kube, _ = parse_config({"targetKind": "kubevirt", "kubeconfig": "/k", "context": "c", "namespace": "x"})
+    assert adapter.parse_id("kubevirt:vms/vm1", config=kube) == (
+        {"kind": "kubevirt", "namespace": "vms", "kubeconfig": "/k", "context": "c"},
+        "vm1",
+    )
+    libvirt_config, _ = parse_config({"libvirtUri": "qemu+tcp://h/system"})
+    assert adapter.parse_id("kubevirt:vms/vm1", config=libvirt_config) == (
+        {"kind": "kubevirt", "namespace": "vms"},
+        "vm1",
+    )
 
 
 @pytest.mark.parametrize("bad", ["", "qemu:///vm1", "kubevirt:vm1", "a/b"])
