@@ -3,7 +3,7 @@
 # $PKV_CACHE/bin (default ~/.cache/pulumi-kubevirt/bin), each skipped when the
 # binary is present with the pinned version (scripts/versions.env).
 #
-#   scripts/build-go-tools.sh [TOOL...]     TOOL in: etcd pulumi language-python kube-apiserver
+#   scripts/build-go-tools.sh [TOOL...]     TOOL in: etcd pulumi language-python kube-apiserver language-yaml
 #
 # Why wrapper modules: `go install pkg@ver` refuses modules whose go.mod has
 # replace directives (pulumi/pkg, k8s.io/kubernetes), so each tool gets a tiny
@@ -161,14 +161,32 @@ build_kube_apiserver() {
     log "kube-apiserver $v built"
 }
 
+build_language_yaml() {
+    # Pulumi YAML's language host (a second real Pulumi language, used by the plugin's e2e).
+    # It does not build against the CLI's newer pkg/v3 (plugin API changes), so it keeps its
+    # own pkg/sdk requirement, plus that pkg's non-local replaces (as for the CLI).
+    local v=v$PULUMI_YAML_VERSION m=github.com/pulumi/pulumi-yaml
+    have pulumi-language-yaml "$v" && { log "pulumi-language-yaml $v present"; return; }
+    log "building pulumi-language-yaml $v (cold: 10-20 minutes)"
+    local d=$WORK/language-yaml pkg
+    pkg=$(sed -n 's#^[[:space:]]*github.com/pulumi/pulumi/pkg/v3 \(v[^ ]*\).*#\1#p' "$(modfile "$m" "$v")" | head -1)
+    new_wrapper "$d"
+    nonlocal_replaces "$(modfile github.com/pulumi/pulumi/pkg/v3 "$pkg")" >>"$d/go.mod"
+    (cd "$d" && go get "$m@$v" && go build -trimpath -ldflags "-X $m/pkg/version.Version=$v" \
+        -o "$BIN/pulumi-language-yaml" "$m/cmd/pulumi-language-yaml")
+    stamp pulumi-language-yaml "$v"
+    log "pulumi-language-yaml $v built"
+}
+
 tools=("$@")
-[[ ${#tools[@]} -gt 0 ]] || tools=(etcd pulumi language-python kube-apiserver)
+[[ ${#tools[@]} -gt 0 ]] || tools=(etcd pulumi language-python kube-apiserver language-yaml)
 for t in "${tools[@]}"; do
     case $t in
     etcd) build_etcd ;;
     pulumi) build_pulumi ;;
     language-python) build_language_python ;;
     kube-apiserver) build_kube_apiserver ;;
+    language-yaml) build_language_yaml ;;
     *) echo "unknown tool: $t" >&2; exit 2 ;;
     esac
 done
