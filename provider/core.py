@@ -24,6 +24,7 @@ from typing import Annotated, Any, Generic, Protocol, TypeVar, Union, get_args, 
 from pydantic import BaseModel, ValidationError
 
 from .errors import InvalidSpec
+from .models import KubevirtTarget, LibvirtTarget
 from .models.common import CROSS_FIELD, PRINTABLE, dump
 from .models.syntax import echo
 from .ownership import OWNER, Owner
@@ -51,18 +52,29 @@ class Failure:
     reason: str
 
 
-class Reconciler(Protocol[M_contra]):
-    """One resource kind on one backend. `state` is the resource's last outputs."""
+class Targeted(Protocol):
+    """What the reconcilers' base classes read of every kind's arguments."""
 
-    def create(self, args: M_contra, *, owner: Owner, progress: Progress) -> dict[str, Any]: ...
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def target(self) -> LibvirtTarget | KubevirtTarget: ...
+
+
+class Reconciler(Protocol[M_contra]):
+    """One resource kind on one backend. `state` is the resource's last outputs; the outputs returned
+    are the kind's TypedDict (outputs.py)."""
+
+    def create(self, args: M_contra, *, owner: Owner, progress: Progress) -> Mapping[str, Any]: ...
 
     def read(
         self, args: M_contra, state: Mapping[str, Any], *, owner: Owner, progress: Progress
-    ) -> tuple[dict[str, Any], dict[str, Any]] | None: ...
+    ) -> tuple[dict[str, Any], Mapping[str, Any]] | None: ...
 
     def update(
         self, old: M_contra, new: M_contra, plan: Plan, state: Mapping[str, Any], *, owner: Owner, progress: Progress
-    ) -> dict[str, Any]: ...
+    ) -> Mapping[str, Any]: ...
 
     def delete(self, args: M_contra, state: Mapping[str, Any], *, owner: Owner, progress: Progress) -> None: ...
 

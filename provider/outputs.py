@@ -1,46 +1,75 @@
 """The computed outputs of each resource kind (beside its redacted inputs). Pure.
 
-The reconcilers return these keys; the adapters declare them on the Pulumi
-resources; tests/unit/test_schema.py checks the reconcilers stay within them.
+One TypedDict per kind is the single source: the reconcilers return it (mypy
+checks every key they write), and the key sets the adapters declare on the
+Pulumi resources are derived from it. A backend fills the keys it knows
+(`total=False`); tests/unit/test_schema.py checks every reconciler returns its
+kind's TypedDict.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
-
-VM_OUTPUTS = frozenset(
-    {
-        "uuid",
-        "state",
-        "macs",
-        "ipv4",
-        "serial_log_path",
-        "pending_restart",
-        "pending_changes",
-        "host_uri",
-        "printable_status",
-        "phase",
-        "node",
-        "conditions",
-    }
-)
-DISK_OUTPUTS = frozenset({"ref", "path", "capacity", "allocation", "phase", "claim_name"})
-BRIDGE_OUTPUTS = frozenset({"network_name", "bridge_device", "active", "pending_restart", "pending_changes"})
-MIGRATION_OUTPUTS = frozenset(
-    {
-        "source_host",
-        "source_uri",
-        "destination_host",
-        "elapsed_ms",
-        "downtime_ms",
-        "bytes_transferred",
-        "vm_state",
-        "phase",
-    }
-)
+from typing import Any, TypedDict, TypeVar, cast
 
 
-def carried(state: Mapping[str, Any], keys: frozenset[str]) -> dict[str, Any]:
+class VmOutputs(TypedDict, total=False):
+    uuid: str | None
+    state: str | None
+    macs: dict[str, str]
+    ipv4: dict[str, str]
+    serial_log_path: str | None
+    pending_restart: bool
+    pending_changes: list[str]
+    host_uri: str
+    printable_status: str | None
+    phase: str | None
+    node: str | None
+    conditions: dict[str, str]
+
+
+class DiskOutputs(TypedDict, total=False):
+    ref: dict[str, str]
+    path: str | None
+    capacity: int | None
+    allocation: int | None
+    phase: str | None
+    claim_name: str
+
+
+class BridgeOutputs(TypedDict, total=False):
+    network_name: str
+    bridge_device: str | None
+    active: bool
+    pending_restart: bool
+    pending_changes: list[str]
+
+
+class MigrationOutputs(TypedDict, total=False):
+    source_host: str | None
+    source_uri: str | None
+    destination_host: str | None
+    elapsed_ms: int | None
+    downtime_ms: int | None
+    bytes_transferred: int | None
+    vm_state: str | None
+    phase: str | None
+
+
+OutputsT = TypeVar("OutputsT", VmOutputs, DiskOutputs, BridgeOutputs, MigrationOutputs)
+
+
+def output_keys(outputs: type[Any]) -> frozenset[str]:
+    """The keys of an outputs TypedDict."""
+    return frozenset(outputs.__annotations__)
+
+
+VM_OUTPUTS = output_keys(VmOutputs)
+DISK_OUTPUTS = output_keys(DiskOutputs)
+BRIDGE_OUTPUTS = output_keys(BridgeOutputs)
+MIGRATION_OUTPUTS = output_keys(MigrationOutputs)
+
+
+def carried(state: Mapping[str, Any], outputs: type[OutputsT]) -> OutputsT:
     """The recorded outputs of a resource whose read/update changes nothing (e.g. a past migration)."""
-    return {key: state.get(key) for key in sorted(keys)}
+    return cast(OutputsT, {key: state.get(key) for key in sorted(output_keys(outputs))})

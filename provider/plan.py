@@ -25,21 +25,56 @@ from .models import quantity_bytes
 Kind = Literal["none", "live", "restart", "replace"]
 _SEVERITY: dict[Kind, int] = {"none": 0, "live": 1, "restart": 2, "replace": 3}
 
-SECRET_PATHS = ("cloud_init.user_data", "cloud_init.network_data")
+
+class Item(str):
+    """A path segment that names an item of a named list (`root` in `disks[root].bus`).
+
+    Equal to the plain name, so a path reads as `("disks", "root", "bus")`; only the
+    text form (`path_text`) and the rule form (`rule_text`) tell it from a key.
+    """
+
+    __slots__ = ()
+
+
+Path = tuple[str, ...]
+"""A changed field: its keys and named-list item names from the document's root."""
+
+SECRET_PATHS: tuple[Path, ...] = (("cloud_init", "user_data"), ("cloud_init", "network_data"))
 """Paths whose values never appear in a summary (they are secrets)."""
+
+
+def path_text(path: Path) -> str:
+    """The human form: `disks[root].bus`, `labels.app`."""
+    text = ""
+    for part in path:
+        if isinstance(part, Item):
+            text += f"[{part}]"
+        else:
+            text += f".{part}" if text else part
+    return text
+
+
+def rule_text(path: Path) -> str:
+    """The form classification rules match: `disks[].bus` (any item of the list)."""
+    return path_text(tuple(Item("") if isinstance(part, Item) else part for part in path))
 
 
 @dataclass(frozen=True)
 class Change:
-    path: str
+    path: Path
     old: Any
     new: Any
     kind: Kind
 
     @property
+    def text(self) -> str:
+        """The path as a person (and the plan summary) writes it: `disks[root].bus`."""
+        return path_text(self.path)
+
+    @property
     def field(self) -> str:
         """The top-level input property (what Pulumi `replaces` names)."""
-        return self.path.split(".", 1)[0].split("[", 1)[0]
+        return self.path[0] if self.path else ""
 
 
 @dataclass(frozen=True)
@@ -65,7 +100,8 @@ class Plan:
         return [c for c in self.changes if c.kind == kind]
 
     def paths(self, kind: Kind | None = None) -> list[str]:
-        return [c.path for c in self.changes if kind is None or c.kind == kind]
+        """The changed paths in text form (what `pending_changes` reports)."""
+        return [c.text for c in self.changes if kind is None or c.kind == kind]
 
     def summary(self) -> str:
         """One line a person reads in `pulumi preview --diff`: worst class first, secrets masked."""
@@ -80,15 +116,16 @@ class Plan:
 
 
 def _describe(change: Change) -> str:
-    if any(change.path == p or change.path.startswith(p + ".") for p in SECRET_PATHS):
-        return f"{change.path} (secret changed)"
+    text = change.text
+    if any(change.path[: len(p)] == p for p in SECRET_PATHS):
+        return f"{text} (secret changed)"
     if isinstance(change.old, (dict, list)) or isinstance(change.new, (dict, list)):
         if change.old is None:
-            return f"+{change.path}"
+            return f"+{text}"
         if change.new is None:
-            return f"-{change.path}"
-        return change.path
-    return f"{change.path} {_short(change.old)}->{_short(change.new)}"
+            return f"-{text}"
+        return text
+    return f"{text} {_short(change.old)}->{_short(change.new)}"
 
 
 def _short(value: Any) -> str:
@@ -100,13 +137,12 @@ def _named(items: Sequence[Any]) -> bool:
     return bool(items) and all(isinstance(i, dict) and isinstance(i.get("name"), str) for i in items)
 
 
-def diff_data(old: Any, new: Any, path: str = "") -> list[tuple[str, Any, Any]]:
+def diff_data(old: Any, new: Any, path: Path = ()) -> list[tuple[Path, Any, Any]]:
     """Changed leaves between two JSON documents, as (path, old, new)."""
     if isinstance(old, dict) and isinstance(new, dict):
-        out: list[tuple[str, Any, Any]] = []
+        out: list[tuple[Path, Any, Any]] = []
         for key in sorted(set(old) | set(new)):
-            sub = f"{path}.{key}" if path else str(key)
-            out += diff_data(old.get(key), new.get(key), sub)
+            out += diff_data(old.get(key), new.get(key), (*path, str(key)))
         return out
     if (
         isinstance(old, list)
@@ -119,7 +155,7 @@ def diff_data(old: Any, new: Any, path: str = "") -> list[tuple[str, Any, Any]]:
         news = {i["name"]: i for i in new}
         out = []
         for name in list(olds) + [n for n in news if n not in olds]:
-            sub = f"{path}[{name}]"
+            sub = (*path, Item(name))
             if name not in news:
                 out.append((sub, olds[name], None))
             elif name not in olds:
@@ -132,21 +168,6 @@ def diff_data(old: Any, new: Any, path: str = "") -> list[tuple[str, Any, Any]]:
     return [(path, old, new)]
 
 
-def normalize(path: str) -> str:
-    """`disks[root].bus` -> `disks[].bus`: the form classification rules match."""
-    out, depth = [], 0
-    for ch in path:
-        if ch == "[":
-            depth += 1
-            out.append("[")
-        elif ch == "]":
-            depth -= 1
-            out.append("]")
-        elif depth == 0:
-            out.append(ch)
-    return "".join(out)
-
-
 Verdict = Callable[[Any, Any, dict[str, Any], dict[str, Any]], Kind]
 Rule = tuple[str, "Kind | Verdict"]
 """(fnmatch pattern over normalized paths, a class or a function(old, new, old_doc, new_doc) -> class)."""
@@ -156,7 +177,7 @@ def plan_changes(old: dict[str, Any], new: dict[str, Any], rules: Sequence[Rule]
     """Classify every changed path by the first matching rule."""
     changes = []
     for path, before, after in diff_data(old, new):
-        norm = normalize(path)
+        norm = rule_text(path)
         kind: Kind = default
         for pattern, verdict in rules:
             if fnmatchcase(norm, pattern):

@@ -13,13 +13,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ..models import BridgeArgs, KubevirtTarget
+from ..models import BridgeArgs
 from ..models.common import parse_duration
+from ..outputs import BridgeOutputs
 from ..ownership import Owner
 from ..plan import Plan
 from ..waiting import Deadline, Progress
 from . import render
-from .client import NAD, NNCP, Api, Clusters, Gvr
+from .base import KubevirtReconciler, kubevirt_target
+from .client import NAD, NNCP, Api, Gvr
 from .owned import apply_owned, delete_owned, fetch_owned, refuse_foreign, roll_back
 from .parse import owned, parse_bridge, parse_bridge_outputs, parse_nncp_removing
 from .watching import nncp_available, wait_until
@@ -28,19 +30,8 @@ _ROLLBACK = 10.0
 """Seconds a failed create may spend removing what it made (the create's own deadline may be spent)."""
 
 
-def _target(args: BridgeArgs) -> KubevirtTarget:
-    assert isinstance(args.target, KubevirtTarget)
-    return args.target
-
-
-class BridgeReconciler:
+class BridgeReconciler(KubevirtReconciler):
     """CRUD of Bridge resources on KubeVirt."""
-
-    def __init__(self, clusters: Clusters) -> None:
-        self._clusters = clusters
-
-    def _api(self, args: BridgeArgs, deadline: Deadline) -> Api:
-        return self._clusters.api(_target(args), resource=args.name).within(deadline.left())
 
     def _apply(
         self,
@@ -52,7 +43,7 @@ class BridgeReconciler:
         made: list[tuple[Gvr, str, str | None]],
     ) -> None:
         """Apply the NNCP (and wait for it) and the NAD; `made` collects what was not adopted."""
-        ns = _target(args).namespace
+        ns = kubevirt_target(args).namespace
         if args.manage_node_bridge:
             progress(f"applying the node network policy for {args.bridge}")
             nncp = render.render_nncp(args, owner=owner)
@@ -72,10 +63,10 @@ class BridgeReconciler:
         if apply_owned(api, NAD, nad, owner=owner, adopt=args.adopt, progress=progress).verb != "adopted":
             made.append((NAD, args.name, ns))
 
-    def create(self, args: BridgeArgs, *, owner: Owner, progress: Progress) -> dict[str, Any]:
+    def create(self, args: BridgeArgs, *, owner: Owner, progress: Progress) -> BridgeOutputs:
         deadline = Deadline(parse_duration(args.timeouts.create))
         api = self._api(args, deadline)
-        bodies = [(NAD, render.render_nad(args, namespace=_target(args).namespace, owner=owner))]
+        bodies = [(NAD, render.render_nad(args, namespace=kubevirt_target(args).namespace, owner=owner))]
         if args.manage_node_bridge:
             bodies.insert(0, (NNCP, render.render_nncp(args, owner=owner)))
         refuse_foreign(api, bodies, owner=owner, adopt=args.adopt)
@@ -90,8 +81,8 @@ class BridgeReconciler:
 
     def read(
         self, args: BridgeArgs, state: Mapping[str, Any], *, owner: Owner, progress: Progress
-    ) -> tuple[dict[str, Any], dict[str, Any]] | None:
-        api, ns = self._api(args, Deadline(parse_duration(args.timeouts.create))), _target(args).namespace
+    ) -> tuple[dict[str, Any], BridgeOutputs] | None:
+        api, ns = self._open(args, Deadline(parse_duration(args.timeouts.create)))
         nad = fetch_owned(api, NAD, args.name, ns, owner=owner)
         nncp = fetch_owned(api, NNCP, args.name, None, owner=owner) if args.manage_node_bridge else None
         if nad is None and nncp is None:
@@ -107,7 +98,7 @@ class BridgeReconciler:
         *,
         owner: Owner,
         progress: Progress,
-    ) -> dict[str, Any]:
+    ) -> BridgeOutputs:
         deadline = Deadline(parse_duration(new.timeouts.update))
         api = self._api(new, deadline)
         self._apply(api, new, owner, deadline, progress, [])
@@ -117,7 +108,7 @@ class BridgeReconciler:
 
     def delete(self, args: BridgeArgs, state: Mapping[str, Any], *, owner: Owner, progress: Progress) -> None:
         deadline = Deadline(parse_duration(args.timeouts.delete))
-        api, ns = self._api(args, deadline), _target(args).namespace
+        api, ns = self._open(args, deadline)
         delete_owned(api, NAD, args.name, ns, owner=owner, progress=progress)
         if not args.manage_node_bridge:
             return
@@ -143,7 +134,7 @@ class BridgeReconciler:
         )
         delete_owned(api, NNCP, args.name, None, owner=owner, progress=progress)
 
-    def _outputs(self, api: Api, args: BridgeArgs, *, nncp: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    def _outputs(self, api: Api, args: BridgeArgs, *, nncp: Mapping[str, Any] | None = None) -> BridgeOutputs:
         if nncp is None and args.manage_node_bridge:
             nncp = api.get(NNCP, args.name, None)
         return parse_bridge_outputs(args, nncp)

@@ -21,7 +21,6 @@ import os
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -33,38 +32,15 @@ from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_expone
 
 from ..errors import BackendUnavailable, Conflict, InvalidSpec, NotFound, OperationFailed, ProviderError
 from ..models import KubevirtTarget
-from .render import FIELD_MANAGER
+from .render import DATA_VOLUME, FIELD_MANAGER, NAD, NNCP, PVC, SECRET, VM, VMI, VMIM, Gvr
+
+__all__ = ["DATA_VOLUME", "NAD", "NNCP", "PVC", "SECRET", "VM", "VMI", "VMIM", "Api", "Clusters", "Gvr", "translate"]
 
 T = TypeVar("T")
 
 
 RETRY_BUDGET = 60.0
 """Seconds a call is retried while the apiserver is unreachable, at most (less when the deadline is nearer)."""
-
-
-@dataclass(frozen=True)
-class Gvr:
-    """Group, version, plural, kind (and whether namespaced) of a resource."""
-
-    group: str
-    version: str
-    plural: str
-    kind: str
-    namespaced: bool = True
-
-    def describe(self, name: str, namespace: str | None) -> str:
-        """`Kind namespace/name` (`Kind name` when cluster-scoped), for messages."""
-        return f"{self.kind} {namespace}/{name}" if self.namespaced else f"{self.kind} {name}"
-
-
-VM = Gvr("kubevirt.io", "v1", "virtualmachines", "VirtualMachine")
-VMI = Gvr("kubevirt.io", "v1", "virtualmachineinstances", "VirtualMachineInstance")
-VMIM = Gvr("kubevirt.io", "v1", "virtualmachineinstancemigrations", "VirtualMachineInstanceMigration")
-DATA_VOLUME = Gvr("cdi.kubevirt.io", "v1beta1", "datavolumes", "DataVolume")
-NNCP = Gvr("nmstate.io", "v1", "nodenetworkconfigurationpolicies", "NodeNetworkConfigurationPolicy", namespaced=False)
-NAD = Gvr("k8s.cni.cncf.io", "v1", "network-attachment-definitions", "NetworkAttachmentDefinition")
-SECRET = Gvr("", "v1", "secrets", "Secret")
-PVC = Gvr("", "v1", "persistentvolumeclaims", "PersistentVolumeClaim")
 
 
 def _status_message(err: ApiException) -> str:

@@ -14,13 +14,15 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..errors import Conflict, NotFound
-from ..models import DiskArgs, KubevirtTarget
+from ..models import DiskArgs
 from ..models.common import parse_duration
+from ..outputs import DiskOutputs
 from ..ownership import Owner
 from ..plan import Plan
 from ..waiting import Deadline, Progress
 from . import render
-from .client import DATA_VOLUME, PVC, Api, Clusters
+from .base import KubevirtReconciler
+from .client import DATA_VOLUME, PVC, Api
 from .owned import apply_owned, delete_owned, fetch_owned, foreign, roll_back
 from .parse import parse_data_volume, parse_data_volume_outputs, parse_owner
 from .watching import data_volume_done, gone, wait_until
@@ -29,23 +31,12 @@ _ROLLBACK = 10.0
 """Seconds a failed create may spend removing its DataVolume (the create's own deadline may be spent)."""
 
 
-def _target(args: DiskArgs) -> KubevirtTarget:
-    assert isinstance(args.target, KubevirtTarget)
-    return args.target
-
-
-class DataVolumeReconciler:
+class DataVolumeReconciler(KubevirtReconciler):
     """CRUD of Disk resources on KubeVirt (CDI)."""
 
-    def __init__(self, clusters: Clusters) -> None:
-        self._clusters = clusters
-
-    def _api(self, args: DiskArgs, deadline: Deadline) -> Api:
-        return self._clusters.api(_target(args), resource=args.name).within(deadline.left())
-
-    def create(self, args: DiskArgs, *, owner: Owner, progress: Progress) -> dict[str, Any]:
+    def create(self, args: DiskArgs, *, owner: Owner, progress: Progress) -> DiskOutputs:
         deadline = Deadline(parse_duration(args.timeouts.create))
-        api, ns = self._api(args, deadline), _target(args).namespace
+        api, ns = self._open(args, deadline)
         body = render.render_data_volume(args, namespace=ns, owner=owner)
         written = apply_owned(api, DATA_VOLUME, body, owner=owner, adopt=args.adopt, progress=progress)
         try:
@@ -67,8 +58,8 @@ class DataVolumeReconciler:
 
     def read(
         self, args: DiskArgs, state: Mapping[str, Any], *, owner: Owner, progress: Progress
-    ) -> tuple[dict[str, Any], dict[str, Any]] | None:
-        api, ns = self._api(args, Deadline(parse_duration(args.timeouts.create))), _target(args).namespace
+    ) -> tuple[dict[str, Any], DiskOutputs] | None:
+        api, ns = self._open(args, Deadline(parse_duration(args.timeouts.create)))
         obj = fetch_owned(api, DATA_VOLUME, args.name, ns, owner=owner)
         if obj is None:
             return None
@@ -76,8 +67,8 @@ class DataVolumeReconciler:
 
     def update(
         self, old: DiskArgs, new: DiskArgs, plan: Plan, state: Mapping[str, Any], *, owner: Owner, progress: Progress
-    ) -> dict[str, Any]:
-        api, ns = self._api(new, Deadline(parse_duration(new.timeouts.update))), _target(new).namespace
+    ) -> DiskOutputs:
+        api, ns = self._open(new, Deadline(parse_duration(new.timeouts.update)))
         obj = api.get(DATA_VOLUME, new.name, ns)
         if obj is None:
             raise NotFound(f"DataVolume {ns}/{new.name} is gone; run `pulumi refresh`", resource=new.name)
@@ -119,7 +110,7 @@ class DataVolumeReconciler:
             progress("retain_on_delete: keeping the DataVolume and its data")
             return
         deadline = Deadline(parse_duration(args.timeouts.delete))
-        api, ns = self._api(args, deadline), _target(args).namespace
+        api, ns = self._open(args, deadline)
         if delete_owned(api, DATA_VOLUME, args.name, ns, owner=owner, progress=progress) == "deleted":
             wait_until(
                 api,

@@ -15,13 +15,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..errors import OperationFailed
-from ..models import KubevirtTarget, MigrationArgs
+from ..models import MigrationArgs
 from ..models.common import parse_duration
-from ..outputs import MIGRATION_OUTPUTS, carried
+from ..outputs import MigrationOutputs, carried
 from ..ownership import Owner
 from ..plan import Plan
 from ..waiting import Deadline, Progress
-from .client import VMI, VMIM, Api, Clusters
+from .base import KubevirtReconciler, kubevirt_target
+from .client import VMI, VMIM, Api
 from .owned import apply_owned, delete_owned, foreign
 from .parse import owned, parse_migration_outputs, phase
 from .render import render_vmim
@@ -32,23 +33,12 @@ _CANCEL = 60.0
 """Seconds to wait for KubeVirt to report an aborted migration."""
 
 
-def _target(args: MigrationArgs) -> KubevirtTarget:
-    assert isinstance(args.target, KubevirtTarget)
-    return args.target
-
-
-class VmimReconciler:
+class VmimReconciler(KubevirtReconciler):
     """CRUD of Migration resources on KubeVirt."""
 
-    def __init__(self, clusters: Clusters) -> None:
-        self._clusters = clusters
-
-    def _api(self, args: MigrationArgs, deadline: Deadline) -> Api:
-        return self._clusters.api(_target(args), resource=args.name).within(deadline.left())
-
-    def create(self, args: MigrationArgs, *, owner: Owner, progress: Progress) -> dict[str, Any]:
+    def create(self, args: MigrationArgs, *, owner: Owner, progress: Progress) -> MigrationOutputs:
         deadline = Deadline(parse_duration(args.timeouts.create))
-        api, ns = self._api(args, deadline), _target(args).namespace
+        api, ns = self._open(args, deadline)
         existing = api.get(VMIM, args.name, ns)
         if existing is not None and not owned(existing, owner):
             raise foreign(VMIM, args.name, ns, existing, owner, args.name)
@@ -90,7 +80,7 @@ class VmimReconciler:
         deadline: Deadline,
         progress: Progress,
         source_node: str | None,
-    ) -> dict[str, Any]:
+    ) -> MigrationOutputs:
         """Watch our VMIM to a final phase (cancelling it when the wait ends otherwise); the outputs."""
 
         def judge(obj: dict[str, Any] | None) -> str | None:
@@ -141,14 +131,14 @@ class VmimReconciler:
 
     def read(
         self, args: MigrationArgs, state: Mapping[str, Any], *, owner: Owner, progress: Progress
-    ) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    ) -> tuple[dict[str, Any], MigrationOutputs] | None:
         api = self._api(args, Deadline(parse_duration(args.timeouts.create)))
-        obj = api.get(VMIM, args.name, _target(args).namespace)
+        obj = api.get(VMIM, args.name, kubevirt_target(args).namespace)
         outputs = dict(state)
         if owned(obj, owner):
             outputs["phase"] = phase(obj)
         # A finished migration whose record was cleaned up is still history, not drift.
-        return args.model_dump(mode="json", exclude_none=True), carried(outputs, MIGRATION_OUTPUTS)
+        return args.model_dump(mode="json", exclude_none=True), carried(outputs, MigrationOutputs)
 
     def update(
         self,
@@ -159,12 +149,12 @@ class VmimReconciler:
         *,
         owner: Owner,
         progress: Progress,
-    ) -> dict[str, Any]:
-        return carried(state, MIGRATION_OUTPUTS)
+    ) -> MigrationOutputs:
+        return carried(state, MigrationOutputs)
 
     def delete(self, args: MigrationArgs, state: Mapping[str, Any], *, owner: Owner, progress: Progress) -> None:
         deadline = Deadline(parse_duration(args.timeouts.delete))
-        api, ns = self._api(args, deadline), _target(args).namespace
+        api, ns = self._open(args, deadline)
         obj = api.get(VMIM, args.name, ns)
         if obj is None:
             return

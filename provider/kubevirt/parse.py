@@ -15,6 +15,7 @@ from typing import Any
 
 from ..models import BridgeArgs, DiskArgs, VirtualMachineArgs, quantity_bytes
 from ..models.common import dump
+from ..outputs import BridgeOutputs, DiskOutputs, MigrationOutputs, VmOutputs
 from ..ownership import Owner
 from .render import MANAGED_BY, OWNER_KEYS, OWNER_RESOURCE, OWNER_STACK, dv_template_name
 
@@ -283,7 +284,7 @@ def parse_nncp_removing(nncp: Mapping[str, Any]) -> bool:
 
 def parse_vm_outputs(
     args: VirtualMachineArgs, namespace: str, vm: Mapping[str, Any], vmi: Mapping[str, Any]
-) -> dict[str, Any]:
+) -> VmOutputs:
     """A VM's outputs from the live VirtualMachine and its instance."""
     vm_status = vm.get("status") or {}
     vmi_status = vmi.get("status") or {}
@@ -319,7 +320,7 @@ def parse_vm_outputs(
     }
 
 
-def parse_data_volume_outputs(args: DiskArgs, status: Mapping[str, Any]) -> dict[str, Any]:
+def parse_data_volume_outputs(args: DiskArgs, status: Mapping[str, Any]) -> DiskOutputs:
     """A Disk's outputs from its DataVolume's status."""
     return {
         "ref": {"data_volume": args.name},
@@ -331,7 +332,7 @@ def parse_data_volume_outputs(args: DiskArgs, status: Mapping[str, Any]) -> dict
     }
 
 
-def parse_bridge_outputs(args: BridgeArgs, nncp: Mapping[str, Any] | None) -> dict[str, Any]:
+def parse_bridge_outputs(args: BridgeArgs, nncp: Mapping[str, Any] | None) -> BridgeOutputs:
     """A Bridge's outputs from its policy (None when the node bridge is not managed)."""
     conditions = ((nncp or {}).get("status") or {}).get("conditions") or []
     available = any(c.get("type") == "Available" and c.get("status") == "True" for c in conditions)
@@ -346,7 +347,7 @@ def parse_bridge_outputs(args: BridgeArgs, nncp: Mapping[str, Any] | None) -> di
 
 def parse_migration_outputs(
     migration_state: Mapping[str, Any], *, source_node: str | None, phase: str | None
-) -> dict[str, Any]:
+) -> MigrationOutputs:
     """A Migration's outputs from the VMI's `status.migrationState`."""
     return {
         "source_host": migration_state.get("sourceNode") or source_node,

@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from ..models import BridgeArgs, DiskArgs, MigrationArgs, VirtualMachineArgs
@@ -22,15 +23,45 @@ from ..models.kubevirt import ClusterRef, Probe
 from ..models.sources import BlankSource, CloneSource, DiskSource, DiskTemplate, RegistrySource, UrlSource
 from ..ownership import Owner
 
+
+@dataclass(frozen=True)
+class Gvr:
+    """Group, version, plural, kind (and whether namespaced) of a resource: the one table of the API
+    resources this backend touches (render writes apiVersion/kind from it, client addresses calls by it)."""
+
+    group: str
+    version: str
+    plural: str
+    kind: str
+    namespaced: bool = True
+
+    @property
+    def api_version(self) -> str:
+        return f"{self.group}/{self.version}" if self.group else self.version
+
+    def header(self) -> dict[str, str]:
+        """`apiVersion` and `kind` of a manifest of this resource."""
+        return {"apiVersion": self.api_version, "kind": self.kind}
+
+    def describe(self, name: str, namespace: str | None) -> str:
+        """`Kind namespace/name` (`Kind name` when cluster-scoped), for messages."""
+        return f"{self.kind} {namespace}/{name}" if self.namespaced else f"{self.kind} {name}"
+
+
+VM = Gvr("kubevirt.io", "v1", "virtualmachines", "VirtualMachine")
+VMI = Gvr("kubevirt.io", "v1", "virtualmachineinstances", "VirtualMachineInstance")
+VMIM = Gvr("kubevirt.io", "v1", "virtualmachineinstancemigrations", "VirtualMachineInstanceMigration")
+DATA_VOLUME = Gvr("cdi.kubevirt.io", "v1beta1", "datavolumes", "DataVolume")
+NNCP = Gvr("nmstate.io", "v1", "nodenetworkconfigurationpolicies", "NodeNetworkConfigurationPolicy", namespaced=False)
+NAD = Gvr("k8s.cni.cncf.io", "v1", "network-attachment-definitions", "NetworkAttachmentDefinition")
+SECRET = Gvr("", "v1", "secrets", "Secret")
+PVC = Gvr("", "v1", "persistentvolumeclaims", "PersistentVolumeClaim")
+
 MANAGED_BY = {"app.kubernetes.io/managed-by": "pulumi-kubevirt"}
 OWNER_STACK = "pulumi-kubevirt.dev/stack"
 OWNER_RESOURCE = "pulumi-kubevirt.dev/resource"
 OWNER_KEYS = (OWNER_STACK, OWNER_RESOURCE)
 FIELD_MANAGER = "pulumi-kubevirt"
-KUBEVIRT_API = "kubevirt.io/v1"
-CDI_API = "cdi.kubevirt.io/v1beta1"
-NNCP_API = "nmstate.io/v1"
-NAD_API = "k8s.cni.cncf.io/v1"
 MAX_SECRET_BYTES = 1_000_000
 """Kubernetes rejects objects over ~1 MiB (etcd's request limit); fail clearly before that."""
 
@@ -90,7 +121,7 @@ def render_vm(args: VirtualMachineArgs, *, namespace: str, owner: Owner) -> dict
         spec["instancetype"] = _ref(opts.instancetype, "VirtualMachineClusterInstancetype")
     if opts is not None and opts.preference is not None:
         spec["preference"] = _ref(opts.preference, "VirtualMachineClusterPreference")
-    return {"apiVersion": KUBEVIRT_API, "kind": "VirtualMachine", "metadata": meta, "spec": spec}
+    return {**VM.header(), "metadata": meta, "spec": spec}
 
 
 def _ref(ref: ClusterRef, default: str) -> dict[str, str]:
@@ -302,8 +333,7 @@ def render_data_volume(args: DiskArgs, *, namespace: str, owner: Owner) -> dict[
     size = args.size or "1Gi"
     annotations = {**args.annotations, "cdi.kubevirt.io/storage.deleteAfterCompletion": "false"}
     return {
-        "apiVersion": CDI_API,
-        "kind": "DataVolume",
+        **DATA_VOLUME.header(),
         "metadata": _metadata(args.name, namespace, owner, annotations=annotations),
         "spec": dv_spec(args.source, size, args.storage_class, args.access_modes, args.volume_mode),
     }
@@ -345,8 +375,7 @@ def secret_names(args: VirtualMachineArgs) -> list[str]:
 
 def _secret(name: str, namespace: str, owner: Owner, data: dict[str, str]) -> dict[str, Any]:
     return {
-        "apiVersion": "v1",
-        "kind": "Secret",
+        **SECRET.header(),
         "metadata": _metadata(name, namespace, owner),
         "type": "Opaque",
         "data": {k: base64.b64encode(v.encode()).decode() for k, v in sorted(data.items())},
@@ -406,7 +435,7 @@ def render_nncp(args: BridgeArgs, *, owner: Owner, absent: bool = False) -> dict
     if args.node_selector:
         spec["nodeSelector"] = dict(args.node_selector)
     meta = _metadata(args.name, None, owner, annotations=dict(args.annotations))
-    return {"apiVersion": NNCP_API, "kind": "NodeNetworkConfigurationPolicy", "metadata": meta, "spec": spec}
+    return {**NNCP.header(), "metadata": meta, "spec": spec}
 
 
 def render_nad(args: BridgeArgs, *, namespace: str, owner: Owner) -> dict[str, Any]:
@@ -425,8 +454,7 @@ def render_nad(args: BridgeArgs, *, namespace: str, owner: Owner) -> dict[str, A
     if args.mtu is not None:
         config["mtu"] = args.mtu
     return {
-        "apiVersion": NAD_API,
-        "kind": "NetworkAttachmentDefinition",
+        **NAD.header(),
         "metadata": _metadata(
             args.name,
             namespace,
@@ -443,8 +471,7 @@ def render_nad(args: BridgeArgs, *, namespace: str, owner: Owner) -> dict[str, A
 def render_claim_resize(claim: str, *, namespace: str, size: str) -> dict[str, Any]:
     """The apply body that grows a DataVolume's claim (volume expansion): only the storage request."""
     return {
-        "apiVersion": "v1",
-        "kind": "PersistentVolumeClaim",
+        **PVC.header(),
         "metadata": {"name": claim, "namespace": namespace},
         "spec": {"resources": {"requests": {"storage": size}}},
     }
@@ -456,4 +483,4 @@ def render_vmim(args: MigrationArgs, *, namespace: str, owner: Owner) -> dict[st
     if args.target_node_selector:
         spec["addedNodeSelector"] = dict(args.target_node_selector)
     meta = _metadata(args.name, namespace, owner, annotations=dict(args.annotations))
-    return {"apiVersion": KUBEVIRT_API, "kind": "VirtualMachineInstanceMigration", "metadata": meta, "spec": spec}
+    return {**VMIM.header(), "metadata": meta, "spec": spec}

@@ -16,13 +16,15 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..errors import OperationFailed, WaitTimeout
-from ..models import KubevirtTarget, VirtualMachineArgs
+from ..models import VirtualMachineArgs
 from ..models.common import dump, parse_duration
+from ..outputs import VmOutputs
 from ..ownership import Owner
 from ..plan import Plan
 from ..waiting import Deadline, Progress
 from . import render
-from .client import DATA_VOLUME, SECRET, VM, VMI, Api, Clusters, Gvr
+from .base import KubevirtReconciler
+from .client import DATA_VOLUME, SECRET, VM, VMI, Api, Gvr
 from .owned import apply_owned, delete_owned, fetch_owned, foreign, refuse_foreign, roll_back
 from .parse import condition, owned, parse_vm, parse_vm_outputs
 from .watching import gone, vm_ready, vm_stopped, wait_until
@@ -33,23 +35,12 @@ _ROLLBACK = 10.0
 """Seconds a failed create may spend removing what it made (the create's own deadline may be spent)."""
 
 
-def _target(args: VirtualMachineArgs) -> KubevirtTarget:
-    assert isinstance(args.target, KubevirtTarget)
-    return args.target
-
-
-class VmReconciler:
+class VmReconciler(KubevirtReconciler):
     """CRUD of VirtualMachine resources on KubeVirt."""
 
-    def __init__(self, clusters: Clusters) -> None:
-        self._clusters = clusters
-
-    def _api(self, args: VirtualMachineArgs, deadline: Deadline) -> Api:
-        return self._clusters.api(_target(args), resource=args.name).within(deadline.left())
-
-    def create(self, args: VirtualMachineArgs, *, owner: Owner, progress: Progress) -> dict[str, Any]:
+    def create(self, args: VirtualMachineArgs, *, owner: Owner, progress: Progress) -> VmOutputs:
         deadline = Deadline(parse_duration(args.timeouts.create))
-        api, ns = self._api(args, deadline), _target(args).namespace
+        api, ns = self._open(args, deadline)
         secrets = self._secrets(args, ns, owner)
         vm = render.render_vm(args, namespace=ns, owner=owner)
         refuse_foreign(api, [*((SECRET, s) for s in secrets), (VM, vm)], owner=owner, adopt=args.adopt)
@@ -133,9 +124,9 @@ class VmReconciler:
 
     def read(
         self, args: VirtualMachineArgs, state: Mapping[str, Any], *, owner: Owner, progress: Progress
-    ) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    ) -> tuple[dict[str, Any], VmOutputs] | None:
         deadline = Deadline(parse_duration(args.timeouts.create))
-        api, ns = self._api(args, deadline), _target(args).namespace
+        api, ns = self._open(args, deadline)
         obj = fetch_owned(api, VM, args.name, ns, owner=owner)
         if obj is None:
             return self._remnant(api, args, ns, owner)
@@ -147,7 +138,7 @@ class VmReconciler:
 
     def _remnant(
         self, api: Api, args: VirtualMachineArgs, ns: str, owner: Owner
-    ) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    ) -> tuple[dict[str, Any], VmOutputs] | None:
         """The VM is gone (or is not ours). When Secrets of ours remain (an interrupted delete, a VM
         deleted by hand) the resource stays, observed as not running, so `destroy` removes them and
         `up` recreates the VM; with nothing of ours left it is gone."""
@@ -170,9 +161,9 @@ class VmReconciler:
         *,
         owner: Owner,
         progress: Progress,
-    ) -> dict[str, Any]:
+    ) -> VmOutputs:
         deadline = Deadline(parse_duration(new.timeouts.update))
-        api, ns = self._api(new, deadline), _target(new).namespace
+        api, ns = self._open(new, deadline)
         current = api.get(VM, new.name, ns)
         if current is not None and not owned(current, owner) and not new.adopt:
             raise foreign(VM, new.name, ns, current, owner, new.name)
@@ -197,7 +188,7 @@ class VmReconciler:
 
     def delete(self, args: VirtualMachineArgs, state: Mapping[str, Any], *, owner: Owner, progress: Progress) -> None:
         deadline = Deadline(parse_duration(args.timeouts.delete))
-        api, ns = self._api(args, deadline), _target(args).namespace
+        api, ns = self._open(args, deadline)
         removal = delete_owned(api, VM, args.name, ns, owner=owner, progress=progress)
         if removal == "deleted":
             progress("waiting for the VM and its instance to go")
@@ -247,7 +238,7 @@ class VmReconciler:
         *,
         vm: Mapping[str, Any] | None = None,
         vmi: Mapping[str, Any] | None = None,
-    ) -> dict[str, Any]:
+    ) -> VmOutputs:
         vm = vm if vm is not None else api.get(VM, args.name, ns) or {}
         vmi = vmi if vmi is not None else api.get(VMI, args.name, ns) or {}
         return parse_vm_outputs(args, ns, vm, vmi)

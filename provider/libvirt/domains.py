@@ -41,11 +41,13 @@ import libvirt
 from ..errors import Conflict, InvalidSpec, NotFound, OperationFailed, ProviderError, WaitTimeout
 from ..models import VirtualMachineArgs
 from ..models.common import parse_duration
+from ..outputs import VmOutputs
 from ..ownership import Owner
 from ..plan import Plan, plan_changes
 from ..waiting import Deadline, Progress, wait_for
 from . import ledger, render
-from .connection import Connections, lookup
+from .base import LibvirtReconciler, target_uri
+from .connection import lookup
 from .parse import parse_domain, parse_macs, parse_owner
 from .rules import VM_RULES
 from .streams import upload_bytes
@@ -76,15 +78,12 @@ def power_state(dom: libvirt.virDomain) -> str:
     return _STATE_NAMES.get(state, "unknown")
 
 
-class DomainReconciler:
+class DomainReconciler(LibvirtReconciler):
     """CRUD of one VM kind on libvirt, sharing the provider process' connections."""
 
-    def __init__(self, connections: Connections) -> None:
-        self._conns = connections
-
     # -- create ---------------------------------------------------------------
-    def create(self, args: VirtualMachineArgs, *, owner: Owner, progress: Progress) -> dict[str, Any]:
-        uri, name = args.target.uri, args.name  # type: ignore[union-attr]
+    def create(self, args: VirtualMachineArgs, *, owner: Owner, progress: Progress) -> VmOutputs:
+        uri, name = target_uri(args), args.name
         deadline = Deadline(parse_duration(args.timeouts.create))
         with self._conns.call(uri, resource=name, doing="creating the domain") as conn:
             existing = lookup(conn.lookupByName, name, resource=name, what="domain")
@@ -154,7 +153,7 @@ class DomainReconciler:
                 dom.undefineFlags(_UNDEFINE_FLAGS)
             left.pop(0)
             if seed is not None and not keep_seed:
-                with self._conns.pool_lock(args.target.uri, seed.pool):  # type: ignore[union-attr]
+                with self._conns.pool_lock(target_uri(args), seed.pool):
                     ledger.delete_owned_volume(conn, seed.pool, seed.volume, owner, resource=name, progress=progress)
                     ledger.remove_pool_if_unused(conn, seed.pool, resource=name, progress=progress)
                 left.pop(0)
@@ -190,7 +189,7 @@ class DomainReconciler:
         ci = args.cloud_init
         assert ci is not None
         name = args.name
-        with self._conns.pool_lock(args.target.uri, seed.pool):  # type: ignore[union-attr]
+        with self._conns.pool_lock(target_uri(args), seed.pool):
             pool = ledger.ensure_pool(conn, seed.pool, None, resource=name, progress=progress)
             claim = ledger.claim(
                 conn, pool, seed.volume, owner, adopt=adopt, legacy=legacy, resource=name, field="cloud_init"
@@ -228,7 +227,7 @@ class DomainReconciler:
         proof that the VM is gone.
         """
         candidates: list[str] = []
-        for uri in (state.get("host_uri"), args.target.uri, *args.hosts):  # type: ignore[union-attr]
+        for uri in (state.get("host_uri"), target_uri(args), *args.hosts):
             if isinstance(uri, str) and uri and uri not in candidates:
                 candidates.append(uri)
         for uri in candidates:
@@ -246,7 +245,7 @@ class DomainReconciler:
     # -- read -----------------------------------------------------------------
     def read(
         self, args: VirtualMachineArgs, state: Mapping[str, Any], *, owner: Owner, progress: Progress
-    ) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    ) -> tuple[dict[str, Any], VmOutputs] | None:
         found = self.locate(args, state, owner=owner, progress=progress)
         if found is None:
             # Gone everywhere: the resource leaves the state, so an owned seed left behind
@@ -283,7 +282,7 @@ class DomainReconciler:
         *,
         fresh: bool,
         host_uri: str | None = None,
-    ) -> dict[str, Any]:
+    ) -> VmOutputs:
         live_xml = dom.XMLDesc(0)
         macs = parse_macs(live_xml)
         addresses = self._addresses(dom, macs, agent=args.guest_agent)
@@ -305,7 +304,7 @@ class DomainReconciler:
             "serial_log_path": render.serial_log_path(args.name) if args.serial_console else None,
             "pending_restart": bool(pending),
             "pending_changes": pending,
-            "host_uri": host_uri or args.target.uri,  # type: ignore[union-attr]
+            "host_uri": host_uri or target_uri(args),
         }
 
     def _addresses(self, dom: libvirt.virDomain, macs: dict[str, str], *, agent: bool) -> dict[str, str]:
@@ -339,7 +338,7 @@ class DomainReconciler:
         *,
         owner: Owner,
         progress: Progress,
-    ) -> dict[str, Any]:
+    ) -> VmOutputs:
         name = new.name
         deadline = Deadline(parse_duration(new.timeouts.update))
         found = self.locate(new, state, owner=owner, progress=progress)
@@ -354,7 +353,7 @@ class DomainReconciler:
         uri, conn, dom = found
         with self._conns.call(uri, resource=name, doing="updating the domain"):
             seed = self._seed_placement(new)
-            if seed is not None and any(c.path.startswith("cloud_init") for c in plan.changes):
+            if seed is not None and any(c.field == "cloud_init" for c in plan.changes):
                 progress("rewriting the cloud-init seed (used on next boot)")
                 # A seed our own domain already uses is ours even without a record (made before records).
                 legacy = seed.volume in dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)
@@ -392,20 +391,20 @@ class DomainReconciler:
         owner: Owner,
         progress: Progress,
     ) -> None:
-        live = {c.path for c in plan.of_kind("live")}
+        live = sorted({c.path for c in plan.of_kind("live")})
         new_xml = render.render_domain(new, seed=self._seed_placement(new), owner=str(owner))
-        if "memory" in live:
+        if ("memory",) in live:
             progress(f"setting memory to {new.memory} live")
             dom.setMemoryFlags(int(render.kib(new.memory)), _LIVE)
-        if "cpu.sockets" in live:
+        if ("cpu", "sockets") in live:
             progress(f"setting {new.cpu.vcpus} vCPUs live")
             dom.setVcpusFlags(new.cpu.vcpus, _LIVE)
         old_disks = {d.name for d in old.disks}
         new_disks = {d.name for d in new.disks}
         old_nics = {i.name: i for i in old.interfaces}
-        for path in sorted(live):
-            if path.startswith("disks[") and path.endswith("]"):
-                disk = path[len("disks[") : -1]
+        for path in live:
+            if path[:1] == ("disks",) and len(path) == 2:
+                disk = path[1]
                 alias = render.disk_alias(disk)
                 if disk in new_disks and disk not in old_disks:
                     progress(f"hot-plugging disk {disk}")
@@ -413,10 +412,10 @@ class DomainReconciler:
                 elif disk in old_disks and disk not in new_disks:
                     progress(f"unplugging disk {disk}")
                     dom.detachDeviceFlags(_device(dom.XMLDesc(0), alias), _LIVE)
-            elif path.startswith("interfaces["):
-                nic = path[len("interfaces[") :].split("]", 1)[0]
+            elif path[:1] == ("interfaces",) and len(path) >= 2:
+                nic = path[1]
                 alias = render.nic_alias(nic)
-                if path.endswith("]"):
+                if len(path) == 2:
                     if nic in old_nics and nic not in {i.name for i in new.interfaces}:
                         progress(f"unplugging NIC {nic}")
                         dom.detachDeviceFlags(_device(dom.XMLDesc(0), alias), _LIVE)
@@ -427,9 +426,9 @@ class DomainReconciler:
                     progress(f"moving NIC {nic} live")
                     update = render.render_interface_update(_device(new_xml, alias), _device(dom.XMLDesc(0), alias))
                     dom.updateDeviceFlags(update, _LIVE)
-        if "description" in live:
+        if ("description",) in live:
             dom.setMetadata(libvirt.VIR_DOMAIN_METADATA_DESCRIPTION, new.description or "", None, None, _LIVE)
-        if any(p.startswith("labels") for p in live):
+        if any(p[:1] == ("labels",) for p in live):
             dom.setMetadata(
                 libvirt.VIR_DOMAIN_METADATA_ELEMENT,
                 render.render_labels_metadata(new, owner=str(owner)),
@@ -522,7 +521,7 @@ class DomainReconciler:
         seed = self._seed_placement(args)
         if seed is None:
             return
-        name, home = args.name, args.target.uri  # type: ignore[union-attr]
+        name, home = args.name, target_uri(args)
         with self._conns.call(home, resource=name, doing="deleting the cloud-init seed") as conn:
             with self._conns.pool_lock(home, seed.pool):
                 if ledger.delete_owned_volume(conn, seed.pool, seed.volume, owner, resource=name, progress=progress):

@@ -21,25 +21,26 @@ import libvirt
 from ..errors import NotFound, OperationFailed, WaitTimeout
 from ..models import MigrationArgs, VirtualMachineArgs
 from ..models.common import parse_duration
-from ..outputs import MIGRATION_OUTPUTS, carried
+from ..outputs import MigrationOutputs, carried
 from ..ownership import Owner
 from ..plan import Plan
 from ..waiting import Deadline, Progress
 from . import render
+from .base import LibvirtReconciler
 from .connection import Connections, translate
 from .domains import DomainReconciler, power_state
 
 _POLL = 0.5
 
 
-class MigrationReconciler:
+class MigrationReconciler(LibvirtReconciler):
     """CRUD of Migration resources on libvirt."""
 
     def __init__(self, connections: Connections) -> None:
-        self._conns = connections
+        super().__init__(connections)
         self._domains = DomainReconciler(connections)
 
-    def create(self, args: MigrationArgs, *, owner: Owner, progress: Progress) -> dict[str, Any]:
+    def create(self, args: MigrationArgs, *, owner: Owner, progress: Progress) -> MigrationOutputs:
         deadline = Deadline(parse_duration(args.timeouts.create))
         assert args.destination_uri is not None  # the model requires it on libvirt
         client_uri = args.destination_client_uri or args.destination_uri
@@ -148,9 +149,9 @@ class MigrationReconciler:
 
     def read(
         self, args: MigrationArgs, state: Mapping[str, Any], *, owner: Owner, progress: Progress
-    ) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    ) -> tuple[dict[str, Any], MigrationOutputs] | None:
         """A migration is a record of something that happened: it reads back as recorded."""
-        return args.model_dump(mode="json", exclude_none=True), carried(state, MIGRATION_OUTPUTS)
+        return args.model_dump(mode="json", exclude_none=True), carried(state, MigrationOutputs)
 
     def update(
         self,
@@ -161,8 +162,8 @@ class MigrationReconciler:
         *,
         owner: Owner,
         progress: Progress,
-    ) -> dict[str, Any]:
-        return carried(state, MIGRATION_OUTPUTS)
+    ) -> MigrationOutputs:
+        return carried(state, MigrationOutputs)
 
     def delete(self, args: MigrationArgs, state: Mapping[str, Any], *, owner: Owner, progress: Progress) -> None:
         progress("forgetting the migration record (the VM stays where it is)")

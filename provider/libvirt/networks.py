@@ -25,22 +25,21 @@ import libvirt
 
 from ..errors import Conflict, InvalidSpec, NotFound
 from ..models import BridgeArgs
+from ..outputs import BridgeOutputs
 from ..ownership import Owner
-from ..plan import Plan, diff_data
+from ..plan import Plan, diff_data, path_text
 from ..waiting import Progress
 from . import render
-from .connection import Connections, lookup
+from .base import LibvirtReconciler, target_uri
+from .connection import lookup
 from .parse import network_bridge_name, parse_network, parse_owner
 
 
-class NetworkReconciler:
+class NetworkReconciler(LibvirtReconciler):
     """CRUD of Bridge resources on libvirt."""
 
-    def __init__(self, connections: Connections) -> None:
-        self._conns = connections
-
-    def create(self, args: BridgeArgs, *, owner: Owner, progress: Progress) -> dict[str, Any]:
-        uri, name = args.target.uri, args.name  # type: ignore[union-attr]
+    def create(self, args: BridgeArgs, *, owner: Owner, progress: Progress) -> BridgeOutputs:
+        uri, name = target_uri(args), args.name
         with self._conns.call(uri, resource=name, doing="creating the network") as conn:
             existing = lookup(conn.networkLookupByName, name, resource=name, what="network")
             adopted = False
@@ -101,8 +100,8 @@ class NetworkReconciler:
 
     def read(
         self, args: BridgeArgs, state: Mapping[str, Any], *, owner: Owner, progress: Progress
-    ) -> tuple[dict[str, Any], dict[str, Any]] | None:
-        uri, name = args.target.uri, args.name  # type: ignore[union-attr]
+    ) -> tuple[dict[str, Any], BridgeOutputs] | None:
+        uri, name = target_uri(args), args.name
         with self._conns.call(uri, resource=name, doing="reading the network") as conn:
             net = self._owned(conn, args, owner, progress)
             if net is None:
@@ -120,8 +119,8 @@ class NetworkReconciler:
         *,
         owner: Owner,
         progress: Progress,
-    ) -> dict[str, Any]:
-        uri, name = new.target.uri, new.name  # type: ignore[union-attr]
+    ) -> BridgeOutputs:
+        uri, name = target_uri(new), new.name
         with self._conns.call(uri, resource=name, doing="updating the network") as conn:
             net = self._owned(conn, new, owner, progress)
             if net is None:
@@ -138,7 +137,7 @@ class NetworkReconciler:
             return _outputs(net, pending=_pending(net, new))
 
     def delete(self, args: BridgeArgs, state: Mapping[str, Any], *, owner: Owner, progress: Progress) -> None:
-        uri, name = args.target.uri, args.name  # type: ignore[union-attr]
+        uri, name = target_uri(args), args.name
         with self._conns.call(uri, resource=name, doing="deleting the network") as conn:
             net = self._owned(conn, args, owner, progress)
             if net is None:
@@ -165,10 +164,10 @@ def _pending(net: libvirt.virNetwork, args: BridgeArgs) -> list[str]:
         return []
     live = parse_network(net.XMLDesc(0), args)
     config = parse_network(net.XMLDesc(libvirt.VIR_NETWORK_XML_INACTIVE), args)
-    return [path for path, _o, _n in diff_data(live, config)]
+    return [path_text(path) for path, _o, _n in diff_data(live, config)]
 
 
-def _outputs(net: libvirt.virNetwork, *, pending: list[str]) -> dict[str, Any]:
+def _outputs(net: libvirt.virNetwork, *, pending: list[str]) -> BridgeOutputs:
     return {
         "network_name": net.name(),
         "bridge_device": network_bridge_name(net.XMLDesc(0)),

@@ -27,11 +27,13 @@ import libvirt
 from ..errors import Conflict, InvalidSpec, NotFound, OperationFailed, ProviderError
 from ..models import BackingSource, CloneSource, DiskArgs, ImageSource, UrlSource, VolumeRef
 from ..models.common import parse_duration
+from ..outputs import DiskOutputs
 from ..ownership import Owner
 from ..plan import Plan
 from ..waiting import Deadline, Progress
 from . import ledger, render
-from .connection import Connections, lookup
+from .base import LibvirtReconciler, target_uri
+from .connection import lookup
 from .download import open_source
 from .images import image_info
 from .parse import parse_volume_format
@@ -48,14 +50,11 @@ def lookup_volume(conn: libvirt.virConnect, ref: VolumeRef, *, resource: str) ->
     return vol
 
 
-class VolumeReconciler:
+class VolumeReconciler(LibvirtReconciler):
     """CRUD of Disk resources on libvirt."""
 
-    def __init__(self, connections: Connections) -> None:
-        self._conns = connections
-
-    def create(self, args: DiskArgs, *, owner: Owner, progress: Progress) -> dict[str, Any]:
-        uri, name = args.target.uri, args.name  # type: ignore[union-attr]
+    def create(self, args: DiskArgs, *, owner: Owner, progress: Progress) -> DiskOutputs:
+        uri, name = target_uri(args), args.name
         deadline = Deadline(parse_duration(args.timeouts.create))
         vol_name = render.volume_name(args)
         with self._conns.call(uri, resource=name, doing="creating the volume") as conn:
@@ -146,7 +145,7 @@ class VolumeReconciler:
         try:
             for vol in created:
                 vol.delete(0)
-            with self._conns.pool_lock(args.target.uri, args.pool):  # type: ignore[union-attr]
+            with self._conns.pool_lock(target_uri(args), args.pool):
                 pool = lookup(conn.storagePoolLookupByName, args.pool, resource=args.name, what="storage pool")
                 if pool is not None:
                     ledger.release(conn, pool, vol_name, owner, resource=args.name)
@@ -159,7 +158,7 @@ class VolumeReconciler:
             ) from err
 
     def _forget(self, conn: libvirt.virConnect, args: DiskArgs, owner: Owner, progress: Progress) -> None:
-        uri = args.target.uri  # type: ignore[union-attr]
+        uri = target_uri(args)
         vol_name = render.volume_name(args)
         with self._conns.pool_lock(uri, args.pool):
             pool = lookup(conn.storagePoolLookupByName, args.pool, resource=args.name, what="storage pool")
@@ -170,7 +169,7 @@ class VolumeReconciler:
             ledger.release(conn, pool, vol_name, owner, resource=args.name)
             ledger.remove_pool_if_unused(conn, args.pool, resource=args.name, progress=progress)
 
-    def _grow(self, vol: libvirt.virStorageVol, args: DiskArgs, progress: Progress) -> dict[str, Any]:
+    def _grow(self, vol: libvirt.virStorageVol, args: DiskArgs, progress: Progress) -> DiskOutputs:
         wanted = render.size_bytes(args.size)
         if wanted is not None and wanted > vol.info()[1]:
             progress(f"growing to {args.size}")
@@ -195,8 +194,8 @@ class VolumeReconciler:
 
     def read(
         self, args: DiskArgs, state: Mapping[str, Any], *, owner: Owner, progress: Progress
-    ) -> tuple[dict[str, Any], dict[str, Any]] | None:
-        uri, name = args.target.uri, args.name  # type: ignore[union-attr]
+    ) -> tuple[dict[str, Any], DiskOutputs] | None:
+        uri, name = target_uri(args), args.name
         with self._conns.call(uri, resource=name, doing="reading the volume") as conn:
             vol = self._owned_volume(conn, args, owner, progress)
             if vol is None:
@@ -211,8 +210,8 @@ class VolumeReconciler:
 
     def update(
         self, old: DiskArgs, new: DiskArgs, plan: Plan, state: Mapping[str, Any], *, owner: Owner, progress: Progress
-    ) -> dict[str, Any]:
-        uri, name = new.target.uri, new.name  # type: ignore[union-attr]
+    ) -> DiskOutputs:
+        uri, name = target_uri(new), new.name
         with self._conns.call(uri, resource=name, doing="resizing the volume") as conn:
             vol = self._owned_volume(conn, new, owner, progress)
             if vol is None:
@@ -224,7 +223,7 @@ class VolumeReconciler:
             return self._grow(vol, new, progress)
 
     def delete(self, args: DiskArgs, state: Mapping[str, Any], *, owner: Owner, progress: Progress) -> None:
-        uri, name = args.target.uri, args.name  # type: ignore[union-attr]
+        uri, name = target_uri(args), args.name
         vol_name = render.volume_name(args)
         with self._conns.call(uri, resource=name, doing="deleting the volume") as conn:
             with self._conns.pool_lock(uri, args.pool):
@@ -241,7 +240,7 @@ class VolumeReconciler:
                 ledger.remove_pool_if_unused(conn, args.pool, resource=name, progress=progress)
 
 
-def _outputs(args: DiskArgs, vol: libvirt.virStorageVol) -> dict[str, Any]:
+def _outputs(args: DiskArgs, vol: libvirt.virStorageVol) -> DiskOutputs:
     _type, capacity, allocation = vol.info()
     return {
         "ref": {"pool": args.pool, "volume": render.volume_name(args), "format": args.format},

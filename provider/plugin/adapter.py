@@ -159,7 +159,7 @@ def detailed_diff(plan: Plan, old: Mapping[str, Any], new: Mapping[str, Any]) ->
 
 def property_path(change: Change, old: Mapping[str, Any], new: Mapping[str, Any]) -> str:
     """`disks[root].bus` (the core's path, named list items by name) as `disks[1].bus` (Pulumi's)."""
-    segments = _segments(change.path, new if change.new is not None else old)
+    segments = _segments(change.text, new if change.new is not None else old)
     text = ""
     for seg in segments:
         if isinstance(seg, int):

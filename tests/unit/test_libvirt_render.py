@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from pulumi_kubevirt.provider.libvirt import parse, render
 from pulumi_kubevirt.provider.models import BridgeArgs, DiskArgs, VirtualMachineArgs
 from pulumi_kubevirt.provider.models.common import dump
-from pulumi_kubevirt.provider.plan import diff_data
+from pulumi_kubevirt.provider.plan import diff_data, path_text
 
 from .conftest import Golden, validate_xml
 
@@ -88,7 +88,7 @@ def test_drift_is_reported_by_field() -> None:
     root.find("currentMemory").text = str(1536 * 1024)  # type: ignore[union-attr]
     root.find("devices/interface/source").set("network", "other")  # type: ignore[union-attr]
     changes = {
-        p: (o, n)
+        path_text(p): (o, n)
         for p, o, n in diff_data(dump(FULL_VM), parse.parse_domain(etree.tostring(root, encoding="unicode"), FULL_VM))
     }
     assert changes == {"memory": ("1Gi", "1536Mi"), "interfaces[lan].network": ("br-lan", "other")}

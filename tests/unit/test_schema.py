@@ -33,28 +33,29 @@ def test_every_model_field_is_described() -> None:
 
 
 def test_reconciler_outputs_are_declared() -> None:
-    """Every key a reconciler returns must be a declared output (else Pulumi programs cannot read it)."""
-    import ast
+    """Every reconciler returns its kind's outputs TypedDict (mypy then checks every key it writes), and
+    the keys the adapters declare are that TypedDict's (else Pulumi programs cannot read an output)."""
+    import typing
 
-    from pulumi_kubevirt.provider import outputs as kinds
+    from pulumi_kubevirt.provider import kinds, outputs
+    from pulumi_kubevirt.provider.kubevirt import bridges, disks, migrations, vms
+    from pulumi_kubevirt.provider.libvirt import domains, networks, volumes
+    from pulumi_kubevirt.provider.libvirt import migrations as libvirt_migrations
 
-    declared = {
-        "domains.py": kinds.VM_OUTPUTS,
-        "kubevirt/vms.py": kinds.VM_OUTPUTS,
-        "volumes.py": kinds.DISK_OUTPUTS,
-        "kubevirt/disks.py": kinds.DISK_OUTPUTS,
-        "networks.py": kinds.BRIDGE_OUTPUTS,
-        "kubevirt/bridges.py": kinds.BRIDGE_OUTPUTS,
-        "libvirt/migrations.py": kinds.MIGRATION_OUTPUTS,
+    expected = {
+        outputs.VmOutputs: (kinds.VIRTUAL_MACHINE, [domains.DomainReconciler, vms.VmReconciler]),
+        outputs.DiskOutputs: (kinds.DISK, [volumes.VolumeReconciler, disks.DataVolumeReconciler]),
+        outputs.BridgeOutputs: (kinds.BRIDGE, [networks.NetworkReconciler, bridges.BridgeReconciler]),
+        outputs.MigrationOutputs: (
+            kinds.MIGRATION,
+            [libvirt_migrations.MigrationReconciler, migrations.VmimReconciler],
+        ),
     }
-    for rel, keys in declared.items():
-        path = next((REPO / "provider").rglob(rel.split("/")[-1])) if "/" not in rel else REPO / "provider" / rel
-        if "/" not in rel:
-            path = REPO / "provider" / "libvirt" / rel
-        tree = ast.parse(path.read_text())
-        for node in ast.walk(tree):
-            if isinstance(node, ast.FunctionDef) and node.name in ("_outputs", "create") and node.name != "__init__":
-                for ret in ast.walk(node):
-                    if isinstance(ret, ast.Return) and isinstance(ret.value, ast.Dict):
-                        returned = {k.value for k in ret.value.keys if isinstance(k, ast.Constant)}
-                        assert returned <= keys, f"{rel}: {sorted(returned - keys)} not declared"
+    for typed, (kind, reconcilers) in expected.items():
+        assert kind.output_keys == frozenset(typed.__annotations__) == outputs.output_keys(typed)
+        for cls in reconcilers:
+            for method in ("create", "update"):
+                returned = typing.get_type_hints(getattr(cls, method))["return"]
+                assert returned is typed, f"{cls.__name__}.{method} returns {returned}, not {typed.__name__}"
+            read = typing.get_type_hints(cls.read)["return"]
+            assert typed in typing.get_args(typing.get_args(read)[0]), f"{cls.__name__}.read returns {read}"
