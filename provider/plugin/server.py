@@ -25,6 +25,7 @@ import atexit
 import functools
 import os
 import shutil
+import signal
 import sys
 import tempfile
 import threading
@@ -418,6 +419,12 @@ def main(argv: list[str] | None = None) -> None:
     provider = KubevirtProvider(engine_address=known.engine)
 
     async def serve() -> None:
+        # The engine ends a plugin with SIGINT (then SIGKILL): stop the server inside the loop,
+        # so nothing is left to grpc's finalizer after the loop closed (a traceback on stderr).
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
         server = grpc.aio.server(options=_GRPC_CHANNEL_OPTIONS)
         servicer = Servicer(args, VERSION, provider, engine_address=known.engine or "")
         provider_pb2_grpc.add_ResourceProviderServicer_to_server(servicer, server)
@@ -425,9 +432,11 @@ def main(argv: list[str] | None = None) -> None:
         await server.start()
         sys.stdout.write(f"{port}\n")
         sys.stdout.flush()
-        await server.wait_for_termination()
+        terminated = asyncio.ensure_future(server.wait_for_termination())
+        stopped = asyncio.ensure_future(stop.wait())
+        await asyncio.wait({terminated, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        await server.stop(grace=1.0)
+        for task in (terminated, stopped):
+            task.cancel()
 
-    try:
-        asyncio.run(serve())
-    except KeyboardInterrupt:
-        pass
+    asyncio.run(serve())

@@ -29,7 +29,7 @@ import libvirt
 import pytest
 
 from tests.harness.guest import unique_name
-from tests.harness.pulumi_fixtures import PulumiCLI, StackFactory, write_python_project
+from tests.harness.pulumi_fixtures import PulumiCLI, StackFactory, parse_json_stream, write_python_project
 
 VM_TYPE = "kubevirt:index:VirtualMachine"
 
@@ -82,6 +82,13 @@ def test_vm_stack_up_noop_diff_update_replace_destroy(
     assert f"pkv-plugin-vm/{stack}::vm" in dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)  # owner from the URN
     assert pulumi_cli.outputs(project, stack)["state"] == "stopped"
 
+    assert pulumi_cli.up_changes(project, stack) == {"same": 2}
+    refresh = pulumi_cli.run(["refresh", "--yes", "--skip-preview", "--json", "--stack", stack], cwd=project).stdout
+    summary = [e["summaryEvent"] for e in parse_json_stream(refresh) if "summaryEvent" in e][-1]
+    assert summary["resourceChanges"] == {"same": 2}, refresh  # read back exactly as declared
+    assert "Traceback" not in refresh  # the plugin's shutdown leaves nothing on stderr either
+    # The flags the CLI passes on to its plugins (the plugin and the language host accept them).
+    pulumi_cli.run(["preview", "--logflow", "-v=1", "--stack", stack], cwd=project)
     assert pulumi_cli.up_changes(project, stack) == {"same": 2}
 
     config("memory", "128Mi")
