@@ -470,3 +470,62 @@ def test_importing_the_plugin_loads_no_backend_client() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert out.stdout.strip() == "[]"
+
+
+# -- the servicer: errors and DiffConfig ---------------------------------------------------------
+class AbortContext:
+    """A stand-in for grpc's ServicerContext: records the abort and raises as grpc does."""
+
+    def __init__(self) -> None:
+        self.aborted: tuple[Any, str] | None = None
+
+    async def abort(self, code: Any, details: str) -> None:
+        self.aborted = (code, details)
+        raise RuntimeError("aborted")
+
+
+def servicer(provider: server.KubevirtProvider) -> server.Servicer:
+    return server.Servicer([], server.VERSION, provider, engine_address="")
+
+
+def test_provider_errors_end_the_call_with_their_message_and_code() -> None:
+    import grpc
+    from pulumi.runtime import proto
+
+    from pulumi_kubevirt.provider.errors import Conflict
+
+    provider = server.KubevirtProvider(workers=2)
+
+    async def conflict(request: Any) -> Any:
+        raise Conflict("a domain named 'vm1' already exists", resource="vm1", field="name")
+
+    provider.create = conflict  # type: ignore[method-assign]
+    context = AbortContext()
+    with pytest.raises(RuntimeError, match="aborted"):
+        asyncio.run(servicer(provider).Create(proto.CreateRequest(urn=URN), context))
+    assert context.aborted == (grpc.StatusCode.UNKNOWN, "vm1: name: a domain named 'vm1' already exists")
+    unknown_type = proto.CheckRequest(urn="urn:pulumi:dev::proj::kubevirt:index:Nope::x")
+    context = AbortContext()
+    with pytest.raises(RuntimeError, match="aborted"):
+        asyncio.run(servicer(provider).Check(unknown_type, context))
+    assert context.aborted is not None and context.aborted[0] == grpc.StatusCode.INVALID_ARGUMENT
+    assert "unknown resource type 'kubevirt:index:Nope'" in context.aborted[1]
+
+
+def test_diff_config_says_some_or_none() -> None:
+    from pulumi.runtime import proto
+
+    olds = PropertyValue.marshal_map(property_map({"namespace": "a", "targetKind": "kubevirt"}))
+    news = PropertyValue.marshal_map(property_map({"namespace": "b", "targetKind": "kubevirt"}))
+    service = servicer(server.KubevirtProvider(workers=2))
+    changed = asyncio.run(service.DiffConfig(proto.DiffRequest(olds=olds, news=news), AbortContext()))
+    assert changed.changes == proto.DiffResponse.DIFF_SOME and list(changed.diffs) == ["namespace"]
+    assert not changed.replaces  # a new config never replaces the provider (nor its resources)
+    same = asyncio.run(service.DiffConfig(proto.DiffRequest(olds=olds, news=olds), AbortContext()))
+    assert same.changes == proto.DiffResponse.DIFF_NONE
+
+
+def test_configure_refuses_a_bad_config_naming_the_key() -> None:
+    provider = server.KubevirtProvider(workers=2)
+    with pytest.raises(Exception, match="provider config targetKind"):
+        asyncio.run(provider.configure(api.ConfigureRequest({"kubevirt:config:targetKind": "vmware"}, {}, True, False)))
