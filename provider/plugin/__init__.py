@@ -7,6 +7,7 @@ detailed diff, customTimeouts, `pulumi import`, explicit Provider instances and
 as many concurrent operations as the engine schedules.
 
 Modules: values (property values <-> plain data), config (provider config),
-adapter (request translation), schema (GetSchema) are pure; server does I/O.
-Importing this package loads neither a backend client nor gRPC.
+adapter (request translation), schema (GetSchema) do no I/O; server does
+(the reconcilers, in a bounded pool). Importing any of them loads no backend
+client (libvirt, kubernetes): kinds.py builds reconcilers on first use.
 """

@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from ..core import Failure
 from ..models.syntax import Namespace, SingleLine, check_text
 from ..models.target import DEFAULT_LIBVIRT_URI, LibvirtUri
+from .values import UNKNOWN
 
 PACKAGE = "kubevirt"
 """The plugin's package name: binary `pulumi-resource-kubevirt`, tokens `kubevirt:index:*`, config `kubevirt:*`."""
@@ -93,7 +94,8 @@ def _bool(value: Any) -> Any:
 
 def parse_config(values: Mapping[str, Any]) -> tuple[ProviderConfig, list[Failure]]:
     """The config from provider inputs (camelCase keys, as in schema.json's `config`)."""
-    given = {k: v for k, v in values.items() if k not in ENGINE_KEYS and v is not None and v != ""}
+    # An unknown value (preview, config from another resource's output) is judged once known.
+    given = {k: v for k, v in values.items() if k not in ENGINE_KEYS and v is not None and v != "" and v != UNKNOWN}
     if "inCluster" in given:
         given["inCluster"] = _bool(given["inCluster"])
     try:

@@ -98,6 +98,11 @@ def test_config_failures_name_the_key(values: dict[str, Any], key: str, words: s
     assert words in failures[0].reason
 
 
+def test_unknown_config_values_wait_until_known() -> None:
+    config, failures = parse_config({"targetKind": UNKNOWN, "kubeconfig": UNKNOWN, "namespace": "vms"})
+    assert failures == [] and config.kubeconfig_path is None and config.namespace == "vms"
+
+
 def test_check_config_makes_kubeconfig_content_secret() -> None:
     provider = server.KubevirtProvider(workers=2)
     inputs = {"kubeconfig": PropertyValue(KUBECONFIG), "namespace": PropertyValue("vms")}
