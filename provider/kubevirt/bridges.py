@@ -21,13 +21,35 @@ from ..plan import Plan
 from ..waiting import Deadline, Progress
 from . import render
 from .base import KubevirtReconciler, kubevirt_target
-from .client import NAD, NNCP, Api, Gvr
+from .client import NAD, NNCE, NNCP, Api, Gvr
 from .owned import apply_owned, delete_owned, fetch_owned, refuse_foreign, roll_back
-from .parse import owned, parse_bridge, parse_bridge_outputs, parse_nncp_removing
-from .watching import nncp_available, wait_until
+from .parse import owned, parse_bridge, parse_bridge_outputs, parse_enactments_current, parse_nncp_removing
+from .render import POLICY_LABEL
+from .watching import changed_since, nncp_policy, wait_until
 
 _ROLLBACK = 10.0
 """Seconds a failed create may spend removing what it made (the create's own deadline may be spent)."""
+
+
+def _wait_applied(
+    api: Api, name: str, written: Mapping[str, Any] | None, deadline: Deadline, what: str, progress: Progress
+) -> None:
+    """Wait until nmstate applied this generation of the policy on every node, and it is Available.
+
+    Right after an edit the policy still shows the previous generation's Available
+    condition; each time it does, wait for the policy's next change (a watch), then
+    look again. Bounded by the deadline.
+    """
+    generation = ((written or {}).get("metadata") or {}).get("generation")
+    while True:
+        current = wait_until(api, NNCP, name, None, nncp_policy, deadline=deadline, what=what, progress=progress)
+        if not isinstance(generation, int):
+            return
+        enactments = api.list(NNCE, label_selector=f"{POLICY_LABEL}={name}")
+        if parse_enactments_current(enactments, generation):
+            return
+        version = (current.get("metadata") or {}).get("resourceVersion")
+        wait_until(api, NNCP, name, None, changed_since(version), deadline=deadline, what=what, progress=progress)
 
 
 class BridgeReconciler(KubevirtReconciler):
@@ -47,18 +69,10 @@ class BridgeReconciler(KubevirtReconciler):
         if args.manage_node_bridge:
             progress(f"applying the node network policy for {args.bridge}")
             nncp = render.render_nncp(args, owner=owner)
-            if apply_owned(api, NNCP, nncp, owner=owner, adopt=args.adopt, progress=progress).verb != "adopted":
+            written = apply_owned(api, NNCP, nncp, owner=owner, adopt=args.adopt, progress=progress)
+            if written.verb != "adopted":
                 made.append((NNCP, args.name, None))
-            wait_until(
-                api,
-                NNCP,
-                args.name,
-                None,
-                nncp_available,
-                deadline=deadline,
-                what="the node network policy to be Available",
-                progress=progress,
-            )
+            _wait_applied(api, args.name, written.obj, deadline, "the node network policy to be Available", progress)
         nad = render.render_nad(args, namespace=ns, owner=owner)
         if apply_owned(api, NAD, nad, owner=owner, adopt=args.adopt, progress=progress).verb != "adopted":
             made.append((NAD, args.name, ns))
@@ -121,17 +135,8 @@ class BridgeReconciler(KubevirtReconciler):
         if not parse_nncp_removing(nncp):
             progress(f"removing bridge {args.bridge} from the nodes")
             absent = render.render_nncp(args, owner=owner, absent=True)
-            apply_owned(api, NNCP, absent, owner=owner, must_exist=True, progress=progress)
-        wait_until(
-            api,
-            NNCP,
-            args.name,
-            None,
-            nncp_available,
-            deadline=deadline,
-            what="the node network policy to remove the bridge",
-            progress=progress,
-        )
+            nncp = apply_owned(api, NNCP, absent, owner=owner, must_exist=True, progress=progress).obj
+        _wait_applied(api, args.name, nncp, deadline, "the node network policy to remove the bridge", progress)
         delete_owned(api, NNCP, args.name, None, owner=owner, progress=progress)
 
     def _outputs(self, api: Api, args: BridgeArgs, *, nncp: Mapping[str, Any] | None = None) -> BridgeOutputs:

@@ -32,9 +32,23 @@ from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_expone
 
 from ..errors import BackendUnavailable, Conflict, InvalidSpec, NotFound, OperationFailed, ProviderError
 from ..models import KubevirtTarget
-from .render import DATA_VOLUME, FIELD_MANAGER, NAD, NNCP, PVC, SECRET, VM, VMI, VMIM, Gvr
+from .render import DATA_VOLUME, FIELD_MANAGER, NAD, NNCE, NNCP, PVC, SECRET, VM, VMI, VMIM, Gvr
 
-__all__ = ["DATA_VOLUME", "NAD", "NNCP", "PVC", "SECRET", "VM", "VMI", "VMIM", "Api", "Clusters", "Gvr", "translate"]
+__all__ = [
+    "DATA_VOLUME",
+    "NAD",
+    "NNCE",
+    "NNCP",
+    "PVC",
+    "SECRET",
+    "VM",
+    "VMI",
+    "VMIM",
+    "Api",
+    "Clusters",
+    "Gvr",
+    "translate",
+]
 
 T = TypeVar("T")
 
@@ -91,7 +105,7 @@ def retrying(fn: Callable[[], T], *, budget: float = RETRY_BUDGET) -> T:
     """`fn()`, retried with backoff while the apiserver is unreachable or overloaded (bounded)."""
     for attempt in Retrying(
         stop=stop_after_delay(budget),
-        wait=wait_exponential(multiplier=0.2, max=5),
+        wait=wait_exponential(multiplier=0.2, max=2),  # back within ~2 s of the apiserver's return
         retry=retry_if_exception(_transient),
         reraise=True,
     ):
@@ -304,6 +318,23 @@ class Api:
             return dict(self._call(fetch, doing))
         except NotFound:
             return None
+
+    def list(self, gvr: Gvr, *, label_selector: str, namespace: str | None = None) -> list[dict[str, Any]]:
+        """The custom objects with that label selector (in `namespace` when namespaced)."""
+        doing = f"listing {gvr.plural} ({label_selector})"
+        if gvr.group == "":
+            raise ValueError("list is for custom resources")
+
+        def fetch() -> Any:
+            if gvr.namespaced:
+                return self._custom.list_namespaced_custom_object(
+                    gvr.group, gvr.version, namespace or "", gvr.plural, label_selector=label_selector
+                )
+            return self._custom.list_cluster_custom_object(
+                gvr.group, gvr.version, gvr.plural, label_selector=label_selector
+            )
+
+        return [dict(item) for item in self._call(fetch, doing).get("items") or []]
 
     def delete(self, gvr: Gvr, name: str, namespace: str | None, *, uid: str) -> bool:
         """Delete the object with `uid` (background propagation); False when it was already gone.

@@ -282,6 +282,16 @@ def parse_nncp_removing(nncp: Mapping[str, Any]) -> bool:
     return bool(interfaces) and all(i.get("state") == "absent" for i in interfaces)
 
 
+def parse_enactments_current(enactments: list[dict[str, Any]], generation: int) -> bool:
+    """Whether every node's enactment of a policy applied that generation of it (nmstate's NNCP status
+    carries no generation: until the nodes report the new one, its Available condition is the old one's)."""
+    return bool(enactments) and all(
+        _get(e, "status", "policyGeneration") == generation
+        and (condition(e, "Available") or {}).get("status") == "True"
+        for e in enactments
+    )
+
+
 def parse_vm_outputs(
     args: VirtualMachineArgs, namespace: str, vm: Mapping[str, Any], vmi: Mapping[str, Any]
 ) -> VmOutputs:

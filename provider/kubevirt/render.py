@@ -53,6 +53,11 @@ VMI = Gvr("kubevirt.io", "v1", "virtualmachineinstances", "VirtualMachineInstanc
 VMIM = Gvr("kubevirt.io", "v1", "virtualmachineinstancemigrations", "VirtualMachineInstanceMigration")
 DATA_VOLUME = Gvr("cdi.kubevirt.io", "v1beta1", "datavolumes", "DataVolume")
 NNCP = Gvr("nmstate.io", "v1", "nodenetworkconfigurationpolicies", "NodeNetworkConfigurationPolicy", namespaced=False)
+NNCE = Gvr(
+    "nmstate.io", "v1beta1", "nodenetworkconfigurationenactments", "NodeNetworkConfigurationEnactment", namespaced=False
+)
+"""nmstate's per-node record of a policy: which generation of it the node applied (label POLICY_LABEL)."""
+POLICY_LABEL = "nmstate.io/policy"
 NAD = Gvr("k8s.cni.cncf.io", "v1", "network-attachment-definitions", "NetworkAttachmentDefinition")
 SECRET = Gvr("", "v1", "secrets", "Secret")
 PVC = Gvr("", "v1", "persistentvolumeclaims", "PersistentVolumeClaim")

@@ -150,3 +150,17 @@ def nncp_available(obj: dict[str, Any] | None) -> bool | None:
         raise OperationFailed(f"nmstate could not apply the policy: {_messages(obj)}")
     available = condition(obj, "Available")
     return True if available is not None and available.get("status") == "True" else None
+
+
+def nncp_policy(obj: dict[str, Any] | None) -> dict[str, Any] | None:
+    """`nncp_available`, handing back the policy it judged (its version and generation matter next)."""
+    return obj if obj is not None and nncp_available(obj) else None
+
+
+def changed_since(version: object) -> Callable[[dict[str, Any] | None], bool | None]:
+    """A judge: the object changed (or went) since it was at resourceVersion `version`."""
+
+    def judge(obj: dict[str, Any] | None) -> bool | None:
+        return True if obj is None or (obj.get("metadata") or {}).get("resourceVersion") != version else None
+
+    return judge
