@@ -19,13 +19,14 @@ from ..models.common import parse_duration
 from ..outputs import DiskOutputs
 from ..ownership import Owner
 from ..plan import Plan
-from ..waiting import Deadline, Progress
+from ..waiting import Deadline, Progress, wait
 from . import render
 from .base import KubevirtReconciler
 from .client import DATA_VOLUME, PVC, Api
+from .judges import data_volume_done, gone
 from .owned import apply_owned, delete_owned, fetch_owned, foreign, roll_back
 from .parse import parse_data_volume, parse_data_volume_outputs, parse_owner
-from .watching import data_volume_done, gone, wait_until
+from .watching import Watch
 
 _ROLLBACK = 10.0
 """Seconds a failed create may spend removing its DataVolume (the create's own deadline may be spent)."""
@@ -40,15 +41,10 @@ class DataVolumeReconciler(KubevirtReconciler):
         body = render.render_data_volume(args, namespace=ns, owner=owner)
         written = apply_owned(api, DATA_VOLUME, body, owner=owner, adopt=args.adopt, progress=progress)
         try:
-            status = wait_until(
-                api,
-                DATA_VOLUME,
-                args.name,
-                ns,
-                data_volume_done,
-                deadline=deadline,
-                what="the DataVolume to succeed",
-                progress=progress,
+            status = wait(
+                Watch(api, DATA_VOLUME, args.name, ns).until(
+                    data_volume_done, "the DataVolume to succeed", deadline, progress
+                )
             )
         except BaseException:
             if written.verb != "adopted":  # an adopted DataVolume was the user's: never removed by a failed create
@@ -112,13 +108,4 @@ class DataVolumeReconciler(KubevirtReconciler):
         deadline = Deadline(parse_duration(args.timeouts.delete))
         api, ns = self._open(args, deadline)
         if delete_owned(api, DATA_VOLUME, args.name, ns, owner=owner, progress=progress) == "deleted":
-            wait_until(
-                api,
-                DATA_VOLUME,
-                args.name,
-                ns,
-                gone,
-                deadline=deadline,
-                what="the DataVolume to be deleted",
-                progress=progress,
-            )
+            wait(Watch(api, DATA_VOLUME, args.name, ns).until(gone, "the DataVolume to be deleted", deadline, progress))

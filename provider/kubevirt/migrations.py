@@ -20,15 +20,15 @@ from ..models.common import parse_duration
 from ..outputs import MigrationOutputs, carried
 from ..ownership import Owner
 from ..plan import Plan
-from ..waiting import Deadline, Progress
+from ..waiting import Deadline, Progress, wait
 from .base import KubevirtReconciler, kubevirt_target
 from .client import VMI, VMIM, Api
+from .judges import MIGRATION_FINAL, gone, migration_final, migration_settled
 from .owned import apply_owned, delete_owned, foreign
 from .parse import owned, parse_migration_outputs, phase
 from .render import render_vmim
-from .watching import gone, wait_until
+from .watching import Watch
 
-FINAL = ("Succeeded", "Failed")
 _CANCEL = 60.0
 """Seconds to wait for KubeVirt to report an aborted migration."""
 
@@ -45,16 +45,7 @@ class VmimReconciler(KubevirtReconciler):
         if existing is not None and phase(existing) == "Failed":
             # An earlier, interrupted attempt of this resource that failed: a VMIM is one-shot, start anew.
             delete_owned(api, VMIM, args.name, ns, owner=owner, progress=progress)
-            wait_until(
-                api,
-                VMIM,
-                args.name,
-                ns,
-                gone,
-                deadline=deadline,
-                what="the failed migration object to go",
-                progress=progress,
-            )
+            wait(Watch(api, VMIM, args.name, ns).until(gone, "the failed migration object to go", deadline, progress))
             existing = None
         if existing is not None:
             progress(f"following the migration {ns}/{args.name} an interrupted create started")
@@ -83,15 +74,9 @@ class VmimReconciler(KubevirtReconciler):
     ) -> MigrationOutputs:
         """Watch our VMIM to a final phase (cancelling it when the wait ends otherwise); the outputs."""
 
-        def judge(obj: dict[str, Any] | None) -> str | None:
-            current = phase(obj)
-            if obj is None:
-                raise OperationFailed("the migration object was deleted while running", resource=args.name)
-            return current if current in FINAL else None
-
         try:
-            final = wait_until(
-                api, VMIM, args.name, ns, judge, deadline=deadline, what="the migration to finish", progress=progress
+            final = wait(
+                Watch(api, VMIM, args.name, ns).until(migration_final, "the migration to finish", deadline, progress)
             )
         except BaseException:
             # A migration that outlives its resource's create is cancelled: deleting the VMIM aborts it.
@@ -112,21 +97,10 @@ class VmimReconciler(KubevirtReconciler):
         uid = (vmim or {}).get("metadata", {}).get("uid")
         delete_owned(api, VMIM, args.name, ns, owner=owner, progress=progress)
 
-        def settled(vmi: dict[str, Any] | None) -> bool | None:
-            state = ((vmi or {}).get("status") or {}).get("migrationState") or {}
-            if vmi is None or state.get("abortStatus") in ("Succeeded", "Failed") or state.get("completed"):
-                return True
-            return True if uid is not None and state.get("migrationUid") not in (None, uid) else None
-
-        wait_until(
-            api,
-            VMI,
-            args.vm,
-            ns,
-            settled,
-            deadline=Deadline(_CANCEL),
-            what="the migration to be aborted",
-            progress=progress,
+        wait(
+            Watch(api, VMI, args.vm, ns).until(
+                migration_settled(uid), "the migration to be aborted", Deadline(_CANCEL), progress
+            )
         )
 
     def read(
@@ -161,17 +135,8 @@ class VmimReconciler(KubevirtReconciler):
         if not owned(obj, owner):
             progress(f"left {VMIM.describe(args.name, ns)}: it is not owned by {owner}")
             return
-        if phase(obj) not in FINAL:
+        if phase(obj) not in MIGRATION_FINAL:
             self._cancel(api, args, ns, owner, progress)
             return
         if delete_owned(api, VMIM, args.name, ns, owner=owner, progress=progress) == "deleted":
-            wait_until(
-                api,
-                VMIM,
-                args.name,
-                ns,
-                gone,
-                deadline=deadline,
-                what="the migration object to go",
-                progress=progress,
-            )
+            wait(Watch(api, VMIM, args.name, ns).until(gone, "the migration object to go", deadline, progress))

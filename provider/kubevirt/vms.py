@@ -21,13 +21,14 @@ from ..models.common import dump, parse_duration
 from ..outputs import VmOutputs
 from ..ownership import Owner
 from ..plan import Plan
-from ..waiting import Deadline, Progress
+from ..waiting import Deadline, Progress, wait
 from . import render
 from .base import KubevirtReconciler
 from .client import DATA_VOLUME, SECRET, VM, VMI, Api, Gvr
+from .judges import generation_observed, gone, vm_ready, vm_stopped
 from .owned import apply_owned, delete_owned, fetch_owned, foreign, refuse_foreign, roll_back
 from .parse import condition, owned, parse_vm, parse_vm_outputs
-from .watching import gone, vm_ready, vm_stopped, wait_until
+from .watching import Watch
 
 _OBSERVE = 15.0
 """Seconds to wait for virt-controller to observe an edit before reading its conditions."""
@@ -86,20 +87,14 @@ class VmReconciler(KubevirtReconciler):
         if not isinstance(generation, int):
             return
 
-        def seen(obj: dict[str, Any] | None) -> bool | None:
-            desired = ((obj or {}).get("status") or {}).get("desiredGeneration")
-            return True if obj is None or (isinstance(desired, int) and desired >= generation) else None
-
         try:
-            wait_until(
-                api,
-                VM,
-                args.name,
-                ns,
-                seen,
-                deadline=Deadline(min(_OBSERVE, deadline.left())),
-                what="virt-controller to observe the change",
-                progress=progress,
+            wait(
+                Watch(api, VM, args.name, ns).until(
+                    generation_observed(generation),
+                    "virt-controller to observe the change",
+                    Deadline(min(_OBSERVE, deadline.left())),
+                    progress,
+                )
             )
         except WaitTimeout:
             progress(f"virt-controller did not report generation {generation}; conditions may lag")
@@ -108,11 +103,9 @@ class VmReconciler(KubevirtReconciler):
         strategy = render.run_strategy(args)
         if strategy in ("Always", "RerunOnFailure"):
             progress("waiting for the VM to be Ready")
-            wait_until(
-                api, VM, args.name, ns, vm_ready, deadline=deadline, what="the VM to be Ready", progress=progress
-            )
+            wait(Watch(api, VM, args.name, ns).until(vm_ready, "the VM to be Ready", deadline, progress))
         elif strategy == "Halted":
-            wait_until(api, VM, args.name, ns, vm_stopped, deadline=deadline, what="the VM to stop", progress=progress)
+            wait(Watch(api, VM, args.name, ns).until(vm_stopped, "the VM to stop", deadline, progress))
         vmi = api.get(VMI, args.name, ns)
         paused = condition(vmi, "Paused") is not None
         if args.run_state == "paused" and not paused:
@@ -181,7 +174,7 @@ class VmReconciler(KubevirtReconciler):
             progress("restart-class change and restart_policy=auto: stopping and starting")
             halted = render.render_vm(new.model_copy(update={"run_state": "stopped"}), namespace=ns, owner=owner)
             apply_owned(api, VM, halted, owner=owner, must_exist=True, progress=progress)
-            wait_until(api, VM, new.name, ns, vm_stopped, deadline=deadline, what="the VM to stop", progress=progress)
+            wait(Watch(api, VM, new.name, ns).until(vm_stopped, "the VM to stop", deadline, progress))
             apply_owned(api, VM, vm, owner=owner, must_exist=True, progress=progress)
         self._settle(api, new, ns, deadline, progress)
         return self._outputs(api, new, ns)
@@ -192,40 +185,17 @@ class VmReconciler(KubevirtReconciler):
         removal = delete_owned(api, VM, args.name, ns, owner=owner, progress=progress)
         if removal == "deleted":
             progress("waiting for the VM and its instance to go")
-            wait_until(
-                api,
-                VM,
-                args.name,
-                ns,
-                gone,
-                deadline=deadline,
-                what="the VM to be deleted",
-                progress=progress,
-            )
+            wait(Watch(api, VM, args.name, ns).until(gone, "the VM to be deleted", deadline, progress))
         if removal != "foreign":
-            wait_until(
-                api,
-                VMI,
-                args.name,
-                ns,
-                gone,
-                deadline=deadline,
-                what="the VM instance to be deleted",
-                progress=progress,
-            )
+            wait(Watch(api, VMI, args.name, ns).until(gone, "the VM instance to be deleted", deadline, progress))
             # The garbage collector removes them with the VM, eventually; destroy waits for
             # them (and removes any left by an interrupted create), so nothing outlives the stack.
             for dv in render.template_data_volumes(args):
                 if delete_owned(api, DATA_VOLUME, dv, ns, owner=owner, progress=progress) != "foreign":
-                    wait_until(
-                        api,
-                        DATA_VOLUME,
-                        dv,
-                        ns,
-                        gone,
-                        deadline=deadline,
-                        what="the VM's DataVolume to be deleted",
-                        progress=progress,
+                    wait(
+                        Watch(api, DATA_VOLUME, dv, ns).until(
+                            gone, "the VM's DataVolume to be deleted", deadline, progress
+                        )
                     )
         for name in render.secret_names(args):
             delete_owned(api, SECRET, name, ns, owner=owner, progress=progress)

@@ -44,7 +44,7 @@ from ..models.common import parse_duration
 from ..outputs import VmOutputs
 from ..ownership import Owner
 from ..plan import Plan, plan_changes
-from ..waiting import Deadline, Progress, wait_for
+from ..waiting import Deadline, Poll, Progress, Wait, wait
 from . import ledger, render
 from .base import LibvirtReconciler, target_uri
 from .connection import lookup
@@ -288,12 +288,14 @@ class DomainReconciler(LibvirtReconciler):
         addresses = self._addresses(dom, macs, agent=args.guest_agent)
         if fresh and args.run_state == "running" and args.interfaces and args.wait_for_ip:
             progress("waiting for a DHCP lease")
-            addresses = wait_for(
-                lambda: self._addresses(dom, macs, agent=args.guest_agent) or None,
-                timeout=deadline.left(),
-                what=f"an IPv4 address on {args.name} (DHCP lease)",
-                resource=args.name,
-                maximum=3.0,
+            addresses = wait(
+                Wait(
+                    f"an IPv4 address on {args.name} (DHCP lease)",
+                    Poll(lambda: self._addresses(dom, macs, agent=args.guest_agent), maximum=3.0),
+                    _found,
+                    deadline,
+                    resource=args.name,
+                )
             )
         pending = self._pending(dom, args)
         return {
@@ -470,34 +472,23 @@ class DomainReconciler(LibvirtReconciler):
         if not dom.isActive():
             return
         grace = min(parse_duration(args.restart_policy.shutdown_timeout), deadline.left())
-        last_request = [0.0]
-
-        def stopped() -> bool | None:
-            if not dom.isActive():
-                return True
-            if time.monotonic() - last_request[0] >= _SHUTDOWN_REPEAT:
-                try:
-                    dom.shutdown()
-                except libvirt.libvirtError as err:
-                    # OPERATION_INVALID: it stopped on its own between the check and the call.
-                    if err.get_error_code() != libvirt.VIR_ERR_OPERATION_INVALID:
-                        raise
-                last_request[0] = time.monotonic()
-            return None
-
         try:
-            wait_for(stopped, timeout=grace, what="the guest to shut down", resource=args.name, maximum=1.0)
+            stopping = Poll(_AcpiShutdown(dom), maximum=1.0)
+            wait(Wait("the guest to shut down", stopping, _off, Deadline(grace), resource=args.name))
         except WaitTimeout:
             pass  # the guest ignored ACPI within the grace period: power it off below
         if dom.isActive():
             dom.destroy()
 
     def _wait_state(self, dom: libvirt.virDomain, want: str, deadline: Deadline, name: str) -> None:
-        wait_for(
-            lambda: True if power_state(dom) == want else None,
-            timeout=deadline.left(),
-            what=f"domain {name!r} to be {want}",
-            resource=name,
+        wait(
+            Wait(
+                f"domain {name!r} to be {want}",
+                Poll(lambda: power_state(dom)),
+                lambda state: True if state == want else None,
+                deadline,
+                resource=name,
+            )
         )
 
     # -- delete ---------------------------------------------------------------
@@ -539,6 +530,37 @@ def _is_ours(dom: libvirt.virDomain, owner: Owner, state: Mapping[str, Any]) -> 
     if marker is not None:
         return marker == str(owner)
     return bool(state.get("uuid")) and state.get("uuid") == dom.UUIDString()
+
+
+def _found(addresses: dict[str, str]) -> dict[str, str] | None:
+    return addresses or None
+
+
+def _off(active: bool) -> bool | None:
+    return None if active else True
+
+
+class _AcpiShutdown:
+    """Observes whether the guest still runs, repeating the ACPI shutdown request every
+    _SHUTDOWN_REPEAT seconds meanwhile: a guest still booting (no ACPI listener yet) drops
+    the first power-button event."""
+
+    def __init__(self, dom: libvirt.virDomain) -> None:
+        self._dom = dom
+        self._last_request = 0.0
+
+    def __call__(self) -> bool:
+        if not self._dom.isActive():
+            return False
+        if time.monotonic() - self._last_request >= _SHUTDOWN_REPEAT:
+            try:
+                self._dom.shutdown()
+            except libvirt.libvirtError as err:
+                # OPERATION_INVALID: it stopped on its own between the check and the call.
+                if err.get_error_code() != libvirt.VIR_ERR_OPERATION_INVALID:
+                    raise
+            self._last_request = time.monotonic()
+        return True
 
 
 def _device(domain_xml: str, alias: str) -> str:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import libvirt
@@ -24,13 +25,37 @@ from ..models.common import parse_duration
 from ..outputs import MigrationOutputs, carried
 from ..ownership import Owner
 from ..plan import Plan
-from ..waiting import Deadline, Progress
+from ..waiting import Deadline, Poll, Progress, Wait, wait
 from . import render
 from .base import LibvirtReconciler
 from .connection import Connections, translate
 from .domains import DomainReconciler, power_state
 
 _POLL = 0.5
+
+
+@dataclass(frozen=True)
+class _Job:
+    """One observation of a running migration: whether the libvirt call returned, and the share of
+    memory sent (None when the job reports none)."""
+
+    finished: bool
+    percent: int | None
+
+
+def _memory_sent(dom: libvirt.virDomain) -> int | None:
+    try:
+        stats = dom.jobStats(0)
+    except libvirt.libvirtError:
+        return None  # the job finished (or the domain left) between two polls
+    total = int(stats.get("memory_total") or 0)
+    remaining = int(stats.get("memory_remaining") or 0)
+    return int(100 * (total - remaining) / total) if total else None
+
+
+def _job_note(seen: _Job) -> str:
+    """Progress by tens of percent, so the log gets a line per step, not per poll."""
+    return f"{seen.percent // 10 * 10}% of memory sent" if seen.percent is not None and not seen.finished else ""
 
 
 class MigrationReconciler(LibvirtReconciler):
@@ -97,8 +122,9 @@ class MigrationReconciler(LibvirtReconciler):
         deadline: Deadline,
         progress: Progress,
     ) -> None:
-        """The blocking libvirt call on a worker; here: progress, deadline, abort."""
+        """The blocking libvirt call on a worker; here: the wait for it (progress, deadline), abort."""
         failure: list[libvirt.libvirtError] = []
+        done = threading.Event()
         flags, params = render.render_migration_flags(args), render.render_migration_params(args)
 
         def work() -> None:
@@ -109,43 +135,38 @@ class MigrationReconciler(LibvirtReconciler):
                     dom.migrate3(dest, params, flags)
             except libvirt.libvirtError as err:
                 failure.append(err)
+            finally:
+                done.set()
 
         worker = threading.Thread(target=work, name=f"migrate-{args.vm}", daemon=True)
         worker.start()
-        last = -1
-        while worker.is_alive():
-            worker.join(_POLL)
-            if not worker.is_alive():
-                break
-            if deadline.left(floor=0) <= 0:
-                try:
-                    dom.abortJob()
-                except libvirt.libvirtError as err:
-                    if err.get_error_code() != libvirt.VIR_ERR_OPERATION_INVALID:
-                        raise translate(err, resource=args.name, doing="aborting the migration") from err
-                worker.join(30)
-                raise WaitTimeout(
-                    "the migration did not finish in time and was aborted; the VM stays on its source "
-                    "(raise customTimeouts, bandwidth_mib_s or max_downtime_ms, or enable auto_converge)",
-                    resource=args.name,
-                )
-            last = self._report(dom, last, progress)
+        job = Wait(
+            "the migration to finish",
+            # `done.wait` as the pause: the wait ends as soon as the worker does.
+            Poll(lambda: _Job(done.is_set(), _memory_sent(dom)), initial=_POLL, maximum=_POLL, pause=done.wait),
+            lambda seen: True if seen.finished else None,
+            deadline,
+            resource=args.name,
+            progress=progress,
+            note=_job_note,
+        )
+        try:
+            wait(job)
+        except WaitTimeout as err:
+            try:
+                dom.abortJob()
+            except libvirt.libvirtError as abort_err:
+                if abort_err.get_error_code() != libvirt.VIR_ERR_OPERATION_INVALID:
+                    raise translate(abort_err, resource=args.name, doing="aborting the migration") from abort_err
+            worker.join(30)
+            raise WaitTimeout(
+                "the migration did not finish in time and was aborted; the VM stays on its source "
+                "(raise customTimeouts, bandwidth_mib_s or max_downtime_ms, or enable auto_converge)",
+                resource=args.name,
+            ) from err
+        worker.join(30)  # it has returned (`done` is set): only its thread is ending
         if failure:
             raise translate(failure[0], resource=args.name, doing="migrating") from failure[0]
-
-    def _report(self, dom: libvirt.virDomain, last: int, progress: Progress) -> int:
-        try:
-            stats = dom.jobStats(0)
-        except libvirt.libvirtError:
-            return last  # the job finished (or the domain left) between two polls
-        total = int(stats.get("memory_total") or 0)
-        remaining = int(stats.get("memory_remaining") or 0)
-        if total:
-            percent = int(100 * (total - remaining) / total)
-            if percent // 10 != last // 10:
-                progress(f"{percent}% of memory sent")
-                return percent
-        return last
 
     def read(
         self, args: MigrationArgs, state: Mapping[str, Any], *, owner: Owner, progress: Progress

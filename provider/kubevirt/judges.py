@@ -1,0 +1,127 @@
+"""Judges of observed KubeVirt/CDI/nmstate objects, for `waiting.wait`. Pure.
+
+A judge looks at one observation (the object as the apiserver returned it, or
+None once it is gone) and returns None to keep waiting, a value when done, or
+raises OperationFailed with the controller's message (a failure ends the wait
+at once). tests/unit/test_judges.py runs them on recorded objects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from ..errors import OperationFailed
+from .parse import condition, phase
+
+Obj = dict[str, Any] | None
+
+VM_FAILURES = frozenset(
+    {
+        "CrashLoopBackOff",
+        "ErrorUnschedulable",
+        "ErrImagePull",
+        "ImagePullBackOff",
+        "ErrorPvcNotFound",
+        "ErrorDataVolumeNotFound",
+        "DataVolumeError",
+    }
+)
+MIGRATION_FINAL = ("Succeeded", "Failed")
+
+
+def status_note(obj: Obj) -> str:
+    """The progress line an observation is worth: printableStatus, phase, progress."""
+    status = (obj or {}).get("status") or {}
+    return " ".join(str(status[k]) for k in ("printableStatus", "phase", "progress") if status.get(k))
+
+
+def _messages(obj: dict[str, Any]) -> str:
+    found = [
+        f"{c.get('type')}: {c.get('reason', '')} {c.get('message', '')}".strip()
+        for c in (obj.get("status") or {}).get("conditions") or []
+        if c.get("message")
+    ]
+    return "; ".join(found) or "no message"
+
+
+def vm_ready(obj: Obj) -> bool | None:
+    """A VM whose runStrategy means running: Ready, or a failure status."""
+    if obj is None:
+        raise OperationFailed("the VirtualMachine was deleted while starting")
+    status = obj.get("status") or {}
+    printable = status.get("printableStatus")
+    if printable in VM_FAILURES:
+        raise OperationFailed(f"the VM failed to start ({printable}): {_messages(obj)}")
+    if status.get("ready") is True:
+        return True
+    return None
+
+
+def vm_stopped(obj: Obj) -> bool | None:
+    if obj is None:
+        return True
+    status = obj.get("status") or {}
+    return True if status.get("printableStatus") == "Stopped" and not status.get("ready") else None
+
+
+def gone(obj: Obj) -> bool | None:
+    return True if obj is None else None
+
+
+def data_volume_done(obj: Obj) -> dict[str, Any] | None:
+    """Succeeded, or CDI's failure (phase Failed, or Running=False with an error reason)."""
+    if obj is None:
+        raise OperationFailed("the DataVolume was deleted while importing")
+    status = obj.get("status") or {}
+    if status.get("phase") == "Succeeded":
+        return dict(status)
+    running = condition(obj, "Running")
+    failed = (
+        running is not None
+        and running.get("status") == "False"
+        and running.get("reason") not in (None, "", "Completed", "Pending", "Scheduled")
+    )
+    if status.get("phase") == "Failed" or failed:
+        raise OperationFailed(f"the DataVolume import failed: {_messages(obj)}")
+    return None
+
+
+def nncp_available(obj: Obj) -> bool | None:
+    if obj is None:
+        raise OperationFailed("the NodeNetworkConfigurationPolicy was deleted while being applied")
+    degraded = condition(obj, "Degraded")
+    if degraded is not None and degraded.get("status") == "True":
+        raise OperationFailed(f"nmstate could not apply the policy: {_messages(obj)}")
+    available = condition(obj, "Available")
+    return True if available is not None and available.get("status") == "True" else None
+
+
+def generation_observed(generation: int) -> Callable[[Obj], bool | None]:
+    """virt-controller has processed `generation` of the VM (status.desiredGeneration), or the VM is gone."""
+
+    def judge(obj: Obj) -> bool | None:
+        desired = ((obj or {}).get("status") or {}).get("desiredGeneration")
+        return True if obj is None or (isinstance(desired, int) and desired >= generation) else None
+
+    return judge
+
+
+def migration_final(obj: Obj) -> str | None:
+    """A VMIM's final phase (Succeeded or Failed); its deletion while running is a failure."""
+    if obj is None:
+        raise OperationFailed("the migration object was deleted while running")
+    current = phase(obj)
+    return current if current in MIGRATION_FINAL else None
+
+
+def migration_settled(vmim_uid: str | None) -> Callable[[Obj], bool | None]:
+    """The VMI reports the abort (or the end) of the migration `vmim_uid`, or a later one, or is gone."""
+
+    def judge(vmi: Obj) -> bool | None:
+        state = ((vmi or {}).get("status") or {}).get("migrationState") or {}
+        if vmi is None or state.get("abortStatus") in ("Succeeded", "Failed") or state.get("completed"):
+            return True
+        return True if vmim_uid is not None and state.get("migrationUid") not in (None, vmim_uid) else None
+
+    return judge
