@@ -97,6 +97,20 @@ def nncp_available(obj: Obj) -> bool | None:
     return True if available is not None and available.get("status") == "True" else None
 
 
+def nncp_policy(obj: Obj) -> Obj:
+    """`nncp_available`, handing back the policy it judged (its version and generation matter next)."""
+    return obj if obj is not None and nncp_available(obj) else None
+
+
+def changed_since(version: object) -> Callable[[Obj], bool | None]:
+    """A judge: the object changed (or went) since it was at resourceVersion `version`."""
+
+    def judge(obj: Obj) -> bool | None:
+        return True if obj is None or (obj.get("metadata") or {}).get("resourceVersion") != version else None
+
+    return judge
+
+
 def generation_observed(generation: int) -> Callable[[Obj], bool | None]:
     """virt-controller has processed `generation` of the VM (status.desiredGeneration), or the VM is gone."""
 

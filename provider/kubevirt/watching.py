@@ -15,9 +15,28 @@ from typing import Any, TypeVar
 
 from ..waiting import Deadline, Progress, Wait, wait
 from .client import Api, Gvr
-from .judges import data_volume_done, gone, nncp_available, status_note, vm_ready, vm_stopped
+from .judges import (
+    changed_since,
+    data_volume_done,
+    gone,
+    nncp_available,
+    nncp_policy,
+    status_note,
+    vm_ready,
+    vm_stopped,
+)
 
-__all__ = ["Watch", "data_volume_done", "gone", "nncp_available", "vm_ready", "vm_stopped", "wait_until"]
+__all__ = [
+    "Watch",
+    "changed_since",
+    "data_volume_done",
+    "gone",
+    "nncp_available",
+    "nncp_policy",
+    "vm_ready",
+    "vm_stopped",
+    "wait_until",
+]
 
 T = TypeVar("T")
 
