@@ -46,3 +46,8 @@ class WaitTimeout(ProviderError):
 
 class OperationFailed(ProviderError):
     """The backend reported a failure (import failed, migration failed, ...)."""
+
+
+class NotAuthorized(OperationFailed):
+    """The backend refused the credentials (not authorized) or the permission (forbidden): the message
+    says which and what to renew or grant. Retrying changes nothing."""

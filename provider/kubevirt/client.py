@@ -30,8 +30,17 @@ from kubernetes.client.exceptions import ApiException
 from kubernetes.config.config_exception import ConfigException
 from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_exponential
 
-from ..errors import BackendUnavailable, Conflict, InvalidSpec, NotFound, OperationFailed, ProviderError
+from ..errors import (
+    BackendUnavailable,
+    Conflict,
+    InvalidSpec,
+    NotAuthorized,
+    NotFound,
+    OperationFailed,
+    ProviderError,
+)
 from ..models import KubevirtTarget
+from .parse import parse_cause_field, parse_status_causes
 from .render import DATA_VOLUME, FIELD_MANAGER, NAD, NNCE, NNCP, PVC, SECRET, VM, VMI, VMIM, Gvr
 
 __all__ = [
@@ -57,12 +66,25 @@ RETRY_BUDGET = 60.0
 """Seconds a call is retried while the apiserver is unreachable, at most (less when the deadline is nearer)."""
 
 
-def _status_message(err: ApiException) -> str:
+def _status(err: ApiException) -> dict[str, Any]:
+    """The Kubernetes `Status` in an error's body ({} when there is none)."""
     try:
         body = json.loads(err.body or "{}")
     except ValueError:
-        return str(err.reason)
-    return str(body.get("message") or err.reason)
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def _status_message(err: ApiException) -> str:
+    return str(_status(err).get("message") or err.reason)
+
+
+def _invalid_field(err: ApiException) -> str | None:
+    """The input field a 400/422 is about: the first cause whose manifest path maps back to an input
+    field (parse.parse_cause_field), else the first cause's raw path; None when it names no field."""
+    fields = parse_status_causes(_status(err))
+    mapped = [f for f in (parse_cause_field(raw) for raw in fields) if f is not None]
+    return mapped[0] if mapped else (fields[0] if fields else None)
 
 
 def translate(err: ApiException, *, resource: str, doing: str) -> ProviderError:
@@ -73,15 +95,15 @@ def translate(err: ApiException, *, resource: str, doing: str) -> ProviderError:
     if status == 409:
         return Conflict(message, resource=resource)
     if status in (400, 422):
-        return InvalidSpec(message, resource=resource)
+        return InvalidSpec(message, resource=resource, field=_invalid_field(err))
     if status == 401:
-        return OperationFailed(
+        return NotAuthorized(
             f"{message} (not authorized: the cluster rejected the kubeconfig's credentials; renew the token or "
             "certificate)",
             resource=resource,
         )
     if status == 403:
-        return OperationFailed(
+        return NotAuthorized(
             f"{message} (forbidden: the kubeconfig's user lacks the RBAC permission for this call)", resource=resource
         )
     if status == 429 or status >= 500:

@@ -9,6 +9,7 @@ cloud-init content behind a Secret) are carried over from the intent.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -379,3 +380,48 @@ def _ms(start: str | None, end: str | None) -> int | None:
 
 def _time(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+_SPEC = r"^spec\.template\.spec\."
+_CAUSE_FIELDS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern), field)
+    for pattern, field in (
+        (_SPEC + r"domain\.devices\.interfaces\[(\d+)\]\.(?:masquerade|bridge|sriov)\b", r"interfaces[\1].binding"),
+        (_SPEC + r"domain\.devices\.interfaces\[(\d+)\]\.macAddress$", r"interfaces[\1].mac"),
+        (_SPEC + r"domain\.devices\.interfaces\[(\d+)\]\.model$", r"interfaces[\1].model"),
+        (_SPEC + r"domain\.devices\.interfaces\[(\d+)\]", r"interfaces[\1]"),
+        (_SPEC + r"networks\[(\d+)\]\.multus\.networkName$", r"interfaces[\1].network"),
+        (_SPEC + r"networks\[(\d+)\]\.pod\b", r"interfaces[\1].pod"),
+        (_SPEC + r"networks\[(\d+)\]", r"interfaces[\1]"),
+        (_SPEC + r"domain\.devices\.disks\[(\d+)\]\.(?:disk|cdrom|lun)\.bus$", r"disks[\1].bus"),
+        (_SPEC + r"domain\.devices\.disks\[(\d+)\]\.bootOrder$", r"disks[\1].boot_order"),
+        (_SPEC + r"domain\.memory\.guest$", "memory"),
+        (_SPEC + r"domain\.memory\.maxGuest$", "max_memory"),
+        (_SPEC + r"domain\.cpu\.(sockets|cores|threads|model)$", r"cpu.\1"),
+        (_SPEC + r"domain\.machine\.type$", "machine"),
+        (r"^spec\.runStrategy$", "kubevirt.run_strategy"),
+        (r"^spec\.storage\.resources\.requests\.storage$", "size"),
+        (r"^spec\.vmiName$", "vm"),
+        (r"^metadata\.name$", "name"),
+        (r"^metadata\.labels\b", "labels"),
+        (r"^metadata\.annotations\b", "annotations"),
+    )
+)
+"""Manifest paths (as render.py writes them) -> the input field they come from. Interfaces and
+networks are rendered in the order of `interfaces`, disks in the order of `disks`."""
+
+
+def parse_cause_field(field: str) -> str | None:
+    """The input field an apiserver cause's field path (`details.causes[].field`, e.g.
+    `spec.template.spec.domain.devices.interfaces[0].masquerade`) comes from, or None when unknown."""
+    for pattern, replacement in _CAUSE_FIELDS:
+        match = pattern.match(field)
+        if match is not None:
+            return match.expand(replacement)
+    return None
+
+
+def parse_status_causes(status: Mapping[str, Any]) -> list[str]:
+    """The field paths a Kubernetes `Status` (a 422's body) names in `details.causes`, in order."""
+    causes = _get(status, "details", "causes") or []
+    return [str(c["field"]) for c in causes if isinstance(c, dict) and c.get("field")]
