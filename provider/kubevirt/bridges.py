@@ -18,14 +18,15 @@ from ..models.common import parse_duration
 from ..outputs import BridgeOutputs
 from ..ownership import Owner
 from ..plan import Plan
-from ..waiting import Deadline, Progress
+from ..waiting import Deadline, Progress, wait
 from . import render
 from .base import KubevirtReconciler, kubevirt_target
 from .client import NAD, NNCE, NNCP, Api, Gvr
+from .judges import changed_since, nncp_policy
 from .owned import apply_owned, delete_owned, fetch_owned, refuse_foreign, roll_back
 from .parse import owned, parse_bridge, parse_bridge_outputs, parse_enactments_current, parse_nncp_removing
 from .render import POLICY_LABEL
-from .watching import changed_since, nncp_policy, wait_until
+from .watching import Watch
 
 _ROLLBACK = 10.0
 """Seconds a failed create may spend removing what it made (the create's own deadline may be spent)."""
@@ -42,14 +43,15 @@ def _wait_applied(
     """
     generation = ((written or {}).get("metadata") or {}).get("generation")
     while True:
-        current = wait_until(api, NNCP, name, None, nncp_policy, deadline=deadline, what=what, progress=progress)
+        policy = Watch(api, NNCP, name, None)
+        current = wait(policy.until(nncp_policy, what, deadline, progress))
         if not isinstance(generation, int):
             return
         enactments = api.list(NNCE, label_selector=f"{POLICY_LABEL}={name}")
         if parse_enactments_current(enactments, generation):
             return
         version = (current.get("metadata") or {}).get("resourceVersion")
-        wait_until(api, NNCP, name, None, changed_since(version), deadline=deadline, what=what, progress=progress)
+        wait(policy.until(changed_since(version), what, deadline, progress))
 
 
 class BridgeReconciler(KubevirtReconciler):

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from ..waiting import Deadline, Progress, Wait, wait
+from ..waiting import Deadline, Progress, Wait
 from .client import Api, Gvr
 from .judges import (
     changed_since,
@@ -35,7 +35,6 @@ __all__ = [
     "nncp_policy",
     "vm_ready",
     "vm_stopped",
-    "wait_until",
 ]
 
 T = TypeVar("T")
@@ -84,18 +83,3 @@ class Watch:
             note=status_note,
             slow="the cluster is slow",
         )
-
-
-def wait_until(
-    api: Api,
-    gvr: Gvr,
-    name: str,
-    namespace: str | None,
-    judge: Callable[[dict[str, Any] | None], T | None],
-    *,
-    deadline: Deadline,
-    what: str,
-    progress: Progress,
-) -> T:
-    """Shorthand for `wait(Watch(api, gvr, name, namespace).until(judge, what, deadline, progress))`."""
-    return wait(Watch(api, gvr, name, namespace).until(judge, what, deadline, progress))
