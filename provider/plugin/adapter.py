@@ -28,7 +28,7 @@ from ..errors import InvalidSpec
 from ..models.common import DURATION_MAX_S, dump
 from ..models.secrets import secret_fields
 from ..ownership import Owner
-from ..plan import Change, Plan
+from ..plan import Change, Item, Plan
 from .config import ProviderConfig
 from .values import is_unknown
 
@@ -158,45 +158,24 @@ def detailed_diff(plan: Plan, old: Mapping[str, Any], new: Mapping[str, Any]) ->
 
 
 def property_path(change: Change, old: Mapping[str, Any], new: Mapping[str, Any]) -> str:
-    """`disks[root].bus` (the core's path, named list items by name) as `disks[1].bus` (Pulumi's)."""
-    segments = _segments(change.text, new if change.new is not None else old)
+    """The core's path (named list items by name: `disks[root].bus`) in the engine's property-path
+    syntax, items by their index in the document that holds the change: `disks[1].bus`;
+    keys that are not identifiers quoted: `labels["app.kubernetes.io/name"]`."""
+    node: Any = new if change.new is not None else old
     text = ""
-    for seg in segments:
-        if isinstance(seg, int):
-            text += f"[{seg}]"
-        elif _IDENT.match(seg):
-            text += f".{seg}" if text else seg
-        else:
-            escaped = seg.replace("\\", "\\\\").replace('"', '\\"')
-            text += f'["{escaped}"]'
+    for part in change.path:
+        if isinstance(part, Item):
+            index = _index_of(node, part)
+            text += f"[{index}]" if index is not None else f'["{_escaped(part)}"]'
+            node = node[index] if index is not None else None
+            continue
+        text += (f".{part}" if text else part) if _IDENT.match(part) else f'["{_escaped(part)}"]'
+        node = node.get(part) if isinstance(node, Mapping) else None
     return text
 
 
-def _segments(path: str, doc: Any) -> list[str | int]:
-    """Split a core path by walking the document that holds it, so keys holding `.` or `[` stay
-    whole and named list items (`[root]`) become their index."""
-    out: list[str | int] = []
-    rest, node = path, doc
-    while rest:
-        if rest.startswith("["):
-            name, _, rest = rest[1:].partition("]")
-            rest = rest.removeprefix(".")
-            index = _index_of(node, name)
-            out.append(index if index is not None else name)
-            node = node[index] if index is not None else None
-            continue
-        key = _longest_key(node, rest) or re.split(r"[.\[]", rest, maxsplit=1)[0]
-        out.append(key)
-        rest = rest[len(key) :].removeprefix(".")
-        node = node.get(key) if isinstance(node, Mapping) else None
-    return out
-
-
-def _longest_key(node: Any, rest: str) -> str | None:
-    if not isinstance(node, Mapping):
-        return None
-    keys = [k for k in node if rest == k or rest.startswith(k + ".") or rest.startswith(k + "[")]
-    return max(keys, key=len) if keys else None
+def _escaped(key: str) -> str:
+    return key.replace("\\", "\\\\").replace('"', '\\"')
 
 
 def _index_of(items: Any, name: str) -> int | None:
