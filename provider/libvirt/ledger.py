@@ -46,15 +46,18 @@ from dataclasses import dataclass
 
 import libvirt
 
-from ..errors import Conflict, InvalidSpec
+from ..errors import Conflict, InvalidSpec, WaitTimeout
 from ..ownership import Owner
-from ..waiting import Progress
+from ..waiting import Deadline, Poll, Progress, Wait, wait
 from . import render
 from .connection import lookup
 from .streams import download_bytes, upload_bytes
 
 RECORD_SUFFIX = ".pkv-owner"
 RECORD_SIZE = 4096
+SETTLE = 5.0
+"""Seconds an unreadable record gets for its writer to finish (creating it and uploading its 4 KiB
+take milliseconds): a claim another run is writing at this moment must not look dead."""
 DEFAULT_POOL_DIR = "/var/lib/libvirt/images"
 
 
@@ -64,10 +67,12 @@ def record_name(volume: str) -> str:
 
 @dataclass(frozen=True)
 class Record:
-    """What the record of a volume says: `exists` False = no record; `owner` None = unreadable."""
+    """What the record of a volume says: `exists` False = no record; `owner` None = unreadable;
+    `busy`: another run is allocating it this very moment (libvirt refuses to read it yet)."""
 
     exists: bool
     owner: str | None = None
+    busy: bool = False
 
 
 @dataclass(frozen=True)
@@ -84,7 +89,13 @@ def read_record(conn: libvirt.virConnect, pool: libvirt.virStoragePool, volume: 
     rec = lookup(pool.storageVolLookupByName, record_name(volume), resource=resource, what="ownership record")
     if rec is None:
         return Record(exists=False)
-    raw = download_bytes(conn, rec, RECORD_SIZE).rstrip(b"\0 \n")
+    try:
+        raw = download_bytes(conn, rec, RECORD_SIZE).rstrip(b"\0 \n")
+    except libvirt.libvirtError as err:
+        # "volume ... is still being allocated": a claim of another run is being written now.
+        if err.get_error_code() != libvirt.VIR_ERR_OPERATION_INVALID:
+            raise
+        return Record(exists=True, busy=True)
     try:
         doc = json.loads(raw)
     except ValueError:
@@ -116,6 +127,12 @@ def claim(
     """
     where = f"{pool.name()}/{volume}"
     record = read_record(conn, pool, volume, resource=resource)
+    if record.exists and record.owner is None:
+        record = _settled(conn, pool, volume, resource=resource)
+    if record.busy:
+        raise Conflict(
+            f"volume name {where} is being claimed by another run at this moment", resource=resource, field=field
+        )
     vol = lookup(pool.storageVolLookupByName, volume, resource=resource, what="volume")
     if record.exists and record.owner == str(owner):
         return Claim(existing=vol is not None, taken_over=False)
@@ -136,6 +153,23 @@ def claim(
         )
     _write_record(conn, pool, volume, owner, exists=record.exists, resource=resource, field=field)
     return Claim(existing=vol is not None, taken_over=vol is not None or record.owner is not None)
+
+
+def _settled(conn: libvirt.virConnect, pool: libvirt.virStoragePool, volume: str, *, resource: str) -> Record:
+    """The record once its writer has written it; still unreadable after SETTLE seconds, its
+    writer died between creating and writing it (a dead claim), or is allocating it still (busy)."""
+    try:
+        return wait(
+            Wait(
+                what=f"the ownership record of {pool.name()}/{volume} to be written",
+                source=Poll(lambda: read_record(conn, pool, volume, resource=resource), initial=0.1, maximum=0.5),
+                judge=lambda record: record if record.owner is not None or not record.exists else None,
+                deadline=Deadline(SETTLE),
+                resource=resource,
+            )
+        )
+    except WaitTimeout:
+        return read_record(conn, pool, volume, resource=resource)
 
 
 def _write_record(
