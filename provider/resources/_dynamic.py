@@ -204,6 +204,10 @@ def resource_props(
     return props
 
 
+LEGACY_TYPE = "pulumi-python:dynamic:Resource"
+"""The type every dynamic resource had before the kinds registered their own tokens."""
+
+
 class KindResource(Resource):
     """Base of the resource classes: one provider class, inputs = the model's fields.
 
@@ -230,5 +234,8 @@ class KindResource(Resource):
         inputs["name"] = wire_value(name) if name is not None and name != "" else resource_name
         if secrets:
             opts = pulumi.ResourceOptions.merge(pulumi.ResourceOptions(additional_secret_outputs=list(secrets)), opts)
+        # Registered as `pulumi-python:dynamic/kubevirt:<Kind>` (see the subclasses); stacks made
+        # when every kind was `pulumi-python:dynamic:Resource` keep their resources (no replacement).
+        opts = pulumi.ResourceOptions.merge(pulumi.ResourceOptions(aliases=[pulumi.Alias(type_=LEGACY_TYPE)]), opts)
         props = resource_props(kind, inputs, opts, resource_name=resource_name)
         super().__init__(self.provider_class(), resource_name, props, engine_opts(opts))

@@ -14,7 +14,7 @@ class BridgeProvider(DynamicAdapter):
     kind = BRIDGE
 
 
-class Bridge(KindResource):
+class Bridge(KindResource, module="kubevirt", name="Bridge"):
     """An L2 segment: a libvirt network, or on KubeVirt an NNCP + a NAD.
 
     Attach a VM NIC with `{"name": "nic0", "bridge": this}`.

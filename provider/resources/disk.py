@@ -16,7 +16,7 @@ class DiskProvider(DynamicAdapter):
     kind = DISK
 
 
-class Disk(KindResource):
+class Disk(KindResource, module="kubevirt", name="Disk"):
     """A disk image: a libvirt volume or a KubeVirt DataVolume.
 
     Pass it to a VirtualMachine disk as `{"name": "root", "disk": this}`; to

@@ -18,7 +18,7 @@ class MigrationProvider(DynamicAdapter):
     kind = MIGRATION
 
 
-class Migration(KindResource):
+class Migration(KindResource, module="kubevirt", name="Migration"):
     """One live migration of a VirtualMachine, as a resource.
 
     `Migration("move", vm=vm, destination_uri="qemu+tcp://host-b/system")` moves the

@@ -41,7 +41,7 @@ def _interface(item: object) -> Any:
     return bridge.network_name.apply(lambda network: {**rest, "network": network})
 
 
-class VirtualMachine(KindResource):
+class VirtualMachine(KindResource, module="kubevirt", name="VirtualMachine"):
     """A virtual machine on libvirt or KubeVirt.
 
     Every field of `VirtualMachineArgs` is a keyword argument. Disks may name a
