@@ -90,7 +90,7 @@ def _disk_transition(old: DiskArgs, new: DiskArgs) -> list[Failure]:
 
 
 VIRTUAL_MACHINE: ResourceKind[VirtualMachineArgs] = ResourceKind(
-    type_name="pulumi-kubevirt:index:VirtualMachine",
+    type_name="kubevirt:index:VirtualMachine",
     model=VirtualMachineArgs,
     rules={"libvirt": libvirt_rules.VM_RULES, "kubevirt": kube_rules.VM_RULES},
     default={"libvirt": "restart", "kubevirt": "restart"},
@@ -100,7 +100,7 @@ VIRTUAL_MACHINE: ResourceKind[VirtualMachineArgs] = ResourceKind(
 )
 
 DISK: ResourceKind[DiskArgs] = ResourceKind(
-    type_name="pulumi-kubevirt:index:Disk",
+    type_name="kubevirt:index:Disk",
     model=DiskArgs,
     rules={"libvirt": libvirt_rules.VOLUME_RULES, "kubevirt": kube_rules.DATA_VOLUME_RULES},
     default={"libvirt": "replace", "kubevirt": "replace"},
@@ -110,7 +110,7 @@ DISK: ResourceKind[DiskArgs] = ResourceKind(
 )
 
 BRIDGE: ResourceKind[BridgeArgs] = ResourceKind(
-    type_name="pulumi-kubevirt:index:Bridge",
+    type_name="kubevirt:index:Bridge",
     model=BridgeArgs,
     rules={"libvirt": libvirt_rules.NETWORK_RULES, "kubevirt": kube_rules.BRIDGE_RULES},
     default={"libvirt": "restart", "kubevirt": "restart"},
@@ -120,7 +120,7 @@ BRIDGE: ResourceKind[BridgeArgs] = ResourceKind(
 
 
 MIGRATION: ResourceKind[MigrationArgs] = ResourceKind(
-    type_name="pulumi-kubevirt:index:Migration",
+    type_name="kubevirt:index:Migration",
     model=MigrationArgs,
     rules={"libvirt": libvirt_rules.MIGRATION_RULES, "kubevirt": libvirt_rules.MIGRATION_RULES},
     default={"libvirt": "replace", "kubevirt": "replace"},

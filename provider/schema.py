@@ -1,7 +1,11 @@
 """Pulumi package schema generated from the models (`python -m pulumi_kubevirt.provider.schema`).
 
-Pure. A future native provider plugin serves this from GetSchema; the committed
-schema.json must equal this output (tests/unit/test_schema.py).
+Pure. It is what the plugin (`pulumi-resource-kubevirt`, package `kubevirt`)
+serves from GetSchema, and what the typed SDK is generated from (`make sdk`):
+tokens `kubevirt:index:VirtualMachine`, ..., the provider configuration
+(`config` and `provider`, `kubeconfig` secret), and `name` optional (it
+defaults to the resource's logical name). The committed schema.json must equal
+this output (tests/unit/test_schema.py).
 """
 
 from __future__ import annotations
@@ -15,8 +19,28 @@ from pydantic import BaseModel
 from .core import ResourceKind
 from .kinds import BRIDGE, DISK, MIGRATION, VIRTUAL_MACHINE
 
-PACKAGE = "pulumi-kubevirt"
+PACKAGE = "kubevirt"
+"""The plugin's package name: binary `pulumi-resource-kubevirt`, tokens `kubevirt:index:*`, config `kubevirt:*`."""
 VERSION = "0.1.0"
+SDK_PACKAGE = "pulumi_kubevirt.sdk"
+"""Import name of the generated Python SDK (sdk/python, shipped in the wheel under pulumi_kubevirt)."""
+
+CONFIG: dict[str, dict[str, Any]] = {
+    "targetKind": {
+        "type": "string",
+        "description": "Target of resources that name none: libvirt (default) or kubevirt",
+    },
+    "libvirtUri": {"type": "string", "description": "libvirt connection URI (default qemu:///system)"},
+    "kubeconfig": {
+        "type": "string",
+        "secret": True,
+        "description": "KubeVirt: a kubeconfig file path, or the kubeconfig content itself (kept secret)",
+    },
+    "context": {"type": "string", "description": "KubeVirt: kubeconfig context (default: its current-context)"},
+    "namespace": {"type": "string", "description": "KubeVirt: namespace of resources that name none"},
+    "inCluster": {"type": "boolean", "description": "KubeVirt: use the pod's service account"},
+}
+"""The provider configuration: stack config `kubevirt:<key>` or an explicit Provider's inputs."""
 
 _OUTPUT_TYPES: dict[str, dict[str, Any]] = {
     "uuid": {"type": "string", "description": "libvirt domain UUID / KubeVirt VM uid"},
@@ -138,7 +162,7 @@ def build_schema() -> dict[str, Any]:
         resources[_token(name)] = {
             "description": (kind.model.__doc__ or "").strip(),
             "inputProperties": inputs,
-            "requiredInputs": required,
+            "requiredInputs": [r for r in required if r != "name"],  # name defaults to the logical name
             "properties": outputs,
             "required": required,
         }
@@ -148,9 +172,11 @@ def build_schema() -> dict[str, Any]:
         "version": VERSION,
         "description": "Virtual machines, disks, bridges and live migrations on KubeVirt and libvirt.",
         "license": "Apache-2.0",
+        "config": {"variables": CONFIG},
+        "provider": {"description": "The KubeVirt/libvirt provider", "inputProperties": CONFIG},
         "types": dict(sorted(conv.types.items())),
         "resources": resources,
-        "language": {"python": {"packageName": "pulumi_kubevirt"}},
+        "language": {"python": {"packageName": SDK_PACKAGE}},
     }
 
 

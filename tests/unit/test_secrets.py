@@ -24,9 +24,9 @@ def test_secret_fields_are_declared() -> None:
     assert secret_fields(VirtualMachineArgs) == ("cloud_init",)
     assert set(secret_fields(CloudInit)) == {"user_data", "network_data"}
     schema = build_schema()
-    vm = schema["resources"]["pulumi-kubevirt:index:VirtualMachine"]
+    vm = schema["resources"]["kubevirt:index:VirtualMachine"]
     assert vm["inputProperties"]["cloud_init"]["secret"] is True
-    cloud_init = schema["types"]["pulumi-kubevirt:index:CloudInit"]["properties"]
+    cloud_init = schema["types"]["kubevirt:index:CloudInit"]["properties"]
     assert cloud_init["user_data"]["secret"] is True and cloud_init["network_data"]["secret"] is True
     assert "cloud_init_digest" not in vm["properties"]  # no digest of a secret in state, salted or not
 
