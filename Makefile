@@ -12,7 +12,7 @@ export PULUMI_SKIP_UPDATE_CHECK := true
 export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION := true
 export PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK := 1
 
-.PHONY: setup demo destroy test lint unit schema sweep
+.PHONY: setup demo destroy test lint unit schema sdk sweep
 
 # `make setup` (and demo/test, which run it) is meant for CI and throwaway
 # machines: it lets scripts/start-libvirtd.sh change the host's libvirt
@@ -40,6 +40,11 @@ lint:
 
 schema:
 	python -m pulumi_kubevirt.provider.schema > schema.json
+
+# The typed SDK of the plugin (pulumi_kubevirt.sdk), generated from schema.json
+# (see scripts/gen-sdk.sh for why not only `pulumi package gen-sdk`).
+sdk: schema
+	scripts/gen-sdk.sh sdk
 
 unit:
 	pytest -m unit -q

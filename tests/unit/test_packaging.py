@@ -85,6 +85,7 @@ def test_wheel_holds_every_module_and_marker_and_nothing_else(build: tuple[Path,
         expected |= {f"{prefix}/{p}" for p in SETUPTOOLS["package-data"].get(package, [])}
     assert "pulumi_kubevirt/provider/py.typed" in expected
     assert "pulumi_kubevirt/components/py.typed" in expected
+    assert "pulumi_kubevirt/sdk/pulumi-plugin.json" in expected  # the generated SDK ships (make sdk)
     shipped = {n for n in names if ".dist-info/" not in n}
     assert shipped == expected
 
@@ -128,15 +129,17 @@ def test_installed_wheel_imports_and_prints_the_schema(build: tuple[Path, str], 
     )  # pydantic, pulumi, ... of the dev venv
 
     code = (
-        "import json, pulumi_kubevirt.provider as p, pulumi_kubevirt.components as c\n"
-        "print(json.dumps([p.__file__, c.__file__, sorted(p.__all__)]))\n"
+        "import json, pulumi_kubevirt.provider as p, pulumi_kubevirt.components as c, pulumi_kubevirt.sdk as s\n"
+        "print(json.dumps([p.__file__, c.__file__, sorted(p.__all__), s.__file__, s._utilities.get_version()]))\n"
     )
     result = run_isolated(python, "-c", code, cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
-    provider, components, exported = json.loads(result.stdout)
+    provider, components, exported, sdk, sdk_version = json.loads(result.stdout)
     assert Path(provider).is_relative_to(site)  # the installed copy, not this tree
     assert Path(components).is_relative_to(site)
     assert {"VirtualMachine", "Disk", "Bridge", "Migration"} <= set(exported)
+    assert Path(sdk).is_relative_to(site)
+    assert sdk_version == CONFIG["project"]["version"]  # the plugin version the SDK asks the engine for
 
     result = run_isolated(python, "-m", "pulumi_kubevirt.provider.schema", cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
