@@ -48,7 +48,7 @@ from tests.harness.kube_fixtures import KubeCluster
 from tests.harness.kubevirt_test_double import KubevirtTestDouble
 
 from ..libvirt.test_resources import checked
-from .cluster_objects import Cluster
+from .cluster_objects import VM, Cluster
 from .fault_child import STEP, call
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -509,3 +509,26 @@ def test_timeouts_roll_back_and_the_next_up_converges(target: dict[str, Any], cl
     check_objects(cluster, ns, scenario.created, set(), Tally("timeout"))
     p.delete(rid, state)
     check_objects(cluster, ns, set(), set(), Tally("timeout"))
+
+
+def test_refresh_and_destroy_find_owned_leftovers(target: dict[str, Any], cluster: Cluster) -> None:
+    """The VM deleted by another client (or by an interrupted destroy) while its Secrets remain: refresh
+    keeps the resource (observed stopped, state Missing), so `up` makes the VM again, and `destroy`
+    removes the Secrets; nothing is dropped from the state while something of it is left."""
+    ns = target["namespace"]
+    scenario = vm_scenario(target)
+    p = scenario.provider
+    props = checked(p, {}, {OWNER: owner_of("fvm"), **scenario.create})
+    rid, state = _made(p, props)
+    cluster.delete(VM, "fvm", ns)
+    read = p.read(rid, state)
+    assert read.id == rid and read.outs["state"] == "Missing" and read.inputs["run_state"] == "stopped"
+    diff = p.diff(rid, read.outs, props)
+    assert diff.changes is True and diff.replaces == []
+    outs = dict(p.update(rid, read.outs, props).outs)  # the next `up`
+    scenario.check(outs)
+    check_objects(cluster, ns, scenario.created, set(), Tally("leftovers"))
+    cluster.delete(VM, "fvm", ns)
+    p.delete(rid, outs)  # `destroy` without a refresh
+    check_objects(cluster, ns, set(), set(), Tally("leftovers"))
+    assert p.read(rid, outs).id is None  # nothing of it left: gone
