@@ -41,10 +41,13 @@ lint:
 schema:
 	python -m pulumi_kubevirt.provider.schema > schema.json
 
-# The typed SDK of the plugin (pulumi_kubevirt.sdk), generated from schema.json
-# (see scripts/gen-sdk.sh for why not only `pulumi package gen-sdk`).
+# The typed Python API, generated: the plugin's SDK (pulumi_kubevirt.sdk) from
+# schema.json (see scripts/gen-sdk.sh for why not only `pulumi package gen-sdk`),
+# and the dynamic resource classes' typed signatures from the models.
 sdk: schema
 	scripts/gen-sdk.sh sdk
+	python scripts/gen_resource_types.py > provider/resources/inputs.py.new  # imports the package: not in place
+	mv provider/resources/inputs.py.new provider/resources/inputs.py
 
 unit:
 	pytest -m unit -q

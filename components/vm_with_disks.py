@@ -7,11 +7,12 @@ to a VirtualMachine child in the given order; no CRUD logic lives here.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 import pulumi
 
 from pulumi_kubevirt.provider import Disk, VirtualMachine
+from pulumi_kubevirt.provider.resources.inputs import DiskAttachmentArgs
 
 _ATTACHMENT_KEYS = ("bus", "readonly", "cdrom", "boot_order")
 
@@ -35,7 +36,7 @@ class VmWithDisks(pulumi.ComponentResource):
         super().__init__("pulumi-kubevirt:components:VmWithDisks", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         self.disks = {}
-        attachments = []
+        attachments: list[DiskAttachmentArgs] = []
         for index, spec in enumerate(disks):
             disk_name = spec["name"]
             disk_args = {k: v for k, v in spec.items() if k not in _ATTACHMENT_KEYS and k != "name"}
@@ -43,7 +44,10 @@ class VmWithDisks(pulumi.ComponentResource):
                 disk_args.setdefault("target", target)
             disk = Disk(f"{name}-{disk_name}", opts=child, **disk_args)
             self.disks[disk_name] = disk
-            attachment = {"name": disk_name, "disk": disk, **{k: spec[k] for k in _ATTACHMENT_KEYS if k in spec}}
+            attachment = cast(
+                DiskAttachmentArgs,
+                {"name": disk_name, "disk": disk, **{k: spec[k] for k in _ATTACHMENT_KEYS if k in spec}},
+            )
             if index == 0 and not any("boot_order" in s for s in disks):
                 attachment["boot_order"] = 1
             attachments.append(attachment)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pulumi
 
 from ..kinds import BRIDGE
-from ._dynamic import DynamicAdapter, KindResource
+from ._dynamic import DynamicAdapter
+from .inputs import TypedBridge
 
 
 class BridgeProvider(DynamicAdapter):
@@ -14,7 +15,7 @@ class BridgeProvider(DynamicAdapter):
     kind = BRIDGE
 
 
-class Bridge(KindResource, module="kubevirt", name="Bridge"):
+class Bridge(TypedBridge, module="kubevirt", name="Bridge"):
     """An L2 segment: a libvirt network, or on KubeVirt an NNCP + a NAD.
 
     Attach a VM NIC with `{"name": "nic0", "bridge": this}`.

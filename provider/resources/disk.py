@@ -7,7 +7,8 @@ from typing import Any
 import pulumi
 
 from ..kinds import DISK
-from ._dynamic import DynamicAdapter, KindResource
+from ._dynamic import DynamicAdapter
+from .inputs import TypedDisk
 
 
 class DiskProvider(DynamicAdapter):
@@ -16,7 +17,7 @@ class DiskProvider(DynamicAdapter):
     kind = DISK
 
 
-class Disk(KindResource, module="kubevirt", name="Disk"):
+class Disk(TypedDisk, module="kubevirt", name="Disk"):
     """A disk image: a libvirt volume or a KubeVirt DataVolume.
 
     Pass it to a VirtualMachine disk as `{"name": "root", "disk": this}`; to

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pulumi
 
 from ..kinds import MIGRATION
 from ..models import VirtualMachineArgs
 from ._dynamic import DynamicAdapter, KindResource
+from .inputs import TypedMigration
 from .vm import VirtualMachine
 
 
@@ -18,7 +19,7 @@ class MigrationProvider(DynamicAdapter):
     kind = MIGRATION
 
 
-class Migration(KindResource, module="kubevirt", name="Migration"):
+class Migration(TypedMigration, module="kubevirt", name="Migration"):
     """One live migration of a VirtualMachine, as a resource.
 
     `Migration("move", vm=vm, destination_uri="qemu+tcp://host-b/system")` moves the
@@ -36,7 +37,7 @@ class Migration(KindResource, module="kubevirt", name="Migration"):
     planned_change: pulumi.Output[str]
     provider_class = MigrationProvider
 
-    def __init__(
+    def _construct(
         self,
         resource_name: str,
         *,
@@ -47,7 +48,7 @@ class Migration(KindResource, module="kubevirt", name="Migration"):
     ) -> None:
         if not isinstance(vm, VirtualMachine):
             # Not a VirtualMachine resource (a name, or a wrong value): check judges `vm` as given.
-            super().__init__(resource_name, name=name, opts=opts, vm=vm, **fields)
+            KindResource.__init__(self, resource_name, name=name, opts=opts, vm=vm, **fields)
             return
         spec_keys = [k for k in VirtualMachineArgs.model_fields if hasattr(vm, k)]
         vm_spec = pulumi.Output.all(**{k: getattr(vm, k) for k in spec_keys}).apply(
@@ -59,4 +60,7 @@ class Migration(KindResource, module="kubevirt", name="Migration"):
             "vm_spec": vm_spec,
             **fields,
         }
-        super().__init__(resource_name, name=name, opts=opts, **inputs)
+        KindResource.__init__(self, resource_name, name=name, opts=opts, **inputs)
+
+    if not TYPE_CHECKING:  # the type checker sees TypedMigration's typed signature
+        __init__ = _construct

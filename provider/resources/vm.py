@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pulumi
 
@@ -11,6 +11,7 @@ from ..kinds import VIRTUAL_MACHINE
 from ._dynamic import DynamicAdapter, KindResource
 from .bridge import Bridge
 from .disk import Disk
+from .inputs import TypedVirtualMachine
 
 
 class VirtualMachineProvider(DynamicAdapter):
@@ -41,10 +42,10 @@ def _interface(item: object) -> Any:
     return bridge.network_name.apply(lambda network: {**rest, "network": network})
 
 
-class VirtualMachine(KindResource, module="kubevirt", name="VirtualMachine"):
+class VirtualMachine(TypedVirtualMachine, module="kubevirt", name="VirtualMachine"):
     """A virtual machine on libvirt or KubeVirt.
 
-    Every field of `VirtualMachineArgs` is a keyword argument. Disks may name a
+    Every field of `VirtualMachineArgs` is a keyword argument (typed: TypedVirtualMachine). Disks may name a
     `Disk` resource (`{"name": "root", "disk": root}`), interfaces a `Bridge`
     (`{"name": "nic0", "bridge": lan}`). `planned_change` shows, in preview,
     whether an update is applied live, at the next restart, or by replacement.
@@ -65,7 +66,7 @@ class VirtualMachine(KindResource, module="kubevirt", name="VirtualMachine"):
     planned_change: pulumi.Output[str]
     provider_class = VirtualMachineProvider
 
-    def __init__(
+    def _construct(
         self,
         resource_name: str,
         *,
@@ -84,4 +85,7 @@ class VirtualMachine(KindResource, module="kubevirt", name="VirtualMachine"):
             inputs["interfaces"] = (
                 [_interface(i) for i in interfaces] if isinstance(interfaces, (list, tuple)) else interfaces
             )
-        super().__init__(resource_name, name=name, opts=opts, **inputs)
+        KindResource.__init__(self, resource_name, name=name, opts=opts, **inputs)
+
+    if not TYPE_CHECKING:  # the type checker sees TypedVirtualMachine's typed signature
+        __init__ = _construct
