@@ -28,11 +28,13 @@ if "$BIN/pulumi" package gen-sdk "$ROOT/schema.json" --language python --out "$t
     src=$tmp/cli/python/$PACKAGE_DIR
 else
     echo "gen-sdk: pulumi package gen-sdk failed ($(tail -1 "$tmp/cli.log")); using pkg/v3/codegen/python directly" >&2
-    gen=$BIN/gen-python-sdk
+    # shellcheck source=versions.env
+    . "$ROOT/scripts/versions.env"
+    gen=$BIN/gen-python-sdk-$PULUMI_VERSION # rebuilt when the pulumi version moves
     if [ ! -x "$gen" ] || [ "$ROOT/scripts/gen-python-sdk/main.go" -nt "$gen" ]; then
         wrapper=$PKV_CACHE/build/pulumi # the CLI's build module (scripts/build-go-tools.sh)
-        [ -f "$wrapper/go.mod" ] || {
-            echo "gen-sdk: $wrapper/go.mod missing: run make setup (it builds the pulumi CLI)" >&2
+        grep -q "github.com/pulumi/pulumi/pkg/v3 v$PULUMI_VERSION" "$wrapper/go.mod" 2>/dev/null || {
+            echo "gen-sdk: $wrapper/go.mod is not the pulumi v$PULUMI_VERSION build: run make setup" >&2
             exit 1
         }
         mkdir -p "$tmp/build"
