@@ -34,5 +34,5 @@ step "Debian packages" "$HERE/install-debs.sh"
 step "libvirtd" "$HERE/start-libvirtd.sh"
 step "Python venv + pulumi-kubevirt (editable, with dev extras)" venv
 step "tiny guest (kernel + busybox initramfs)" "$HERE/build-guest.sh"
-step "Go-built tools (cold: tens of minutes)" "$HERE/build-go-tools.sh" etcd pulumi language-python kube-apiserver
+step "Go-built tools (cold: tens of minutes)" "$HERE/build-go-tools.sh" etcd pulumi language-python kube-apiserver language-yaml
 printf '\n[setup] all done in %ss\n' $((SECONDS - start))
