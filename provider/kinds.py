@@ -6,7 +6,9 @@ when a reconciler is first needed, in the provider process.
 
 from __future__ import annotations
 
-from typing import Any
+import importlib
+from collections.abc import Callable
+from typing import Any, cast
 
 from .core import Backends, Failure, Reconciler, ResourceKind
 from .errors import InvalidSpec
@@ -16,69 +18,41 @@ from .models import BridgeArgs, DiskArgs, MigrationArgs, VirtualMachineArgs
 from .models.common import quantity_bytes
 from .outputs import BRIDGE_OUTPUTS, DISK_OUTPUTS, MIGRATION_OUTPUTS, VM_OUTPUTS
 
+# The reconciler of each (kind, target): (module under provider/, class), imported
+# only when first needed, so importing this module loads no client library.
+_RECONCILERS: dict[tuple[str, str], tuple[str, str]] = {
+    ("VirtualMachine", "libvirt"): ("libvirt.domains", "DomainReconciler"),
+    ("VirtualMachine", "kubevirt"): ("kubevirt.vms", "VmReconciler"),
+    ("Disk", "libvirt"): ("libvirt.volumes", "VolumeReconciler"),
+    ("Disk", "kubevirt"): ("kubevirt.disks", "DataVolumeReconciler"),
+    ("Bridge", "libvirt"): ("libvirt.networks", "NetworkReconciler"),
+    ("Bridge", "kubevirt"): ("kubevirt.bridges", "BridgeReconciler"),
+    ("Migration", "libvirt"): ("libvirt.migrations", "MigrationReconciler"),
+    ("Migration", "kubevirt"): ("kubevirt.migrations", "VmimReconciler"),
+}
 
-def _libvirt_connections(backends: Backends) -> Any:
-    from .libvirt.connection import Connections
-
-    return backends.get("libvirt.connections", Connections)
-
-
-def _clusters(backends: Backends) -> Any:
-    from .kubevirt.client import Clusters
-
-    return backends.get("kubevirt.clusters", Clusters)
-
-
-def _unsupported(kind: str, target: str) -> InvalidSpec:
-    return InvalidSpec(f"{kind} on a {target} target is not implemented yet", field="target")
-
-
-def _vm_reconciler(backends: Backends, target: str) -> Reconciler[VirtualMachineArgs]:
-    if target == "libvirt":
-        from .libvirt.domains import DomainReconciler
-
-        return DomainReconciler(_libvirt_connections(backends))
-    if target == "kubevirt":
-        from .kubevirt.vms import VmReconciler
-
-        return VmReconciler(_clusters(backends))
-    raise _unsupported("VirtualMachine", target)
+# What a backend's reconcilers are built on: (Backends key, (module, class)).
+_BACKEND_CLIENTS: dict[str, tuple[str, tuple[str, str]]] = {
+    "libvirt": ("libvirt.connections", ("libvirt.connection", "Connections")),
+    "kubevirt": ("kubevirt.clusters", ("kubevirt.client", "Clusters")),
+}
 
 
-def _disk_reconciler(backends: Backends, target: str) -> Reconciler[DiskArgs]:
-    if target == "libvirt":
-        from .libvirt.volumes import VolumeReconciler
-
-        return VolumeReconciler(_libvirt_connections(backends))
-    if target == "kubevirt":
-        from .kubevirt.disks import DataVolumeReconciler
-
-        return DataVolumeReconciler(_clusters(backends))
-    raise _unsupported("Disk", target)
+def _load(module: str, name: str) -> Any:
+    return getattr(importlib.import_module(f".{module}", __package__), name)
 
 
-def _bridge_reconciler(backends: Backends, target: str) -> Reconciler[BridgeArgs]:
-    if target == "libvirt":
-        from .libvirt.networks import NetworkReconciler
+def _reconciler(kind: str) -> Callable[[Backends, str], Reconciler[Any]]:
+    """The factory of `kind`'s reconciler for a target (backend modules imported on first use)."""
 
-        return NetworkReconciler(_libvirt_connections(backends))
-    if target == "kubevirt":
-        from .kubevirt.bridges import BridgeReconciler
+    def make(backends: Backends, target: str) -> Reconciler[Any]:
+        found = _RECONCILERS.get((kind, target))
+        if found is None:
+            raise InvalidSpec(f"{kind} on a {target} target is not implemented yet", field="target")
+        key, client = _BACKEND_CLIENTS[target]
+        return cast("Reconciler[Any]", _load(*found)(backends.get(key, _load(*client))))
 
-        return BridgeReconciler(_clusters(backends))
-    raise _unsupported("Bridge", target)
-
-
-def _migration_reconciler(backends: Backends, target: str) -> Reconciler[MigrationArgs]:
-    if target == "libvirt":
-        from .libvirt.migrations import MigrationReconciler
-
-        return MigrationReconciler(_libvirt_connections(backends))
-    if target == "kubevirt":
-        from .kubevirt.migrations import VmimReconciler
-
-        return VmimReconciler(_clusters(backends))
-    raise _unsupported("Migration", target)
+    return make
 
 
 def _disk_transition(old: DiskArgs, new: DiskArgs) -> list[Failure]:
@@ -96,7 +70,7 @@ VIRTUAL_MACHINE: ResourceKind[VirtualMachineArgs] = ResourceKind(
     default={"libvirt": "restart", "kubevirt": "restart"},
     output_keys=VM_OUTPUTS,
     secret_paths=(("cloud_init", "user_data"), ("cloud_init", "network_data")),
-    reconciler=_vm_reconciler,
+    reconciler=_reconciler("VirtualMachine"),
 )
 
 DISK: ResourceKind[DiskArgs] = ResourceKind(
@@ -106,7 +80,7 @@ DISK: ResourceKind[DiskArgs] = ResourceKind(
     default={"libvirt": "replace", "kubevirt": "replace"},
     output_keys=DISK_OUTPUTS,
     transition=_disk_transition,
-    reconciler=_disk_reconciler,
+    reconciler=_reconciler("Disk"),
 )
 
 BRIDGE: ResourceKind[BridgeArgs] = ResourceKind(
@@ -115,7 +89,7 @@ BRIDGE: ResourceKind[BridgeArgs] = ResourceKind(
     rules={"libvirt": libvirt_rules.NETWORK_RULES, "kubevirt": kube_rules.BRIDGE_RULES},
     default={"libvirt": "restart", "kubevirt": "restart"},
     output_keys=BRIDGE_OUTPUTS,
-    reconciler=_bridge_reconciler,
+    reconciler=_reconciler("Bridge"),
 )
 
 
@@ -125,5 +99,5 @@ MIGRATION: ResourceKind[MigrationArgs] = ResourceKind(
     rules={"libvirt": libvirt_rules.MIGRATION_RULES, "kubevirt": libvirt_rules.MIGRATION_RULES},
     default={"libvirt": "replace", "kubevirt": "replace"},
     output_keys=MIGRATION_OUTPUTS,
-    reconciler=_migration_reconciler,
+    reconciler=_reconciler("Migration"),
 )
