@@ -24,9 +24,10 @@ from typing import Annotated, Any, Generic, Protocol, TypeVar, Union, get_args, 
 from pydantic import BaseModel, ValidationError
 
 from .errors import InvalidSpec
-from .models import KubevirtTarget, LibvirtTarget
+from .models import KubevirtTarget, LibvirtTarget, MigrationArgs
 from .models.common import CROSS_FIELD, PRINTABLE, dump
 from .models.syntax import echo
+from .outputs import MigrationOutputs, carried
 from .ownership import OWNER, Owner
 from .plan import Kind, Plan, Rule, plan_changes
 from .waiting import Progress
@@ -335,6 +336,27 @@ def _related(failure_path: str, unknown_path: str) -> bool:
     if failure_path == "(resource)":
         return True
     return failure_path.startswith(unknown_path) or unknown_path.startswith(failure_path)
+
+
+class MigrationRecord:
+    """The update of a Migration on any backend: the recorded outputs, carried.
+
+    A migration is a record of something that happened; every input an update
+    can change (MIGRATION_RULES: timeouts, vm_spec, allow_unsafe) is bookkeeping,
+    so there is nothing to do on the backend.
+    """
+
+    def update(
+        self,
+        old: MigrationArgs,
+        new: MigrationArgs,
+        plan: Plan,
+        state: Mapping[str, Any],
+        *,
+        owner: Owner,
+        progress: Progress,
+    ) -> MigrationOutputs:
+        return carried(state, MigrationOutputs)
 
 
 class Backends:

@@ -14,12 +14,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from ..core import MigrationRecord
 from ..errors import OperationFailed
 from ..models import MigrationArgs
 from ..models.common import parse_duration
 from ..outputs import MigrationOutputs, carried
 from ..ownership import Owner
-from ..plan import Plan
 from ..waiting import Deadline, Progress, wait
 from .base import KubevirtReconciler, kubevirt_target
 from .client import VMI, VMIM, Api
@@ -33,7 +33,7 @@ _CANCEL = 60.0
 """Seconds to wait for KubeVirt to report an aborted migration."""
 
 
-class VmimReconciler(KubevirtReconciler):
+class VmimReconciler(MigrationRecord, KubevirtReconciler):
     """CRUD of Migration resources on KubeVirt."""
 
     def create(self, args: MigrationArgs, *, owner: Owner, progress: Progress) -> MigrationOutputs:
@@ -113,18 +113,6 @@ class VmimReconciler(KubevirtReconciler):
             outputs["phase"] = phase(obj)
         # A finished migration whose record was cleaned up is still history, not drift.
         return args.model_dump(mode="json", exclude_none=True), carried(outputs, MigrationOutputs)
-
-    def update(
-        self,
-        old: MigrationArgs,
-        new: MigrationArgs,
-        plan: Plan,
-        state: Mapping[str, Any],
-        *,
-        owner: Owner,
-        progress: Progress,
-    ) -> MigrationOutputs:
-        return carried(state, MigrationOutputs)
 
     def delete(self, args: MigrationArgs, state: Mapping[str, Any], *, owner: Owner, progress: Progress) -> None:
         deadline = Deadline(parse_duration(args.timeouts.delete))

@@ -19,12 +19,12 @@ from typing import Any
 
 import libvirt
 
+from ..core import MigrationRecord
 from ..errors import NotFound, OperationFailed, WaitTimeout
 from ..models import MigrationArgs, VirtualMachineArgs
 from ..models.common import parse_duration
 from ..outputs import MigrationOutputs, carried
 from ..ownership import Owner
-from ..plan import Plan
 from ..waiting import Deadline, Poll, Progress, Wait, wait
 from . import render
 from .base import LibvirtReconciler
@@ -58,7 +58,7 @@ def _job_note(seen: _Job) -> str:
     return f"{seen.percent // 10 * 10}% of memory sent" if seen.percent is not None and not seen.finished else ""
 
 
-class MigrationReconciler(LibvirtReconciler):
+class MigrationReconciler(MigrationRecord, LibvirtReconciler):
     """CRUD of Migration resources on libvirt."""
 
     def __init__(self, connections: Connections) -> None:
@@ -173,18 +173,6 @@ class MigrationReconciler(LibvirtReconciler):
     ) -> tuple[dict[str, Any], MigrationOutputs] | None:
         """A migration is a record of something that happened: it reads back as recorded."""
         return args.model_dump(mode="json", exclude_none=True), carried(state, MigrationOutputs)
-
-    def update(
-        self,
-        old: MigrationArgs,
-        new: MigrationArgs,
-        plan: Plan,
-        state: Mapping[str, Any],
-        *,
-        owner: Owner,
-        progress: Progress,
-    ) -> MigrationOutputs:
-        return carried(state, MigrationOutputs)
 
     def delete(self, args: MigrationArgs, state: Mapping[str, Any], *, owner: Owner, progress: Progress) -> None:
         progress("forgetting the migration record (the VM stays where it is)")
