@@ -23,8 +23,8 @@ from . import render
 from .base import KubevirtReconciler, kubevirt_target
 from .client import NAD, NNCE, NNCP, Api, Gvr
 from .judges import changed_since, nncp_policy
-from .owned import apply_owned, delete_owned, fetch_owned, refuse_foreign, roll_back
-from .parse import owned, parse_bridge, parse_bridge_outputs, parse_enactments_current, parse_nncp_removing
+from .owned import apply_owned, delete_owned, fetch_owned, owned_or_left, refuse_foreign, roll_back
+from .parse import parse_bridge, parse_bridge_outputs, parse_enactments_current, parse_nncp_removing
 from .render import POLICY_LABEL
 from .watching import Watch
 
@@ -128,11 +128,8 @@ class BridgeReconciler(KubevirtReconciler):
         delete_owned(api, NAD, args.name, ns, owner=owner, progress=progress)
         if not args.manage_node_bridge:
             return
-        nncp = api.get(NNCP, args.name, None)
+        nncp = owned_or_left(api, NNCP, args.name, None, owner=owner, progress=progress)
         if nncp is None:
-            return
-        if not owned(nncp, owner):
-            progress(f"left {NNCP.describe(args.name, None)}: it is not owned by {owner}")
             return
         if not parse_nncp_removing(nncp):
             progress(f"removing bridge {args.bridge} from the nodes")

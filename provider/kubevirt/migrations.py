@@ -24,7 +24,7 @@ from ..waiting import Deadline, Progress, wait
 from .base import KubevirtReconciler, kubevirt_target
 from .client import VMI, VMIM, Api
 from .judges import MIGRATION_FINAL, gone, migration_final, migration_settled
-from .owned import apply_owned, delete_owned, foreign
+from .owned import apply_owned, delete_owned, foreign, owned_or_left
 from .parse import owned, parse_migration_outputs, phase
 from .render import render_vmim
 from .watching import Watch
@@ -117,11 +117,8 @@ class VmimReconciler(MigrationRecord, KubevirtReconciler):
     def delete(self, args: MigrationArgs, state: Mapping[str, Any], *, owner: Owner, progress: Progress) -> None:
         deadline = Deadline(parse_duration(args.timeouts.delete))
         api, ns = self._open(args, deadline)
-        obj = api.get(VMIM, args.name, ns)
+        obj = owned_or_left(api, VMIM, args.name, ns, owner=owner, progress=progress)
         if obj is None:
-            return
-        if not owned(obj, owner):
-            progress(f"left {VMIM.describe(args.name, ns)}: it is not owned by {owner}")
             return
         if phase(obj) not in MIGRATION_FINAL:
             self._cancel(api, args, ns, owner, progress)

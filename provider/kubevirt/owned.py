@@ -86,6 +86,18 @@ def fetch_owned(api: Api, gvr: Gvr, name: str, namespace: str | None, *, owner: 
     return obj if owned(obj, owner) else None
 
 
+def owned_or_left(
+    api: Api, gvr: Gvr, name: str, namespace: str | None, *, owner: Owner, progress: Progress
+) -> dict[str, Any] | None:
+    """The object a delete may act on: it when it exists and is ours; None when it is absent, or
+    someone else's (left untouched and reported)."""
+    obj = api.get(gvr, name, namespace)
+    if obj is not None and not owned(obj, owner):
+        progress(f"left {gvr.describe(name, namespace)}: it is not owned by {owner}")
+        return None
+    return obj
+
+
 def apply_owned(
     api: Api,
     gvr: Gvr,
