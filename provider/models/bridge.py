@@ -14,7 +14,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from .common import INT32_MAX, Bool, Int, Model, Name, Timeouts, field_error
+from .common import INT32_MAX, Adopt, Bool, Int, Model, Name, Timeouts, field_error
 from .syntax import Annotations, IfName, Labels, echo
 from .target import LibvirtTarget, Target
 
@@ -119,11 +119,7 @@ class BridgeArgs(Model):
         "bridge", description="KubeVirt: CNI plugin of the NAD (cnv-bridge on OpenShift Virtualization)"
     )
     timeouts: Timeouts = Field(default_factory=Timeouts, description="Wait bounds")
-    adopt: Bool = Field(
-        False,
-        description="Take over an existing object of this name that this stack did not create (it is marked as "
-        "owned from then on, and deleted with the resource). Default: refuse with a Conflict",
-    )
+    adopt: Adopt = False
 
     @model_validator(mode="after")
     def _consistent(self) -> BridgeArgs:

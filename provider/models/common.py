@@ -267,6 +267,17 @@ def _check_timeout(value: str) -> str:
 Duration = Annotated[str, AfterValidator(_check_duration)]
 """A Pulumi/Go duration such as 90s, 10m or 1h30m (at most 7 days)."""
 
+Adopt = Annotated[
+    bool,
+    Strict(),
+    Field(
+        description="Take over an existing object of this name that this stack did not create (it is marked as "
+        "owned from then on, and deleted with the resource). Default: refuse with a Conflict",
+    ),
+]
+"""The `adopt` input every kind that creates a backend object has (default False)."""
+
+
 Timeout = Annotated[str, AfterValidator(_check_timeout)]
 """A wait bound: a duration of 1s .. 7 days."""
 

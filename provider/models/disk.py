@@ -9,7 +9,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from .common import Bool, DiskQuantity, Model, Name, Timeouts, field_error
+from .common import Adopt, Bool, DiskQuantity, Model, Name, Timeouts, field_error
 from .sources import (
     BackingSource,
     BlankSource,
@@ -41,11 +41,7 @@ class DiskArgs(Model):
     volume_mode: Literal["Filesystem", "Block"] | None = Field(None, description="KubeVirt: volume mode")
     retain_on_delete: Bool = Field(False, description="Keep the data when the resource is deleted")
     annotations: Annotations = Field(default_factory=dict, description="KubeVirt: DataVolume annotations")
-    adopt: Bool = Field(
-        False,
-        description="Take over an existing object of this name that this stack did not create (it is marked as "
-        "owned from then on, and deleted with the resource). Default: refuse with a Conflict",
-    )
+    adopt: Adopt = False
     timeouts: Timeouts = Field(default_factory=Timeouts, description="Wait bounds")
 
     @model_validator(mode="after")

@@ -14,6 +14,7 @@ from pydantic import Field, field_validator, model_validator
 
 from .common import (
     VCPUS_MAX,
+    Adopt,
     Bool,
     Duration,
     Int,
@@ -226,11 +227,7 @@ class VirtualMachineArgs(Model):
         default_factory=dict, description="Labels (libvirt: metadata; KubeVirt: Kubernetes labels)"
     )
     kubevirt: KubevirtVmOptions | None = Field(None, description="KubeVirt-only options")
-    adopt: Bool = Field(
-        False,
-        description="Take over an existing object of this name that this stack did not create (it is marked as "
-        "owned from then on, and deleted with the resource). Default: refuse with a Conflict",
-    )
+    adopt: Adopt = False
     timeouts: Timeouts = Field(default_factory=Timeouts, description="Wait bounds")
 
     @model_validator(mode="after")
