@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import posixpath
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Annotated
 
 from pydantic import AfterValidator, StringConstraints
@@ -169,32 +169,22 @@ def label_value_problem(value: str) -> str | None:
     return None
 
 
-def _check_dns_label(value: str) -> str:
-    problem = dns_label_problem(value)
-    if problem:
-        raise ValueError(problem)
-    return value
+def _raising(problem: Callable[[str], str | None]) -> Callable[[str], str]:
+    """An AfterValidator made of a `*_problem` check: the value, or a ValueError saying what is wrong."""
+
+    def check(value: str) -> str:
+        found = problem(value)
+        if found:
+            raise ValueError(found)
+        return value
+
+    return check
 
 
-def _check_dns_subdomain(value: str) -> str:
-    problem = dns_subdomain_problem(value)
-    if problem:
-        raise ValueError(problem)
-    return value
-
-
-def _check_qualified_name(value: str) -> str:
-    problem = qualified_name_problem(value)
-    if problem:
-        raise ValueError(problem)
-    return value
-
-
-def _check_label_value(value: str) -> str:
-    problem = label_value_problem(value)
-    if problem:
-        raise ValueError(problem)
-    return value
+_check_dns_label = _raising(dns_label_problem)
+_check_dns_subdomain = _raising(dns_subdomain_problem)
+_check_qualified_name = _raising(qualified_name_problem)
+_check_label_value = _raising(label_value_problem)
 
 
 def nad_ref_problem(value: str) -> str | None:
