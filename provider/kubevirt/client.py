@@ -65,6 +65,9 @@ T = TypeVar("T")
 RETRY_BUDGET = 60.0
 """Seconds a call is retried while the apiserver is unreachable, at most (less when the deadline is nearer)."""
 
+_CORE_KINDS = {"secrets": "secret", "persistentvolumeclaims": "persistent_volume_claim"}
+"""The core/v1 kinds this backend touches: plural -> the kind in CoreV1Api's method names."""
+
 
 def _status(err: ApiException) -> dict[str, Any]:
     """The Kubernetes `Status` in an error's body ({} when there is none)."""
@@ -182,27 +185,13 @@ class Api:
         """The same verbs, each retried for at most `seconds` (the time left of the operation)."""
         return Api(self._client, resource=self.resource, budget=max(1.0, min(RETRY_BUDGET, seconds)))
 
-    def _core_verbs(
-        self, gvr: Gvr
-    ) -> tuple[Callable[..., Any], Callable[..., Any], Callable[..., Any], Callable[..., Any]]:
-        """(patch, read, delete, create) of the core/v1 kinds this backend touches."""
-        if gvr.plural == "secrets":
-            c = self._core
-            return (
-                c.patch_namespaced_secret,
-                c.read_namespaced_secret,
-                c.delete_namespaced_secret,
-                c.create_namespaced_secret,
-            )
-        if gvr.plural == "persistentvolumeclaims":
-            c = self._core
-            return (
-                c.patch_namespaced_persistent_volume_claim,
-                c.read_namespaced_persistent_volume_claim,
-                c.delete_namespaced_persistent_volume_claim,
-                c.create_namespaced_persistent_volume_claim,
-            )
-        raise ValueError(f"core/v1 {gvr.plural} is not used by this provider")
+    def _core_verb(self, verb: str, gvr: Gvr) -> Callable[..., Any]:
+        """`verb` (patch, read, delete or create) of a core/v1 kind this backend touches."""
+        kind = _CORE_KINDS.get(gvr.plural)
+        if kind is None:
+            raise ValueError(f"core/v1 {gvr.plural} is not used by this provider")
+        method: Callable[..., Any] = getattr(self._core, f"{verb}_namespaced_{kind}")
+        return method
 
     @contextmanager
     def _errors(self, doing: str) -> Iterator[None]:
@@ -221,7 +210,7 @@ class Api:
     def _patch(self, gvr: Gvr, name: str, namespace: str, body: Any, content_type: str, **opts: Any) -> Any:
         """One PATCH of any content type; the object as a dict (None when the client gives no body)."""
         if gvr.group == "":
-            patch = self._core_verbs(gvr)[0]
+            patch = self._core_verb("patch", gvr)
             result = patch(name, namespace, body, field_manager=FIELD_MANAGER, _content_type=content_type, **opts)
             return self._client.sanitize_for_serialization(result)  # type: ignore[no-untyped-call]
         if gvr.namespaced:
@@ -259,7 +248,7 @@ class Api:
 
         def send() -> Any:
             if gvr.group == "":
-                result = self._core_verbs(gvr)[3](namespace, body, field_manager=FIELD_MANAGER)
+                result = self._core_verb("create", gvr)(namespace, body, field_manager=FIELD_MANAGER)
                 return self._client.sanitize_for_serialization(result)  # type: ignore[no-untyped-call]
             if gvr.namespaced:
                 return self._custom.create_namespaced_custom_object(
@@ -330,7 +319,7 @@ class Api:
 
         def fetch() -> Any:
             if gvr.group == "":
-                result = self._core_verbs(gvr)[1](name, ns)
+                result = self._core_verb("read", gvr)(name, ns)
                 return self._client.sanitize_for_serialization(result)  # type: ignore[no-untyped-call]
             if gvr.namespaced:
                 return self._custom.get_namespaced_custom_object(gvr.group, gvr.version, ns, gvr.plural, name)
@@ -370,7 +359,7 @@ class Api:
 
         def send() -> Any:
             if gvr.group == "":
-                return self._core_verbs(gvr)[2](name, ns, body=opts)
+                return self._core_verb("delete", gvr)(name, ns, body=opts)
             if gvr.namespaced:
                 return self._custom.delete_namespaced_custom_object(
                     gvr.group, gvr.version, ns, gvr.plural, name, body=opts
