@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import pulumi
@@ -20,26 +20,25 @@ class VirtualMachineProvider(DynamicAdapter):
     kind = VIRTUAL_MACHINE
 
 
-def _attachment(item: object) -> Any:
-    """`disk=<Disk>` becomes the Disk's attachment source (volume or data_volume)."""
+def _resolved(item: object, key: str, kind: type[Any], resolve: Callable[[Any, dict[str, Any]], Any]) -> Any:
+    """A dict item whose `key` is a `kind` resource, as `resolve(resource, the other keys)`; any other item
+    as given (a non-dict goes to check unchanged, which names the field)."""
     if not isinstance(item, Mapping):
         return item
-    disk = item.get("disk")
-    if not isinstance(disk, Disk):
+    found = item.get(key)
+    if not isinstance(found, kind):
         return dict(item)
-    rest = {k: v for k, v in item.items() if k != "disk"}
-    return disk.attachment.apply(lambda source: {**rest, **source})
+    return resolve(found, {k: v for k, v in item.items() if k != key})
+
+
+def _attachment(item: object) -> Any:
+    """`disk=<Disk>` becomes the Disk's attachment source (volume or data_volume)."""
+    return _resolved(item, "disk", Disk, lambda disk, rest: disk.attachment.apply(lambda src: {**rest, **src}))
 
 
 def _interface(item: object) -> Any:
     """`bridge=<Bridge>` becomes the Bridge's network name."""
-    if not isinstance(item, Mapping):
-        return item
-    bridge = item.get("bridge")
-    if not isinstance(bridge, Bridge):
-        return dict(item)
-    rest = {k: v for k, v in item.items() if k != "bridge"}
-    return bridge.network_name.apply(lambda network: {**rest, "network": network})
+    return _resolved(item, "bridge", Bridge, lambda br, rest: br.network_name.apply(lambda n: {**rest, "network": n}))
 
 
 class VirtualMachine(TypedVirtualMachine, module="kubevirt", name="VirtualMachine"):
