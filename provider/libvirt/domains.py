@@ -46,7 +46,7 @@ from ..ownership import Owner
 from ..plan import Plan, plan_changes
 from ..waiting import Deadline, Poll, Progress, Wait, wait
 from . import ledger, render
-from .base import LibvirtReconciler, target_uri
+from .base import LibvirtReconciler, take_over, target_uri
 from .connection import lookup
 from .parse import parse_domain, parse_macs, parse_owner
 from .rules import VM_RULES
@@ -87,22 +87,10 @@ class DomainReconciler(LibvirtReconciler):
         deadline = Deadline(parse_duration(args.timeouts.create))
         with self._conns.call(uri, resource=name, doing="creating the domain") as conn:
             existing = lookup(conn.lookupByName, name, resource=name, what="domain")
-            adopted = False
-            if existing is not None:
-                found = parse_owner(existing.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))
-                if found == str(owner):
-                    progress(f"domain {name} was left by an interrupted create of this resource: finishing it")
-                elif args.adopt:
-                    adopted = True
-                    progress(f"adopting domain {name} (adopt=True; its owner was {found or 'none'})")
-                else:
-                    raise Conflict(
-                        f"a domain named {name!r} already exists on {uri} and is not owned by {owner} "
-                        f"(its owner: {found or 'none'}); it was left untouched: pick another name, "
-                        "or set adopt=True to take it over",
-                        resource=name,
-                        field="name",
-                    )
+            found = parse_owner(existing.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)) if existing is not None else None
+            adopted = existing is not None and take_over(
+                found, args, what="domain", called="domain", owner=owner, progress=progress
+            )
             seed = self._seed_placement(args)
             seed_taken_over = False
             try:

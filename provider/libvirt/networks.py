@@ -30,7 +30,7 @@ from ..ownership import Owner
 from ..plan import Plan, diff_data, path_text
 from ..waiting import Progress
 from . import render
-from .base import LibvirtReconciler, target_uri
+from .base import LibvirtReconciler, take_over, target_uri
 from .connection import lookup
 from .parse import network_bridge_name, parse_network, parse_owner
 
@@ -42,22 +42,10 @@ class NetworkReconciler(LibvirtReconciler):
         uri, name = target_uri(args), args.name
         with self._conns.call(uri, resource=name, doing="creating the network") as conn:
             existing = lookup(conn.networkLookupByName, name, resource=name, what="network")
-            adopted = False
-            if existing is not None:
-                found = _marker(existing)
-                if found == str(owner):
-                    progress(f"network {name} was left by an interrupted create of this resource: finishing it")
-                elif args.adopt:
-                    adopted = True
-                    progress(f"adopting network {name} (adopt=True; its owner was {found or 'none'})")
-                else:
-                    raise Conflict(
-                        f"a libvirt network named {name!r} already exists on {uri} and is not owned by {owner} "
-                        f"(its owner: {found or 'none'}); it was left untouched: pick another name, "
-                        "or set adopt=True to take it over",
-                        resource=name,
-                        field="name",
-                    )
+            found = _marker(existing) if existing is not None else None
+            adopted = existing is not None and take_over(
+                found, args, what="network", called="libvirt network", owner=owner, progress=progress
+            )
             # libvirt starts a bridge-mode network without checking its bridge; guests would
             # fail to attach later. The (read-only) interface API can tell, even remotely.
             if args.mode == "bridge" and args.bridge is not None:
@@ -101,8 +89,7 @@ class NetworkReconciler(LibvirtReconciler):
     def read(
         self, args: BridgeArgs, state: Mapping[str, Any], *, owner: Owner, progress: Progress
     ) -> tuple[dict[str, Any], BridgeOutputs] | None:
-        uri, name = target_uri(args), args.name
-        with self._conns.call(uri, resource=name, doing="reading the network") as conn:
+        with self._call(args, "reading the network") as conn:
             net = self._owned(conn, args, owner, progress)
             if net is None:
                 return None

@@ -195,8 +195,7 @@ class VolumeReconciler(LibvirtReconciler):
     def read(
         self, args: DiskArgs, state: Mapping[str, Any], *, owner: Owner, progress: Progress
     ) -> tuple[dict[str, Any], DiskOutputs] | None:
-        uri, name = target_uri(args), args.name
-        with self._conns.call(uri, resource=name, doing="reading the volume") as conn:
+        with self._call(args, "reading the volume") as conn:
             vol = self._owned_volume(conn, args, owner, progress)
             if vol is None:
                 # Gone: drop our record of it too (an interrupted delete), or nothing ever would.
