@@ -366,19 +366,36 @@ def _kind(token: str) -> ResourceKind[Any]:
 _Handler = Callable[[Any, grpc.aio.ServicerContext[Any, Any]], Awaitable[Any]]
 
 
-class Servicer(ProviderServicer):
-    """The SDK's servicer, with the core's errors ending a call cleanly (message, no traceback)
-    and DiffConfig answered here (the SDK's passes a bool where the protocol wants DIFF_SOME/NONE)."""
+def _guarded(name: str) -> Any:
+    """The SDK servicer's RPC `name`, with the core's errors ending the call cleanly (message, no traceback).
 
-    async def _guarded(self, handler: _Handler, request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
+    Typed Any: it stands for eight servicer methods whose request types differ.
+    """
+
+    async def rpc(self: Servicer, request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
+        handler: _Handler = getattr(super(Servicer, self), name)
         try:
             return await handler(request, context)
         except ProviderError as err:
             code = grpc.StatusCode.INVALID_ARGUMENT if isinstance(err, InvalidSpec) else grpc.StatusCode.UNKNOWN
             await context.abort(code, str(err))
 
-    async def CheckConfig(self, request: Any, context: Any) -> Any:
-        return await self._guarded(super().CheckConfig, request, context)
+    rpc.__name__ = rpc.__qualname__ = name
+    return rpc
+
+
+class Servicer(ProviderServicer):
+    """The SDK's servicer, with the core's errors ending a call cleanly (message, no traceback)
+    and DiffConfig answered here (the SDK's passes a bool where the protocol wants DIFF_SOME/NONE)."""
+
+    CheckConfig = _guarded("CheckConfig")
+    Configure = _guarded("Configure")
+    Check = _guarded("Check")
+    Diff = _guarded("Diff")
+    Create = _guarded("Create")
+    Read = _guarded("Read")
+    Update = _guarded("Update")
+    Delete = _guarded("Delete")
 
     async def DiffConfig(self, request: Any, context: Any) -> Any:
         olds = plain_map(PropertyValue.unmarshal_map(request.olds))
@@ -387,27 +404,6 @@ class Servicer(ProviderServicer):
         return proto.DiffResponse(
             changes=proto.DiffResponse.DIFF_SOME if changed else proto.DiffResponse.DIFF_NONE, diffs=changed
         )
-
-    async def Configure(self, request: Any, context: Any) -> Any:
-        return await self._guarded(super().Configure, request, context)
-
-    async def Check(self, request: Any, context: Any) -> Any:
-        return await self._guarded(super().Check, request, context)
-
-    async def Diff(self, request: Any, context: Any) -> Any:
-        return await self._guarded(super().Diff, request, context)
-
-    async def Create(self, request: Any, context: Any) -> Any:
-        return await self._guarded(super().Create, request, context)
-
-    async def Read(self, request: Any, context: Any) -> Any:
-        return await self._guarded(super().Read, request, context)
-
-    async def Update(self, request: Any, context: Any) -> Any:
-        return await self._guarded(super().Update, request, context)
-
-    async def Delete(self, request: Any, context: Any) -> Any:
-        return await self._guarded(super().Delete, request, context)
 
 
 def main(argv: list[str] | None = None) -> None:
