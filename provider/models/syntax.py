@@ -129,22 +129,32 @@ _QUALIFIED_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
 _LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
 
 
-def dns_label_problem(value: str) -> str | None:
-    if len(value) > 63 or not _DNS_LABEL.match(value):
-        return (
-            f"{echo(value)} is not a valid name: use at most 63 lowercase letters, digits and '-', "
-            "starting and ending with a letter or digit"
-        )
+_DNS_LABEL_SAYS = (
+    "is not a valid name: use at most 63 lowercase letters, digits and '-', starting and ending with a letter or digit"
+)
+_DNS_SUBDOMAIN_SAYS = (
+    "is not a valid Kubernetes object name: at most 253 lowercase letters, digits, "
+    "'-' and '.', starting and ending with a letter or digit (DNS-1123 subdomain)"
+)
+_LABEL_VALUE_SAYS = (
+    "is not a valid label value: at most 63 letters, digits, '-', '_' or '.', "
+    "starting and ending with a letter or digit (or empty)"
+)
+
+
+def _pattern_problem(value: str, most: int, pattern: re.Pattern[str], says: str) -> str | None:
+    """`<value> <says>` when `value` is longer than `most` characters or does not match `pattern`."""
+    if len(value) > most or not pattern.match(value):
+        return f"{echo(value)} {says}"
     return None
+
+
+def dns_label_problem(value: str) -> str | None:
+    return _pattern_problem(value, 63, _DNS_LABEL, _DNS_LABEL_SAYS)
 
 
 def dns_subdomain_problem(value: str) -> str | None:
-    if len(value) > 253 or not _DNS_SUBDOMAIN.match(value):
-        return (
-            f"{echo(value)} is not a valid Kubernetes object name: at most 253 lowercase letters, digits, "
-            "'-' and '.', starting and ending with a letter or digit (DNS-1123 subdomain)"
-        )
-    return None
+    return _pattern_problem(value, 253, _DNS_SUBDOMAIN, _DNS_SUBDOMAIN_SAYS)
 
 
 def qualified_name_problem(value: str) -> str | None:
@@ -161,12 +171,7 @@ def qualified_name_problem(value: str) -> str | None:
 
 
 def label_value_problem(value: str) -> str | None:
-    if len(value) > 63 or not _LABEL_VALUE.match(value):
-        return (
-            f"{echo(value)} is not a valid label value: at most 63 letters, digits, '-', '_' or '.', "
-            "starting and ending with a letter or digit (or empty)"
-        )
-    return None
+    return _pattern_problem(value, 63, _LABEL_VALUE, _LABEL_VALUE_SAYS)
 
 
 def _raising(problem: Callable[[str], str | None]) -> Callable[[str], str]:
