@@ -19,7 +19,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..models import BridgeArgs, DiskArgs, MigrationArgs, VirtualMachineArgs
+from ..models.instancetype import InstancetypeArgs, PreferenceArgs
 from ..models.kubevirt import ClusterRef, Probe
+from ..models.snapshot import SnapshotArgs, SnapshotRestoreArgs
 from ..models.sources import BlankSource, CloneSource, DiskSource, DiskTemplate, RegistrySource, UrlSource
 from ..ownership import Owner
 
@@ -61,6 +63,24 @@ POLICY_LABEL = "nmstate.io/policy"
 NAD = Gvr("k8s.cni.cncf.io", "v1", "network-attachment-definitions", "NetworkAttachmentDefinition")
 SECRET = Gvr("", "v1", "secrets", "Secret")
 PVC = Gvr("", "v1", "persistentvolumeclaims", "PersistentVolumeClaim")
+INSTANCETYPE = Gvr("instancetype.kubevirt.io", "v1beta1", "virtualmachineinstancetypes", "VirtualMachineInstancetype")
+CLUSTER_INSTANCETYPE = Gvr(
+    "instancetype.kubevirt.io",
+    "v1beta1",
+    "virtualmachineclusterinstancetypes",
+    "VirtualMachineClusterInstancetype",
+    namespaced=False,
+)
+PREFERENCE = Gvr("instancetype.kubevirt.io", "v1beta1", "virtualmachinepreferences", "VirtualMachinePreference")
+CLUSTER_PREFERENCE = Gvr(
+    "instancetype.kubevirt.io",
+    "v1beta1",
+    "virtualmachineclusterpreferences",
+    "VirtualMachineClusterPreference",
+    namespaced=False,
+)
+VM_SNAPSHOT = Gvr("snapshot.kubevirt.io", "v1beta1", "virtualmachinesnapshots", "VirtualMachineSnapshot")
+VM_RESTORE = Gvr("snapshot.kubevirt.io", "v1beta1", "virtualmachinerestores", "VirtualMachineRestore")
 
 MANAGED_BY = {"app.kubernetes.io/managed-by": "pulumi-kubevirt"}
 OWNER_STACK = "pulumi-kubevirt.dev/stack"
@@ -489,3 +509,132 @@ def render_vmim(args: MigrationArgs, *, namespace: str, owner: Owner) -> dict[st
         spec["addedNodeSelector"] = dict(args.target_node_selector)
     meta = _metadata(args.name, namespace, owner, annotations=dict(args.annotations))
     return {**VMIM.header(), "metadata": meta, "spec": spec}
+
+
+def instancetype_gvr(args: InstancetypeArgs) -> Gvr:
+    """The namespaced or the cluster-scoped instancetype resource."""
+    return CLUSTER_INSTANCETYPE if args.cluster else INSTANCETYPE
+
+
+def preference_gvr(args: PreferenceArgs) -> Gvr:
+    """The namespaced or the cluster-scoped preference resource."""
+    return CLUSTER_PREFERENCE if args.cluster else PREFERENCE
+
+
+def render_instancetype(args: InstancetypeArgs, *, namespace: str, owner: Owner) -> dict[str, Any]:
+    """An instancetype.kubevirt.io/v1beta1 (Cluster)Instancetype."""
+    gvr = instancetype_gvr(args)
+    cpu: dict[str, Any] = {"guest": args.cpu.guest}
+    if args.cpu.model is not None:
+        cpu["model"] = args.cpu.model
+    if args.cpu.dedicated_cpu_placement:
+        cpu["dedicatedCPUPlacement"] = True
+    if args.cpu.isolate_emulator_thread:
+        cpu["isolateEmulatorThread"] = True
+    if args.cpu.max_sockets is not None:
+        cpu["maxSockets"] = args.cpu.max_sockets
+    memory: dict[str, Any] = {"guest": args.memory.guest}
+    if args.memory.max_guest is not None:
+        memory["maxGuest"] = args.memory.max_guest
+    if args.memory.hugepages_page_size is not None:
+        memory["hugepages"] = {"pageSize": args.memory.hugepages_page_size}
+    if args.memory.overcommit_percent is not None:
+        memory["overcommitPercent"] = args.memory.overcommit_percent
+    spec: dict[str, Any] = {"cpu": cpu, "memory": memory}
+    if args.node_selector:
+        spec["nodeSelector"] = dict(args.node_selector)
+    if args.io_threads_policy is not None:
+        spec["ioThreadsPolicy"] = args.io_threads_policy
+    if args.vm_annotations:
+        spec["annotations"] = dict(args.vm_annotations)
+    meta = _metadata(
+        args.name,
+        namespace if gvr.namespaced else None,
+        owner,
+        labels=dict(args.labels),
+        annotations=dict(args.annotations),
+    )
+    return {**gvr.header(), "metadata": meta, "spec": spec}
+
+
+PREFERENCE_FIRMWARE: dict[str, dict[str, Any]] = {
+    "bios": {"preferredUseBios": True},
+    "efi": {"preferredUseEfi": True, "preferredUseSecureBoot": False},
+    "efi-secure-boot": {"preferredUseEfi": True, "preferredUseSecureBoot": True},
+}
+"""PreferenceArgs.firmware -> the preference's firmware block (secure boot needs SMM: see render_preference)."""
+
+
+def render_preference(args: PreferenceArgs, *, namespace: str, owner: Owner) -> dict[str, Any]:
+    """An instancetype.kubevirt.io/v1beta1 (Cluster)Preference."""
+    gvr = preference_gvr(args)
+    spec: dict[str, Any] = {}
+    if args.cpu_topology is not None:
+        spec["cpu"] = {"preferredCPUTopology": args.cpu_topology}
+    devices: dict[str, Any] = {}
+    for value, key in (
+        (args.disk_bus, "preferredDiskBus"),
+        (args.cdrom_bus, "preferredCdromBus"),
+        (args.interface_model, "preferredInterfaceModel"),
+        (args.autoattach_graphics, "preferredAutoattachGraphicsDevice"),
+        (args.autoattach_serial_console, "preferredAutoattachSerialConsole"),
+    ):
+        if value is not None:
+            devices[key] = value
+    if args.rng:
+        devices["preferredRng"] = {}
+    if devices:
+        spec["devices"] = devices
+    if args.firmware is not None:
+        spec["firmware"] = dict(PREFERENCE_FIRMWARE[args.firmware])
+        if args.firmware == "efi-secure-boot":
+            spec["features"] = {"preferredSmm": {"enabled": True}}  # KubeVirt refuses secure boot without SMM
+    if args.machine_type is not None:
+        spec["machine"] = {"preferredMachineType": args.machine_type}
+    if args.termination_grace_period_seconds is not None:
+        spec["preferredTerminationGracePeriodSeconds"] = args.termination_grace_period_seconds
+    if args.storage_class is not None:
+        spec["volumes"] = {"preferredStorageClassName": args.storage_class}
+    requirements: dict[str, Any] = {}
+    if args.min_cpu is not None:
+        requirements["cpu"] = {"guest": args.min_cpu}
+    if args.min_memory is not None:
+        requirements["memory"] = {"guest": args.min_memory}
+    if requirements:
+        spec["requirements"] = requirements
+    meta = _metadata(
+        args.name,
+        namespace if gvr.namespaced else None,
+        owner,
+        labels=dict(args.labels),
+        annotations=dict(args.annotations),
+    )
+    return {**gvr.header(), "metadata": meta, "spec": spec}
+
+
+SNAPSHOT_DESCRIPTION = "pulumi-kubevirt.dev/description"
+
+
+def render_vm_snapshot(args: SnapshotArgs, *, namespace: str, owner: Owner) -> dict[str, Any]:
+    """A snapshot.kubevirt.io/v1beta1 VirtualMachineSnapshot of the VM `args.vm`."""
+    annotations = dict(args.annotations)
+    if args.description is not None:
+        annotations[SNAPSHOT_DESCRIPTION] = args.description
+    spec: dict[str, Any] = {"source": {"apiGroup": VM.group, "kind": VM.kind, "name": args.vm}}
+    if args.failure_deadline is not None:
+        spec["failureDeadline"] = args.failure_deadline
+    meta = _metadata(args.name, namespace, owner, labels=dict(args.labels), annotations=annotations)
+    return {**VM_SNAPSHOT.header(), "metadata": meta, "spec": spec}
+
+
+def render_vm_restore(args: SnapshotRestoreArgs, *, namespace: str, owner: Owner) -> dict[str, Any]:
+    """A snapshot.kubevirt.io/v1beta1 VirtualMachineRestore of `args.snapshot` onto the VM `args.vm`."""
+    spec: dict[str, Any] = {
+        "target": {"apiGroup": VM.group, "kind": VM.kind, "name": args.vm},
+        "virtualMachineSnapshotName": args.snapshot,
+    }
+    if args.target_readiness_policy is not None:
+        spec["targetReadinessPolicy"] = args.target_readiness_policy
+    annotations = {"pulumi-kubevirt.dev/trigger": args.trigger} if args.trigger is not None else {}
+    meta = _metadata(args.name, namespace, owner, annotations=annotations)
+    return {**VM_RESTORE.header(), "metadata": meta, "spec": spec}
