@@ -638,6 +638,10 @@ class DiskAttachmentArgsDict(TypedDict):
     """
     KubeVirt: a DataVolume name (pass a Disk as `disk=`)
     """
+    empty_disk: NotRequired[pulumi.Input[Optional[_builtins.str]]]
+    """
+    KubeVirt: a scratch disk of this capacity (emptyDisk), blank again at every VM start
+    """
     path: NotRequired[pulumi.Input[Optional[_builtins.str]]]
     """
     An absolute host path (libvirt), e.g. an ISO
@@ -673,6 +677,7 @@ class DiskAttachmentArgs:
                  config_map: pulumi.Input[Optional[_builtins.str]] = None,
                  container_image: pulumi.Input[Optional[_builtins.str]] = None,
                  data_volume: pulumi.Input[Optional[_builtins.str]] = None,
+                 empty_disk: pulumi.Input[Optional[_builtins.str]] = None,
                  path: pulumi.Input[Optional[_builtins.str]] = None,
                  pvc: pulumi.Input[Optional[_builtins.str]] = None,
                  readonly: pulumi.Input[Optional[_builtins.bool]] = None,
@@ -689,6 +694,7 @@ class DiskAttachmentArgs:
         :param pulumi.Input[_builtins.str] config_map: KubeVirt: expose this ConfigMap as a disk
         :param pulumi.Input[_builtins.str] container_image: KubeVirt: a containerDisk image
         :param pulumi.Input[_builtins.str] data_volume: KubeVirt: a DataVolume name (pass a Disk as `disk=`)
+        :param pulumi.Input[_builtins.str] empty_disk: KubeVirt: a scratch disk of this capacity (emptyDisk), blank again at every VM start
         :param pulumi.Input[_builtins.str] path: An absolute host path (libvirt), e.g. an ISO
         :param pulumi.Input[_builtins.str] pvc: KubeVirt: a PersistentVolumeClaim name
         :param pulumi.Input[_builtins.bool] readonly: Attach read-only
@@ -713,6 +719,8 @@ class DiskAttachmentArgs:
             pulumi.set(__self__, "container_image", container_image)
         if data_volume is not None:
             pulumi.set(__self__, "data_volume", data_volume)
+        if empty_disk is not None:
+            pulumi.set(__self__, "empty_disk", empty_disk)
         if path is not None:
             pulumi.set(__self__, "path", path)
         if pvc is not None:
@@ -811,6 +819,18 @@ class DiskAttachmentArgs:
     @data_volume.setter
     def data_volume(self, value: pulumi.Input[Optional[_builtins.str]]):
         pulumi.set(self, "data_volume", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def empty_disk(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        KubeVirt: a scratch disk of this capacity (emptyDisk), blank again at every VM start
+        """
+        return pulumi.get(self, "empty_disk")
+
+    @empty_disk.setter
+    def empty_disk(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "empty_disk", value)
 
     @_builtins.property
     @pulumi.getter

@@ -408,6 +408,7 @@ class DiskAttachment(dict):
                  config_map: Optional[_builtins.str] = None,
                  container_image: Optional[_builtins.str] = None,
                  data_volume: Optional[_builtins.str] = None,
+                 empty_disk: Optional[_builtins.str] = None,
                  path: Optional[_builtins.str] = None,
                  pvc: Optional[_builtins.str] = None,
                  readonly: Optional[_builtins.bool] = None,
@@ -424,6 +425,7 @@ class DiskAttachment(dict):
         :param _builtins.str config_map: KubeVirt: expose this ConfigMap as a disk
         :param _builtins.str container_image: KubeVirt: a containerDisk image
         :param _builtins.str data_volume: KubeVirt: a DataVolume name (pass a Disk as `disk=`)
+        :param _builtins.str empty_disk: KubeVirt: a scratch disk of this capacity (emptyDisk), blank again at every VM start
         :param _builtins.str path: An absolute host path (libvirt), e.g. an ISO
         :param _builtins.str pvc: KubeVirt: a PersistentVolumeClaim name
         :param _builtins.bool readonly: Attach read-only
@@ -448,6 +450,8 @@ class DiskAttachment(dict):
             pulumi.set(__self__, "container_image", container_image)
         if data_volume is not None:
             pulumi.set(__self__, "data_volume", data_volume)
+        if empty_disk is not None:
+            pulumi.set(__self__, "empty_disk", empty_disk)
         if path is not None:
             pulumi.set(__self__, "path", path)
         if pvc is not None:
@@ -518,6 +522,14 @@ class DiskAttachment(dict):
         KubeVirt: a DataVolume name (pass a Disk as `disk=`)
         """
         return pulumi.get(self, "data_volume")
+
+    @_builtins.property
+    @pulumi.getter
+    def empty_disk(self) -> Optional[_builtins.str]:
+        """
+        KubeVirt: a scratch disk of this capacity (emptyDisk), blank again at every VM start
+        """
+        return pulumi.get(self, "empty_disk")
 
     @_builtins.property
     @pulumi.getter

@@ -168,6 +168,9 @@ def _disks(
             disk["secret"] = volume["secret"]["secretName"]
         elif _get(volume, "configMap", "name") is not None:
             disk["config_map"] = volume["configMap"]["name"]
+        elif _get(volume, "emptyDisk", "capacity") is not None:
+            capacity = volume["emptyDisk"]["capacity"]
+            disk["empty_disk"] = _quantity(capacity, want.empty_disk if want is not None else None)
         if "cdrom" in entry:
             disk["cdrom"] = True
             disk["bus"] = _get(entry, "cdrom", "bus") or "sata"

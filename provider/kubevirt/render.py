@@ -289,6 +289,8 @@ def _volumes(args: VirtualMachineArgs) -> list[dict[str, Any]]:
             entry["secret"] = {"secretName": disk.secret}
         elif disk.config_map is not None:
             entry["configMap"] = {"name": disk.config_map}
+        elif disk.empty_disk is not None:
+            entry["emptyDisk"] = {"capacity": disk.empty_disk}
         volumes.append(entry)
     ci = args.cloud_init
     if ci is not None:

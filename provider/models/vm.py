@@ -16,6 +16,7 @@ from .common import (
     VCPUS_MAX,
     Adopt,
     Bool,
+    DiskQuantity,
     Duration,
     Int,
     MemoryQuantity,
@@ -79,8 +80,24 @@ class Cpu(Model):
         return self
 
 
-_DISK_SOURCES = ("volume", "path", "data_volume", "pvc", "container_image", "secret", "config_map", "template")
-_KUBE_ONLY_SOURCES = ("data_volume", "pvc", "container_image", "secret", "config_map", "template")
+_DISK_SOURCES = (
+    "volume",
+    "path",
+    "data_volume",
+    "pvc",
+    "container_image",
+    "secret",
+    "config_map",
+    "template",
+    "empty_disk",
+)
+_KUBE_ONLY_SOURCES = ("data_volume", "pvc", "container_image", "secret", "config_map", "template", "empty_disk")
+_LIBVIRT_HINTS = {
+    # libvirt has no scratch disk of its own: a volume made behind the user's back would be an
+    # object the stack owns but never declared. A blank Disk is explicit, owned and crash-safe.
+    "empty_disk": "; on libvirt declare a Disk (blank source, size=...) and attach it with disk= "
+    "(unlike an emptyDisk it keeps its data across restarts)",
+}
 
 
 class DiskAttachment(Model):
@@ -96,6 +113,9 @@ class DiskAttachment(Model):
     config_map: ObjectName | None = Field(None, description="KubeVirt: expose this ConfigMap as a disk")
     template: DiskTemplate | None = Field(
         None, description="KubeVirt: a DataVolume owned by the VM (dataVolumeTemplates)"
+    )
+    empty_disk: DiskQuantity | None = Field(
+        None, description="KubeVirt: a scratch disk of this capacity (emptyDisk), blank again at every VM start"
     )
     bus: Literal["virtio", "sata", "scsi"] = Field("virtio", description="Disk bus")
     readonly: Bool = Field(False, description="Attach read-only")
@@ -248,7 +268,7 @@ class VirtualMachineArgs(Model):
         for i, disk in enumerate(self.disks):
             for f in _KUBE_ONLY_SOURCES:
                 if getattr(disk, f):
-                    raise field_error(("disks", i, f), f"{f} needs a kubevirt target")
+                    raise field_error(("disks", i, f), f"{f} needs a kubevirt target" + _LIBVIRT_HINTS.get(f, ""))
         if self.kubevirt is not None:
             raise field_error(("kubevirt",), "these options need a kubevirt target")
         for i, nic in enumerate(self.interfaces):

@@ -114,6 +114,8 @@ class DiskAttachmentArgs(TypedDict, total=False):
     """KubeVirt: expose this ConfigMap as a disk"""
     template: pulumi.Input[DiskTemplateArgs]
     """KubeVirt: a DataVolume owned by the VM (dataVolumeTemplates)"""
+    empty_disk: pulumi.Input[str]
+    """KubeVirt: a scratch disk of this capacity (emptyDisk), blank again at every VM start"""
     bus: pulumi.Input[Literal['virtio', 'sata', 'scsi']]
     """Disk bus (default 'virtio')"""
     readonly: pulumi.Input[bool]
