@@ -47,6 +47,8 @@ __all__ = [
     'KubevirtVmOptionsArgsDict',
     'LibvirtTargetArgs',
     'LibvirtTargetArgsDict',
+    'PortArgs',
+    'PortArgsDict',
     'ProbeArgs',
     'ProbeArgsDict',
     'RegistrySourceArgs',
@@ -1094,6 +1096,10 @@ class InterfaceArgsDict(TypedDict):
     """
     KubeVirt: the pod network
     """
+    ports: NotRequired[pulumi.Input[Optional[Sequence[pulumi.Input['PortArgsDict']]]]]
+    """
+    KubeVirt masquerade binding: forward only these ports to the guest (default: every port)
+    """
     vlan: NotRequired[pulumi.Input[Optional[_builtins.int]]]
     """
     VLAN tag of the port (libvirt <vlan>)
@@ -1108,6 +1114,7 @@ class InterfaceArgs:
                  model: pulumi.Input[Optional[_builtins.str]] = None,
                  network: pulumi.Input[Optional[_builtins.str]] = None,
                  pod: pulumi.Input[Optional[_builtins.bool]] = None,
+                 ports: pulumi.Input[Optional[Sequence[pulumi.Input['PortArgs']]]] = None,
                  vlan: pulumi.Input[Optional[_builtins.int]] = None):
         """
         A NIC.
@@ -1118,6 +1125,7 @@ class InterfaceArgs:
         :param pulumi.Input[_builtins.str] model: One of: virtio, e1000, e1000e, rtl8139 NIC model
         :param pulumi.Input[_builtins.str] network: libvirt network or KubeVirt NetworkAttachmentDefinition (pass a Bridge as `bridge=`)
         :param pulumi.Input[_builtins.bool] pod: KubeVirt: the pod network
+        :param pulumi.Input[Sequence[pulumi.Input['PortArgs']]] ports: KubeVirt masquerade binding: forward only these ports to the guest (default: every port)
         :param pulumi.Input[_builtins.int] vlan: VLAN tag of the port (libvirt <vlan>)
         """
         pulumi.set(__self__, "name", name)
@@ -1135,6 +1143,8 @@ class InterfaceArgs:
             pod = False
         if pod is not None:
             pulumi.set(__self__, "pod", pod)
+        if ports is not None:
+            pulumi.set(__self__, "ports", ports)
         if vlan is not None:
             pulumi.set(__self__, "vlan", vlan)
 
@@ -1209,6 +1219,18 @@ class InterfaceArgs:
     @pod.setter
     def pod(self, value: pulumi.Input[Optional[_builtins.bool]]):
         pulumi.set(self, "pod", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def ports(self) -> pulumi.Input[Optional[Sequence[pulumi.Input['PortArgs']]]]:
+        """
+        KubeVirt masquerade binding: forward only these ports to the guest (default: every port)
+        """
+        return pulumi.get(self, "ports")
+
+    @ports.setter
+    def ports(self, value: pulumi.Input[Optional[Sequence[pulumi.Input['PortArgs']]]]):
+        pulumi.set(self, "ports", value)
 
     @_builtins.property
     @pulumi.getter
@@ -1807,6 +1829,81 @@ class LibvirtTargetArgs:
     @uri.setter
     def uri(self, value: pulumi.Input[Optional[_builtins.str]]):
         pulumi.set(self, "uri", value)
+
+
+class PortArgsDict(TypedDict):
+    """
+    A port the KubeVirt masquerade binding forwards to the guest.
+    """
+    port: pulumi.Input[_builtins.int]
+    """
+    Port number
+    """
+    name: NotRequired[pulumi.Input[Optional[_builtins.str]]]
+    """
+    Port name (IANA service name, e.g. http), unique in the NIC
+    """
+    protocol: NotRequired[pulumi.Input[Optional[_builtins.str]]]
+    """
+    One of: TCP, UDP TCP or UDP
+    """
+
+@pulumi.input_type
+class PortArgs:
+    def __init__(__self__, *,
+                 port: pulumi.Input[_builtins.int],
+                 name: pulumi.Input[Optional[_builtins.str]] = None,
+                 protocol: pulumi.Input[Optional[_builtins.str]] = None):
+        """
+        A port the KubeVirt masquerade binding forwards to the guest.
+
+        :param pulumi.Input[_builtins.int] port: Port number
+        :param pulumi.Input[_builtins.str] name: Port name (IANA service name, e.g. http), unique in the NIC
+        :param pulumi.Input[_builtins.str] protocol: One of: TCP, UDP TCP or UDP
+        """
+        pulumi.set(__self__, "port", port)
+        if name is not None:
+            pulumi.set(__self__, "name", name)
+        if protocol is None:
+            protocol = 'TCP'
+        if protocol is not None:
+            pulumi.set(__self__, "protocol", protocol)
+
+    @_builtins.property
+    @pulumi.getter
+    def port(self) -> pulumi.Input[_builtins.int]:
+        """
+        Port number
+        """
+        return pulumi.get(self, "port")
+
+    @port.setter
+    def port(self, value: pulumi.Input[_builtins.int]):
+        pulumi.set(self, "port", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def name(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        Port name (IANA service name, e.g. http), unique in the NIC
+        """
+        return pulumi.get(self, "name")
+
+    @name.setter
+    def name(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "name", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def protocol(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        One of: TCP, UDP TCP or UDP
+        """
+        return pulumi.get(self, "protocol")
+
+    @protocol.setter
+    def protocol(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "protocol", value)
 
 
 class ProbeArgsDict(TypedDict):

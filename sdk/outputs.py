@@ -32,6 +32,7 @@ __all__ = [
     'KubevirtTarget',
     'KubevirtVmOptions',
     'LibvirtTarget',
+    'Port',
     'Probe',
     'RegistrySource',
     'RestartPolicy',
@@ -696,6 +697,7 @@ class Interface(dict):
                  model: Optional[_builtins.str] = None,
                  network: Optional[_builtins.str] = None,
                  pod: Optional[_builtins.bool] = None,
+                 ports: Optional[Sequence['outputs.Port']] = None,
                  vlan: Optional[_builtins.int] = None):
         """
         A NIC.
@@ -706,6 +708,7 @@ class Interface(dict):
         :param _builtins.str model: One of: virtio, e1000, e1000e, rtl8139 NIC model
         :param _builtins.str network: libvirt network or KubeVirt NetworkAttachmentDefinition (pass a Bridge as `bridge=`)
         :param _builtins.bool pod: KubeVirt: the pod network
+        :param Sequence['Port'] ports: KubeVirt masquerade binding: forward only these ports to the guest (default: every port)
         :param _builtins.int vlan: VLAN tag of the port (libvirt <vlan>)
         """
         pulumi.set(__self__, "name", name)
@@ -723,6 +726,8 @@ class Interface(dict):
             pod = False
         if pod is not None:
             pulumi.set(__self__, "pod", pod)
+        if ports is not None:
+            pulumi.set(__self__, "ports", ports)
         if vlan is not None:
             pulumi.set(__self__, "vlan", vlan)
 
@@ -773,6 +778,14 @@ class Interface(dict):
         KubeVirt: the pod network
         """
         return pulumi.get(self, "pod")
+
+    @_builtins.property
+    @pulumi.getter
+    def ports(self) -> Optional[Sequence['outputs.Port']]:
+        """
+        KubeVirt masquerade binding: forward only these ports to the guest (default: every port)
+        """
+        return pulumi.get(self, "ports")
 
     @_builtins.property
     @pulumi.getter
@@ -1155,6 +1168,55 @@ class LibvirtTarget(dict):
         libvirt connection URI, e.g. qemu:///system
         """
         return pulumi.get(self, "uri")
+
+
+@pulumi.output_type
+class Port(dict):
+    """
+    A port the KubeVirt masquerade binding forwards to the guest.
+    """
+    def __init__(__self__, *,
+                 port: _builtins.int,
+                 name: Optional[_builtins.str] = None,
+                 protocol: Optional[_builtins.str] = None):
+        """
+        A port the KubeVirt masquerade binding forwards to the guest.
+
+        :param _builtins.int port: Port number
+        :param _builtins.str name: Port name (IANA service name, e.g. http), unique in the NIC
+        :param _builtins.str protocol: One of: TCP, UDP TCP or UDP
+        """
+        pulumi.set(__self__, "port", port)
+        if name is not None:
+            pulumi.set(__self__, "name", name)
+        if protocol is None:
+            protocol = 'TCP'
+        if protocol is not None:
+            pulumi.set(__self__, "protocol", protocol)
+
+    @_builtins.property
+    @pulumi.getter
+    def port(self) -> _builtins.int:
+        """
+        Port number
+        """
+        return pulumi.get(self, "port")
+
+    @_builtins.property
+    @pulumi.getter
+    def name(self) -> Optional[_builtins.str]:
+        """
+        Port name (IANA service name, e.g. http), unique in the NIC
+        """
+        return pulumi.get(self, "name")
+
+    @_builtins.property
+    @pulumi.getter
+    def protocol(self) -> Optional[_builtins.str]:
+        """
+        One of: TCP, UDP TCP or UDP
+        """
+        return pulumi.get(self, "protocol")
 
 
 @pulumi.output_type

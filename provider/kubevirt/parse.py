@@ -209,6 +209,14 @@ def _interfaces(
             nic["binding"] = binding
         if (want is not None and want.mac is not None) or entry.get("macAddress"):
             nic["mac"] = entry.get("macAddress")
+        nic["ports"] = [
+            {
+                **({"name": p["name"]} if p.get("name") else {}),
+                "port": p.get("port"),
+                "protocol": p.get("protocol", "TCP"),
+            }
+            for p in entry.get("ports") or []
+        ]
         out.append(nic)
     return out
 
@@ -415,6 +423,11 @@ _CAUSE_FIELDS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (_SPEC + r"domain\.devices\.interfaces\[(\d+)\]\.(?:masquerade|bridge|sriov)\b", r"interfaces[\1].binding"),
         (_SPEC + r"domain\.devices\.interfaces\[(\d+)\]\.macAddress$", r"interfaces[\1].mac"),
         (_SPEC + r"domain\.devices\.interfaces\[(\d+)\]\.model$", r"interfaces[\1].model"),
+        (
+            _SPEC + r"domain\.devices\.interfaces\[(\d+)\]\.ports\[(\d+)\]\.(name|protocol)$",
+            r"interfaces[\1].ports[\2].\3",
+        ),
+        (_SPEC + r"domain\.devices\.interfaces\[(\d+)\]\.ports\[(\d+)\]", r"interfaces[\1].ports[\2]"),
         (_SPEC + r"domain\.devices\.interfaces\[(\d+)\]", r"interfaces[\1]"),
         (_SPEC + r"networks\[(\d+)\]\.multus\.networkName$", r"interfaces[\1].network"),
         (_SPEC + r"networks\[(\d+)\]\.pod\b", r"interfaces[\1].pod"),

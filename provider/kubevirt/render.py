@@ -261,6 +261,11 @@ def _devices(args: VirtualMachineArgs) -> dict[str, Any]:
         entry = {"name": nic.name, binding: {}, "model": nic.model}
         if nic.mac is not None:
             entry["macAddress"] = nic.mac
+        if nic.ports:
+            entry["ports"] = [
+                {**({"name": p.name} if p.name is not None else {}), "port": p.port, "protocol": p.protocol}
+                for p in nic.ports
+            ]
         interfaces.append(entry)
     devices: dict[str, Any] = {
         "disks": disks,

@@ -182,6 +182,7 @@ def _parse_interfaces(devices: etree._Element | None, intent: VirtualMachineArgs
             "network": source.get("network") if source is not None else None,
             "pod": False,
             "model": _attr(el.find("model"), "type", "virtio"),
+            "ports": [],
         }
         want = wanted.get(name)
         mac = observed_mac(el)

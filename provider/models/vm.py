@@ -34,6 +34,7 @@ from .syntax import (
     Key,
     MultilineText,
     ObjectName,
+    PortName,
     SingleLine,
     Word,
     echo,
@@ -136,6 +137,14 @@ class DiskAttachment(Model):
         return self
 
 
+class Port(Model):
+    """A port the KubeVirt masquerade binding forwards to the guest."""
+
+    name: PortName | None = Field(None, description="Port name (IANA service name, e.g. http), unique in the NIC")
+    port: Int = Field(ge=1, le=65535, description="Port number")
+    protocol: Literal["TCP", "UDP"] = Field("TCP", description="TCP or UDP")
+
+
 class Interface(Model):
     """A NIC."""
 
@@ -150,6 +159,10 @@ class Interface(Model):
     model: Literal["virtio", "e1000", "e1000e", "rtl8139"] = Field("virtio", description="NIC model")
     mac: str | None = Field(None, description="Fixed MAC address (default: assigned once, then kept)")
     vlan: Int | None = Field(None, ge=1, le=4094, description="VLAN tag of the port (libvirt <vlan>)")
+    ports: list[Port] = Field(
+        default_factory=list,
+        description="KubeVirt masquerade binding: forward only these ports to the guest (default: every port)",
+    )
 
     @field_validator("mac")
     @classmethod
@@ -167,6 +180,7 @@ class Interface(Model):
     def _one_network(self) -> Interface:
         if bool(self.network) == self.pod:
             raise field_error((), "give exactly one of network (or bridge) and pod=True")
+        _unique(("ports",), "name", [p.name for p in self.ports])
         return self
 
 
@@ -272,7 +286,7 @@ class VirtualMachineArgs(Model):
         if self.kubevirt is not None:
             raise field_error(("kubevirt",), "these options need a kubevirt target")
         for i, nic in enumerate(self.interfaces):
-            for f in ("pod", "binding"):
+            for f in ("pod", "binding", "ports"):
                 if getattr(nic, f):
                     raise field_error(("interfaces", i, f), f"{f} needs a kubevirt target")
             if nic.network is not None and _LIBVIRT_NETWORK.match(nic.network) is None:
@@ -314,6 +328,14 @@ class VirtualMachineArgs(Model):
             if nic.binding == "sriov" and nic.pod:
                 raise field_error(
                     ("interfaces", i, "binding"), "sriov needs a network (an SR-IOV NAD), not the pod network"
+                )
+            # KubeVirt forwards ports[] only through masquerade (on bridge/sriov it ignores them: the
+            # guest is on the wire with every port)
+            if nic.ports and (nic.binding or ("masquerade" if nic.pod else "bridge")) != "masquerade":
+                raise field_error(
+                    ("interfaces", i, "ports"),
+                    "ports are forwarded by the masquerade binding only (pod=True); a bridge or sriov NIC "
+                    "exposes every port of the guest",
                 )
         for key, problem in label_problems(self.labels):
             raise field_error(("labels", key), problem)

@@ -166,6 +166,8 @@ class InterfaceArgs(TypedDict, total=False):
     """Fixed MAC address (default: assigned once, then kept)"""
     vlan: pulumi.Input[int]
     """VLAN tag of the port (libvirt <vlan>)"""
+    ports: pulumi.Input[Sequence[pulumi.Input[PortArgs]]]
+    """KubeVirt masquerade binding: forward only these ports to the guest (default: every port)"""
     bridge: Bridge
     """A Bridge resource: its network becomes this interface's network"""
 
@@ -240,6 +242,16 @@ class LibvirtTargetArgs(TypedDict, total=False):
     """(default 'libvirt')"""
     uri: pulumi.Input[str]
     """libvirt connection URI, e.g. qemu:///system (default 'qemu:///system')"""
+
+
+class PortArgs(TypedDict, total=False):
+    """A port the KubeVirt masquerade binding forwards to the guest."""
+    name: pulumi.Input[str]
+    """Port name (IANA service name, e.g. http), unique in the NIC"""
+    port: Required[pulumi.Input[int]]
+    """Port number"""
+    protocol: pulumi.Input[Literal['TCP', 'UDP']]
+    """TCP or UDP (default 'TCP')"""
 
 
 class ProbeArgs(TypedDict, total=False):

@@ -114,3 +114,102 @@ def test_empty_disk_changes_apply_at_the_next_start() -> None:
     assert classify(KUBE, {**KUBE, "disks": EMPTY}) == {"disks[scratch]": "restart"}
     grown = [{**EMPTY[0], "empty_disk": "4Gi"}]
     assert classify({**KUBE, "disks": EMPTY}, {**KUBE, "disks": grown}) == {"disks[scratch].empty_disk": "restart"}
+
+
+# -- interface ports (masquerade port forwarding) ---------------------------------------------
+PORTS = [{"name": "http", "port": 80}, {"port": 5353, "protocol": "UDP"}, {"name": "ssh", "port": 22}]
+
+
+def test_ports_render_on_the_masquerade_interface() -> None:
+    args = kube(interfaces=[{"name": "default", "pod": True, "ports": PORTS}])
+    (nic,) = template(manifest_of(args))["domain"]["devices"]["interfaces"]
+    assert nic == {
+        "name": "default",
+        "masquerade": {},
+        "model": "virtio",
+        "ports": [
+            {"name": "http", "port": 80, "protocol": "TCP"},
+            {"port": 5353, "protocol": "UDP"},
+            {"name": "ssh", "port": 22, "protocol": "TCP"},
+        ],
+    }
+    explicit = kube(interfaces=[{"name": "default", "pod": True, "binding": "masquerade", "ports": PORTS[:1]}])
+    assert template(manifest_of(explicit))["domain"]["devices"]["interfaces"][0]["ports"] == [
+        {"name": "http", "port": 80, "protocol": "TCP"}
+    ]
+
+
+def test_ports_defaulted_by_kubevirt_are_not_drift_and_a_lost_port_is() -> None:
+    args = kube(interfaces=[{"name": "default", "pod": True, "ports": PORTS}])
+    manifest = krender.render_vm(args, namespace="demo", owner=OWNER)
+    live = template(manifest)["domain"]["devices"]["interfaces"][0]["ports"]
+    del live[0]["protocol"]  # TCP is KubeVirt's default
+    assert diff_data(dump(args), kparse.parse_vm(manifest, args)) == []
+    del live[2]
+    changed = [p for p, _o, _n in diff_data(dump(args), kparse.parse_vm(manifest, args))]
+    assert changed == [("interfaces", "default", "ports")]
+
+
+@pytest.mark.parametrize(
+    ("nic", "path", "words"),
+    [
+        ({"name": "lan", "network": "br-lan", "ports": PORTS}, "interfaces[0].ports", "masquerade binding only"),
+        (
+            {"name": "d", "pod": True, "binding": "bridge", "ports": PORTS},
+            "interfaces[0].ports",
+            "masquerade binding only",
+        ),
+        (
+            {"name": "d", "pod": True, "ports": [{"port": 0}]},
+            "interfaces[0].ports[0].port",
+            "greater than or equal to 1",
+        ),
+        ({"name": "d", "pod": True, "ports": [{"port": 65536}]}, "interfaces[0].ports[0].port", "less than or equal"),
+        (
+            {"name": "d", "pod": True, "ports": [{"port": 80, "protocol": "SCTP"}]},
+            "interfaces[0].ports[0].protocol",
+            "'TCP' or 'UDP'",
+        ),
+        (
+            {"name": "d", "pod": True, "ports": [{"name": "HTTP", "port": 80}]},
+            "interfaces[0].ports[0].name",
+            "not a port name",
+        ),
+        (
+            {"name": "d", "pod": True, "ports": [{"name": "a-very-long-name1", "port": 80}]},
+            "interfaces[0].ports[0].name",
+            "at most 15",
+        ),
+        (
+            {"name": "d", "pod": True, "ports": [{"name": "8080", "port": 80}]},
+            "interfaces[0].ports[0].name",
+            "at least one letter",
+        ),
+        (
+            {"name": "d", "pod": True, "ports": [{"name": "web", "port": 80}, {"name": "web", "port": 8080}]},
+            "interfaces[0].ports",
+            "name 'web' appears twice (ports[0] and ports[1])",
+        ),
+    ],
+)
+def test_bad_ports_are_refused_at_check_on_the_field(nic: dict[str, Any], path: str, words: str) -> None:
+    found = failures({**KUBE, "interfaces": [nic]})
+    assert path in found, found
+    assert words in found[path], found[path]
+
+
+def test_ports_are_refused_on_libvirt() -> None:
+    found = failures({**LIBVIRT, "interfaces": [{"name": "lan", "network": "default", "ports": PORTS}]})
+    assert found == {"interfaces[0].ports": "ports needs a kubevirt target"}
+
+
+def test_port_changes_apply_at_the_next_start() -> None:
+    old = {**KUBE, "interfaces": [{"name": "default", "pod": True, "ports": PORTS}]}
+    new = {**KUBE, "interfaces": [{"name": "default", "pod": True, "ports": PORTS[:1]}]}
+    assert classify(old, new) == {"interfaces[default].ports": "restart"}
+
+
+def test_a_webhook_cause_on_a_port_names_the_port() -> None:
+    field = "spec.template.spec.domain.devices.interfaces[1].ports[2].name"
+    assert kparse.parse_cause_field(field) == "interfaces[1].ports[2].name"
+    assert kparse.parse_cause_field(field.rsplit(".", 1)[0]) == "interfaces[1].ports[2]"
