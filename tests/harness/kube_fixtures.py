@@ -149,6 +149,8 @@ class KubeCluster:
     port: int = 0
     startup_seconds: float = 0.0
     crd_seconds: float = 0.0
+    audit_policy: Path | None = None
+    """Opt-in: an audit policy file; the apiserver then writes JSON audit events to `audit_log`."""
     _etcd: _Process | None = None
     _apiserver: _Process | None = None
 
@@ -174,6 +176,10 @@ class KubeCluster:
     @property
     def apiserver_log(self) -> Path:
         return self.workdir / "kube-apiserver.log"
+
+    @property
+    def audit_log(self) -> Path:
+        return self.workdir / "audit.log"
 
     # -- lifecycle -------------------------------------------------------
 
@@ -321,6 +327,15 @@ class KubeCluster:
             # shutdown timeout; with it the apiserver ends them and exits in ~1 s.
             "--shutdown-watch-termination-grace-period=2s",
             "--allow-privileged=true",
+            *(
+                [
+                    f"--audit-policy-file={self.audit_policy}",
+                    f"--audit-log-path={self.audit_log}",
+                    "--audit-log-maxsize=0",
+                ]
+                if self.audit_policy is not None
+                else []
+            ),
         ]
 
     def _start_apiserver(self) -> None:
