@@ -139,7 +139,9 @@ def render_vm(args: VirtualMachineArgs, *, namespace: str, owner: Owner) -> dict
         annotations["pulumi-kubevirt.dev/description"] = args.description
     meta = _metadata(args.name, namespace, owner, labels=args.labels, annotations=annotations)
     spec: dict[str, Any] = {"runStrategy": run_strategy(args), "template": _template(args)}
-    templates = [_dv_template(d.name, args.name, d.template, owner) for d in args.disks if d.template is not None]
+    templates = [
+        _dv_template(d.name, args.name, d.template, owner, namespace) for d in args.disks if d.template is not None
+    ]
     if templates:
         spec["dataVolumeTemplates"] = templates
     if opts is not None and opts.instancetype is not None:
@@ -316,12 +318,17 @@ def template_data_volumes(args: VirtualMachineArgs) -> list[str]:
     return [dv_template_name(args.name, d.name) for d in args.disks if d.template is not None]
 
 
-def _dv_template(disk: str, vm: str, template: DiskTemplate, owner: Owner) -> dict[str, Any]:
+def _dv_template(disk: str, vm: str, template: DiskTemplate, owner: Owner, namespace: str) -> dict[str, Any]:
     """KubeVirt creates the DataVolume from this (metadata included) and garbage-collects it with the VM."""
     return {
         "metadata": _metadata(dv_template_name(vm, disk), None, owner),
         "spec": dv_spec(
-            template.source, template.size, template.storage_class, template.access_modes, template.volume_mode
+            template.source,
+            template.size,
+            template.storage_class,
+            template.access_modes,
+            template.volume_mode,
+            namespace=namespace,
         ),
     }
 
@@ -332,8 +339,11 @@ def dv_spec(
     storage_class: str | None,
     access_modes: Sequence[str] | None,
     volume_mode: str | None,
+    *,
+    namespace: str,
 ) -> dict[str, Any]:
-    """A DataVolume spec with the `storage` API (StorageProfiles fill what is unset)."""
+    """A DataVolume spec with the `storage` API (StorageProfiles fill what is unset); `namespace` is the
+    DataVolume's own, where a clone's source claim is unless the source names another."""
     storage: dict[str, Any] = {"resources": {"requests": {"storage": size}}}
     if storage_class is not None:
         storage["storageClassName"] = storage_class
@@ -341,19 +351,17 @@ def dv_spec(
         storage["accessModes"] = list(access_modes)
     if volume_mode is not None:
         storage["volumeMode"] = volume_mode
-    return {"source": _dv_source(source), "storage": storage}
+    return {"source": _dv_source(source, namespace), "storage": storage}
 
 
-def _dv_source(source: DiskSource) -> dict[str, Any]:
+def _dv_source(source: DiskSource, namespace: str) -> dict[str, Any]:
     if isinstance(source, UrlSource):
         return {"http": {"url": source.url}}
     if isinstance(source, RegistrySource):
         return {"registry": {"url": source.url}}
     if isinstance(source, CloneSource):
-        pvc: dict[str, Any] = {"name": source.pvc}
-        if source.pvc_namespace is not None:
-            pvc["namespace"] = source.pvc_namespace
-        return {"pvc": pvc}
+        # CDI requires the namespace of a clone's source claim (the schema's `required`)
+        return {"pvc": {"name": source.pvc, "namespace": source.pvc_namespace or namespace}}
     if isinstance(source, BlankSource):
         return {"blank": {}}
     raise ValueError(f"source kind {source.kind!r} has no DataVolume form")  # the model forbids it
@@ -367,7 +375,9 @@ def render_data_volume(args: DiskArgs, *, namespace: str, owner: Owner) -> dict[
     return {
         **DATA_VOLUME.header(),
         "metadata": _metadata(args.name, namespace, owner, annotations=annotations),
-        "spec": dv_spec(args.source, size, args.storage_class, args.access_modes, args.volume_mode),
+        "spec": dv_spec(
+            args.source, size, args.storage_class, args.access_modes, args.volume_mode, namespace=namespace
+        ),
     }
 
 
