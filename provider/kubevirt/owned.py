@@ -30,7 +30,7 @@ from functools import partial
 from typing import Any, Literal, TypeVar
 
 from ..errors import Conflict, InvalidSpec, NotFound, ProviderError
-from ..ownership import Owner
+from ..ownership import Owner, readable
 from ..waiting import Progress
 from .client import Api, Gvr
 from .parse import owned, parse_owner
@@ -80,10 +80,17 @@ def refuse_foreign(api: Api, bodies: list[tuple[Gvr, dict[str, Any]]], *, owner:
             raise foreign(gvr, name, namespace, current, owner, api.resource)
 
 
-def fetch_owned(api: Api, gvr: Gvr, name: str, namespace: str | None, *, owner: Owner) -> dict[str, Any] | None:
-    """The object when it exists and is ours; None when it is absent or someone else's."""
+def fetch_owned(
+    api: Api, gvr: Gvr, name: str, namespace: str | None, *, owner: Owner, adopt: bool = False
+) -> dict[str, Any] | None:
+    """The object when it exists and is ours (or, with `adopt`, unmarked); None when it is absent or
+    someone else's. With `adopt`, an object another owner marked is a Conflict naming that owner
+    (`ownership.readable`). Read-only."""
     obj = api.get(gvr, name, namespace)
-    return obj if owned(obj, owner) else None
+    if obj is None:
+        return None
+    mine = readable(parse_owner(obj), owner, adopt=adopt, what=gvr.describe(name, namespace), resource=api.resource)
+    return obj if mine else None
 
 
 def owned_or_left(
@@ -157,14 +164,24 @@ def _own_fields(api: Api, gvr: Gvr, obj: dict[str, Any]) -> None:
             current = api.get(gvr, name, namespace)
 
 
-def delete_owned(api: Api, gvr: Gvr, name: str, namespace: str | None, *, owner: Owner, progress: Progress) -> Removal:
-    """Delete the object if it is ours: "deleted"; "absent" when gone; "foreign" (left, reported) otherwise."""
+def delete_owned(
+    api: Api,
+    gvr: Gvr,
+    name: str,
+    namespace: str | None,
+    *,
+    owner: Owner,
+    progress: Progress,
+    adopt: bool = False,
+) -> Removal:
+    """Delete the object if it is ours (or, with `adopt`, unmarked: imported and not updated since):
+    "deleted"; "absent" when gone; "foreign" (left, reported) otherwise."""
     what = gvr.describe(name, namespace)
     for _ in range(_ATTEMPTS):
         current = api.get(gvr, name, namespace)
         if current is None:
             return "absent"
-        if not owned(current, owner):
+        if not owned(current, owner) and not (adopt and parse_owner(current) is None):
             progress(f"left {what}: it is not owned by {owner}")
             return "foreign"
         uid = _uid(current)
