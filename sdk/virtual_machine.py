@@ -41,7 +41,9 @@ class VirtualMachineArgs:
                  restart_policy: pulumi.Input[Optional['RestartPolicyArgs']] = None,
                  rng: pulumi.Input[Optional[_builtins.bool]] = None,
                  run_state: pulumi.Input[Optional[_builtins.str]] = None,
+                 secure_boot: pulumi.Input[Optional[_builtins.bool]] = None,
                  serial_console: pulumi.Input[Optional[_builtins.bool]] = None,
+                 smm: pulumi.Input[Optional[_builtins.bool]] = None,
                  target: pulumi.Input[Optional[Union['LibvirtTargetArgs', 'KubevirtTargetArgs']]] = None,
                  timeouts: pulumi.Input[Optional['TimeoutsArgs']] = None,
                  vnc: pulumi.Input[Optional[_builtins.bool]] = None,
@@ -69,7 +71,9 @@ class VirtualMachineArgs:
         :param pulumi.Input['RestartPolicyArgs'] restart_policy: Restart-class changes
         :param pulumi.Input[_builtins.bool] rng: virtio-rng device
         :param pulumi.Input[_builtins.str] run_state: One of: running, stopped, paused Desired power state
+        :param pulumi.Input[_builtins.bool] secure_boot: UEFI secure boot (needs firmware='uefi' and smm=True; libvirt: a q35 machine)
         :param pulumi.Input[_builtins.bool] serial_console: Serial console (libvirt: logged to a file)
+        :param pulumi.Input[_builtins.bool] smm: System Management Mode (secure boot needs it on); unset: the hypervisor's default
         :param pulumi.Input[Union['LibvirtTargetArgs', 'KubevirtTargetArgs']] target: Where the VM lives
         :param pulumi.Input['TimeoutsArgs'] timeouts: Wait bounds
         :param pulumi.Input[_builtins.bool] vnc: VNC graphics
@@ -129,10 +133,16 @@ class VirtualMachineArgs:
             run_state = 'running'
         if run_state is not None:
             pulumi.set(__self__, "run_state", run_state)
+        if secure_boot is None:
+            secure_boot = False
+        if secure_boot is not None:
+            pulumi.set(__self__, "secure_boot", secure_boot)
         if serial_console is None:
             serial_console = True
         if serial_console is not None:
             pulumi.set(__self__, "serial_console", serial_console)
+        if smm is not None:
+            pulumi.set(__self__, "smm", smm)
         if target is not None:
             pulumi.set(__self__, "target", target)
         if timeouts is not None:
@@ -388,6 +398,18 @@ class VirtualMachineArgs:
 
     @_builtins.property
     @pulumi.getter
+    def secure_boot(self) -> pulumi.Input[Optional[_builtins.bool]]:
+        """
+        UEFI secure boot (needs firmware='uefi' and smm=True; libvirt: a q35 machine)
+        """
+        return pulumi.get(self, "secure_boot")
+
+    @secure_boot.setter
+    def secure_boot(self, value: pulumi.Input[Optional[_builtins.bool]]):
+        pulumi.set(self, "secure_boot", value)
+
+    @_builtins.property
+    @pulumi.getter
     def serial_console(self) -> pulumi.Input[Optional[_builtins.bool]]:
         """
         Serial console (libvirt: logged to a file)
@@ -397,6 +419,18 @@ class VirtualMachineArgs:
     @serial_console.setter
     def serial_console(self, value: pulumi.Input[Optional[_builtins.bool]]):
         pulumi.set(self, "serial_console", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def smm(self) -> pulumi.Input[Optional[_builtins.bool]]:
+        """
+        System Management Mode (secure boot needs it on); unset: the hypervisor's default
+        """
+        return pulumi.get(self, "smm")
+
+    @smm.setter
+    def smm(self, value: pulumi.Input[Optional[_builtins.bool]]):
+        pulumi.set(self, "smm", value)
 
     @_builtins.property
     @pulumi.getter
@@ -473,7 +507,9 @@ class VirtualMachine(pulumi.CustomResource):
                  restart_policy: pulumi.Input[Optional[Union['RestartPolicyArgs', 'RestartPolicyArgsDict']]] = None,
                  rng: pulumi.Input[Optional[_builtins.bool]] = None,
                  run_state: pulumi.Input[Optional[_builtins.str]] = None,
+                 secure_boot: pulumi.Input[Optional[_builtins.bool]] = None,
                  serial_console: pulumi.Input[Optional[_builtins.bool]] = None,
+                 smm: pulumi.Input[Optional[_builtins.bool]] = None,
                  target: pulumi.Input[Optional[Union[Union['LibvirtTargetArgs', 'LibvirtTargetArgsDict'], Union['KubevirtTargetArgs', 'KubevirtTargetArgsDict']]]] = None,
                  timeouts: pulumi.Input[Optional[Union['TimeoutsArgs', 'TimeoutsArgsDict']]] = None,
                  vnc: pulumi.Input[Optional[_builtins.bool]] = None,
@@ -504,7 +540,9 @@ class VirtualMachine(pulumi.CustomResource):
         :param pulumi.Input[Union['RestartPolicyArgs', 'RestartPolicyArgsDict']] restart_policy: Restart-class changes
         :param pulumi.Input[_builtins.bool] rng: virtio-rng device
         :param pulumi.Input[_builtins.str] run_state: One of: running, stopped, paused Desired power state
+        :param pulumi.Input[_builtins.bool] secure_boot: UEFI secure boot (needs firmware='uefi' and smm=True; libvirt: a q35 machine)
         :param pulumi.Input[_builtins.bool] serial_console: Serial console (libvirt: logged to a file)
+        :param pulumi.Input[_builtins.bool] smm: System Management Mode (secure boot needs it on); unset: the hypervisor's default
         :param pulumi.Input[Union[Union['LibvirtTargetArgs', 'LibvirtTargetArgsDict'], Union['KubevirtTargetArgs', 'KubevirtTargetArgsDict']]] target: Where the VM lives
         :param pulumi.Input[Union['TimeoutsArgs', 'TimeoutsArgsDict']] timeouts: Wait bounds
         :param pulumi.Input[_builtins.bool] vnc: VNC graphics
@@ -554,7 +592,9 @@ class VirtualMachine(pulumi.CustomResource):
                  restart_policy: pulumi.Input[Optional[Union['RestartPolicyArgs', 'RestartPolicyArgsDict']]] = None,
                  rng: pulumi.Input[Optional[_builtins.bool]] = None,
                  run_state: pulumi.Input[Optional[_builtins.str]] = None,
+                 secure_boot: pulumi.Input[Optional[_builtins.bool]] = None,
                  serial_console: pulumi.Input[Optional[_builtins.bool]] = None,
+                 smm: pulumi.Input[Optional[_builtins.bool]] = None,
                  target: pulumi.Input[Optional[Union[Union['LibvirtTargetArgs', 'LibvirtTargetArgsDict'], Union['KubevirtTargetArgs', 'KubevirtTargetArgsDict']]]] = None,
                  timeouts: pulumi.Input[Optional[Union['TimeoutsArgs', 'TimeoutsArgsDict']]] = None,
                  vnc: pulumi.Input[Optional[_builtins.bool]] = None,
@@ -602,9 +642,13 @@ class VirtualMachine(pulumi.CustomResource):
             if run_state is None:
                 run_state = 'running'
             __props__.__dict__["run_state"] = run_state
+            if secure_boot is None:
+                secure_boot = False
+            __props__.__dict__["secure_boot"] = secure_boot
             if serial_console is None:
                 serial_console = True
             __props__.__dict__["serial_console"] = serial_console
+            __props__.__dict__["smm"] = smm
             __props__.__dict__["target"] = target
             __props__.__dict__["timeouts"] = timeouts
             if vnc is None:
@@ -680,8 +724,10 @@ class VirtualMachine(pulumi.CustomResource):
         __props__.__dict__["restart_policy"] = None
         __props__.__dict__["rng"] = None
         __props__.__dict__["run_state"] = None
+        __props__.__dict__["secure_boot"] = None
         __props__.__dict__["serial_console"] = None
         __props__.__dict__["serial_log_path"] = None
+        __props__.__dict__["smm"] = None
         __props__.__dict__["state"] = None
         __props__.__dict__["target"] = None
         __props__.__dict__["timeouts"] = None
@@ -932,6 +978,14 @@ class VirtualMachine(pulumi.CustomResource):
 
     @_builtins.property
     @pulumi.getter
+    def secure_boot(self) -> pulumi.Output[Optional[_builtins.bool]]:
+        """
+        UEFI secure boot (needs firmware='uefi' and smm=True; libvirt: a q35 machine)
+        """
+        return pulumi.get(self, "secure_boot")
+
+    @_builtins.property
+    @pulumi.getter
     def serial_console(self) -> pulumi.Output[Optional[_builtins.bool]]:
         """
         Serial console (libvirt: logged to a file)
@@ -945,6 +999,14 @@ class VirtualMachine(pulumi.CustomResource):
         Serial console log on the hypervisor
         """
         return pulumi.get(self, "serial_log_path")
+
+    @_builtins.property
+    @pulumi.getter
+    def smm(self) -> pulumi.Output[Optional[_builtins.bool]]:
+        """
+        System Management Mode (secure boot needs it on); unset: the hypervisor's default
+        """
+        return pulumi.get(self, "smm")
 
     @_builtins.property
     @pulumi.getter

@@ -125,7 +125,12 @@ def parse_vm(obj: dict[str, Any], intent: VirtualMachineArgs) -> dict[str, Any]:
         out["cpu"] = parsed_cpu
     if intent.machine is not None:
         out["machine"] = _get(domain, "machine", "type")
-    out["firmware"] = "uefi" if _get(domain, "firmware", "bootloader", "efi") is not None else "bios"
+    efi = _get(domain, "firmware", "bootloader", "efi")
+    out["firmware"] = "uefi" if efi is not None else "bios"
+    out["secure_boot"] = isinstance(efi, dict) and efi.get("secureBoot", True) is not False
+    if intent.smm is not None:
+        smm = _get(domain, "features", "smm")
+        out["smm"] = smm.get("enabled", True) is not False if isinstance(smm, dict) else None
 
     devices = domain.get("devices") or {}
     out["serial_console"] = devices.get("autoattachSerialConsole", True) is not False

@@ -173,7 +173,10 @@ def _template(args: VirtualMachineArgs) -> dict[str, Any]:
     if args.machine is not None:
         domain["machine"] = {"type": args.machine}
     if args.firmware == "uefi":
-        domain["firmware"] = {"bootloader": {"efi": {"secureBoot": False}}}
+        # explicit either way: KubeVirt's default for an efi bootloader is secureBoot true
+        domain["firmware"] = {"bootloader": {"efi": {"secureBoot": args.secure_boot}}}
+    if args.smm is not None:
+        domain["features"] = {"smm": {"enabled": args.smm}}
     spec: dict[str, Any] = {"domain": domain}
     networks = [
         {"name": nic.name, "pod": {}} if nic.pod else {"name": nic.name, "multus": {"networkName": nic.network}}

@@ -78,6 +78,14 @@ def parse_domain(xml: str, intent: VirtualMachineArgs) -> dict[str, Any]:
     os_ = root.find("os")
     efi = os_ is not None and (os_.get("firmware") == "efi" or os_.find("loader") is not None)
     out["firmware"] = "uefi" if efi else "bios"
+    out["secure_boot"] = (
+        root.find("os/loader[@secure='yes']") is not None
+        or root.find("os/firmware/feature[@name='secure-boot'][@enabled='yes']") is not None
+    )
+    if intent.smm is not None:
+        # read only when set: libvirt turns SMM on by itself for firmware that needs it
+        smm = root.find("features/smm")
+        out["smm"] = smm.get("state", "on") == "on" if smm is not None else None
     kernel = root.findtext("os/kernel")
     if kernel is not None:
         kb: dict[str, str] = {"kernel": kernel}

@@ -98,7 +98,10 @@ def render_domain(
         vcpu.set("current", str(args.cpu.vcpus))
     domain.append(vcpu)
     domain.append(_os(args))
-    domain.append(E.features(E.acpi(), E.apic()))
+    features = E.features(E.acpi(), E.apic())
+    if args.smm is not None:
+        features.append(E.smm(state="on" if args.smm else "off"))
+    domain.append(features)
     domain.append(_cpu(args))
     domain.append(E.on_poweroff("destroy"))
     domain.append(E.on_reboot("restart"))
@@ -124,6 +127,10 @@ def _os(args: VirtualMachineArgs) -> etree._Element:
     os_ = E.os(type_)
     if args.firmware == "uefi":
         os_.set("firmware", "efi")
+        # explicit either way, so firmware autoselection never picks a secure-boot build unasked
+        secure = "yes" if args.secure_boot else "no"
+        os_.append(E.firmware(E.feature(enabled=secure, name="secure-boot")))
+        os_.append(E.loader(secure=secure))
     if args.kernel_boot:
         os_.append(E.kernel(args.kernel_boot.kernel))
         if args.kernel_boot.initrd:

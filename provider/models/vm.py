@@ -241,6 +241,12 @@ class VirtualMachineArgs(Model):
         "kvm", description="libvirt: hardware virtualization (kvm) or pure emulation (tcg, slow; nested/CI hosts)"
     )
     firmware: Literal["bios", "uefi"] = Field("bios", description="Firmware")
+    secure_boot: Bool = Field(
+        False, description="UEFI secure boot (needs firmware='uefi' and smm=True; libvirt: a q35 machine)"
+    )
+    smm: Bool | None = Field(
+        None, description="System Management Mode (secure boot needs it on); unset: the hypervisor's default"
+    )
     kernel_boot: KernelBoot | None = Field(None, description="Boot a kernel/initrd directly")
     disks: list[DiskAttachment] = Field(default_factory=list, description="Disks, in device order")
     interfaces: list[Interface] = Field(default_factory=list, description="NICs, in device order")
@@ -272,6 +278,11 @@ class VirtualMachineArgs(Model):
         _unique(("disks",), "boot_order", [d.boot_order for d in self.disks])
         _unique(("interfaces",), "name", [i.name for i in self.interfaces])
         _unique(("interfaces",), "mac", [i.mac for i in self.interfaces])
+        if self.secure_boot and self.firmware != "uefi":
+            raise field_error(("secure_boot",), "secure boot is a UEFI feature: set firmware='uefi'")
+        if self.secure_boot and self.smm is not True:
+            # KubeVirt's webhook refuses it (SMM unset counts as off); OVMF's secure-boot builds need it
+            raise field_error(("smm",), "secure boot needs System Management Mode: set smm=True")
         if isinstance(self.target, LibvirtTarget):
             self._libvirt_only(self.target)
         else:
@@ -296,6 +307,9 @@ class VirtualMachineArgs(Model):
                 )
         if self.cloud_init and self.cloud_init.secret_name:
             raise field_error(("cloud_init", "secret_name"), "secret_name needs a kubevirt target")
+        if self.secure_boot and "q35" not in (self.machine or ""):
+            # QEMU runs OVMF's secure-boot builds (SMM) on q35 only; libvirt's x86 default machine is pc
+            raise field_error(("machine",), "secure boot needs a q35 machine: set machine='q35'")
         seen: dict[str, int] = {libvirt_host(target.uri): -1}
         for i, host in enumerate(self.hosts):
             first = seen.setdefault(libvirt_host(host), i)

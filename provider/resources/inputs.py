@@ -358,6 +358,8 @@ class TypedVirtualMachine(KindResource):
             machine: pulumi.Input[str] | None = None,
             accelerator: pulumi.Input[Literal['kvm', 'tcg']] | None = None,
             firmware: pulumi.Input[Literal['bios', 'uefi']] | None = None,
+            secure_boot: pulumi.Input[bool] | None = None,
+            smm: pulumi.Input[bool] | None = None,
             kernel_boot: pulumi.Input[KernelBootArgs] | None = None,
             disks: pulumi.Input[Sequence[pulumi.Input[DiskAttachmentArgs]]] | None = None,
             interfaces: pulumi.Input[Sequence[pulumi.Input[InterfaceArgs]]] | None = None,
@@ -390,6 +392,9 @@ class TypedVirtualMachine(KindResource):
             :param accelerator: libvirt: hardware virtualization (kvm) or pure emulation (tcg, slow;
                 nested/CI hosts) (default 'kvm')
             :param firmware: Firmware (default 'bios')
+            :param secure_boot: UEFI secure boot (needs firmware='uefi' and smm=True; libvirt: a q35
+                machine) (default False)
+            :param smm: System Management Mode (secure boot needs it on); unset: the hypervisor's default
             :param kernel_boot: Boot a kernel/initrd directly
             :param disks: Disks, in device order
             :param interfaces: NICs, in device order

@@ -213,3 +213,75 @@ def test_a_webhook_cause_on_a_port_names_the_port() -> None:
     field = "spec.template.spec.domain.devices.interfaces[1].ports[2].name"
     assert kparse.parse_cause_field(field) == "interfaces[1].ports[2].name"
     assert kparse.parse_cause_field(field.rsplit(".", 1)[0]) == "interfaces[1].ports[2]"
+
+
+# -- EFI secure boot + SMM ----------------------------------------------------------------------
+SECURE: dict[str, Any] = {"firmware": "uefi", "secure_boot": True, "smm": True}
+
+
+def test_secure_boot_and_smm_on_kubevirt() -> None:
+    domain = template(manifest_of(kube(**SECURE)))["domain"]
+    assert domain["firmware"] == {"bootloader": {"efi": {"secureBoot": True}}}
+    assert domain["features"] == {"smm": {"enabled": True}}
+    plain = template(manifest_of(kube(firmware="uefi")))["domain"]
+    assert plain["firmware"] == {"bootloader": {"efi": {"secureBoot": False}}}  # KubeVirt's default is true
+    assert "features" not in plain
+    assert template(manifest_of(kube(smm=False)))["domain"]["features"] == {"smm": {"enabled": False}}
+
+
+def test_kubevirt_efi_without_secure_boot_key_reads_as_secure_boot() -> None:
+    args = kube(firmware="uefi")
+    manifest = krender.render_vm(args, namespace="demo", owner=OWNER)
+    template(manifest)["domain"]["firmware"]["bootloader"]["efi"] = {}
+    assert diff_data(dump(args), kparse.parse_vm(manifest, args)) == [(("secure_boot",), False, True)]
+
+
+def test_secure_boot_and_smm_on_libvirt() -> None:
+    root = domain_of(libvirt(machine="q35", **SECURE))
+    assert root.find("os").get("firmware") == "efi"  # type: ignore[union-attr]
+    assert root.find("os/loader").attrib == {"secure": "yes"}  # type: ignore[union-attr]
+    assert root.find("os/firmware/feature").attrib == {"enabled": "yes", "name": "secure-boot"}  # type: ignore[union-attr]
+    assert root.find("features/smm").attrib == {"state": "on"}  # type: ignore[union-attr]
+    plain = domain_of(libvirt(firmware="uefi", smm=False))
+    assert plain.find("os/loader").attrib == {"secure": "no"}  # type: ignore[union-attr]
+    assert plain.find("features/smm").attrib == {"state": "off"}  # type: ignore[union-attr]
+    assert domain_of(libvirt()).find("features/smm") is None
+
+
+def test_smm_libvirt_turns_on_by_itself_is_not_drift_unless_set() -> None:
+    args = libvirt(firmware="uefi")
+    root = etree.fromstring(lrender.render_domain(args).encode())
+    root.find("features").append(etree.Element("smm", state="on"))  # type: ignore[union-attr]
+    xml = etree.tostring(root, encoding="unicode")
+    assert diff_data(dump(args), lparse.parse_domain(xml, args)) == []
+    off = libvirt(firmware="uefi", smm=False)
+    assert diff_data(dump(off), lparse.parse_domain(xml, off)) == [(("smm",), False, True)]
+
+
+@pytest.mark.parametrize("base", [KUBE, LIBVIRT], ids=["kubevirt", "libvirt"])
+@pytest.mark.parametrize(
+    ("fields", "path", "words"),
+    [
+        ({"secure_boot": True, "smm": True}, "secure_boot", "set firmware='uefi'"),
+        ({"firmware": "uefi", "secure_boot": True}, "smm", "set smm=True"),
+        ({"firmware": "uefi", "secure_boot": True, "smm": False}, "smm", "set smm=True"),
+    ],
+)
+def test_secure_boot_without_what_it_needs_is_refused(
+    base: dict[str, Any], fields: dict[str, Any], path: str, words: str
+) -> None:
+    found = failures({**base, "machine": "q35", **fields})
+    assert path in found, found
+    assert words in found[path]
+
+
+def test_secure_boot_on_libvirt_needs_q35() -> None:
+    assert "set machine='q35'" in failures({**LIBVIRT, **SECURE})["machine"]
+    assert "set machine='q35'" in failures({**LIBVIRT, **SECURE, "machine": "pc"})["machine"]
+    assert failures({**LIBVIRT, **SECURE, "machine": "pc-q35-7.2"}) == {}
+    assert failures({**KUBE, **SECURE}) == {}  # KubeVirt's machine is q35
+
+
+@pytest.mark.parametrize("base", [KUBE, {**LIBVIRT, "machine": "q35"}], ids=["kubevirt", "libvirt"])
+def test_secure_boot_and_smm_changes_apply_at_the_next_start(base: dict[str, Any]) -> None:
+    assert classify({**base, "firmware": "uefi"}, {**base, **SECURE}) == {"secure_boot": "restart", "smm": "restart"}
