@@ -19,20 +19,21 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from types import UnionType
-from typing import Annotated, Any, Generic, Protocol, TypeVar, Union, get_args, get_origin
+from typing import Annotated, Any, Generic, Literal, Protocol, TypeVar, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
 from .errors import InvalidSpec
 from .models import KubevirtTarget, LibvirtTarget, MigrationArgs
-from .models.common import CROSS_FIELD, PRINTABLE, dump
+from .models.common import CROSS_FIELD, PRINTABLE, Timeouts, dump, parse_duration
 from .models.syntax import echo
 from .outputs import MigrationOutputs, carried
 from .ownership import OWNER, Owner
 from .plan import Kind, Plan, Rule, plan_changes
-from .waiting import Progress
+from .waiting import Deadline, Progress
 
 M = TypeVar("M", bound=BaseModel)
+A_co = TypeVar("A_co", covariant=True)
 M_contra = TypeVar("M_contra", bound=BaseModel, contravariant=True)
 
 PLANNED_CHANGE = "planned_change"
@@ -63,21 +64,56 @@ class Targeted(Protocol):
     def target(self) -> LibvirtTarget | KubevirtTarget: ...
 
 
+class Bounded(Protocol):
+    """Arguments carrying the resource's customTimeouts."""
+
+    @property
+    def timeouts(self) -> Timeouts: ...
+
+
+Operation = Literal["create", "read", "update", "delete"]
+
+
+@dataclass(frozen=True)
+class Call(Generic[A_co]):
+    """One reconciler call: what every create/read/update/delete starts from.
+
+    `args` are the resource's arguments (the new ones for an update), `state` its last
+    outputs (empty for a create), `owner` the marker of everything it may touch,
+    `progress` where it reports, and `deadline` its time budget: the resource's
+    customTimeouts for the operation (a read is bounded like a create), counted from `begin`.
+    """
+
+    args: A_co
+    state: Mapping[str, Any]
+    owner: Owner
+    progress: Progress
+    deadline: Deadline
+
+
+B = TypeVar("B", bound=Bounded)
+
+
+def begin(
+    operation: Operation, args: B, state: Mapping[str, Any] | None = None, *, owner: Owner, progress: Progress
+) -> Call[B]:
+    """The `Call` of `operation` on `args`, its deadline starting now."""
+    t = args.timeouts
+    bound = {"create": t.create, "read": t.create, "update": t.update, "delete": t.delete}[operation]
+    return Call(args, state or {}, owner, progress, Deadline(parse_duration(bound)))
+
+
 class Reconciler(Protocol[M_contra]):
-    """One resource kind on one backend. `state` is the resource's last outputs; the outputs returned
-    are the kind's TypedDict (outputs.py)."""
+    """One resource kind on one backend. `call.state` is the resource's last outputs; the outputs
+    returned are the kind's TypedDict (outputs.py). An update also gets the old arguments and the plan."""
 
-    def create(self, args: M_contra, *, owner: Owner, progress: Progress) -> Mapping[str, Any]: ...
+    def create(self, call: Call[M_contra]) -> Mapping[str, Any]: ...
 
-    def read(
-        self, args: M_contra, state: Mapping[str, Any], *, owner: Owner, progress: Progress
-    ) -> tuple[dict[str, Any], Mapping[str, Any]] | None: ...
+    def read(self, call: Call[M_contra]) -> tuple[dict[str, Any], Mapping[str, Any]] | None: ...
 
-    def update(
-        self, old: M_contra, new: M_contra, plan: Plan, state: Mapping[str, Any], *, owner: Owner, progress: Progress
-    ) -> Mapping[str, Any]: ...
+    def update(self, call: Call[M_contra], old: M_contra, plan: Plan) -> Mapping[str, Any]: ...
 
-    def delete(self, args: M_contra, state: Mapping[str, Any], *, owner: Owner, progress: Progress) -> None: ...
+    def delete(self, call: Call[M_contra]) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -346,17 +382,8 @@ class MigrationRecord:
     so there is nothing to do on the backend.
     """
 
-    def update(
-        self,
-        old: MigrationArgs,
-        new: MigrationArgs,
-        plan: Plan,
-        state: Mapping[str, Any],
-        *,
-        owner: Owner,
-        progress: Progress,
-    ) -> MigrationOutputs:
-        return carried(state, MigrationOutputs)
+    def update(self, call: Call[MigrationArgs], old: MigrationArgs, plan: Plan) -> MigrationOutputs:
+        return carried(call.state, MigrationOutputs)
 
 
 class Backends:

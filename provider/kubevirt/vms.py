@@ -15,9 +15,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from ..core import Call
 from ..errors import OperationFailed, WaitTimeout
 from ..models import VirtualMachineArgs
-from ..models.common import dump, parse_duration
+from ..models.common import dump
 from ..outputs import VmOutputs
 from ..ownership import Owner
 from ..plan import Plan
@@ -39,9 +40,9 @@ _ROLLBACK = 10.0
 class VmReconciler(KubevirtReconciler):
     """CRUD of VirtualMachine resources on KubeVirt."""
 
-    def create(self, args: VirtualMachineArgs, *, owner: Owner, progress: Progress) -> VmOutputs:
-        deadline = Deadline(parse_duration(args.timeouts.create))
-        api, ns = self._open(args, deadline)
+    def create(self, call: Call[VirtualMachineArgs]) -> VmOutputs:
+        args, owner, progress = call.args, call.owner, call.progress
+        api, ns = self._open(call)
         secrets = self._secrets(args, ns, owner)
         vm = render.render_vm(args, namespace=ns, owner=owner)
         refuse_foreign(api, [*((SECRET, s) for s in secrets), (VM, vm)], owner=owner, adopt=args.adopt)
@@ -56,7 +57,7 @@ class VmReconciler(KubevirtReconciler):
                 # VM; removed after it, so the VM controller cannot make them again meanwhile.
                 made.extend((DATA_VOLUME, dv, ns) for dv in reversed(render.template_data_volumes(args)))
                 made.append((VM, args.name, ns))
-            self._settle(api, args, ns, deadline, progress)
+            self._settle(api, args, ns, call.deadline, progress)
             return self._outputs(api, args, ns)
         except BaseException:
             # Never what was adopted: that was the user's before this create.
@@ -115,14 +116,12 @@ class VmReconciler(KubevirtReconciler):
             progress("unpausing")
             api.subresource(VMI, args.name, ns, "unpause")
 
-    def read(
-        self, args: VirtualMachineArgs, state: Mapping[str, Any], *, owner: Owner, progress: Progress
-    ) -> tuple[dict[str, Any], VmOutputs] | None:
-        deadline = Deadline(parse_duration(args.timeouts.create))
-        api, ns = self._open(args, deadline)
-        obj = fetch_owned(api, VM, args.name, ns, owner=owner)
+    def read(self, call: Call[VirtualMachineArgs]) -> tuple[dict[str, Any], VmOutputs] | None:
+        args = call.args
+        api, ns = self._open(call)
+        obj = fetch_owned(api, VM, args.name, ns, owner=call.owner)
         if obj is None:
-            return self._remnant(api, args, ns, owner)
+            return self._remnant(api, args, ns, call.owner)
         observed = parse_vm(obj, args)
         vmi = api.get(VMI, args.name, ns)
         if condition(vmi, "Paused") is not None:
@@ -145,18 +144,9 @@ class VmReconciler(KubevirtReconciler):
         outputs["state"] = outputs["printable_status"] = "Missing"
         return observed, outputs
 
-    def update(
-        self,
-        old: VirtualMachineArgs,
-        new: VirtualMachineArgs,
-        plan: Plan,
-        state: Mapping[str, Any],
-        *,
-        owner: Owner,
-        progress: Progress,
-    ) -> VmOutputs:
-        deadline = Deadline(parse_duration(new.timeouts.update))
-        api, ns = self._open(new, deadline)
+    def update(self, call: Call[VirtualMachineArgs], old: VirtualMachineArgs, plan: Plan) -> VmOutputs:
+        new, owner, progress, deadline = call.args, call.owner, call.progress, call.deadline
+        api, ns = self._open(call)
         current = api.get(VM, new.name, ns)
         if current is not None and not owned(current, owner) and not new.adopt:
             raise foreign(VM, new.name, ns, current, owner, new.name)
@@ -179,9 +169,9 @@ class VmReconciler(KubevirtReconciler):
         self._settle(api, new, ns, deadline, progress)
         return self._outputs(api, new, ns)
 
-    def delete(self, args: VirtualMachineArgs, state: Mapping[str, Any], *, owner: Owner, progress: Progress) -> None:
-        deadline = Deadline(parse_duration(args.timeouts.delete))
-        api, ns = self._open(args, deadline)
+    def delete(self, call: Call[VirtualMachineArgs]) -> None:
+        args, owner, progress, deadline = call.args, call.owner, call.progress, call.deadline
+        api, ns = self._open(call)
         removal = delete_owned(api, VM, args.name, ns, owner=owner, progress=progress)
         if removal == "deleted":
             progress("waiting for the VM and its instance to go")

@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import atexit
-import functools
 import os
 import shutil
 import signal
@@ -42,7 +41,7 @@ from pulumi.runtime import proto
 from pulumi.runtime._grpc_settings import _GRPC_CHANNEL_OPTIONS
 from pulumi.runtime.proto import engine_pb2, engine_pb2_grpc, provider_pb2_grpc
 
-from ..core import PLANNED_CHANGE, Backends, Reconciler, ResourceKind
+from ..core import PLANNED_CHANGE, Backends, Reconciler, ResourceKind, begin
 from ..errors import InvalidSpec, NotFound, ProviderError
 from ..kinds import BRIDGE, DISK, MIGRATION, VIRTUAL_MACHINE
 from ..models.common import dump
@@ -232,7 +231,7 @@ class KubevirtProvider(api.Provider):
         progress = self._log.progress(request.urn, args.name)
         reconciler = self._reconciler(kind, args)
         outs = await self._run(
-            functools.partial(reconciler.create, self._effective(bounded), owner=urn.owner, progress=progress)
+            lambda: reconciler.create(begin("create", self._effective(bounded), owner=urn.owner, progress=progress))
         )
         doc = dump(args)
         state = adapter.state(doc, outs, props.get(PLANNED_CHANGE))
@@ -253,14 +252,10 @@ class KubevirtProvider(api.Provider):
         progress = self._log.progress(request.urn, new.name)
         reconciler = self._reconciler(kind, new)
         outs = await self._run(
-            functools.partial(
-                reconciler.update,
+            lambda: reconciler.update(
+                begin("update", self._effective(bounded), olds, owner=urn.owner, progress=progress),
                 self._effective(old),
-                self._effective(bounded),
                 plan,
-                olds,
-                owner=urn.owner,
-                progress=progress,
             )
         )
         state = adapter.state(dump(new), outs, news.get(PLANNED_CHANGE))
@@ -275,7 +270,7 @@ class KubevirtProvider(api.Provider):
         progress = self._log.progress(request.urn, args.name)
         reconciler = self._reconciler(kind, args)
         await self._run(
-            functools.partial(reconciler.delete, self._effective(args), props, owner=urn.owner, progress=progress)
+            lambda: reconciler.delete(begin("delete", self._effective(args), props, owner=urn.owner, progress=progress))
         )
 
     async def read(self, request: api.ReadRequest) -> api.ReadResponse:
@@ -292,7 +287,7 @@ class KubevirtProvider(api.Provider):
         progress = self._log.progress(request.urn, args.name)
         reconciler = self._reconciler(kind, args)
         found = await self._run(
-            functools.partial(reconciler.read, self._effective(args), props, owner=urn.owner, progress=progress)
+            lambda: reconciler.read(begin("read", self._effective(args), props, owner=urn.owner, progress=progress))
         )
         if found is None:
             if importing:
