@@ -1342,57 +1342,54 @@ class Ipv4Args:
 
 class KernelBootArgsDict(TypedDict):
     """
-    Direct kernel boot.
-    """
-    kernel: pulumi.Input[_builtins.str]
-    """
-    Absolute kernel image path on the hypervisor
+    Direct kernel boot: files on the hypervisor (libvirt) or inside a container image (KubeVirt).
     """
     cmdline: NotRequired[pulumi.Input[Optional[_builtins.str]]]
     """
-    Kernel command line
+    Kernel command line (KubeVirt: kernelArgs)
+    """
+    container_image: NotRequired[pulumi.Input[Optional[_builtins.str]]]
+    """
+    KubeVirt: the container image holding kernel and initrd (firmware.kernelBoot.container)
     """
     initrd: NotRequired[pulumi.Input[Optional[_builtins.str]]]
     """
-    Absolute initramfs path on the hypervisor
+    Absolute initramfs path: on the hypervisor (libvirt) or inside container_image
+    """
+    kernel: NotRequired[pulumi.Input[Optional[_builtins.str]]]
+    """
+    Absolute kernel path: on the hypervisor (libvirt, required) or inside container_image
     """
 
 @pulumi.input_type
 class KernelBootArgs:
     def __init__(__self__, *,
-                 kernel: pulumi.Input[_builtins.str],
                  cmdline: pulumi.Input[Optional[_builtins.str]] = None,
-                 initrd: pulumi.Input[Optional[_builtins.str]] = None):
+                 container_image: pulumi.Input[Optional[_builtins.str]] = None,
+                 initrd: pulumi.Input[Optional[_builtins.str]] = None,
+                 kernel: pulumi.Input[Optional[_builtins.str]] = None):
         """
-        Direct kernel boot.
+        Direct kernel boot: files on the hypervisor (libvirt) or inside a container image (KubeVirt).
 
-        :param pulumi.Input[_builtins.str] kernel: Absolute kernel image path on the hypervisor
-        :param pulumi.Input[_builtins.str] cmdline: Kernel command line
-        :param pulumi.Input[_builtins.str] initrd: Absolute initramfs path on the hypervisor
+        :param pulumi.Input[_builtins.str] cmdline: Kernel command line (KubeVirt: kernelArgs)
+        :param pulumi.Input[_builtins.str] container_image: KubeVirt: the container image holding kernel and initrd (firmware.kernelBoot.container)
+        :param pulumi.Input[_builtins.str] initrd: Absolute initramfs path: on the hypervisor (libvirt) or inside container_image
+        :param pulumi.Input[_builtins.str] kernel: Absolute kernel path: on the hypervisor (libvirt, required) or inside container_image
         """
-        pulumi.set(__self__, "kernel", kernel)
         if cmdline is not None:
             pulumi.set(__self__, "cmdline", cmdline)
+        if container_image is not None:
+            pulumi.set(__self__, "container_image", container_image)
         if initrd is not None:
             pulumi.set(__self__, "initrd", initrd)
-
-    @_builtins.property
-    @pulumi.getter
-    def kernel(self) -> pulumi.Input[_builtins.str]:
-        """
-        Absolute kernel image path on the hypervisor
-        """
-        return pulumi.get(self, "kernel")
-
-    @kernel.setter
-    def kernel(self, value: pulumi.Input[_builtins.str]):
-        pulumi.set(self, "kernel", value)
+        if kernel is not None:
+            pulumi.set(__self__, "kernel", kernel)
 
     @_builtins.property
     @pulumi.getter
     def cmdline(self) -> pulumi.Input[Optional[_builtins.str]]:
         """
-        Kernel command line
+        Kernel command line (KubeVirt: kernelArgs)
         """
         return pulumi.get(self, "cmdline")
 
@@ -1402,15 +1399,39 @@ class KernelBootArgs:
 
     @_builtins.property
     @pulumi.getter
+    def container_image(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        KubeVirt: the container image holding kernel and initrd (firmware.kernelBoot.container)
+        """
+        return pulumi.get(self, "container_image")
+
+    @container_image.setter
+    def container_image(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "container_image", value)
+
+    @_builtins.property
+    @pulumi.getter
     def initrd(self) -> pulumi.Input[Optional[_builtins.str]]:
         """
-        Absolute initramfs path on the hypervisor
+        Absolute initramfs path: on the hypervisor (libvirt) or inside container_image
         """
         return pulumi.get(self, "initrd")
 
     @initrd.setter
     def initrd(self, value: pulumi.Input[Optional[_builtins.str]]):
         pulumi.set(self, "initrd", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def kernel(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        Absolute kernel path: on the hypervisor (libvirt, required) or inside container_image
+        """
+        return pulumi.get(self, "kernel")
+
+    @kernel.setter
+    def kernel(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "kernel", value)
 
 
 class KubevirtTargetArgsDict(TypedDict):

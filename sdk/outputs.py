@@ -860,48 +860,61 @@ class Ipv4(dict):
 @pulumi.output_type
 class KernelBoot(dict):
     """
-    Direct kernel boot.
+    Direct kernel boot: files on the hypervisor (libvirt) or inside a container image (KubeVirt).
     """
     def __init__(__self__, *,
-                 kernel: _builtins.str,
                  cmdline: Optional[_builtins.str] = None,
-                 initrd: Optional[_builtins.str] = None):
+                 container_image: Optional[_builtins.str] = None,
+                 initrd: Optional[_builtins.str] = None,
+                 kernel: Optional[_builtins.str] = None):
         """
-        Direct kernel boot.
+        Direct kernel boot: files on the hypervisor (libvirt) or inside a container image (KubeVirt).
 
-        :param _builtins.str kernel: Absolute kernel image path on the hypervisor
-        :param _builtins.str cmdline: Kernel command line
-        :param _builtins.str initrd: Absolute initramfs path on the hypervisor
+        :param _builtins.str cmdline: Kernel command line (KubeVirt: kernelArgs)
+        :param _builtins.str container_image: KubeVirt: the container image holding kernel and initrd (firmware.kernelBoot.container)
+        :param _builtins.str initrd: Absolute initramfs path: on the hypervisor (libvirt) or inside container_image
+        :param _builtins.str kernel: Absolute kernel path: on the hypervisor (libvirt, required) or inside container_image
         """
-        pulumi.set(__self__, "kernel", kernel)
         if cmdline is not None:
             pulumi.set(__self__, "cmdline", cmdline)
+        if container_image is not None:
+            pulumi.set(__self__, "container_image", container_image)
         if initrd is not None:
             pulumi.set(__self__, "initrd", initrd)
-
-    @_builtins.property
-    @pulumi.getter
-    def kernel(self) -> _builtins.str:
-        """
-        Absolute kernel image path on the hypervisor
-        """
-        return pulumi.get(self, "kernel")
+        if kernel is not None:
+            pulumi.set(__self__, "kernel", kernel)
 
     @_builtins.property
     @pulumi.getter
     def cmdline(self) -> Optional[_builtins.str]:
         """
-        Kernel command line
+        Kernel command line (KubeVirt: kernelArgs)
         """
         return pulumi.get(self, "cmdline")
 
     @_builtins.property
     @pulumi.getter
+    def container_image(self) -> Optional[_builtins.str]:
+        """
+        KubeVirt: the container image holding kernel and initrd (firmware.kernelBoot.container)
+        """
+        return pulumi.get(self, "container_image")
+
+    @_builtins.property
+    @pulumi.getter
     def initrd(self) -> Optional[_builtins.str]:
         """
-        Absolute initramfs path on the hypervisor
+        Absolute initramfs path: on the hypervisor (libvirt) or inside container_image
         """
         return pulumi.get(self, "initrd")
+
+    @_builtins.property
+    @pulumi.getter
+    def kernel(self) -> Optional[_builtins.str]:
+        """
+        Absolute kernel path: on the hypervisor (libvirt, required) or inside container_image
+        """
+        return pulumi.get(self, "kernel")
 
 
 @pulumi.output_type

@@ -61,7 +61,7 @@ class VirtualMachineArgs:
         :param pulumi.Input[_builtins.bool] guest_agent: QEMU guest agent channel
         :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] hosts: libvirt: other hypervisors a Migration may move this VM to; read/update/delete look there too
         :param pulumi.Input[Sequence[pulumi.Input['InterfaceArgs']]] interfaces: NICs, in device order
-        :param pulumi.Input['KernelBootArgs'] kernel_boot: Boot a kernel/initrd directly
+        :param pulumi.Input['KernelBootArgs'] kernel_boot: Boot a kernel/initrd directly (libvirt: host paths; KubeVirt: from a container image)
         :param pulumi.Input['KubevirtVmOptionsArgs'] kubevirt: KubeVirt-only options
         :param pulumi.Input[Mapping[str, pulumi.Input[_builtins.str]]] labels: Labels (libvirt: metadata; KubeVirt: Kubernetes labels)
         :param pulumi.Input[_builtins.str] machine: Machine type, e.g. q35 or pc (default: hypervisor's)
@@ -280,7 +280,7 @@ class VirtualMachineArgs:
     @pulumi.getter
     def kernel_boot(self) -> pulumi.Input[Optional['KernelBootArgs']]:
         """
-        Boot a kernel/initrd directly
+        Boot a kernel/initrd directly (libvirt: host paths; KubeVirt: from a container image)
         """
         return pulumi.get(self, "kernel_boot")
 
@@ -530,7 +530,7 @@ class VirtualMachine(pulumi.CustomResource):
         :param pulumi.Input[_builtins.bool] guest_agent: QEMU guest agent channel
         :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] hosts: libvirt: other hypervisors a Migration may move this VM to; read/update/delete look there too
         :param pulumi.Input[Sequence[pulumi.Input[Union['InterfaceArgs', 'InterfaceArgsDict']]]] interfaces: NICs, in device order
-        :param pulumi.Input[Union['KernelBootArgs', 'KernelBootArgsDict']] kernel_boot: Boot a kernel/initrd directly
+        :param pulumi.Input[Union['KernelBootArgs', 'KernelBootArgsDict']] kernel_boot: Boot a kernel/initrd directly (libvirt: host paths; KubeVirt: from a container image)
         :param pulumi.Input[Union['KubevirtVmOptionsArgs', 'KubevirtVmOptionsArgsDict']] kubevirt: KubeVirt-only options
         :param pulumi.Input[Mapping[str, pulumi.Input[_builtins.str]]] labels: Labels (libvirt: metadata; KubeVirt: Kubernetes labels)
         :param pulumi.Input[_builtins.str] machine: Machine type, e.g. q35 or pc (default: hypervisor's)
@@ -844,7 +844,7 @@ class VirtualMachine(pulumi.CustomResource):
     @pulumi.getter
     def kernel_boot(self) -> pulumi.Output[Optional['outputs.KernelBoot']]:
         """
-        Boot a kernel/initrd directly
+        Boot a kernel/initrd directly (libvirt: host paths; KubeVirt: from a container image)
         """
         return pulumi.get(self, "kernel_boot")
 

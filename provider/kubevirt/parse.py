@@ -128,6 +128,18 @@ def parse_vm(obj: dict[str, Any], intent: VirtualMachineArgs) -> dict[str, Any]:
     efi = _get(domain, "firmware", "bootloader", "efi")
     out["firmware"] = "uefi" if efi is not None else "bios"
     out["secure_boot"] = isinstance(efi, dict) and efi.get("secureBoot", True) is not False
+    kernel_boot = _get(domain, "firmware", "kernelBoot")
+    if isinstance(kernel_boot, dict):
+        container = kernel_boot.get("container") or {}
+        parsed_kb = {
+            "container_image": container.get("image"),
+            "kernel": container.get("kernelPath"),
+            "initrd": container.get("initrdPath"),
+            "cmdline": kernel_boot.get("kernelArgs"),
+        }
+        out["kernel_boot"] = {k: v for k, v in parsed_kb.items() if v}
+    else:
+        out.pop("kernel_boot", None)
     if intent.smm is not None:
         smm = _get(domain, "features", "smm")
         out["smm"] = smm.get("enabled", True) is not False if isinstance(smm, dict) else None
@@ -445,6 +457,11 @@ _CAUSE_FIELDS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (_SPEC + r"domain\.memory\.maxGuest$", "max_memory"),
         (_SPEC + r"domain\.cpu\.(sockets|cores|threads|model)$", r"cpu.\1"),
         (_SPEC + r"domain\.machine\.type$", "machine"),
+        (_SPEC + r"domain\.firmware\.kernelBoot\.container\.image$", "kernel_boot.container_image"),
+        (_SPEC + r"domain\.firmware\.kernelBoot\.container\.kernelPath$", "kernel_boot.kernel"),
+        (_SPEC + r"domain\.firmware\.kernelBoot\.container\.initrdPath$", "kernel_boot.initrd"),
+        (_SPEC + r"domain\.firmware\.kernelBoot\.kernelArgs$", "kernel_boot.cmdline"),
+        (_SPEC + r"domain\.firmware\.kernelBoot\b", "kernel_boot"),
         (r"^spec\.runStrategy$", "kubevirt.run_strategy"),
         (r"^spec\.storage\.resources\.requests\.storage$", "size"),
         (r"^spec\.vmiName$", "vm"),

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..models import BridgeArgs, DiskArgs, MigrationArgs, VirtualMachineArgs
+from ..models import BridgeArgs, DiskArgs, KernelBoot, MigrationArgs, VirtualMachineArgs
 from ..models.instancetype import InstancetypeArgs, PreferenceArgs
 from ..models.kubevirt import ClusterRef, Probe
 from ..models.snapshot import SnapshotArgs, SnapshotRestoreArgs
@@ -172,9 +172,14 @@ def _template(args: VirtualMachineArgs) -> dict[str, Any]:
         domain["memory"] = memory
     if args.machine is not None:
         domain["machine"] = {"type": args.machine}
+    firmware: dict[str, Any] = {}
     if args.firmware == "uefi":
         # explicit either way: KubeVirt's default for an efi bootloader is secureBoot true
-        domain["firmware"] = {"bootloader": {"efi": {"secureBoot": args.secure_boot}}}
+        firmware["bootloader"] = {"efi": {"secureBoot": args.secure_boot}}
+    if args.kernel_boot is not None:
+        firmware["kernelBoot"] = _kernel_boot(args.kernel_boot)
+    if firmware:
+        domain["firmware"] = firmware
     if args.smm is not None:
         domain["features"] = {"smm": {"enabled": args.smm}}
     spec: dict[str, Any] = {"domain": domain}
@@ -215,6 +220,18 @@ def _template(args: VirtualMachineArgs) -> dict[str, Any]:
             spec["hostname"] = opts.hostname
     template_meta: dict[str, Any] = {"labels": _labels({**args.labels, "kubevirt.io/domain": args.name})}
     return {"metadata": template_meta, "spec": spec}
+
+
+def _kernel_boot(kb: KernelBoot) -> dict[str, Any]:
+    container: dict[str, Any] = {"image": kb.container_image}
+    if kb.kernel is not None:
+        container["kernelPath"] = kb.kernel
+    if kb.initrd is not None:
+        container["initrdPath"] = kb.initrd
+    out: dict[str, Any] = {"container": container}
+    if kb.cmdline is not None:
+        out["kernelArgs"] = kb.cmdline
+    return out
 
 
 def _toleration(t: dict[str, Any]) -> dict[str, Any]:

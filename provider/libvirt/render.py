@@ -131,7 +131,7 @@ def _os(args: VirtualMachineArgs) -> etree._Element:
         secure = "yes" if args.secure_boot else "no"
         os_.append(E.firmware(E.feature(enabled=secure, name="secure-boot")))
         os_.append(E.loader(secure=secure))
-    if args.kernel_boot:
+    if args.kernel_boot and args.kernel_boot.kernel:
         os_.append(E.kernel(args.kernel_boot.kernel))
         if args.kernel_boot.initrd:
             os_.append(E.initrd(args.kernel_boot.initrd))

@@ -208,11 +208,18 @@ class CloudInit(Model):
 
 
 class KernelBoot(Model):
-    """Direct kernel boot."""
+    """Direct kernel boot: files on the hypervisor (libvirt) or inside a container image (KubeVirt)."""
 
-    kernel: HostPath = Field(description="Absolute kernel image path on the hypervisor")
-    initrd: HostPath | None = Field(None, description="Absolute initramfs path on the hypervisor")
-    cmdline: SingleLine | None = Field(None, description="Kernel command line")
+    container_image: ImageReference | None = Field(
+        None, description="KubeVirt: the container image holding kernel and initrd (firmware.kernelBoot.container)"
+    )
+    kernel: HostPath | None = Field(
+        None, description="Absolute kernel path: on the hypervisor (libvirt, required) or inside container_image"
+    )
+    initrd: HostPath | None = Field(
+        None, description="Absolute initramfs path: on the hypervisor (libvirt) or inside container_image"
+    )
+    cmdline: SingleLine | None = Field(None, description="Kernel command line (KubeVirt: kernelArgs)")
 
 
 class RestartPolicy(Model):
@@ -247,7 +254,9 @@ class VirtualMachineArgs(Model):
     smm: Bool | None = Field(
         None, description="System Management Mode (secure boot needs it on); unset: the hypervisor's default"
     )
-    kernel_boot: KernelBoot | None = Field(None, description="Boot a kernel/initrd directly")
+    kernel_boot: KernelBoot | None = Field(
+        None, description="Boot a kernel/initrd directly (libvirt: host paths; KubeVirt: from a container image)"
+    )
     disks: list[DiskAttachment] = Field(default_factory=list, description="Disks, in device order")
     interfaces: list[Interface] = Field(default_factory=list, description="NICs, in device order")
     cloud_init: CloudInit | None = Field(
@@ -307,6 +316,13 @@ class VirtualMachineArgs(Model):
                 )
         if self.cloud_init and self.cloud_init.secret_name:
             raise field_error(("cloud_init", "secret_name"), "secret_name needs a kubevirt target")
+        if self.kernel_boot is not None and self.kernel_boot.container_image is not None:
+            raise field_error(
+                ("kernel_boot", "container_image"),
+                "container_image needs a kubevirt target: on libvirt give kernel (and initrd) as hypervisor paths",
+            )
+        if self.kernel_boot is not None and self.kernel_boot.kernel is None:
+            raise field_error(("kernel_boot", "kernel"), "libvirt boots a kernel file: set its path on the hypervisor")
         if self.secure_boot and "q35" not in (self.machine or ""):
             # QEMU runs OVMF's secure-boot builds (SMM) on q35 only; libvirt's x86 default machine is pc
             raise field_error(("machine",), "secure boot needs a q35 machine: set machine='q35'")
@@ -323,8 +339,19 @@ class VirtualMachineArgs(Model):
             for f in ("path", "volume"):
                 if getattr(disk, f):
                     raise field_error(("disks", i, f), f"{f} needs a libvirt target")
-        if self.kernel_boot is not None:
-            raise field_error(("kernel_boot",), "direct kernel boot from host paths needs a libvirt target")
+        kb = self.kernel_boot
+        if kb is not None and kb.container_image is None:
+            # KubeVirt's webhook: kernel arguments without an external kernel are refused, and host
+            # paths are not reachable from the VM's pod
+            raise field_error(
+                ("kernel_boot", "container_image"),
+                "on KubeVirt the kernel comes from a container image: set container_image "
+                "(kernel/initrd are then paths inside it)",
+            )
+        if kb is not None and kb.kernel is None and kb.initrd is None:
+            raise field_error(
+                ("kernel_boot", "kernel"), "give kernel and/or initrd: their absolute paths inside container_image"
+            )
         if self.accelerator != "kvm":
             raise field_error(("accelerator",), "on KubeVirt emulation is a cluster setting (useEmulation)")
         if self.hosts:

@@ -185,13 +185,15 @@ class Ipv4Args(TypedDict, total=False):
 
 
 class KernelBootArgs(TypedDict, total=False):
-    """Direct kernel boot."""
-    kernel: Required[pulumi.Input[str]]
-    """Absolute kernel image path on the hypervisor"""
+    """Direct kernel boot: files on the hypervisor (libvirt) or inside a container image (KubeVirt)."""
+    container_image: pulumi.Input[str]
+    """KubeVirt: the container image holding kernel and initrd (firmware.kernelBoot.container)"""
+    kernel: pulumi.Input[str]
+    """Absolute kernel path: on the hypervisor (libvirt, required) or inside container_image"""
     initrd: pulumi.Input[str]
-    """Absolute initramfs path on the hypervisor"""
+    """Absolute initramfs path: on the hypervisor (libvirt) or inside container_image"""
     cmdline: pulumi.Input[str]
-    """Kernel command line"""
+    """Kernel command line (KubeVirt: kernelArgs)"""
 
 
 class KubevirtTargetArgs(TypedDict, total=False):
@@ -395,7 +397,8 @@ class TypedVirtualMachine(KindResource):
             :param secure_boot: UEFI secure boot (needs firmware='uefi' and smm=True; libvirt: a q35
                 machine) (default False)
             :param smm: System Management Mode (secure boot needs it on); unset: the hypervisor's default
-            :param kernel_boot: Boot a kernel/initrd directly
+            :param kernel_boot: Boot a kernel/initrd directly (libvirt: host paths; KubeVirt: from a
+                container image)
             :param disks: Disks, in device order
             :param interfaces: NICs, in device order
             :param cloud_init: NoCloud seed (secret as a whole, whatever was passed)

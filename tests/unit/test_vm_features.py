@@ -285,3 +285,90 @@ def test_secure_boot_on_libvirt_needs_q35() -> None:
 @pytest.mark.parametrize("base", [KUBE, {**LIBVIRT, "machine": "q35"}], ids=["kubevirt", "libvirt"])
 def test_secure_boot_and_smm_changes_apply_at_the_next_start(base: dict[str, Any]) -> None:
     assert classify({**base, "firmware": "uefi"}, {**base, **SECURE}) == {"secure_boot": "restart", "smm": "restart"}
+
+
+# -- kernel boot from a container image -------------------------------------------------------
+KERNEL_IMAGE = {
+    "container_image": "quay.io/kubevirt/alpine-ext-kernel-boot-demo:v1.8.0",
+    "kernel": "/boot/vmlinuz-virt",
+    "initrd": "/boot/initramfs-virt",
+    "cmdline": "console=ttyS0 quiet",
+}
+
+
+def test_kernel_boot_from_a_container_image_on_kubevirt() -> None:
+    domain = template(manifest_of(kube(kernel_boot=KERNEL_IMAGE)))["domain"]
+    assert domain["firmware"] == {
+        "kernelBoot": {
+            "container": {
+                "image": "quay.io/kubevirt/alpine-ext-kernel-boot-demo:v1.8.0",
+                "kernelPath": "/boot/vmlinuz-virt",
+                "initrdPath": "/boot/initramfs-virt",
+            },
+            "kernelArgs": "console=ttyS0 quiet",
+        }
+    }
+    initrd_only = {"container_image": "quay.io/x/k:1", "initrd": "/initrd.img"}
+    both = template(manifest_of(kube(firmware="uefi", kernel_boot=initrd_only)))["domain"]["firmware"]
+    assert both == {
+        "bootloader": {"efi": {"secureBoot": False}},
+        "kernelBoot": {"container": {"image": "quay.io/x/k:1", "initrdPath": "/initrd.img"}},
+    }
+
+
+def test_kernel_boot_drift_is_reported_by_field() -> None:
+    args = kube(kernel_boot=KERNEL_IMAGE)
+    manifest = krender.render_vm(args, namespace="demo", owner=OWNER)
+    manifest["spec"]["template"]["spec"]["domain"]["firmware"]["kernelBoot"]["container"]["imagePullPolicy"] = "Always"
+    assert diff_data(dump(args), kparse.parse_vm(manifest, args)) == []  # a server default, not ours
+    del manifest["spec"]["template"]["spec"]["domain"]["firmware"]["kernelBoot"]["kernelArgs"]
+    assert diff_data(dump(args), kparse.parse_vm(manifest, args)) == [
+        (("kernel_boot", "cmdline"), "console=ttyS0 quiet", None)
+    ]
+    del manifest["spec"]["template"]["spec"]["domain"]["firmware"]
+    assert diff_data(dump(args), kparse.parse_vm(manifest, args))[0][0] == ("kernel_boot",)
+
+
+def test_libvirt_kernel_boot_from_host_paths_still_renders() -> None:
+    root = domain_of(
+        libvirt(kernel_boot={"kernel": "/k/vmlinuz", "initrd": "/k/initrd.gz", "cmdline": "console=ttyS0"})
+    )
+    assert [(el.tag, el.text) for el in root.find("os")[1:]] == [  # type: ignore[index]
+        ("kernel", "/k/vmlinuz"),
+        ("initrd", "/k/initrd.gz"),
+        ("cmdline", "console=ttyS0"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("base", "kernel_boot", "path", "words"),
+    [
+        (KUBE, {"kernel": "/boot/vmlinuz"}, "kernel_boot.container_image", "set container_image"),
+        (KUBE, {"container_image": "quay.io/x/k:1"}, "kernel_boot.kernel", "give kernel and/or initrd"),
+        (KUBE, {**KERNEL_IMAGE, "container_image": "Not An Image"}, "kernel_boot.container_image", "image"),
+        (KUBE, {**KERNEL_IMAGE, "kernel": "boot/vmlinuz"}, "kernel_boot.kernel", "absolute"),
+        (LIBVIRT, KERNEL_IMAGE, "kernel_boot.container_image", "needs a kubevirt target"),
+        (LIBVIRT, {"initrd": "/k/initrd.gz"}, "kernel_boot.kernel", "set its path on the hypervisor"),
+    ],
+    ids=["kube-host-path", "kube-no-paths", "kube-bad-image", "kube-relative", "libvirt-image", "libvirt-no-kernel"],
+)
+def test_kernel_boot_refusals_name_the_field(
+    base: dict[str, Any], kernel_boot: dict[str, Any], path: str, words: str
+) -> None:
+    found = failures({**base, "kernel_boot": kernel_boot})
+    assert path in found, found
+    assert words in found[path], found[path]
+
+
+def test_kernel_boot_changes_apply_at_the_next_start() -> None:
+    old = {**KUBE, "kernel_boot": KERNEL_IMAGE}
+    new = {**KUBE, "kernel_boot": {**KERNEL_IMAGE, "cmdline": "console=ttyS0"}}
+    assert classify(old, new) == {"kernel_boot.cmdline": "restart"}
+
+
+def test_a_webhook_cause_on_kernel_boot_names_the_field() -> None:
+    prefix = "spec.template.spec.domain.firmware.kernelBoot."
+    assert kparse.parse_cause_field(prefix + "container.image") == "kernel_boot.container_image"
+    assert kparse.parse_cause_field(prefix + "container.kernelPath") == "kernel_boot.kernel"
+    assert kparse.parse_cause_field(prefix + "kernelArgs") == "kernel_boot.cmdline"
+    assert kparse.parse_cause_field(prefix + "container") == "kernel_boot"
