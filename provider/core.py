@@ -26,6 +26,7 @@ from pydantic import BaseModel, ValidationError
 from .errors import InvalidSpec
 from .models import KubevirtTarget, LibvirtTarget, MigrationArgs
 from .models.common import CROSS_FIELD, PRINTABLE, Timeouts, dump, parse_duration
+from .models.secrets import is_secret, secret_paths
 from .models.syntax import echo
 from .outputs import MigrationOutputs, carried
 from .ownership import OWNER, Owner
@@ -125,9 +126,13 @@ class ResourceKind(Generic[M]):
     rules: Mapping[str, list[Rule]]
     default: Mapping[str, Kind]
     output_keys: frozenset[str]
-    secret_paths: tuple[tuple[str, ...], ...] = ()
     transition: Callable[[M, M], list[Failure]] | None = None
     reconciler: Callable[[Backends, str], Reconciler[M]] | None = field(default=None, compare=False)
+
+    @property
+    def secret_paths(self) -> tuple[tuple[str, ...], ...]:
+        """The paths of the model's fields marked SECRET (models.secrets: declared on the model only)."""
+        return secret_paths(self.model)
 
     # -- check ------------------------------------------------------------
     def check(
@@ -174,7 +179,7 @@ class ResourceKind(Generic[M]):
         old_doc = {k: v for k, v in old.items() if k in self.model.model_fields}
         new_doc = {k: v for k, v in new.items() if k in self.model.model_fields}
         rules = [*BOOKKEEPING_RULES, *self.rules[target]]
-        return plan_changes(old_doc, new_doc, rules, default=self.default[target])
+        return plan_changes(old_doc, new_doc, rules, default=self.default[target], secrets=self.secret_paths)
 
     def parse(self, data: Mapping[str, Any], *, resource: str) -> M:
         """Inputs (or the input part of state) as the model; InvalidSpec naming the field otherwise."""
@@ -286,8 +291,7 @@ def _user_path(loc: Iterable[Any], model: type[BaseModel]) -> tuple[list[str | i
             if info is None:
                 node = None
                 continue
-            extra = info.json_schema_extra
-            secret = secret or (isinstance(extra, dict) and extra.get("secret") is True)
+            secret = secret or is_secret(info)
             node = _node(info.annotation, info.discriminator)
         elif node.kind in ("list", "dict"):
             node = _node(node.item)

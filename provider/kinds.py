@@ -85,7 +85,6 @@ VIRTUAL_MACHINE: ResourceKind[VirtualMachineArgs] = ResourceKind(
     rules={"libvirt": libvirt_rules.VM_RULES, "kubevirt": kube_rules.VM_RULES},
     default={"libvirt": "restart", "kubevirt": "restart"},
     output_keys=VM_OUTPUTS,
-    secret_paths=(("cloud_init", "user_data"), ("cloud_init", "network_data")),
     reconciler=_reconciler("VirtualMachine"),
 )
 
