@@ -61,6 +61,8 @@ __all__ = [
     'TolerationArgsDict',
     'UrlSourceArgs',
     'UrlSourceArgsDict',
+    'UsbHostDeviceArgs',
+    'UsbHostDeviceArgsDict',
     'VolumeRefArgs',
     'VolumeRefArgsDict',
 ]
@@ -2513,6 +2515,99 @@ class UrlSourceArgs:
     @kind.setter
     def kind(self, value: pulumi.Input[Optional[Literal['url']]]):
         pulumi.set(self, "kind", value)
+
+
+class UsbHostDeviceArgsDict(TypedDict):
+    """
+    A USB device of the host handed to the guest.
+    """
+    name: pulumi.Input[_builtins.str]
+    """
+    Device name, unique in the VM
+    """
+    product: NotRequired[pulumi.Input[Optional[_builtins.str]]]
+    """
+    libvirt: USB product id, e.g. 0xc52b
+    """
+    resource_name: NotRequired[pulumi.Input[Optional[_builtins.str]]]
+    """
+    KubeVirt: a resource name the KubeVirt CR permits (permittedHostDevices.usb[].resourceName, which selects the devices by vendor/product), e.g. kubevirt.io/storage
+    """
+    vendor: NotRequired[pulumi.Input[Optional[_builtins.str]]]
+    """
+    libvirt: USB vendor id, e.g. 0x046d
+    """
+
+@pulumi.input_type
+class UsbHostDeviceArgs:
+    def __init__(__self__, *,
+                 name: pulumi.Input[_builtins.str],
+                 product: pulumi.Input[Optional[_builtins.str]] = None,
+                 resource_name: pulumi.Input[Optional[_builtins.str]] = None,
+                 vendor: pulumi.Input[Optional[_builtins.str]] = None):
+        """
+        A USB device of the host handed to the guest.
+
+        :param pulumi.Input[_builtins.str] name: Device name, unique in the VM
+        :param pulumi.Input[_builtins.str] product: libvirt: USB product id, e.g. 0xc52b
+        :param pulumi.Input[_builtins.str] resource_name: KubeVirt: a resource name the KubeVirt CR permits (permittedHostDevices.usb[].resourceName, which selects the devices by vendor/product), e.g. kubevirt.io/storage
+        :param pulumi.Input[_builtins.str] vendor: libvirt: USB vendor id, e.g. 0x046d
+        """
+        pulumi.set(__self__, "name", name)
+        if product is not None:
+            pulumi.set(__self__, "product", product)
+        if resource_name is not None:
+            pulumi.set(__self__, "resource_name", resource_name)
+        if vendor is not None:
+            pulumi.set(__self__, "vendor", vendor)
+
+    @_builtins.property
+    @pulumi.getter
+    def name(self) -> pulumi.Input[_builtins.str]:
+        """
+        Device name, unique in the VM
+        """
+        return pulumi.get(self, "name")
+
+    @name.setter
+    def name(self, value: pulumi.Input[_builtins.str]):
+        pulumi.set(self, "name", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def product(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        libvirt: USB product id, e.g. 0xc52b
+        """
+        return pulumi.get(self, "product")
+
+    @product.setter
+    def product(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "product", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def resource_name(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        KubeVirt: a resource name the KubeVirt CR permits (permittedHostDevices.usb[].resourceName, which selects the devices by vendor/product), e.g. kubevirt.io/storage
+        """
+        return pulumi.get(self, "resource_name")
+
+    @resource_name.setter
+    def resource_name(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "resource_name", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def vendor(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        libvirt: USB vendor id, e.g. 0x046d
+        """
+        return pulumi.get(self, "vendor")
+
+    @vendor.setter
+    def vendor(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "vendor", value)
 
 
 class VolumeRefArgsDict(TypedDict):

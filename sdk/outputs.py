@@ -39,6 +39,7 @@ __all__ = [
     'Timeouts',
     'Toleration',
     'UrlSource',
+    'UsbHostDevice',
     'VolumeRef',
 ]
 
@@ -1612,6 +1613,65 @@ class UrlSource(dict):
     @pulumi.getter
     def kind(self) -> Optional[Literal['url']]:
         return pulumi.get(self, "kind")
+
+
+@pulumi.output_type
+class UsbHostDevice(dict):
+    """
+    A USB device of the host handed to the guest.
+    """
+    def __init__(__self__, *,
+                 name: _builtins.str,
+                 product: Optional[_builtins.str] = None,
+                 resource_name: Optional[_builtins.str] = None,
+                 vendor: Optional[_builtins.str] = None):
+        """
+        A USB device of the host handed to the guest.
+
+        :param _builtins.str name: Device name, unique in the VM
+        :param _builtins.str product: libvirt: USB product id, e.g. 0xc52b
+        :param _builtins.str resource_name: KubeVirt: a resource name the KubeVirt CR permits (permittedHostDevices.usb[].resourceName, which selects the devices by vendor/product), e.g. kubevirt.io/storage
+        :param _builtins.str vendor: libvirt: USB vendor id, e.g. 0x046d
+        """
+        pulumi.set(__self__, "name", name)
+        if product is not None:
+            pulumi.set(__self__, "product", product)
+        if resource_name is not None:
+            pulumi.set(__self__, "resource_name", resource_name)
+        if vendor is not None:
+            pulumi.set(__self__, "vendor", vendor)
+
+    @_builtins.property
+    @pulumi.getter
+    def name(self) -> _builtins.str:
+        """
+        Device name, unique in the VM
+        """
+        return pulumi.get(self, "name")
+
+    @_builtins.property
+    @pulumi.getter
+    def product(self) -> Optional[_builtins.str]:
+        """
+        libvirt: USB product id, e.g. 0xc52b
+        """
+        return pulumi.get(self, "product")
+
+    @_builtins.property
+    @pulumi.getter
+    def resource_name(self) -> Optional[_builtins.str]:
+        """
+        KubeVirt: a resource name the KubeVirt CR permits (permittedHostDevices.usb[].resourceName, which selects the devices by vendor/product), e.g. kubevirt.io/storage
+        """
+        return pulumi.get(self, "resource_name")
+
+    @_builtins.property
+    @pulumi.getter
+    def vendor(self) -> Optional[_builtins.str]:
+        """
+        libvirt: USB vendor id, e.g. 0x046d
+        """
+        return pulumi.get(self, "vendor")
 
 
 @pulumi.output_type

@@ -46,6 +46,7 @@ class VirtualMachineArgs:
                  smm: pulumi.Input[Optional[_builtins.bool]] = None,
                  target: pulumi.Input[Optional[Union['LibvirtTargetArgs', 'KubevirtTargetArgs']]] = None,
                  timeouts: pulumi.Input[Optional['TimeoutsArgs']] = None,
+                 usb_host_devices: pulumi.Input[Optional[Sequence[pulumi.Input['UsbHostDeviceArgs']]]] = None,
                  vnc: pulumi.Input[Optional[_builtins.bool]] = None,
                  wait_for_ip: pulumi.Input[Optional[_builtins.bool]] = None):
         """
@@ -76,6 +77,7 @@ class VirtualMachineArgs:
         :param pulumi.Input[_builtins.bool] smm: System Management Mode (secure boot needs it on); unset: the hypervisor's default
         :param pulumi.Input[Union['LibvirtTargetArgs', 'KubevirtTargetArgs']] target: Where the VM lives
         :param pulumi.Input['TimeoutsArgs'] timeouts: Wait bounds
+        :param pulumi.Input[Sequence[pulumi.Input['UsbHostDeviceArgs']]] usb_host_devices: Host USB devices passed through (libvirt: by vendor/product; KubeVirt: by a permitted resource)
         :param pulumi.Input[_builtins.bool] vnc: VNC graphics
         :param pulumi.Input[_builtins.bool] wait_for_ip: On create, wait (bounded) until a NIC has an IPv4 lease from a libvirt-managed network
         """
@@ -147,6 +149,8 @@ class VirtualMachineArgs:
             pulumi.set(__self__, "target", target)
         if timeouts is not None:
             pulumi.set(__self__, "timeouts", timeouts)
+        if usb_host_devices is not None:
+            pulumi.set(__self__, "usb_host_devices", usb_host_devices)
         if vnc is None:
             vnc = False
         if vnc is not None:
@@ -458,6 +462,18 @@ class VirtualMachineArgs:
 
     @_builtins.property
     @pulumi.getter
+    def usb_host_devices(self) -> pulumi.Input[Optional[Sequence[pulumi.Input['UsbHostDeviceArgs']]]]:
+        """
+        Host USB devices passed through (libvirt: by vendor/product; KubeVirt: by a permitted resource)
+        """
+        return pulumi.get(self, "usb_host_devices")
+
+    @usb_host_devices.setter
+    def usb_host_devices(self, value: pulumi.Input[Optional[Sequence[pulumi.Input['UsbHostDeviceArgs']]]]):
+        pulumi.set(self, "usb_host_devices", value)
+
+    @_builtins.property
+    @pulumi.getter
     def vnc(self) -> pulumi.Input[Optional[_builtins.bool]]:
         """
         VNC graphics
@@ -512,6 +528,7 @@ class VirtualMachine(pulumi.CustomResource):
                  smm: pulumi.Input[Optional[_builtins.bool]] = None,
                  target: pulumi.Input[Optional[Union[Union['LibvirtTargetArgs', 'LibvirtTargetArgsDict'], Union['KubevirtTargetArgs', 'KubevirtTargetArgsDict']]]] = None,
                  timeouts: pulumi.Input[Optional[Union['TimeoutsArgs', 'TimeoutsArgsDict']]] = None,
+                 usb_host_devices: pulumi.Input[Optional[Sequence[pulumi.Input[Union['UsbHostDeviceArgs', 'UsbHostDeviceArgsDict']]]]] = None,
                  vnc: pulumi.Input[Optional[_builtins.bool]] = None,
                  wait_for_ip: pulumi.Input[Optional[_builtins.bool]] = None,
                  __props__=None):
@@ -545,6 +562,7 @@ class VirtualMachine(pulumi.CustomResource):
         :param pulumi.Input[_builtins.bool] smm: System Management Mode (secure boot needs it on); unset: the hypervisor's default
         :param pulumi.Input[Union[Union['LibvirtTargetArgs', 'LibvirtTargetArgsDict'], Union['KubevirtTargetArgs', 'KubevirtTargetArgsDict']]] target: Where the VM lives
         :param pulumi.Input[Union['TimeoutsArgs', 'TimeoutsArgsDict']] timeouts: Wait bounds
+        :param pulumi.Input[Sequence[pulumi.Input[Union['UsbHostDeviceArgs', 'UsbHostDeviceArgsDict']]]] usb_host_devices: Host USB devices passed through (libvirt: by vendor/product; KubeVirt: by a permitted resource)
         :param pulumi.Input[_builtins.bool] vnc: VNC graphics
         :param pulumi.Input[_builtins.bool] wait_for_ip: On create, wait (bounded) until a NIC has an IPv4 lease from a libvirt-managed network
         """
@@ -597,6 +615,7 @@ class VirtualMachine(pulumi.CustomResource):
                  smm: pulumi.Input[Optional[_builtins.bool]] = None,
                  target: pulumi.Input[Optional[Union[Union['LibvirtTargetArgs', 'LibvirtTargetArgsDict'], Union['KubevirtTargetArgs', 'KubevirtTargetArgsDict']]]] = None,
                  timeouts: pulumi.Input[Optional[Union['TimeoutsArgs', 'TimeoutsArgsDict']]] = None,
+                 usb_host_devices: pulumi.Input[Optional[Sequence[pulumi.Input[Union['UsbHostDeviceArgs', 'UsbHostDeviceArgsDict']]]]] = None,
                  vnc: pulumi.Input[Optional[_builtins.bool]] = None,
                  wait_for_ip: pulumi.Input[Optional[_builtins.bool]] = None,
                  __props__=None):
@@ -651,6 +670,7 @@ class VirtualMachine(pulumi.CustomResource):
             __props__.__dict__["smm"] = smm
             __props__.__dict__["target"] = target
             __props__.__dict__["timeouts"] = timeouts
+            __props__.__dict__["usb_host_devices"] = usb_host_devices
             if vnc is None:
                 vnc = False
             __props__.__dict__["vnc"] = vnc
@@ -731,6 +751,7 @@ class VirtualMachine(pulumi.CustomResource):
         __props__.__dict__["state"] = None
         __props__.__dict__["target"] = None
         __props__.__dict__["timeouts"] = None
+        __props__.__dict__["usb_host_devices"] = None
         __props__.__dict__["uuid"] = None
         __props__.__dict__["vnc"] = None
         __props__.__dict__["wait_for_ip"] = None
@@ -1031,6 +1052,14 @@ class VirtualMachine(pulumi.CustomResource):
         Wait bounds
         """
         return pulumi.get(self, "timeouts")
+
+    @_builtins.property
+    @pulumi.getter
+    def usb_host_devices(self) -> pulumi.Output[Optional[Sequence['outputs.UsbHostDevice']]]:
+        """
+        Host USB devices passed through (libvirt: by vendor/product; KubeVirt: by a permitted resource)
+        """
+        return pulumi.get(self, "usb_host_devices")
 
     @_builtins.property
     @pulumi.getter

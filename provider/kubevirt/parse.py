@@ -148,6 +148,9 @@ def parse_vm(obj: dict[str, Any], intent: VirtualMachineArgs) -> dict[str, Any]:
     out["serial_console"] = devices.get("autoattachSerialConsole", True) is not False
     out["vnc"] = devices.get("autoattachGraphicsDevice", True) is not False
     out["rng"] = devices.get("rng") is not None
+    out["usb_host_devices"] = [
+        {"name": h.get("name"), "resource_name": h.get("deviceName")} for h in devices.get("hostDevices") or []
+    ]
     out["disks"] = _disks(devices.get("disks") or [], tpl.get("volumes") or [], spec, intent)
     out["interfaces"] = _interfaces(devices.get("interfaces") or [], tpl.get("networks") or [], intent)
     if opts is not None:
@@ -457,6 +460,8 @@ _CAUSE_FIELDS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (_SPEC + r"domain\.memory\.maxGuest$", "max_memory"),
         (_SPEC + r"domain\.cpu\.(sockets|cores|threads|model)$", r"cpu.\1"),
         (_SPEC + r"domain\.machine\.type$", "machine"),
+        (_SPEC + r"domain\.devices\.hostDevices\[(\d+)\]\.deviceName$", r"usb_host_devices[\1].resource_name"),
+        (_SPEC + r"domain\.devices\.hostDevices\[(\d+)\]", r"usb_host_devices[\1]"),
         (_SPEC + r"domain\.firmware\.kernelBoot\.container\.image$", "kernel_boot.container_image"),
         (_SPEC + r"domain\.firmware\.kernelBoot\.container\.kernelPath$", "kernel_boot.kernel"),
         (_SPEC + r"domain\.firmware\.kernelBoot\.container\.initrdPath$", "kernel_boot.initrd"),

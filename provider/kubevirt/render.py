@@ -297,6 +297,8 @@ def _devices(args: VirtualMachineArgs) -> dict[str, Any]:
     }
     if args.rng:
         devices["rng"] = {}
+    if args.usb_host_devices:
+        devices["hostDevices"] = [{"name": u.name, "deviceName": u.resource_name} for u in args.usb_host_devices]
     return devices
 
 

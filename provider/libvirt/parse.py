@@ -16,7 +16,7 @@ from lxml import etree
 
 from ..models import BridgeArgs, VirtualMachineArgs, quantity_bytes
 from ..models.common import dump
-from .render import XMLNS, disk_alias, nic_alias
+from .render import XMLNS, disk_alias, nic_alias, usb_alias
 
 _MACHINE_FAMILIES = {"pc": "pc-i440fx-", "q35": "pc-q35-"}
 
@@ -100,6 +100,7 @@ def parse_domain(xml: str, intent: VirtualMachineArgs) -> dict[str, Any]:
     devices = root.find("devices")
     out["disks"] = _parse_disks(devices, intent)
     out["interfaces"] = _parse_interfaces(devices, intent)
+    out["usb_host_devices"] = _parse_usb(devices, intent)
     out["serial_console"] = devices is not None and devices.find("serial[@type='file']") is not None
     out["vnc"] = devices is not None and devices.find("graphics[@type='vnc']") is not None
     out["guest_agent"] = (
@@ -201,6 +202,25 @@ def _parse_interfaces(devices: etree._Element | None, intent: VirtualMachineArgs
             nic["vlan"] = int(tag.get("id", "0"))
         out.append(nic)
     return out
+
+
+def _parse_usb(devices: etree._Element | None, intent: VirtualMachineArgs) -> list[dict[str, Any]]:
+    found = _by_alias(devices, "hostdev[@type='usb']", usb_alias(""))
+    wanted = [u.name for u in intent.usb_host_devices]
+    order = [n for n in wanted if n in found] + [n for n in found if n not in wanted]
+    return [
+        {
+            "name": name,
+            "vendor": _usb_id(found[name].find("source/vendor")),
+            "product": _usb_id(found[name].find("source/product")),
+        }
+        for name in order
+    ]
+
+
+def _usb_id(el: etree._Element | None) -> str | None:
+    text = el.get("id") if el is not None else None
+    return "0x" + text.lower().removeprefix("0x").zfill(4) if text else None
 
 
 def observed_mac(el: etree._Element) -> str | None:

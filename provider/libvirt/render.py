@@ -40,6 +40,10 @@ def nic_alias(name: str) -> str:
     return f"ua-nic-{name}"
 
 
+def usb_alias(name: str) -> str:
+    return f"ua-usb-{name}"
+
+
 def seed_volume_name(vm_name: str) -> str:
     return vm_name + SEED_SUFFIX
 
@@ -195,6 +199,10 @@ def _devices(args: VirtualMachineArgs, seed: SeedPlacement | None) -> etree._Ele
         devices.append(el)
     for nic in args.interfaces:
         devices.append(render_interface(nic.name, nic.network or "", nic.model, nic.mac, nic.vlan))
+    for usb in args.usb_host_devices:
+        assert usb.vendor is not None and usb.product is not None  # the model requires both on libvirt
+        source = E.source(E.vendor(id=usb.vendor), E.product(id=usb.product))
+        devices.append(E.hostdev(source, E.alias(name=usb_alias(usb.name)), mode="subsystem", type="usb"))
     if args.serial_console:
         devices.append(
             E.serial(E.source(path=serial_log_path(args.name), append="on"), E.target(port="0"), type="file")

@@ -278,3 +278,16 @@ def _check_port_name(value: str) -> str:
 
 PortName = Annotated[str, AfterValidator(_check_port_name)]
 """A named port (IANA_SVC_NAME): what a Service's targetPort can refer to."""
+
+_USB_ID = re.compile(r"^(0x)?([0-9a-f]{4})$")
+
+
+def _check_usb_id(value: str) -> str:
+    match = _USB_ID.match(value.lower())
+    if match is None:
+        raise ValueError(f"{echo(value)} is not a USB id: four hex digits, e.g. 0x046d (as lsusb prints 046d)")
+    return "0x" + match.group(2)
+
+
+UsbId = Annotated[str, AfterValidator(_check_usb_id)]
+"""A USB vendor or product id, normalized to libvirt's 0x-prefixed lowercase form."""

@@ -32,10 +32,12 @@ from .sources import DiskTemplate, ImageReference, VolumeRef
 from .syntax import (
     HostPath,
     Key,
+    LabelKey,
     MultilineText,
     ObjectName,
     PortName,
     SingleLine,
+    UsbId,
     Word,
     echo,
     label_problems,
@@ -184,6 +186,19 @@ class Interface(Model):
         return self
 
 
+class UsbHostDevice(Model):
+    """A USB device of the host handed to the guest."""
+
+    name: Name = Field(description="Device name, unique in the VM")
+    vendor: UsbId | None = Field(None, description="libvirt: USB vendor id, e.g. 0x046d")
+    product: UsbId | None = Field(None, description="libvirt: USB product id, e.g. 0xc52b")
+    resource_name: LabelKey | None = Field(
+        None,
+        description="KubeVirt: a resource name the KubeVirt CR permits (permittedHostDevices.usb[].resourceName, "
+        "which selects the devices by vendor/product), e.g. kubevirt.io/storage",
+    )
+
+
 class CloudInit(Model):
     """NoCloud seed: user data, network data and SSH keys (treated as secrets)."""
 
@@ -259,6 +274,10 @@ class VirtualMachineArgs(Model):
     )
     disks: list[DiskAttachment] = Field(default_factory=list, description="Disks, in device order")
     interfaces: list[Interface] = Field(default_factory=list, description="NICs, in device order")
+    usb_host_devices: list[UsbHostDevice] = Field(
+        default_factory=list,
+        description="Host USB devices passed through (libvirt: by vendor/product; KubeVirt: by a permitted resource)",
+    )
     cloud_init: CloudInit | None = Field(
         None, description="NoCloud seed (secret as a whole, whatever was passed)", json_schema_extra=SECRET
     )
@@ -287,6 +306,7 @@ class VirtualMachineArgs(Model):
         _unique(("disks",), "boot_order", [d.boot_order for d in self.disks])
         _unique(("interfaces",), "name", [i.name for i in self.interfaces])
         _unique(("interfaces",), "mac", [i.mac for i in self.interfaces])
+        _unique(("usb_host_devices",), "name", [u.name for u in self.usb_host_devices])
         if self.secure_boot and self.firmware != "uefi":
             raise field_error(("secure_boot",), "secure boot is a UEFI feature: set firmware='uefi'")
         if self.secure_boot and self.smm is not True:
@@ -316,6 +336,17 @@ class VirtualMachineArgs(Model):
                 )
         if self.cloud_init and self.cloud_init.secret_name:
             raise field_error(("cloud_init", "secret_name"), "secret_name needs a kubevirt target")
+        for i, usb in enumerate(self.usb_host_devices):
+            if usb.resource_name is not None:
+                raise field_error(
+                    ("usb_host_devices", i, "resource_name"),
+                    "resource_name needs a kubevirt target: libvirt selects the device by vendor and product",
+                )
+            for f in ("vendor", "product"):
+                if getattr(usb, f) is None:
+                    raise field_error(
+                        ("usb_host_devices", i, f), f"libvirt selects the host device by vendor and product: set {f}"
+                    )
         if self.kernel_boot is not None and self.kernel_boot.container_image is not None:
             raise field_error(
                 ("kernel_boot", "container_image"),
@@ -377,6 +408,21 @@ class VirtualMachineArgs(Model):
                     ("interfaces", i, "ports"),
                     "ports are forwarded by the masquerade binding only (pod=True); a bridge or sriov NIC "
                     "exposes every port of the guest",
+                )
+        for i, usb in enumerate(self.usb_host_devices):
+            for f in ("vendor", "product"):
+                if getattr(usb, f) is not None:
+                    # the devices a VM may take are the cluster admin's choice (KubeVirt CR)
+                    raise field_error(
+                        ("usb_host_devices", i, f),
+                        "on KubeVirt the cluster maps vendor/product to a resource name (KubeVirt CR "
+                        "permittedHostDevices.usb): give resource_name instead",
+                    )
+            if usb.resource_name is None:
+                raise field_error(
+                    ("usb_host_devices", i, "resource_name"),
+                    "KubeVirt hands out host USB devices by resource name: set resource_name to a "
+                    "permittedHostDevices.usb resourceName of the KubeVirt CR",
                 )
         for key, problem in label_problems(self.labels):
             raise field_error(("labels", key), problem)

@@ -332,6 +332,20 @@ class UrlSourceArgs(TypedDict, total=False):
     """
 
 
+class UsbHostDeviceArgs(TypedDict, total=False):
+    """A USB device of the host handed to the guest."""
+    name: Required[pulumi.Input[str]]
+    """Device name, unique in the VM"""
+    vendor: pulumi.Input[str]
+    """libvirt: USB vendor id, e.g. 0x046d"""
+    product: pulumi.Input[str]
+    """libvirt: USB product id, e.g. 0xc52b"""
+    resource_name: pulumi.Input[str]
+    """KubeVirt: a resource name the KubeVirt CR permits (permittedHostDevices.usb[].resourceName, which selects
+    the devices by vendor/product), e.g. kubevirt.io/storage
+    """
+
+
 class VolumeRefArgs(TypedDict, total=False):
     """A libvirt storage volume (what a Disk resource outputs as `ref`)."""
     pool: Required[pulumi.Input[str]]
@@ -365,6 +379,7 @@ class TypedVirtualMachine(KindResource):
             kernel_boot: pulumi.Input[KernelBootArgs] | None = None,
             disks: pulumi.Input[Sequence[pulumi.Input[DiskAttachmentArgs]]] | None = None,
             interfaces: pulumi.Input[Sequence[pulumi.Input[InterfaceArgs]]] | None = None,
+            usb_host_devices: pulumi.Input[Sequence[pulumi.Input[UsbHostDeviceArgs]]] | None = None,
             cloud_init: pulumi.Input[CloudInitArgs] | None = None,
             serial_console: pulumi.Input[bool] | None = None,
             vnc: pulumi.Input[bool] | None = None,
@@ -401,6 +416,8 @@ class TypedVirtualMachine(KindResource):
                 container image)
             :param disks: Disks, in device order
             :param interfaces: NICs, in device order
+            :param usb_host_devices: Host USB devices passed through (libvirt: by vendor/product; KubeVirt:
+                by a permitted resource)
             :param cloud_init: NoCloud seed (secret as a whole, whatever was passed)
             :param serial_console: Serial console (libvirt: logged to a file) (default True)
             :param vnc: VNC graphics (default False)

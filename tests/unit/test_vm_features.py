@@ -372,3 +372,90 @@ def test_a_webhook_cause_on_kernel_boot_names_the_field() -> None:
     assert kparse.parse_cause_field(prefix + "container.kernelPath") == "kernel_boot.kernel"
     assert kparse.parse_cause_field(prefix + "kernelArgs") == "kernel_boot.cmdline"
     assert kparse.parse_cause_field(prefix + "container") == "kernel_boot"
+
+
+# -- USB host devices -----------------------------------------------------------------------------
+def test_usb_host_devices_on_kubevirt_by_permitted_resource_name() -> None:
+    usb = [
+        {"name": "token", "resource_name": "kubevirt.io/storage"},
+        {"name": "dongle", "resource_name": "acme.com/zw"},
+    ]
+    devices = template(manifest_of(kube(usb_host_devices=usb)))["domain"]["devices"]
+    assert devices["hostDevices"] == [
+        {"name": "token", "deviceName": "kubevirt.io/storage"},
+        {"name": "dongle", "deviceName": "acme.com/zw"},
+    ]
+    assert "hostDevices" not in template(manifest_of(kube()))["domain"]["devices"]
+
+
+def test_usb_host_devices_on_libvirt_by_vendor_and_product() -> None:
+    usb = [{"name": "token", "vendor": "046D", "product": "0xc52b"}]
+    args = libvirt(usb_host_devices=usb)
+    assert args.usb_host_devices[0].vendor == "0x046d"  # lsusb's spelling, normalized to libvirt's
+    (hostdev,) = domain_of(args).findall("devices/hostdev")
+    assert hostdev.attrib == {"mode": "subsystem", "type": "usb"}
+    assert hostdev.find("source/vendor").attrib == {"id": "0x046d"}  # type: ignore[union-attr]
+    assert hostdev.find("source/product").attrib == {"id": "0xc52b"}  # type: ignore[union-attr]
+    assert hostdev.find("alias").attrib == {"name": "ua-usb-token"}  # type: ignore[union-attr]
+
+
+def test_usb_devices_read_back_by_alias_and_a_foreign_hostdev_is_ignored() -> None:
+    args = libvirt(usb_host_devices=[{"name": "token", "vendor": "0x046d", "product": "0xc52b"}])
+    root = etree.fromstring(lrender.render_domain(args).encode())
+    devices = root.find("devices")
+    assert devices is not None
+    foreign = b"<hostdev mode='subsystem' type='pci' managed='yes'><source><address bus='0x01'/></source></hostdev>"
+    devices.append(etree.fromstring(foreign))
+    devices.find("hostdev/source/vendor").set("id", "0x46D")  # type: ignore[union-attr]  # libvirt's spelling
+    xml = etree.tostring(root, encoding="unicode")
+    assert diff_data(dump(args), lparse.parse_domain(xml, args)) == []
+    devices.find("hostdev/source/product").set("id", "0xc52c")  # type: ignore[union-attr]
+    xml = etree.tostring(root, encoding="unicode")
+    assert diff_data(dump(args), lparse.parse_domain(xml, args)) == [
+        (("usb_host_devices", "token", "product"), "0xc52b", "0xc52c")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("base", "usb", "path", "words"),
+    [
+        (KUBE, {"name": "t", "vendor": "046d", "product": "c52b"}, "usb_host_devices[0].vendor", "give resource_name"),
+        (KUBE, {"name": "t"}, "usb_host_devices[0].resource_name", "permittedHostDevices.usb"),
+        (
+            LIBVIRT,
+            {"name": "t", "resource_name": "kubevirt.io/storage"},
+            "usb_host_devices[0].resource_name",
+            "vendor and product",
+        ),
+        (LIBVIRT, {"name": "t", "vendor": "046d"}, "usb_host_devices[0].product", "set product"),
+        (LIBVIRT, {"name": "t", "vendor": "46d", "product": "c52b"}, "usb_host_devices[0].vendor", "four hex digits"),
+        (LIBVIRT, {"name": "T_1", "vendor": "046d", "product": "c52b"}, "usb_host_devices[0].name", "not a valid name"),
+        (KUBE, {"name": "t", "resource_name": "not a name"}, "usb_host_devices[0].resource_name", "not a name"),
+    ],
+)
+def test_usb_refusals_name_the_field(base: dict[str, Any], usb: dict[str, Any], path: str, words: str) -> None:
+    found = failures({**base, "usb_host_devices": [usb]})
+    assert path in found, found
+    assert words in found[path], found[path]
+
+
+def test_usb_device_names_are_unique_on_the_list() -> None:
+    usb = [{"name": "t", "resource_name": "a.io/x"}, {"name": "t", "resource_name": "a.io/y"}]
+    assert (
+        "appears twice (usb_host_devices[0] and usb_host_devices[1])"
+        in failures({**KUBE, "usb_host_devices": usb})["usb_host_devices"]
+    )
+
+
+@pytest.mark.parametrize(
+    ("base", "usb"),
+    [(KUBE, {"name": "t", "resource_name": "a.io/x"}), (LIBVIRT, {"name": "t", "vendor": "046d", "product": "c52b"})],
+    ids=["kubevirt", "libvirt"],
+)
+def test_usb_changes_apply_at_the_next_start(base: dict[str, Any], usb: dict[str, Any]) -> None:
+    assert classify(base, {**base, "usb_host_devices": [usb]}) == {"usb_host_devices[t]": "restart"}
+
+
+def test_a_webhook_cause_on_a_host_device_names_it() -> None:
+    field = "spec.template.spec.domain.devices.hostDevices[1].deviceName"
+    assert kparse.parse_cause_field(field) == "usb_host_devices[1].resource_name"
