@@ -35,6 +35,10 @@ __all__ = [
     'DiskTemplateArgsDict',
     'ImageSourceArgs',
     'ImageSourceArgsDict',
+    'InstancetypeCpuArgs',
+    'InstancetypeCpuArgsDict',
+    'InstancetypeMemoryArgs',
+    'InstancetypeMemoryArgsDict',
     'InterfaceArgs',
     'InterfaceArgsDict',
     'Ipv4Args',
@@ -1068,6 +1072,216 @@ class ImageSourceArgs:
     @kind.setter
     def kind(self, value: pulumi.Input[Optional[Literal['image']]]):
         pulumi.set(self, "kind", value)
+
+
+class InstancetypeCpuArgsDict(TypedDict):
+    """
+    The vCPUs an instancetype gives its VMs.
+    """
+    guest: pulumi.Input[_builtins.int]
+    """
+    vCPUs of the guest
+    """
+    dedicated_cpu_placement: NotRequired[pulumi.Input[Optional[_builtins.bool]]]
+    """
+    Pin each vCPU to a dedicated host CPU
+    """
+    isolate_emulator_thread: NotRequired[pulumi.Input[Optional[_builtins.bool]]]
+    """
+    A dedicated host CPU for QEMU's emulator thread
+    """
+    max_sockets: NotRequired[pulumi.Input[Optional[_builtins.int]]]
+    """
+    Hot-plug headroom in sockets
+    """
+    model: NotRequired[pulumi.Input[Optional[_builtins.str]]]
+    """
+    CPU model, e.g. host-passthrough (default: the cluster's)
+    """
+
+@pulumi.input_type
+class InstancetypeCpuArgs:
+    def __init__(__self__, *,
+                 guest: pulumi.Input[_builtins.int],
+                 dedicated_cpu_placement: pulumi.Input[Optional[_builtins.bool]] = None,
+                 isolate_emulator_thread: pulumi.Input[Optional[_builtins.bool]] = None,
+                 max_sockets: pulumi.Input[Optional[_builtins.int]] = None,
+                 model: pulumi.Input[Optional[_builtins.str]] = None):
+        """
+        The vCPUs an instancetype gives its VMs.
+
+        :param pulumi.Input[_builtins.int] guest: vCPUs of the guest
+        :param pulumi.Input[_builtins.bool] dedicated_cpu_placement: Pin each vCPU to a dedicated host CPU
+        :param pulumi.Input[_builtins.bool] isolate_emulator_thread: A dedicated host CPU for QEMU's emulator thread
+        :param pulumi.Input[_builtins.int] max_sockets: Hot-plug headroom in sockets
+        :param pulumi.Input[_builtins.str] model: CPU model, e.g. host-passthrough (default: the cluster's)
+        """
+        pulumi.set(__self__, "guest", guest)
+        if dedicated_cpu_placement is None:
+            dedicated_cpu_placement = False
+        if dedicated_cpu_placement is not None:
+            pulumi.set(__self__, "dedicated_cpu_placement", dedicated_cpu_placement)
+        if isolate_emulator_thread is None:
+            isolate_emulator_thread = False
+        if isolate_emulator_thread is not None:
+            pulumi.set(__self__, "isolate_emulator_thread", isolate_emulator_thread)
+        if max_sockets is not None:
+            pulumi.set(__self__, "max_sockets", max_sockets)
+        if model is not None:
+            pulumi.set(__self__, "model", model)
+
+    @_builtins.property
+    @pulumi.getter
+    def guest(self) -> pulumi.Input[_builtins.int]:
+        """
+        vCPUs of the guest
+        """
+        return pulumi.get(self, "guest")
+
+    @guest.setter
+    def guest(self, value: pulumi.Input[_builtins.int]):
+        pulumi.set(self, "guest", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def dedicated_cpu_placement(self) -> pulumi.Input[Optional[_builtins.bool]]:
+        """
+        Pin each vCPU to a dedicated host CPU
+        """
+        return pulumi.get(self, "dedicated_cpu_placement")
+
+    @dedicated_cpu_placement.setter
+    def dedicated_cpu_placement(self, value: pulumi.Input[Optional[_builtins.bool]]):
+        pulumi.set(self, "dedicated_cpu_placement", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def isolate_emulator_thread(self) -> pulumi.Input[Optional[_builtins.bool]]:
+        """
+        A dedicated host CPU for QEMU's emulator thread
+        """
+        return pulumi.get(self, "isolate_emulator_thread")
+
+    @isolate_emulator_thread.setter
+    def isolate_emulator_thread(self, value: pulumi.Input[Optional[_builtins.bool]]):
+        pulumi.set(self, "isolate_emulator_thread", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def max_sockets(self) -> pulumi.Input[Optional[_builtins.int]]:
+        """
+        Hot-plug headroom in sockets
+        """
+        return pulumi.get(self, "max_sockets")
+
+    @max_sockets.setter
+    def max_sockets(self, value: pulumi.Input[Optional[_builtins.int]]):
+        pulumi.set(self, "max_sockets", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def model(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        CPU model, e.g. host-passthrough (default: the cluster's)
+        """
+        return pulumi.get(self, "model")
+
+    @model.setter
+    def model(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "model", value)
+
+
+class InstancetypeMemoryArgsDict(TypedDict):
+    """
+    The memory an instancetype gives its VMs.
+    """
+    guest: pulumi.Input[_builtins.str]
+    """
+    Guest memory, e.g. 2Gi
+    """
+    hugepages_page_size: NotRequired[pulumi.Input[Optional[_builtins.str]]]
+    """
+    One of: 2Mi, 1Gi Back the guest with hugepages
+    """
+    max_guest: NotRequired[pulumi.Input[Optional[_builtins.str]]]
+    """
+    Hot-plug ceiling of guest memory
+    """
+    overcommit_percent: NotRequired[pulumi.Input[Optional[_builtins.int]]]
+    """
+    Request less memory than the guest sees (percent below guest)
+    """
+
+@pulumi.input_type
+class InstancetypeMemoryArgs:
+    def __init__(__self__, *,
+                 guest: pulumi.Input[_builtins.str],
+                 hugepages_page_size: pulumi.Input[Optional[_builtins.str]] = None,
+                 max_guest: pulumi.Input[Optional[_builtins.str]] = None,
+                 overcommit_percent: pulumi.Input[Optional[_builtins.int]] = None):
+        """
+        The memory an instancetype gives its VMs.
+
+        :param pulumi.Input[_builtins.str] guest: Guest memory, e.g. 2Gi
+        :param pulumi.Input[_builtins.str] hugepages_page_size: One of: 2Mi, 1Gi Back the guest with hugepages
+        :param pulumi.Input[_builtins.str] max_guest: Hot-plug ceiling of guest memory
+        :param pulumi.Input[_builtins.int] overcommit_percent: Request less memory than the guest sees (percent below guest)
+        """
+        pulumi.set(__self__, "guest", guest)
+        if hugepages_page_size is not None:
+            pulumi.set(__self__, "hugepages_page_size", hugepages_page_size)
+        if max_guest is not None:
+            pulumi.set(__self__, "max_guest", max_guest)
+        if overcommit_percent is not None:
+            pulumi.set(__self__, "overcommit_percent", overcommit_percent)
+
+    @_builtins.property
+    @pulumi.getter
+    def guest(self) -> pulumi.Input[_builtins.str]:
+        """
+        Guest memory, e.g. 2Gi
+        """
+        return pulumi.get(self, "guest")
+
+    @guest.setter
+    def guest(self, value: pulumi.Input[_builtins.str]):
+        pulumi.set(self, "guest", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def hugepages_page_size(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        One of: 2Mi, 1Gi Back the guest with hugepages
+        """
+        return pulumi.get(self, "hugepages_page_size")
+
+    @hugepages_page_size.setter
+    def hugepages_page_size(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "hugepages_page_size", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def max_guest(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        Hot-plug ceiling of guest memory
+        """
+        return pulumi.get(self, "max_guest")
+
+    @max_guest.setter
+    def max_guest(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "max_guest", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def overcommit_percent(self) -> pulumi.Input[Optional[_builtins.int]]:
+        """
+        Request less memory than the guest sees (percent below guest)
+        """
+        return pulumi.get(self, "overcommit_percent")
+
+    @overcommit_percent.setter
+    def overcommit_percent(self, value: pulumi.Input[Optional[_builtins.int]]):
+        pulumi.set(self, "overcommit_percent", value)
 
 
 class InterfaceArgsDict(TypedDict):

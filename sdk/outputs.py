@@ -26,6 +26,8 @@ __all__ = [
     'DiskAttachment',
     'DiskTemplate',
     'ImageSource',
+    'InstancetypeCpu',
+    'InstancetypeMemory',
     'Interface',
     'Ipv4',
     'KernelBoot',
@@ -684,6 +686,140 @@ class ImageSource(dict):
     @pulumi.getter
     def kind(self) -> Optional[Literal['image']]:
         return pulumi.get(self, "kind")
+
+
+@pulumi.output_type
+class InstancetypeCpu(dict):
+    """
+    The vCPUs an instancetype gives its VMs.
+    """
+    def __init__(__self__, *,
+                 guest: _builtins.int,
+                 dedicated_cpu_placement: Optional[_builtins.bool] = None,
+                 isolate_emulator_thread: Optional[_builtins.bool] = None,
+                 max_sockets: Optional[_builtins.int] = None,
+                 model: Optional[_builtins.str] = None):
+        """
+        The vCPUs an instancetype gives its VMs.
+
+        :param _builtins.int guest: vCPUs of the guest
+        :param _builtins.bool dedicated_cpu_placement: Pin each vCPU to a dedicated host CPU
+        :param _builtins.bool isolate_emulator_thread: A dedicated host CPU for QEMU's emulator thread
+        :param _builtins.int max_sockets: Hot-plug headroom in sockets
+        :param _builtins.str model: CPU model, e.g. host-passthrough (default: the cluster's)
+        """
+        pulumi.set(__self__, "guest", guest)
+        if dedicated_cpu_placement is None:
+            dedicated_cpu_placement = False
+        if dedicated_cpu_placement is not None:
+            pulumi.set(__self__, "dedicated_cpu_placement", dedicated_cpu_placement)
+        if isolate_emulator_thread is None:
+            isolate_emulator_thread = False
+        if isolate_emulator_thread is not None:
+            pulumi.set(__self__, "isolate_emulator_thread", isolate_emulator_thread)
+        if max_sockets is not None:
+            pulumi.set(__self__, "max_sockets", max_sockets)
+        if model is not None:
+            pulumi.set(__self__, "model", model)
+
+    @_builtins.property
+    @pulumi.getter
+    def guest(self) -> _builtins.int:
+        """
+        vCPUs of the guest
+        """
+        return pulumi.get(self, "guest")
+
+    @_builtins.property
+    @pulumi.getter
+    def dedicated_cpu_placement(self) -> Optional[_builtins.bool]:
+        """
+        Pin each vCPU to a dedicated host CPU
+        """
+        return pulumi.get(self, "dedicated_cpu_placement")
+
+    @_builtins.property
+    @pulumi.getter
+    def isolate_emulator_thread(self) -> Optional[_builtins.bool]:
+        """
+        A dedicated host CPU for QEMU's emulator thread
+        """
+        return pulumi.get(self, "isolate_emulator_thread")
+
+    @_builtins.property
+    @pulumi.getter
+    def max_sockets(self) -> Optional[_builtins.int]:
+        """
+        Hot-plug headroom in sockets
+        """
+        return pulumi.get(self, "max_sockets")
+
+    @_builtins.property
+    @pulumi.getter
+    def model(self) -> Optional[_builtins.str]:
+        """
+        CPU model, e.g. host-passthrough (default: the cluster's)
+        """
+        return pulumi.get(self, "model")
+
+
+@pulumi.output_type
+class InstancetypeMemory(dict):
+    """
+    The memory an instancetype gives its VMs.
+    """
+    def __init__(__self__, *,
+                 guest: _builtins.str,
+                 hugepages_page_size: Optional[_builtins.str] = None,
+                 max_guest: Optional[_builtins.str] = None,
+                 overcommit_percent: Optional[_builtins.int] = None):
+        """
+        The memory an instancetype gives its VMs.
+
+        :param _builtins.str guest: Guest memory, e.g. 2Gi
+        :param _builtins.str hugepages_page_size: One of: 2Mi, 1Gi Back the guest with hugepages
+        :param _builtins.str max_guest: Hot-plug ceiling of guest memory
+        :param _builtins.int overcommit_percent: Request less memory than the guest sees (percent below guest)
+        """
+        pulumi.set(__self__, "guest", guest)
+        if hugepages_page_size is not None:
+            pulumi.set(__self__, "hugepages_page_size", hugepages_page_size)
+        if max_guest is not None:
+            pulumi.set(__self__, "max_guest", max_guest)
+        if overcommit_percent is not None:
+            pulumi.set(__self__, "overcommit_percent", overcommit_percent)
+
+    @_builtins.property
+    @pulumi.getter
+    def guest(self) -> _builtins.str:
+        """
+        Guest memory, e.g. 2Gi
+        """
+        return pulumi.get(self, "guest")
+
+    @_builtins.property
+    @pulumi.getter
+    def hugepages_page_size(self) -> Optional[_builtins.str]:
+        """
+        One of: 2Mi, 1Gi Back the guest with hugepages
+        """
+        return pulumi.get(self, "hugepages_page_size")
+
+    @_builtins.property
+    @pulumi.getter
+    def max_guest(self) -> Optional[_builtins.str]:
+        """
+        Hot-plug ceiling of guest memory
+        """
+        return pulumi.get(self, "max_guest")
+
+    @_builtins.property
+    @pulumi.getter
+    def overcommit_percent(self) -> Optional[_builtins.int]:
+        """
+        Request less memory than the guest sees (percent below guest)
+        """
+        return pulumi.get(self, "overcommit_percent")
 
 
 @pulumi.output_type

@@ -669,7 +669,7 @@ def render_vm_snapshot(args: SnapshotArgs, *, namespace: str, owner: Owner) -> d
 def render_vm_restore(args: SnapshotRestoreArgs, *, namespace: str, owner: Owner) -> dict[str, Any]:
     """A snapshot.kubevirt.io/v1beta1 VirtualMachineRestore of `args.snapshot` onto the VM `args.vm`."""
     spec: dict[str, Any] = {
-        "target": {"apiGroup": VM.group, "kind": VM.kind, "name": args.vm},
+        "target": {"apiGroup": VM.group, "kind": VM.kind, "name": args.vm_name},
         "virtualMachineSnapshotName": args.snapshot,
     }
     if args.target_readiness_policy is not None:

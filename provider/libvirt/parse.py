@@ -16,7 +16,7 @@ from lxml import etree
 
 from ..models import BridgeArgs, VirtualMachineArgs, quantity_bytes
 from ..models.common import dump
-from .render import XMLNS, disk_alias, nic_alias, usb_alias
+from .render import SNAPSHOT_OWNER_PREFIX, XMLNS, disk_alias, nic_alias, usb_alias
 
 _MACHINE_FAMILIES = {"pc": "pc-i440fx-", "q35": "pc-q35-"}
 
@@ -299,3 +299,37 @@ def parse_owner(xml: str) -> str | None:
         if text:
             return text
     return None
+
+
+def parse_snapshot(xml: str) -> tuple[str | None, str | None, str | None, int | None]:
+    """(owner marker, user description, recorded state, creation time in seconds) of a <domainsnapshot>."""
+    root = _root(xml)
+    text = root.findtext("description")
+    owner: str | None = None
+    description = text
+    if text is not None and text.startswith(SNAPSHOT_OWNER_PREFIX):
+        first, _, rest = text.partition("\n")
+        owner = first.removeprefix(SNAPSHOT_OWNER_PREFIX) or None
+        description = rest or None
+    created = root.findtext("creationTime")
+    return owner, description, root.findtext("state"), int(created) if created and created.isdigit() else None
+
+
+def parse_snapshot_disks(domain_xml: str) -> list[tuple[str, str | None, tuple[str, str] | None, bool]]:
+    """The disks of a domain as a disk-only snapshot sees them: (target dev, source file or None,
+    (pool, volume) or None, whether it takes an overlay: writable disks, not CD-ROMs)."""
+    out: list[tuple[str, str | None, tuple[str, str] | None, bool]] = []
+    for el in _root(domain_xml).iterfind("devices/disk"):
+        target = el.find("target")
+        if target is None or not target.get("dev"):
+            continue
+        source = el.find("source")
+        file = source.get("file") if source is not None else None
+        pool_volume = (
+            (str(source.get("pool")), str(source.get("volume")))
+            if source is not None and source.get("pool") and source.get("volume")
+            else None
+        )
+        writable = el.get("device", "disk") == "disk" and el.find("readonly") is None
+        out.append((str(target.get("dev")), file, pool_volume, writable))
+    return out

@@ -57,7 +57,7 @@ class SnapshotRestoreArgs(Model):
     """Restoring a VirtualMachine from a Snapshot (KubeVirt VirtualMachineRestore, libvirt revert)."""
 
     name: Name = Field(description="Name of this restore (the VirtualMachineRestore on KubeVirt)")
-    vm: Name = Field(description="The VM to restore (filled from `snapshot=`)")
+    vm: Name | None = Field(None, description="The VM to restore (filled from `snapshot=`; required with a name)")
     snapshot: Name = Field(description="The snapshot to restore (pass the Snapshot resource as `snapshot=`)")
     target: Target = Field(default_factory=LibvirtTarget, description="The VM's target (filled from `snapshot=`)")
     trigger: SingleLine | None = Field(None, description="Change this value to restore the same snapshot again")
@@ -70,8 +70,17 @@ class SnapshotRestoreArgs(Model):
     )
     timeouts: Timeouts = Field(default_factory=Timeouts, description="Wait bounds")
 
+    @property
+    def vm_name(self) -> str:
+        """The VM restored (the validator makes sure there is one)."""
+        if self.vm is None:
+            raise ValueError("a SnapshotRestore without vm passed validation")
+        return self.vm
+
     @model_validator(mode="after")
     def _consistent(self) -> SnapshotRestoreArgs:
+        if self.vm is None:
+            raise field_error(("vm",), "name the VM to restore, or pass the Snapshot resource as `snapshot=`")
         if isinstance(self.target, LibvirtTarget):
             if self.target_readiness_policy is not None:
                 raise field_error(("target_readiness_policy",), "this is for KubeVirt targets")

@@ -43,7 +43,7 @@ from pulumi.runtime.proto import engine_pb2, engine_pb2_grpc, provider_pb2_grpc
 
 from ..core import PLANNED_CHANGE, Backends, Reconciler, ResourceKind, begin
 from ..errors import InvalidSpec, NotFound, ProviderError
-from ..kinds import BRIDGE, DISK, MIGRATION, VIRTUAL_MACHINE
+from ..kinds import BRIDGE, DISK, INSTANCETYPE, MIGRATION, PREFERENCE, SNAPSHOT, SNAPSHOT_RESTORE, VIRTUAL_MACHINE
 from ..models.common import dump
 from ..waiting import Progress
 from . import adapter
@@ -57,7 +57,17 @@ T = TypeVar("T")
 VERSION = "0.1.0"
 MAX_WORKERS = 256
 KINDS: dict[str, ResourceKind[Any]] = {
-    f"{PACKAGE}:index:{kind.type_name.rsplit(':', 1)[-1]}": kind for kind in (VIRTUAL_MACHINE, DISK, BRIDGE, MIGRATION)
+    f"{PACKAGE}:index:{kind.type_name.rsplit(':', 1)[-1]}": kind
+    for kind in (
+        VIRTUAL_MACHINE,
+        DISK,
+        BRIDGE,
+        MIGRATION,
+        INSTANCETYPE,
+        PREFERENCE,
+        SNAPSHOT,
+        SNAPSHOT_RESTORE,
+    )
 }
 IMPORTABLE = frozenset({VIRTUAL_MACHINE.type_name, DISK.type_name, BRIDGE.type_name})
 """Kinds `pulumi import` can reconstruct from an ID (a Migration is an event, not an object to adopt)."""

@@ -17,6 +17,7 @@ from ._dynamic import KindResource
 if TYPE_CHECKING:
     from .bridge import Bridge
     from .disk import Disk
+    from .snapshot import Snapshot
     from .vm import VirtualMachine
 
 
@@ -148,6 +149,32 @@ class ImageSourceArgs(TypedDict, total=False):
     """(default 'image')"""
     path: Required[pulumi.Input[str]]
     """Absolute path of the image on the hypervisor host"""
+
+
+class InstancetypeCpuArgs(TypedDict, total=False):
+    """The vCPUs an instancetype gives its VMs."""
+    guest: Required[pulumi.Input[int]]
+    """vCPUs of the guest"""
+    model: pulumi.Input[str]
+    """CPU model, e.g. host-passthrough (default: the cluster's)"""
+    dedicated_cpu_placement: pulumi.Input[bool]
+    """Pin each vCPU to a dedicated host CPU (default False)"""
+    isolate_emulator_thread: pulumi.Input[bool]
+    """A dedicated host CPU for QEMU's emulator thread (default False)"""
+    max_sockets: pulumi.Input[int]
+    """Hot-plug headroom in sockets"""
+
+
+class InstancetypeMemoryArgs(TypedDict, total=False):
+    """The memory an instancetype gives its VMs."""
+    guest: Required[pulumi.Input[str]]
+    """Guest memory, e.g. 2Gi"""
+    max_guest: pulumi.Input[str]
+    """Hot-plug ceiling of guest memory"""
+    hugepages_page_size: pulumi.Input[Literal['2Mi', '1Gi']]
+    """Back the guest with hugepages"""
+    overcommit_percent: pulumi.Input[int]
+    """Request less memory than the guest sees (percent below guest)"""
 
 
 class InterfaceArgs(TypedDict, total=False):
@@ -606,6 +633,187 @@ class TypedMigration(KindResource):
             :param annotations: KubeVirt: migration object annotations
             :param allow_unsafe: Skip the feasibility checks (host-passthrough CPU, local disks) (default
                 False)
+            :param timeouts: Wait bounds
+            :param opts: Resource options (customTimeouts become the `timeouts` input).
+            """
+
+
+class TypedInstancetype(KindResource):
+    """Typed keyword arguments of Instancetype: the fields of InstancetypeArgs."""
+
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            resource_name: str,
+            *,
+            name: pulumi.Input[str] | None = None,
+            cpu: pulumi.Input[InstancetypeCpuArgs],
+            memory: pulumi.Input[InstancetypeMemoryArgs],
+            target: pulumi.Input[LibvirtTargetArgs | KubevirtTargetArgs] | None = None,
+            cluster: pulumi.Input[bool] | None = None,
+            node_selector: pulumi.Input[Mapping[str, pulumi.Input[str]]] | None = None,
+            io_threads_policy: pulumi.Input[Literal['shared', 'auto', 'supplementalPool']] | None = None,
+            vm_annotations: pulumi.Input[Mapping[str, pulumi.Input[str]]] | None = None,
+            labels: pulumi.Input[Mapping[str, pulumi.Input[str]]] | None = None,
+            annotations: pulumi.Input[Mapping[str, pulumi.Input[str]]] | None = None,
+            adopt: pulumi.Input[bool] | None = None,
+            timeouts: pulumi.Input[TimeoutsArgs] | None = None,
+            opts: pulumi.ResourceOptions | None = None,
+        ) -> None:
+            """A KubeVirt instancetype (namespaced, or cluster-wide with cluster=True): the size of VMs.
+
+            :param resource_name: The Pulumi resource name (the default of `name`).
+            :param name: The object's name on the target (default: the resource name).
+            :param cpu: vCPUs
+            :param memory: Memory
+            :param target: The KubeVirt cluster (libvirt is refused)
+            :param cluster: VirtualMachineClusterInstancetype (cluster-wide) instead of
+                VirtualMachineInstancetype (default False)
+            :param node_selector: Node labels the VMs must run on
+            :param io_threads_policy: How disks get IO threads
+            :param vm_annotations: Annotations the instancetype puts on its VMs' instances
+            :param labels: Labels of the object
+            :param annotations: Annotations of the object
+            :param adopt: Take over an existing object of this name that this stack did not create (it is
+                marked as owned from then on, and deleted with the resource). Default: refuse with a
+                Conflict (default False)
+            :param timeouts: Wait bounds
+            :param opts: Resource options (customTimeouts become the `timeouts` input).
+            """
+
+
+class TypedPreference(KindResource):
+    """Typed keyword arguments of Preference: the fields of PreferenceArgs."""
+
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            resource_name: str,
+            *,
+            name: pulumi.Input[str] | None = None,
+            target: pulumi.Input[LibvirtTargetArgs | KubevirtTargetArgs] | None = None,
+            cluster: pulumi.Input[bool] | None = None,
+            cpu_topology: pulumi.Input[Literal['sockets', 'cores', 'threads', 'spread', 'any']] | None = None,
+            disk_bus: pulumi.Input[Literal['virtio', 'sata', 'scsi']] | None = None,
+            cdrom_bus: pulumi.Input[Literal['sata', 'scsi']] | None = None,
+            interface_model: pulumi.Input[Literal['virtio', 'e1000', 'e1000e', 'rtl8139']] | None = None,
+            rng: pulumi.Input[bool] | None = None,
+            autoattach_graphics: pulumi.Input[bool] | None = None,
+            autoattach_serial_console: pulumi.Input[bool] | None = None,
+            firmware: pulumi.Input[Literal['bios', 'efi', 'efi-secure-boot']] | None = None,
+            machine_type: pulumi.Input[str] | None = None,
+            termination_grace_period_seconds: pulumi.Input[int] | None = None,
+            storage_class: pulumi.Input[str] | None = None,
+            min_cpu: pulumi.Input[int] | None = None,
+            min_memory: pulumi.Input[str] | None = None,
+            labels: pulumi.Input[Mapping[str, pulumi.Input[str]]] | None = None,
+            annotations: pulumi.Input[Mapping[str, pulumi.Input[str]]] | None = None,
+            adopt: pulumi.Input[bool] | None = None,
+            timeouts: pulumi.Input[TimeoutsArgs] | None = None,
+            opts: pulumi.ResourceOptions | None = None,
+        ) -> None:
+            """A KubeVirt preference (namespaced, or cluster-wide with cluster=True): device defaults of VMs.
+
+            :param resource_name: The Pulumi resource name (the default of `name`).
+            :param name: The object's name on the target (default: the resource name).
+            :param target: The KubeVirt cluster (libvirt is refused)
+            :param cluster: VirtualMachineClusterPreference (cluster-wide) instead of
+                VirtualMachinePreference (default False)
+            :param cpu_topology: Lay the instancetype's vCPUs out as sockets, cores, threads, spread or any
+            :param disk_bus: Default disk bus
+            :param cdrom_bus: Default CD-ROM bus
+            :param interface_model: Default NIC model
+            :param rng: Give VMs a virtio-rng device
+            :param autoattach_graphics: Attach a graphics device
+            :param autoattach_serial_console: Attach a serial console
+            :param firmware: Firmware: BIOS, EFI, or EFI with secure boot (and SMM)
+            :param machine_type: Machine type, e.g. q35
+            :param termination_grace_period_seconds: Default shutdown grace period
+            :param storage_class: Default storage class of the VMs' DataVolume templates
+            :param min_cpu: Requirement: at least this many vCPUs
+            :param min_memory: Requirement: at least this much memory
+            :param labels: Labels of the object
+            :param annotations: Annotations of the object
+            :param adopt: Take over an existing object of this name that this stack did not create (it is
+                marked as owned from then on, and deleted with the resource). Default: refuse with a
+                Conflict (default False)
+            :param timeouts: Wait bounds
+            :param opts: Resource options (customTimeouts become the `timeouts` input).
+            """
+
+
+class TypedSnapshot(KindResource):
+    """Typed keyword arguments of Snapshot: the fields of SnapshotArgs."""
+
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            resource_name: str,
+            *,
+            name: pulumi.Input[str] | None = None,
+            vm: VirtualMachine | pulumi.Input[str],
+            target: pulumi.Input[LibvirtTargetArgs | KubevirtTargetArgs] | None = None,
+            disk_only: pulumi.Input[bool] | None = None,
+            description: pulumi.Input[str] | None = None,
+            failure_deadline: pulumi.Input[str] | None = None,
+            labels: pulumi.Input[Mapping[str, pulumi.Input[str]]] | None = None,
+            annotations: pulumi.Input[Mapping[str, pulumi.Input[str]]] | None = None,
+            timeouts: pulumi.Input[TimeoutsArgs] | None = None,
+            opts: pulumi.ResourceOptions | None = None,
+        ) -> None:
+            """A snapshot of a VirtualMachine (KubeVirt VirtualMachineSnapshot, libvirt domain snapshot).
+
+            :param resource_name: The Pulumi resource name (the default of `name`).
+            :param name: The object's name on the target (default: the resource name).
+            :param vm: The VM to snapshot (pass the VirtualMachine resource as `vm=`)
+            :param target: The VM's target (filled from `vm=`)
+            :param disk_only: libvirt: True = external disk-only snapshot (overlay files), False/unset =
+                internal snapshot with the running guest's memory (every disk qcow2). KubeVirt snapshots are
+                always of the disks
+            :param description: Free text
+            :param failure_deadline: KubeVirt: how long the snapshot controller may try before it marks the
+                snapshot failed
+            :param labels: KubeVirt: labels of the VirtualMachineSnapshot
+            :param annotations: KubeVirt: annotations of the object
+            :param timeouts: Wait bounds
+            :param opts: Resource options (customTimeouts become the `timeouts` input).
+            """
+
+
+class TypedSnapshotRestore(KindResource):
+    """Typed keyword arguments of SnapshotRestore: the fields of SnapshotRestoreArgs."""
+
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            resource_name: str,
+            *,
+            name: pulumi.Input[str] | None = None,
+            snapshot: Snapshot | pulumi.Input[str],
+            vm: pulumi.Input[str] | None = None,
+            target: pulumi.Input[LibvirtTargetArgs | KubevirtTargetArgs] | None = None,
+            trigger: pulumi.Input[str] | None = None,
+            target_readiness_policy: pulumi.Input[Literal['StopTarget', 'WaitGracePeriod', 'FailImmediate', 'WaitEventually']] | None = None,
+            run_after: pulumi.Input[Literal['snapshot', 'running', 'paused']] | None = None,
+            timeouts: pulumi.Input[TimeoutsArgs] | None = None,
+            opts: pulumi.ResourceOptions | None = None,
+        ) -> None:
+            """Restoring a VirtualMachine from a Snapshot (KubeVirt VirtualMachineRestore, libvirt revert).
+
+            :param resource_name: The Pulumi resource name (the default of `name`).
+            :param name: The object's name on the target (default: the resource name).
+            :param snapshot: The snapshot to restore (pass the Snapshot resource as `snapshot=`)
+            :param vm: The VM to restore (filled from `snapshot=`; required with a name)
+            :param target: The VM's target (filled from `snapshot=`)
+            :param trigger: Change this value to restore the same snapshot again
+            :param target_readiness_policy: KubeVirt: what to do when the VM runs (default: KubeVirt's,
+                WaitGracePeriod)
+            :param run_after: libvirt: the guest's state after the revert: as in the snapshot, running, or
+                paused (default 'snapshot')
             :param timeouts: Wait bounds
             :param opts: Resource options (customTimeouts become the `timeouts` input).
             """

@@ -296,3 +296,60 @@ def test_snapshot_and_restore_changes_replace() -> None:
     restore = dump(SnapshotRestoreArgs.model_validate({"name": "r1", "vm": "v", "snapshot": "s1"}))
     for field, value in (("snapshot", "s2"), ("trigger", "again")):
         assert SNAPSHOT_RESTORE.plan(restore, {**restore, field: value}).replaces == [field]
+
+
+# -- judges (pure, on recorded objects) --------------------------------------------------------------------
+
+
+def test_snapshot_and_restore_judges() -> None:
+    from pulumi_kubevirt.provider.errors import OperationFailed
+    from pulumi_kubevirt.provider.kubevirt.judges import restore_complete, snapshot_ready
+
+    assert snapshot_ready({"status": {"phase": "InProgress", "readyToUse": False}}) is None
+    ready = {"status": {"phase": "Succeeded", "readyToUse": True}}
+    assert snapshot_ready(ready) == ready
+    with pytest.raises(OperationFailed, match="no volume snapshot class"):
+        snapshot_ready({"status": {"phase": "Failed", "error": {"message": "no volume snapshot class"}}})
+    with pytest.raises(OperationFailed, match="deleted"):
+        snapshot_ready(None)
+    assert restore_complete({"status": {"complete": False}}) is None
+    assert restore_complete({"status": {"complete": True}}) == {"status": {"complete": True}}
+    failed = {"status": {"conditions": [{"type": "Failure", "status": "True", "reason": "VM running"}]}}
+    with pytest.raises(OperationFailed, match="VM running"):
+        restore_complete(failed)
+
+
+# -- libvirt snapshot XML --------------------------------------------------------------------------------
+
+
+def test_libvirt_snapshot_xml_schema_valid_carries_the_owner_and_reads_back() -> None:
+    import libvirt
+
+    from pulumi_kubevirt.provider.libvirt import parse as lv_parse
+    from pulumi_kubevirt.provider.libvirt import render as lv_render
+    from tests.unit.conftest import validate_xml
+
+    full = SnapshotArgs.model_validate({"name": "s1", "vm": "v", "description": "before <upgrade> & 'co'"})
+    xml = lv_render.render_snapshot(full, owner=str(OWNER))
+    validate_xml(xml, "domainsnapshot")
+    owner, description, _state, _created = lv_parse.parse_snapshot(xml)
+    assert owner == str(OWNER) and description == "before <upgrade> & 'co'"
+    assert lv_render.snapshot_flags(full) == libvirt.VIR_DOMAIN_SNAPSHOT_CREATE_ATOMIC
+    disk_only = SnapshotArgs.model_validate({"name": "s2", "vm": "v", "disk_only": True})
+    xml = lv_render.render_snapshot(disk_only, owner=str(OWNER))
+    validate_xml(xml, "domainsnapshot")
+    assert lv_parse.parse_snapshot(xml)[:2] == (str(OWNER), None)
+    assert lv_render.snapshot_flags(disk_only) == (
+        libvirt.VIR_DOMAIN_SNAPSHOT_CREATE_ATOMIC | libvirt.VIR_DOMAIN_SNAPSHOT_CREATE_DISK_ONLY
+    )
+    # a snapshot someone else took: no marker
+    assert lv_parse.parse_snapshot("<domainsnapshot><name>x</name><description>mine</description></domainsnapshot>")[
+        :2
+    ] == (None, "mine")
+    for run_after, flag in (
+        ("snapshot", 0),
+        ("running", libvirt.VIR_DOMAIN_SNAPSHOT_REVERT_RUNNING),
+        ("paused", libvirt.VIR_DOMAIN_SNAPSHOT_REVERT_PAUSED),
+    ):
+        restore = SnapshotRestoreArgs.model_validate({"name": "r", "vm": "v", "snapshot": "s", "run_after": run_after})
+        assert lv_render.revert_flags(restore) == flag

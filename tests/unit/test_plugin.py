@@ -450,7 +450,17 @@ def test_plugin_schema_is_the_committed_one_under_the_plugin_name() -> None:
     text = json.dumps(schema)
     assert schema["name"] == "kubevirt" and "pulumi-kubevirt:" not in text
     assert set(schema["resources"]) == {
-        f"kubevirt:index:{n}" for n in ("VirtualMachine", "Disk", "Bridge", "Migration")
+        f"kubevirt:index:{n}"
+        for n in (
+            "VirtualMachine",
+            "Disk",
+            "Bridge",
+            "Migration",
+            "Instancetype",
+            "Preference",
+            "Snapshot",
+            "SnapshotRestore",
+        )
     }
     assert set(schema["resources"]) == set(server.KINDS)
     assert schema["provider"]["inputProperties"]["kubeconfig"]["secret"] is True
