@@ -41,7 +41,7 @@ class DataVolumeReconciler(KubevirtReconciler):
         written = apply_owned(api, DATA_VOLUME, body, owner=owner, adopt=args.adopt, progress=progress)
         try:
             status = wait(
-                Watch(api, DATA_VOLUME, args.name, ns).until(
+                Watch(api, DATA_VOLUME, args.name, ns, after=written.obj).until(
                     data_volume_done, "the DataVolume to succeed", call.deadline, progress
                 )
             )

@@ -52,13 +52,14 @@ class VmReconciler(KubevirtReconciler):
                 if apply_owned(api, SECRET, secret, owner=owner, adopt=args.adopt, progress=progress).verb != "adopted":
                     made.append((SECRET, secret["metadata"]["name"], ns))
             progress("applying the VirtualMachine")
-            if apply_owned(api, VM, vm, owner=owner, adopt=args.adopt, progress=progress).verb != "adopted":
+            written = apply_owned(api, VM, vm, owner=owner, adopt=args.adopt, progress=progress)
+            if written.verb != "adopted":
                 # KubeVirt makes the template DataVolumes (marked ours by the template metadata) after the
                 # VM; removed after it, so the VM controller cannot make them again meanwhile.
                 made.extend((DATA_VOLUME, dv, ns) for dv in reversed(render.template_data_volumes(args)))
                 made.append((VM, args.name, ns))
-            self._settle(api, args, ns, call.deadline, progress)
-            return self._outputs(api, args, ns)
+            seen, vmi = self._settle(api, args, ns, call.deadline, progress, written=written.obj)
+            return self._outputs(api, args, ns, vm=seen, vmi=vmi)
         except BaseException:
             # Never what was adopted: that was the user's before this create.
             roll_back(api.within(_ROLLBACK), made, owner=owner, progress=progress)
@@ -100,21 +101,54 @@ class VmReconciler(KubevirtReconciler):
         except WaitTimeout:
             progress(f"virt-controller did not report generation {generation}; conditions may lag")
 
-    def _settle(self, api: Api, args: VirtualMachineArgs, ns: str, deadline: Deadline, progress: Progress) -> None:
+    def _settle(
+        self,
+        api: Api,
+        args: VirtualMachineArgs,
+        ns: str,
+        deadline: Deadline,
+        progress: Progress,
+        *,
+        written: dict[str, Any] | None = None,
+    ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+        """Wait for the run strategy's state; the VM and its instance as last seen, for the outputs
+        (None: read them again). `written`: the VM as this create's apply returned it (the wait starts
+        there, with no read)."""
         strategy = render.run_strategy(args)
+        seen: dict[str, Any] | None = None
         if strategy in ("Always", "RerunOnFailure"):
             progress("waiting for the VM to be Ready")
-            wait(Watch(api, VM, args.name, ns).until(vm_ready, "the VM to be Ready", deadline, progress))
+            seen = wait(
+                Watch(api, VM, args.name, ns, after=written).until(_ready, "the VM to be Ready", deadline, progress)
+            )
         elif strategy == "Halted":
-            wait(Watch(api, VM, args.name, ns).until(vm_stopped, "the VM to stop", deadline, progress))
-        vmi = api.get(VMI, args.name, ns)
+            wait(Watch(api, VM, args.name, ns, after=written).until(vm_stopped, "the VM to stop", deadline, progress))
+        vmi = self._instance(api, args, ns, seen if written is not None else None)
         paused = condition(vmi, "Paused") is not None
         if args.run_state == "paused" and not paused:
             progress("pausing")
             api.subresource(VMI, args.name, ns, "pause")
-        elif args.run_state == "running" and paused:
+            return seen, None
+        if args.run_state == "running" and paused:
             progress("unpausing")
             api.subresource(VMI, args.name, ns, "unpause")
+            return seen, None
+        return seen, vmi
+
+    def _instance(
+        self, api: Api, args: VirtualMachineArgs, ns: str, created: dict[str, Any] | None
+    ) -> dict[str, Any] | None:
+        """The VMI. For a VM this create made and saw Ready, the VMI informer's copy when it is that VM's
+        (its controller is the VM's UID, new with this create) and Ready: what made the VM Ready, with no
+        request; otherwise a GET."""
+        if created is not None:
+            cached = api.peek(VMI, args.name, ns)
+            uid = (created.get("metadata") or {}).get("uid")
+            owners = [ref.get("uid") for ref in ((cached or {}).get("metadata") or {}).get("ownerReferences") or []]
+            ready = condition(cached, "Ready")
+            if cached is not None and uid in owners and ready is not None and ready.get("status") == "True":
+                return cached
+        return api.get(VMI, args.name, ns)
 
     def read(self, call: Call[VirtualMachineArgs]) -> tuple[dict[str, Any], VmOutputs] | None:
         args = call.args
@@ -123,10 +157,12 @@ class VmReconciler(KubevirtReconciler):
         if obj is None:
             return self._remnant(api, args, ns, call.owner)
         observed = parse_vm(obj, args)
-        vmi = api.get(VMI, args.name, ns)
+        # The VMI from the namespace's shared informer (one list for a whole refresh, not a GET per VM):
+        # as fresh as its watch, which is what a refresh is (a snapshot of a moving system) anyway.
+        vmi = api.peek(VMI, args.name, ns)
         if condition(vmi, "Paused") is not None:
             observed["run_state"] = "paused"
-        return observed, self._outputs(api, args, ns, vm=obj, vmi=vmi)
+        return observed, self._outputs(api, args, ns, vm=obj, vmi=vmi or {})
 
     def _remnant(
         self, api: Api, args: VirtualMachineArgs, ns: str, owner: Owner
@@ -202,3 +238,8 @@ class VmReconciler(KubevirtReconciler):
         vm = vm if vm is not None else api.get(VM, args.name, ns) or {}
         vmi = vmi if vmi is not None else api.get(VMI, args.name, ns) or {}
         return parse_vm_outputs(args, ns, vm, vmi)
+
+
+def _ready(obj: dict[str, Any] | None) -> dict[str, Any] | None:
+    """`vm_ready`, handing back the VM it judged Ready (its status is the outputs')."""
+    return obj if vm_ready(obj) else None

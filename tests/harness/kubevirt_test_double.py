@@ -350,12 +350,15 @@ class KubevirtTestDouble:
         *,
         nodes: tuple[str, ...] = ("node01", "node02", "node03"),
         step_seconds: float = 0.05,
+        boot_seconds: float = 0.0,
     ) -> None:
         self.api_client = api_client
         # Any: the client's stubs type every custom object as `object`.
         self.api: Any = k8s.CustomObjectsApi(api_client)
         self.nodes = nodes
         self.step_seconds = step_seconds
+        self.boot_seconds = boot_seconds
+        """Opt-in: a Scheduled VMI turns Running this long after it was scheduled, at the earliest (a slow boot)."""
         self.errors: list[str] = []
         self._queue = _DelayQueue()
         self._stop = threading.Event()
@@ -643,8 +646,8 @@ class KubevirtTestDouble:
             return False
         return True
 
-    def _next_step(self, key: Key, obj: Obj) -> None:
-        delay = self._step_delay(obj)
+    def _next_step(self, key: Key, obj: Obj, at_least: float = 0.0) -> None:
+        delay = max(self._step_delay(obj), at_least)
         self._not_before[key] = time.monotonic() + delay
         self._queue.put(key, delay)
 
@@ -965,7 +968,7 @@ class KubevirtTestDouble:
         status["phaseTransitionTimestamps"] = _phase_history(status, status["phase"])
         self._write_status(VMI, vmi, status)
         if status["phase"] not in ("Running", "Failed", "Succeeded"):
-            self._next_step(key, vmi)
+            self._next_step(key, vmi, at_least=self.boot_seconds if status["phase"] == "Scheduled" else 0.0)
 
     def _running_status(self, vmi: Obj, status: Obj, node: str) -> None:
         spec = vmi.get("spec") or {}
