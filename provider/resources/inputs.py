@@ -447,7 +447,8 @@ class TypedVirtualMachine(KindResource):
                 by a permitted resource)
             :param cloud_init: NoCloud seed (secret as a whole, whatever was passed)
             :param serial_console: Serial console (libvirt: logged to a file) (default True)
-            :param vnc: VNC graphics (default False)
+            :param vnc: VNC graphics (unset: the backend's default; KubeVirt attaches a graphics device,
+                libvirt none)
             :param guest_agent: QEMU guest agent channel (default False)
             :param rng: virtio-rng device (default False)
             :param wait_for_ip: On create, wait (bounded) until a NIC has an IPv4 lease from a libvirt-

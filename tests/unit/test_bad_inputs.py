@@ -70,9 +70,7 @@ VM_LIBVIRT: dict[str, Any] = {
 
 VM_KUBEVIRT: dict[str, Any] = {
     "name": "vm2",
-    "target": _KUBE,
-    "memory": "2Gi",
-    "cpu": {"sockets": 1, "cores": 2},
+    "target": _KUBE,  # no memory/cpu: the instancetype below sizes the VM
     "disks": [
         {
             "name": "root",

@@ -215,6 +215,9 @@ def kubevirt_vms(draw: st.DrawFn) -> dict[str, Any]:
         inputs["cloud_init"] = {"secret_name": draw(_object)}
     if draw(st.booleans()):
         inputs["kubevirt"] = draw(_kubevirt())
+        if "instancetype" in inputs["kubevirt"]:  # it sizes the VM: KubeVirt refuses memory/cpu next to it
+            for key in ("memory", "max_memory", "cpu"):
+                inputs.pop(key, None)
     return inputs
 
 
