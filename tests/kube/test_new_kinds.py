@@ -31,25 +31,18 @@ from pulumi_kubevirt.provider.resources import (
     SnapshotRestoreProvider,
     VirtualMachineProvider,
 )
-from tests.harness.kube_fixtures import KubeCluster
-from tests.harness.kubevirt_test_double import KubevirtTestDouble
 
 from ..libvirt.test_resources import checked, user_inputs
+from . import test_resources
 
 IT_GROUP, IT_VERSION = "instancetype.kubevirt.io", "v1beta1"
 SNAP_GROUP, SNAP_VERSION = "snapshot.kubevirt.io", "v1beta1"
 
 
-@pytest.fixture
-def target(kube_cluster: KubeCluster, kube_namespace: str, kubevirt_double: KubevirtTestDouble) -> dict[str, Any]:
-    return {"kind": "kubevirt", "kubeconfig": str(kube_cluster.kubeconfig), "namespace": kube_namespace}
-
-
-@pytest.fixture
-def custom(kube_cluster: KubeCluster) -> Iterator[k8s.CustomObjectsApi]:
-    api_client = kube_cluster.api_client()
-    yield k8s.CustomObjectsApi(api_client)
-    api_client.close()
+# the fixtures of test_resources: the test namespace as a target (with the KubeVirt double running), and
+# a CustomObjectsApi client of the cluster
+target = test_resources.target
+custom = test_resources.custom
 
 
 def _get(custom: k8s.CustomObjectsApi, group: str, plural: str, name: str, ns: str | None) -> dict[str, Any] | None:
