@@ -26,6 +26,15 @@ def inactive_xml(conn: libvirt.virConnect, name: str) -> etree._Element:
     return etree.fromstring(conn.lookupByName(name).XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE).encode())
 
 
+def new_vm(made: list[Made], guest: GuestImage, **fields: Any) -> tuple[VirtualMachineProvider, dict[str, Any], Made]:
+    """A VM of the tiny guest with `fields`, created through the provider (deleted by `made`)."""
+    vmp = VirtualMachineProvider()
+    name = unique_name("vm")
+    serial_log_path(name).unlink(missing_ok=True)
+    inputs = checked(vmp, {}, vm_inputs(guest, name, **fields))
+    return vmp, inputs, create(made, vmp, inputs)
+
+
 def no_drift(vmp: VirtualMachineProvider, vm: Made, inputs: dict[str, Any]) -> None:
     read = vmp.read(vm.id, vm.outs)
     assert read.id == vm.id
@@ -36,11 +45,9 @@ def no_drift(vmp: VirtualMachineProvider, vm: Made, inputs: dict[str, Any]) -> N
 def test_secure_boot_domain_is_defined_as_rendered_and_reads_back(
     made: list[Made], guest: GuestImage, libvirt_conn: libvirt.virConnect
 ) -> None:
-    vmp = VirtualMachineProvider()
-    name = unique_name("vm")
     fields = {"machine": "q35", "firmware": "uefi", "secure_boot": True, "smm": True, "run_state": "stopped"}
-    inputs = checked(vmp, {}, vm_inputs(guest, name, **fields))
-    vm = create(made, vmp, inputs)
+    vmp, inputs, vm = new_vm(made, guest, **fields)
+    name = inputs["name"]
     root = inactive_xml(libvirt_conn, name)
     assert root.find("os").get("firmware") == "efi"  # type: ignore[union-attr]
     assert root.find("os/loader").get("secure") == "yes"  # type: ignore[union-attr]
@@ -59,12 +66,9 @@ def test_secure_boot_domain_is_defined_as_rendered_and_reads_back(
 def test_smm_guest_boots_on_q35_and_has_no_graphics_by_default(
     made: list[Made], guest: GuestImage, libvirt_conn: libvirt.virConnect
 ) -> None:
-    vmp = VirtualMachineProvider()
-    name = unique_name("vm")
-    serial_log_path(name).unlink(missing_ok=True)
-    inputs = checked(vmp, {}, vm_inputs(guest, name, machine="q35", smm=True))
+    vmp, inputs, vm = new_vm(made, guest, machine="q35", smm=True)
+    name = inputs["name"]
     assert "vnc" not in inputs  # unset: libvirt's default, no graphics
-    vm = create(made, vmp, inputs)
     assert vm.outs["state"] == "running"
     assert len(wait_for_serial(serial_log_path(name), BOOTED, 60)) == 1
     live = etree.fromstring(libvirt_conn.lookupByName(name).XMLDesc(0).encode())
@@ -76,11 +80,9 @@ def test_smm_guest_boots_on_q35_and_has_no_graphics_by_default(
 def test_usb_host_device_is_defined_by_vendor_and_product_and_a_missing_device_fails_cleanly(
     made: list[Made], guest: GuestImage, libvirt_conn: libvirt.virConnect
 ) -> None:
-    vmp = VirtualMachineProvider()
-    name = unique_name("vm")
     usb = [{"name": "token", "vendor": "0x1d6b", "product": "0x0104"}]  # no such device on the test machines
-    inputs = checked(vmp, {}, vm_inputs(guest, name, usb_host_devices=usb, run_state="stopped"))
-    vm = create(made, vmp, inputs)
+    vmp, inputs, vm = new_vm(made, guest, usb_host_devices=usb, run_state="stopped")
+    name = inputs["name"]
     (hostdev,) = inactive_xml(libvirt_conn, name).findall("devices/hostdev")
     assert (hostdev.get("mode"), hostdev.get("type")) == ("subsystem", "usb")
     assert hostdev.find("source/vendor").get("id") == "0x1d6b"  # type: ignore[union-attr]
