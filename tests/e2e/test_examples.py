@@ -35,8 +35,9 @@ EXPECTED = {
     "kubevirt-server": 3,  # Server: a Disk and a VM
     "kubevirt-bridged-network": 6,  # BridgedNetwork (a Bridge) + 2 Servers (a VM each)
     "libvirt-vm-pool": 10,  # BridgedNetwork (a Bridge), a base Disk, VmPool (3 x a Disk and a VM)
+    "kubevirt-instancetype-snapshot": 4,  # Instancetype, Preference, VM, Snapshot
 }
-SWITCHABLE = {"kubevirt-testvm", "kubevirt-cloudinit-ssh", "kubevirt-datavolumes"}
+SWITCHABLE = {"kubevirt-testvm", "kubevirt-cloudinit-ssh", "kubevirt-datavolumes", "kubevirt-instancetype-snapshot"}
 """Examples that declare their resources through `_target.resources()` (the others compose
 components, which are built on the dynamic resources)."""
 CASES = [(p, "dynamic") for p in EXAMPLES] + [(p, "plugin") for p in EXAMPLES if p.name in SWITCHABLE]
