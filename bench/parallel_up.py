@@ -12,6 +12,10 @@ order that rotates from round to round, in a fresh namespace each:
            process, that waits for the same readiness (VM ready, DataVolume
            Succeeded) through one shared watch per kind.
 
+Both Pulumi paths run with `pulumi up --parallel P` (default 16, the floor's
+threads; the CLI's own default is 4 per CPU): the plugin sizes its pool from it,
+the dynamic host stays at its 4 calls.
+
 Reported per method: the median wall time of the whole command and its ratio
 to the floor's; the peak number of objects created and not yet ready (a watch
 of the namespace kept by this script, so the 4-call ceiling of Pulumi's dynamic
@@ -23,7 +27,7 @@ setting) to that many seconds, where a cap on concurrent creates costs most.
 Destroys between rounds are not timed. Not a test: nothing here asserts a time.
 
     .venv/bin/python -m bench.parallel_up [--vms 50] [--rounds 3] [--boot 0 --boot 20]
-        [--methods plugin,dynamic,floor] [--json bench/results-parallel-up.json]
+        [--methods plugin,dynamic,floor] [--parallel 16] [--json bench/results-parallel-up.json]
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import secrets
 import shutil
 import statistics
@@ -149,7 +154,10 @@ def controllers(cluster: KubeCluster, boot: float) -> Iterator[str]:
     try:
         yield f"tests.harness.kubevirt_test_double (step {double.step_seconds}s, boot {boot}s)"
     finally:
-        double.stop()
+        try:
+            double.stop()
+        except RuntimeError as err:  # the double's own shutdown race; its threads are daemons
+            print(f"(the test double did not stop cleanly: {err})", file=sys.stderr)
 
 
 def namespace(cluster: KubeCluster, prefix: str) -> str:
@@ -184,6 +192,8 @@ class Observer:
     connect: Callable[[], k8s.ApiClient]
     ns: str
     agent: str = OBSERVER_AGENT
+    window: int = 2
+    """Seconds of one watch (how soon `stop` ends the threads)."""
     added: dict[str, float] = field(default_factory=dict)
     ready: dict[str, float] = field(default_factory=dict)
     _stop: threading.Event = field(default_factory=threading.Event)
@@ -216,7 +226,7 @@ class Observer:
                     self.ns,
                     plural,
                     resource_version=rv,
-                    timeout_seconds=2,
+                    timeout_seconds=self.window,
                     deserialize=False,
                 ):
                     obj = event["object"]
@@ -309,7 +319,7 @@ def floor_child(kubeconfig: str, ns: str, n: int) -> int:
         return api_client
 
     custom: Any = k8s.CustomObjectsApi(connect())
-    observer = Observer(connect, ns, agent=FLOOR_AGENT)
+    observer = Observer(connect, ns, agent=FLOOR_AGENT, window=30)
     observer.start()
 
     def one(item: tuple[tuple[str, str, str], dict[str, Any]]) -> None:
@@ -325,12 +335,19 @@ def floor_child(kubeconfig: str, ns: str, n: int) -> int:
     return 0
 
 
+def children_cpu() -> float:
+    """CPU seconds of every finished child process (and theirs): the whole command, CLI to provider."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 @dataclass
 class Bench:
     cluster: KubeCluster
     cli: PulumiCLI
     workdir: Path
     vms: int
+    parallel: int
     projects: dict[str, Path] = field(default_factory=dict)
 
     def project(self, method: str) -> Path:
@@ -348,9 +365,11 @@ class Bench:
         load = os.getloadavg()[0]
         if method == "floor":
             argv = [sys.executable, "-m", "bench.parallel_up", "--floor-child", str(self.cluster.kubeconfig), ns]
+            cpu = children_cpu()
             began = time.monotonic()
             subprocess.run([*argv, str(self.vms)], check=True, cwd=tools.REPO, timeout=UP_TIMEOUT)
             wall = time.monotonic() - began
+            cpu = children_cpu() - cpu
             stack = ""
         else:
             project = self.project(method)
@@ -362,9 +381,11 @@ class Bench:
                 ("disks", json.dumps([disk_inputs(i) for i in range(self.vms)])),
             ):
                 self.cli.run(["config", "set", key, value, "--stack", stack], cwd=project)
+            cpu = children_cpu()
             began = time.monotonic()
-            changes = self.cli.up_changes(project, stack)
+            changes = self.cli.up_changes(project, stack, "--parallel", str(self.parallel))
             wall = time.monotonic() - began
+            cpu = children_cpu() - cpu
             if changes.get("create", 0) < 2 * self.vms:
                 raise RuntimeError(f"{method}: `pulumi up` created {changes}, expected {2 * self.vms}")
         time.sleep(1.0)  # the audit backend writes in batches; let it catch up before reading
@@ -376,21 +397,36 @@ class Bench:
         result = {
             "method": method,
             "wall_s": wall,
+            "cpu_s": cpu,
             "peak_in_flight": observer.peak_in_flight(),
+            "first_created_s": min(observer.added.values(), default=began) - began,
+            "all_ready_s": max(observer.ready.values(), default=began) - began,
             "ready": ready,
             "requests": dict(verbs),
             "requests_per_object": sum(verbs.values()) / (2 * self.vms),
             "load1_before": load,
             "load1_after": os.getloadavg()[0],
         }
+        if method != "floor":
+            result["refresh_requests"] = self.refresh(method, stack)
         self.clean(method, ns, stack)
         return result
+
+    def refresh(self, method: str, stack: str) -> dict[str, int]:
+        """`pulumi refresh` of the stack just made (not timed): the requests it sends, by verb."""
+        offset = self.cluster.audit_log.stat().st_size
+        refresh = ["refresh", "--yes", "--skip-preview", "--parallel", str(self.parallel), "--stack", stack]
+        self.cli.run(refresh, cwd=self.project(method), timeout=UP_TIMEOUT)
+        time.sleep(1.0)
+        end = self.cluster.audit_log.stat().st_size
+        return dict(audit_requests(self.cluster.audit_log, offset, end, PROVIDER_AGENT))
 
     def clean(self, method: str, ns: str, stack: str) -> None:
         """Destroy what the run made (not timed)."""
         if method != "floor":
             project = self.project(method)
-            self.cli.run(["destroy", "--yes", "--skip-preview", "--stack", stack], cwd=project, timeout=UP_TIMEOUT)
+            destroy = ["destroy", "--yes", "--skip-preview", "--parallel", str(self.parallel), "--stack", stack]
+            self.cli.run(destroy, cwd=project, timeout=UP_TIMEOUT)
             self.cli.run(["stack", "rm", "--yes", "--force", stack], cwd=project)
             return
         api_client = self.cluster.api_client()
@@ -409,29 +445,38 @@ def summarize(runs: list[dict[str, Any]], methods: list[str], vms: int) -> dict[
             continue
         wall = statistics.median(r["wall_s"] for r in samples)
         verbs: Counter[str] = Counter()
+        refreshed: Counter[str] = Counter()
         for r in samples:
             verbs.update(r["requests"])
+            refreshed.update(r.get("refresh_requests") or {})
         objects = 2 * vms * len(samples)
         table[method] = {
             "median_wall_s": wall,
+            "median_cpu_s": statistics.median(r["cpu_s"] for r in samples),
             "ratio_to_floor": wall / floor if floor else None,
             "peak_in_flight": max(r["peak_in_flight"] for r in samples),
             "requests_per_object": statistics.median(r["requests_per_object"] for r in samples),
             "requests_per_object_by_verb": {v: n / objects for v, n in sorted(verbs.items())},
+            "refresh_requests_per_object_by_verb": {v: n / objects for v, n in sorted(refreshed.items())},
         }
     return table
 
 
 def print_table(title: str, table: dict[str, Any]) -> None:
     print(f"\n{title}")
-    print(f"  {'method':8} {'median s':>9} {'x floor':>8} {'peak':>5} {'req/obj':>8}  by verb (per object)")
+    print(
+        f"  {'method':8} {'median s':>9} {'x floor':>8} {'cpu s':>6} {'peak':>5} {'req/obj':>8}  by verb (per object)"
+    )
     for method, row in table.items():
         ratio = f"{row['ratio_to_floor']:.2f}" if row["ratio_to_floor"] else "-"
         verbs = ", ".join(f"{v} {n:.2f}" for v, n in sorted(row["requests_per_object_by_verb"].items()))
         print(
-            f"  {method:8} {row['median_wall_s']:9.1f} {ratio:>8} {row['peak_in_flight']:5d} "
-            f"{row['requests_per_object']:8.2f}  {verbs}"
+            f"  {method:8} {row['median_wall_s']:9.1f} {ratio:>8} {row['median_cpu_s']:6.1f} "
+            f"{row['peak_in_flight']:5d} {row['requests_per_object']:8.2f}  {verbs}"
         )
+        if row["refresh_requests_per_object_by_verb"]:
+            refresh = ", ".join(f"{v} {n:.2f}" for v, n in row["refresh_requests_per_object_by_verb"].items())
+            print(f"  {'':8} refresh: {refresh}")
 
 
 def main() -> int:
@@ -441,6 +486,9 @@ def main() -> int:
     parser.add_argument("--boot", type=float, action="append", help="VM readiness delay, seconds (repeatable)")
     parser.add_argument("--boot-rounds", type=int, help="rounds of the delayed variants (default: --rounds)")
     parser.add_argument("--methods", default=",".join(METHODS))
+    parser.add_argument(
+        "--parallel", type=int, default=FLOOR_THREADS, help="pulumi's --parallel (default: the floor's threads)"
+    )
     parser.add_argument("--json", type=Path, help="write the results here")
     parser.add_argument("--floor-child", nargs=3, metavar=("KUBECONFIG", "NAMESPACE", "N"), help=argparse.SUPPRESS)
     opts = parser.parse_args()
@@ -456,12 +504,13 @@ def main() -> int:
     backend.mkdir()
     home.mkdir()
     cli = PulumiCLI(binary=tools.tool("e2e", "pulumi"), env=_environment(backend, home), backend_dir=backend, home=home)
-    bench = Bench(cluster, cli, workdir / "projects", opts.vms)
+    bench = Bench(cluster, cli, workdir / "projects", opts.vms, opts.parallel)
     report: dict[str, Any] = {
         "vms": opts.vms,
         "data_volumes": opts.vms,
         "rounds": opts.rounds,
         "floor_threads": FLOOR_THREADS,
+        "pulumi_parallel": opts.parallel,
         "cpus": os.cpu_count(),
         "pulumi": cli.version(),
         "variants": {},
@@ -478,8 +527,10 @@ def main() -> int:
                         result["round"] = round_ + 1
                         runs.append(result)
                         print(
-                            f"boot {boot:4.0f}s round {round_ + 1} {method:8} {result['wall_s']:7.1f} s, "
-                            f"peak {result['peak_in_flight']:3d}, {result['requests_per_object']:.2f} req/obj "
+                            f"boot {boot:4.0f}s round {round_ + 1} {method:8} {result['wall_s']:7.1f} s "
+                            f"(first {result['first_created_s']:.1f}, ready {result['all_ready_s']:.1f}), "
+                            f"cpu {result['cpu_s']:.1f} s, peak {result['peak_in_flight']:3d}, "
+                            f"{result['requests_per_object']:.2f} req/obj "
                             f"{result['requests']}, load {result['load1_before']:.1f}",
                             flush=True,
                         )
