@@ -466,6 +466,7 @@ _CAUSE_FIELDS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (_SPEC + r"domain\.machine\.type$", "machine"),
         (_SPEC + r"domain\.devices\.hostDevices\[(\d+)\]\.deviceName$", r"usb_host_devices[\1].resource_name"),
         (_SPEC + r"domain\.devices\.hostDevices\[(\d+)\]", r"usb_host_devices[\1]"),
+        (_SPEC + r"domain\.devices\.hostDevices\b", "usb_host_devices"),
         (_SPEC + r"domain\.firmware\.kernelBoot\.container\.image$", "kernel_boot.container_image"),
         (_SPEC + r"domain\.firmware\.kernelBoot\.container\.kernelPath$", "kernel_boot.kernel"),
         (_SPEC + r"domain\.firmware\.kernelBoot\.container\.initrdPath$", "kernel_boot.initrd"),

@@ -461,6 +461,8 @@ def test_usb_changes_apply_at_the_next_start(base: dict[str, Any], usb: dict[str
 def test_a_webhook_cause_on_a_host_device_names_it() -> None:
     field = "spec.template.spec.domain.devices.hostDevices[1].deviceName"
     assert kparse.parse_cause_field(field) == "usb_host_devices[1].resource_name"
+    # e.g. "Host Devices feature gate is not enabled in kubevirt-config"
+    assert kparse.parse_cause_field("spec.template.spec.domain.devices.hostDevices") == "usb_host_devices"
 
 
 # -- defaults that follow the backend: vnc ------------------------------------------------------
