@@ -11,7 +11,7 @@ import pytest
 from lxml import etree
 
 from pulumi_kubevirt.provider.core import PLANNED_CHANGE
-from pulumi_kubevirt.provider.kinds import VIRTUAL_MACHINE
+from pulumi_kubevirt.provider.kinds import MIGRATION, VIRTUAL_MACHINE
 from pulumi_kubevirt.provider.kubevirt import parse as kparse
 from pulumi_kubevirt.provider.kubevirt import render as krender
 from pulumi_kubevirt.provider.libvirt import parse as lparse
@@ -537,3 +537,19 @@ def test_a_preference_never_conflicts_with_sizes() -> None:
 def test_moving_onto_an_instancetype_restarts() -> None:
     old = {**KUBE, "memory": "2Gi", "cpu": {"sockets": 2}}
     assert classify(old, SIZED) == {"memory": "restart", "cpu": "restart", "kubevirt": "restart"}
+
+
+def test_usb_host_devices_make_a_kubevirt_vm_not_live_migratable_but_not_a_libvirt_one() -> None:
+    kube_vm = {
+        "name": "web",
+        "target": {"kind": "kubevirt"},
+        "usb_host_devices": [{"name": "t", "resource_name": "a.io/x"}],
+    }
+    _inputs, found = MIGRATION.check(
+        None, {"name": "m", "vm": "web", "target": {"kind": "kubevirt"}, "vm_spec": kube_vm}, unknown=UNKNOWN
+    )
+    assert [f.property for f in found] == ["vm"]
+    assert "usb_host_devices" in found[0].reason and "allow_unsafe" in found[0].reason
+    libvirt_vm = {"name": "web", "usb_host_devices": [{"name": "t", "vendor": "046d", "product": "c52b"}]}
+    migration = {"name": "m", "vm": "web", "destination_uri": "qemu+tcp://b/system", "vm_spec": libvirt_vm}
+    assert MIGRATION.check(None, migration, unknown=UNKNOWN)[1] == []  # libvirt re-attaches USB devices
