@@ -23,7 +23,6 @@ import pulumi
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from pulumi.runtime import rpc
 
 from pulumi_kubevirt.provider.core import Failure, ResourceKind
 from pulumi_kubevirt.provider.kinds import (
@@ -638,18 +637,7 @@ def _through_the_resource_class(kind: ResourceKind[Any], doc: dict[str, Any]) ->
         return cls("r", name=doc.get("name"), **fields).urn
 
     program()
-    return _unwrapped(mocks.inputs["r"])
-
-
-def _unwrapped(value: Any) -> Any:
-    """Secrets as the dynamic provider host hands them to check: plain values."""
-    if isinstance(value, dict):
-        if value.get(rpc._special_sig_key) == rpc._special_secret_sig:
-            return _unwrapped(value["value"])
-        return {k: _unwrapped(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_unwrapped(v) for v in value]
-    return value
+    return pulumi_mocks.plain(mocks.inputs["r"])  # secrets as the dynamic provider host hands them to check
 
 
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
