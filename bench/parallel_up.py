@@ -33,6 +33,7 @@ Destroys between rounds are not timed. Not a test: nothing here asserts a time.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import resource
@@ -130,34 +131,94 @@ AUDIT_POLICY = {
 # -- the cluster -------------------------------------------------------------------------------
 
 
-def start_cluster(workdir: Path) -> KubeCluster:
-    policy = workdir / "audit-policy.yaml"
+def audit_args(workdir: Path) -> list[str]:
+    """The apiserver flags of this benchmark's audit log (every request, metadata only)."""
     workdir.mkdir(parents=True, exist_ok=True)
+    policy = workdir / "audit-policy.yaml"
     policy.write_text(yaml.safe_dump(AUDIT_POLICY))
-    cluster = KubeCluster(
-        workdir=workdir,
-        etcd_bin=tools.tool("kube", "etcd"),
-        apiserver_bin=tools.tool("kube", "kube-apiserver"),
-        audit_policy=policy,
-    )
-    cluster.start()
-    return cluster
+    return [f"--audit-policy-file={policy}", f"--audit-log-path={workdir / 'audit.log'}", "--audit-log-maxsize=0"]
+
+
+@dataclass
+class Tier:
+    """The running kube tier: its apiserver, the audit log, and the knob of VM readiness."""
+
+    cluster: KubeCluster
+    audit_log: Path
+    controllers: str
+    booting: Any
+    """The double that plays a VMI's boot (its `boot_seconds` delays readiness)."""
+
+    def boot(self, seconds: float) -> None:
+        self.booting.boot_seconds = seconds
 
 
 @contextmanager
-def controllers(cluster: KubeCluster, boot: float) -> Iterator[str]:
-    """KubeVirt's controllers (and what plays the node side) against `cluster`; yields a description."""
-    from tests.harness.kubevirt_test_double import KubevirtTestDouble
+def kube_tier(workdir: Path) -> Iterator[Tier]:
+    """The kube tier as its fixtures start it (kube_fixtures.kube_cluster and the controllers), plus an
+    audit log of every request (metadata only).
 
-    double = KubevirtTestDouble(cluster.api_client(pool_maxsize=16), boot_seconds=boot)
-    double.start()
+    Works with either generation of the harness: the real KubeVirt control plane with node-side
+    doubles (tests.harness.kubevirt_control_plane, tests.harness.doubles), or the older all-in-one
+    test double (tests.harness.kubevirt_test_double).
+    """
+    (workdir / "audit").mkdir(parents=True, exist_ok=True)
+    policy = workdir / "audit" / "audit-policy.yaml"
+    policy.write_text(yaml.safe_dump(AUDIT_POLICY))
+    log = workdir / "audit" / "audit.log"
+    audit = [f"--audit-policy-file={policy}", f"--audit-log-path={log}", "--audit-log-maxsize=0"]
+    etcd_bin, apiserver_bin = tools.tool("kube", "etcd"), tools.tool("kube", "kube-apiserver")
     try:
-        yield f"tests.harness.kubevirt_test_double (step {double.step_seconds}s, boot {boot}s)"
-    finally:
+        from tests.harness import kubevirt_control_plane as control_plane
+    except ImportError:
+        from tests.harness.kubevirt_test_double import KubevirtTestDouble
+
+        cluster = KubeCluster(workdir=workdir, etcd_bin=etcd_bin, apiserver_bin=apiserver_bin, audit_policy=policy)
+        cluster.start()
+        double = KubevirtTestDouble(cluster.api_client(pool_maxsize=16))
+        double.start()
         try:
-            double.stop()
-        except RuntimeError as err:  # the double's own shutdown race; its threads are daemons
-            print(f"(the test double did not stop cleanly: {err})", file=sys.stderr)
+            yield Tier(cluster, cluster.audit_log, "kubevirt_test_double (plays every controller)", double)
+        finally:
+            with contextlib.suppress(RuntimeError):  # the old double's own shutdown race; its threads are daemons
+                double.stop()
+            cluster.stop()
+        return
+    from tests.harness import crds as crd_data
+    from tests.harness.doubles import NodeSideDoubles
+    from tests.harness.kube_fixtures import _Process, free_port
+
+    pki = control_plane.make_pki(workdir / "pki")
+    manifests = control_plane.kubevirt_manifests(tools.tool("kube", "kubevirt-manifests"))
+    cluster = KubeCluster(
+        workdir=workdir,
+        etcd_bin=etcd_bin,
+        apiserver_bin=apiserver_bin,
+        users=dict(control_plane.USERS),
+        extra_apiserver_args=[*control_plane.aggregation_apiserver_args(pki), *audit],
+        crds=crd_data.tier_crds(list(manifests.crds)),
+    )
+    plane = doubles = None
+    try:
+        cluster.start()
+        plane = control_plane.KubevirtControlPlane(cluster, pki, manifests)
+        cluster.control_plane = plane
+        plane.start(process_factory=_Process, free_port=free_port)
+        doubles = NodeSideDoubles(cluster.api_client(pool_maxsize=16, user=control_plane.TEST_DOUBLE_USER))
+        doubles.start()
+        yield Tier(
+            cluster,
+            log,
+            "real virt-api, virt-controller, kube-controller-manager, kube-scheduler; node-side doubles",
+            doubles.virt_handler,
+        )
+    finally:
+        if doubles is not None:
+            with contextlib.suppress(RuntimeError):
+                doubles.stop()
+        if plane is not None:
+            plane.stop()
+        cluster.stop()
 
 
 def namespace(cluster: KubeCluster, prefix: str) -> str:
@@ -344,6 +405,7 @@ def children_cpu() -> float:
 @dataclass
 class Bench:
     cluster: KubeCluster
+    audit_log: Path
     cli: PulumiCLI
     workdir: Path
     vms: int
@@ -357,11 +419,12 @@ class Bench:
             self.projects[method] = project
         return self.projects[method]
 
-    def run(self, method: str) -> dict[str, Any]:
+    def run(self, method: str, round_: int, boot: float) -> dict[str, Any]:
+        """One timed run of `method` in a fresh namespace (printed as it ends), then its clean-up."""
         ns = namespace(self.cluster, method)
         observer = Observer(self.cluster.api_client, ns)
         observer.start()
-        offset = self.cluster.audit_log.stat().st_size
+        offset = self.audit_log.stat().st_size
         load = os.getloadavg()[0]
         if method == "floor":
             argv = [sys.executable, "-m", "bench.parallel_up", "--floor-child", str(self.cluster.kubeconfig), ns]
@@ -389,9 +452,9 @@ class Bench:
             if changes.get("create", 0) < 2 * self.vms:
                 raise RuntimeError(f"{method}: `pulumi up` created {changes}, expected {2 * self.vms}")
         time.sleep(1.0)  # the audit backend writes in batches; let it catch up before reading
-        end = self.cluster.audit_log.stat().st_size
+        end = self.audit_log.stat().st_size
         agent = FLOOR_AGENT if method == "floor" else PROVIDER_AGENT
-        verbs = audit_requests(self.cluster.audit_log, offset, end, agent)
+        verbs = audit_requests(self.audit_log, offset, end, agent)
         observer.stop()
         ready = len(observer.ready)
         result = {
@@ -410,16 +473,24 @@ class Bench:
         if method != "floor":
             result["refresh_requests"] = self.refresh(method, stack)
         self.clean(method, ns, stack)
+        result["round"] = round_ + 1
+        print(
+            f"boot {boot:4.0f}s round {round_ + 1} {method:8} {result['wall_s']:7.1f} s "
+            f"(first {result['first_created_s']:.1f}, ready {result['all_ready_s']:.1f}), "
+            f"cpu {result['cpu_s']:.1f} s, peak {result['peak_in_flight']:3d}, "
+            f"{result['requests_per_object']:.2f} req/obj {result['requests']}, load {result['load1_before']:.1f}",
+            flush=True,
+        )
         return result
 
     def refresh(self, method: str, stack: str) -> dict[str, int]:
         """`pulumi refresh` of the stack just made (not timed): the requests it sends, by verb."""
-        offset = self.cluster.audit_log.stat().st_size
+        offset = self.audit_log.stat().st_size
         refresh = ["refresh", "--yes", "--skip-preview", "--parallel", str(self.parallel), "--stack", stack]
         self.cli.run(refresh, cwd=self.project(method), timeout=UP_TIMEOUT)
         time.sleep(1.0)
-        end = self.cluster.audit_log.stat().st_size
-        return dict(audit_requests(self.cluster.audit_log, offset, end, PROVIDER_AGENT))
+        end = self.audit_log.stat().st_size
+        return dict(audit_requests(self.audit_log, offset, end, PROVIDER_AGENT))
 
     def clean(self, method: str, ns: str, stack: str) -> None:
         """Destroy what the run made (not timed)."""
@@ -499,12 +570,10 @@ def main() -> int:
     methods = [m for m in opts.methods.split(",") if m]
     boots = opts.boot or [0.0]
     workdir = Path(tempfile.mkdtemp(prefix="pkv-bench-"))
-    cluster = start_cluster(workdir / "kube")
     backend, home = workdir / "state", workdir / "home"
     backend.mkdir()
     home.mkdir()
     cli = PulumiCLI(binary=tools.tool("e2e", "pulumi"), env=_environment(backend, home), backend_dir=backend, home=home)
-    bench = Bench(cluster, cli, workdir / "projects", opts.vms, opts.parallel)
     report: dict[str, Any] = {
         "vms": opts.vms,
         "data_volumes": opts.vms,
@@ -513,39 +582,36 @@ def main() -> int:
         "pulumi_parallel": opts.parallel,
         "cpus": os.cpu_count(),
         "pulumi": cli.version(),
+        "load1_start": os.getloadavg()[0],
         "variants": {},
     }
     try:
-        for boot in boots:
-            rounds = opts.boot_rounds if boot and opts.boot_rounds else opts.rounds
-            runs: list[dict[str, Any]] = []
-            with controllers(cluster, boot) as described:
-                for round_ in range(rounds):
-                    order = methods[round_ % len(methods) :] + methods[: round_ % len(methods)]
-                    for method in order:
-                        result = bench.run(method)
-                        result["round"] = round_ + 1
-                        runs.append(result)
-                        print(
-                            f"boot {boot:4.0f}s round {round_ + 1} {method:8} {result['wall_s']:7.1f} s "
-                            f"(first {result['first_created_s']:.1f}, ready {result['all_ready_s']:.1f}), "
-                            f"cpu {result['cpu_s']:.1f} s, peak {result['peak_in_flight']:3d}, "
-                            f"{result['requests_per_object']:.2f} req/obj "
-                            f"{result['requests']}, load {result['load1_before']:.1f}",
-                            flush=True,
-                        )
-            table = summarize(runs, methods, opts.vms)
-            name = f"boot_{boot:g}s"
-            report["variants"][name] = {"controllers": described, "rounds": rounds, "table": table, "runs": runs}
-            print_table(f"{opts.vms} VMs + {opts.vms} DataVolumes, VM readiness delay {boot:g}s ({described})", table)
+        with kube_tier(workdir / "kube") as tier:
+            report["controllers"] = tier.controllers
+            bench = Bench(tier.cluster, tier.audit_log, cli, workdir / "projects", opts.vms, opts.parallel)
+            for boot in boots:
+                tier.boot(boot)
+                rounds = opts.boot_rounds if boot and opts.boot_rounds else opts.rounds
+                runs = [bench.run(method, round_, boot) for round_, method in schedule(methods, rounds)]
+                table = summarize(runs, methods, opts.vms)
+                report["variants"][f"boot_{boot:g}s"] = {"boot_s": boot, "rounds": rounds, "table": table, "runs": runs}
+                print_table(f"{opts.vms} VMs + {opts.vms} DataVolumes, VM readiness delay {boot:g}s", table)
     finally:
-        cluster.stop()
         if os.environ.get("PKV_KEEP_KUBE") != "1":
             shutil.rmtree(workdir, ignore_errors=True)
     report["load1_end"] = os.getloadavg()[0]
     if opts.json:
         opts.json.write_text(json.dumps(report, indent=2) + "\n")
     return 0
+
+
+def schedule(methods: list[str], rounds: int) -> list[tuple[int, str]]:
+    """(round, method) in run order: each round starts one method later than the previous one."""
+    return [
+        (round_, method)
+        for round_ in range(rounds)
+        for method in methods[round_ % len(methods) :] + methods[: round_ % len(methods)]
+    ]
 
 
 if __name__ == "__main__":
