@@ -155,24 +155,21 @@ class Tier:
 
 @contextmanager
 def kube_tier(workdir: Path) -> Iterator[Tier]:
-    """The kube tier as its fixtures start it (kube_fixtures.kube_cluster and the controllers), plus an
-    audit log of every request (metadata only).
+    """The kube tier as its fixtures start it, plus an audit log of every request (metadata only).
 
-    Works with either generation of the harness: the real KubeVirt control plane with node-side
-    doubles (tests.harness.kubevirt_control_plane, tests.harness.doubles), or the older all-in-one
-    test double (tests.harness.kubevirt_test_double).
+    With either generation of the harness: the real KubeVirt control plane
+    (kube_fixtures.kube_tier_cluster/start_kube_tier) and the node-side doubles
+    (tests.harness.doubles), or the apiserver and the older all-in-one test double.
     """
-    (workdir / "audit").mkdir(parents=True, exist_ok=True)
-    policy = workdir / "audit" / "audit-policy.yaml"
+    workdir.mkdir(parents=True, exist_ok=True)
+    policy = workdir / "audit-policy.yaml"
     policy.write_text(yaml.safe_dump(AUDIT_POLICY))
-    log = workdir / "audit" / "audit.log"
-    audit = [f"--audit-policy-file={policy}", f"--audit-log-path={log}", "--audit-log-maxsize=0"]
-    etcd_bin, apiserver_bin = tools.tool("kube", "etcd"), tools.tool("kube", "kube-apiserver")
     try:
-        from tests.harness import kubevirt_control_plane as control_plane
-    except ImportError:
+        from tests.harness.kube_fixtures import kube_tier_cluster, start_kube_tier
+    except ImportError:  # the older harness: apiserver + the all-in-one test double
         from tests.harness.kubevirt_test_double import KubevirtTestDouble
 
+        etcd_bin, apiserver_bin = tools.tool("kube", "etcd"), tools.tool("kube", "kube-apiserver")
         cluster = KubeCluster(workdir=workdir, etcd_bin=etcd_bin, apiserver_bin=apiserver_bin, audit_policy=policy)
         cluster.start()
         double = KubevirtTestDouble(cluster.api_client(pool_maxsize=16))
@@ -184,40 +181,21 @@ def kube_tier(workdir: Path) -> Iterator[Tier]:
                 double.stop()
             cluster.stop()
         return
-    from tests.harness import crds as crd_data
+    from tests.harness import kubevirt_control_plane as control_plane
     from tests.harness.doubles import NodeSideDoubles
-    from tests.harness.kube_fixtures import _Process, free_port
 
-    pki = control_plane.make_pki(workdir / "pki")
-    manifests = control_plane.kubevirt_manifests(tools.tool("kube", "kubevirt-manifests"))
-    cluster = KubeCluster(
-        workdir=workdir,
-        etcd_bin=etcd_bin,
-        apiserver_bin=apiserver_bin,
-        users=dict(control_plane.USERS),
-        extra_apiserver_args=[*control_plane.aggregation_apiserver_args(pki), *audit],
-        crds=crd_data.tier_crds(list(manifests.crds)),
-    )
-    plane = doubles = None
+    cluster = kube_tier_cluster(workdir, audit_policy=policy)
+    doubles = None
     try:
-        cluster.start()
-        plane = control_plane.KubevirtControlPlane(cluster, pki, manifests)
-        cluster.control_plane = plane
-        plane.start(process_factory=_Process, free_port=free_port)
+        start_kube_tier(cluster)
         doubles = NodeSideDoubles(cluster.api_client(pool_maxsize=16, user=control_plane.TEST_DOUBLE_USER))
         doubles.start()
-        yield Tier(
-            cluster,
-            log,
-            "real virt-api, virt-controller, kube-controller-manager, kube-scheduler; node-side doubles",
-            doubles.virt_handler,
-        )
+        versions = ", ".join(f"{c.name} {c.version}" for c in cluster.control_plane.components)
+        yield Tier(cluster, cluster.audit_log, f"{versions}; tests.harness.doubles", doubles.virt_handler)
     finally:
         if doubles is not None:
-            with contextlib.suppress(RuntimeError):
-                doubles.stop()
-        if plane is not None:
-            plane.stop()
+            doubles.stop()
+        cluster.control_plane.stop()
         cluster.stop()
 
 
