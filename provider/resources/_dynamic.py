@@ -226,6 +226,8 @@ class KindResource(Resource):
     whatever the user passed, and stay secret in the outputs."""
 
     provider_class: ClassVar[type[DynamicAdapter]]
+    refers: ClassVar[tuple[str, type[Resource]] | None] = None
+    """The field that may name another resource, and that resource's class (e.g. `("vm", VirtualMachine)`)."""
 
     def __init__(
         self,
@@ -237,6 +239,7 @@ class KindResource(Resource):
     ) -> None:
         kind = self.provider_class.kind
         secrets = secret_fields(kind.model)
+        fields = self._resolve(fields)
         # A value Pulumi cannot send becomes a marker the model refuses at its path (_wire).
         inputs: dict[str, Any] = {
             k: pulumi.Output.secret(wire_value(v)) if k in secrets and v is not None else wire_value(v)
@@ -250,3 +253,20 @@ class KindResource(Resource):
         opts = pulumi.ResourceOptions.merge(pulumi.ResourceOptions(aliases=[pulumi.Alias(type_=LEGACY_TYPE)]), opts)
         props = resource_props(kind, inputs, opts, resource_name=resource_name)
         super().__init__(self.provider_class(), resource_name, props, engine_opts(opts))
+
+    def _resolve(self, fields: dict[str, Any]) -> dict[str, Any]:
+        """The kind's inputs from the keyword arguments. A kind that takes another resource (`refers`:
+        `vm=vm`) takes that resource's name for the field and the inputs `_refer` draws from it (the
+        keyword arguments win). Anything else (a name, a wrong value) goes to `check` as given, which judges it."""
+        if self.refers is None:
+            return fields
+        field, cls = self.refers
+        other = fields.get(field)
+        if not isinstance(other, cls):
+            return fields
+        name = getattr(other, "name")  # noqa: B009 - a resource attribute set from its inputs
+        return {**self._refer(other), **fields, field: name}
+
+    def _refer(self, other: Any) -> dict[str, Any]:
+        """The inputs a resource of this kind takes from the resource it `refers` to."""
+        return {}

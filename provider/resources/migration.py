@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pulumi
 
 from ..kinds import MIGRATION
 from ..models import VirtualMachineArgs
-from ._dynamic import DynamicAdapter, KindResource, vm_reference
+from ._dynamic import DynamicAdapter, vm_reference
 from .inputs import TypedMigration
 from .vm import VirtualMachine
 
@@ -37,24 +37,11 @@ class Migration(TypedMigration, module="kubevirt", name="Migration"):
     planned_change: pulumi.Output[str]
     provider_class = MigrationProvider
 
-    def _construct(
-        self,
-        resource_name: str,
-        *,
-        vm: VirtualMachine | str,
-        name: pulumi.Input[str] | None = None,
-        opts: pulumi.ResourceOptions | None = None,
-        **fields: Any,
-    ) -> None:
-        if not isinstance(vm, VirtualMachine):
-            # Not a VirtualMachine resource (a name, or a wrong value): check judges `vm` as given.
-            KindResource.__init__(self, resource_name, name=name, opts=opts, vm=vm, **fields)
-            return
-        spec_keys = [k for k in VirtualMachineArgs.model_fields if hasattr(vm, k)]
-        vm_spec = pulumi.Output.all(**{k: getattr(vm, k) for k in spec_keys}).apply(
+    refers = ("vm", VirtualMachine)
+
+    def _refer(self, other: Any) -> dict[str, Any]:
+        spec_keys = [k for k in VirtualMachineArgs.model_fields if hasattr(other, k)]
+        vm_spec = pulumi.Output.all(**{k: getattr(other, k) for k in spec_keys}).apply(
             lambda values: {k: v for k, v in values.items() if v is not None}
         )
-        KindResource.__init__(self, resource_name, name=name, opts=opts, **vm_reference(vm), vm_spec=vm_spec, **fields)
-
-    if not TYPE_CHECKING:  # the type checker sees TypedMigration's typed signature
-        __init__ = _construct
+        return {**vm_reference(other), "vm_spec": vm_spec}

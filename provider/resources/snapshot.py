@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pulumi
 
 from ..kinds import SNAPSHOT, SNAPSHOT_RESTORE
-from ._dynamic import DynamicAdapter, KindResource, vm_reference
+from ._dynamic import DynamicAdapter, vm_reference
 from .inputs import TypedSnapshot, TypedSnapshotRestore
 from .vm import VirtualMachine
 
@@ -41,20 +41,10 @@ class Snapshot(TypedSnapshot, module="kubevirt", name="Snapshot"):
     planned_change: pulumi.Output[str]
     provider_class = SnapshotProvider
 
-    def _construct(
-        self,
-        resource_name: str,
-        *,
-        vm: VirtualMachine | str,
-        name: pulumi.Input[str] | None = None,
-        opts: pulumi.ResourceOptions | None = None,
-        **fields: Any,
-    ) -> None:
-        refs = vm_reference(vm) if isinstance(vm, VirtualMachine) else {"vm": vm}
-        KindResource.__init__(self, resource_name, name=name, opts=opts, **{**refs, **fields})
+    refers = ("vm", VirtualMachine)
 
-    if not TYPE_CHECKING:  # the type checker sees TypedSnapshot's typed signature
-        __init__ = _construct
+    def _refer(self, other: Any) -> dict[str, Any]:
+        return vm_reference(other)
 
 
 class SnapshotRestore(TypedSnapshotRestore, module="kubevirt", name="SnapshotRestore"):
@@ -72,20 +62,7 @@ class SnapshotRestore(TypedSnapshotRestore, module="kubevirt", name="SnapshotRes
     planned_change: pulumi.Output[str]
     provider_class = SnapshotRestoreProvider
 
-    def _construct(
-        self,
-        resource_name: str,
-        *,
-        snapshot: Snapshot | str,
-        name: pulumi.Input[str] | None = None,
-        opts: pulumi.ResourceOptions | None = None,
-        **fields: Any,
-    ) -> None:
-        refs: dict[str, Any] = {"snapshot": snapshot}
-        if isinstance(snapshot, Snapshot):
-            # its name, and the VM and target it was taken of
-            refs = {"vm": snapshot.vm, "target": snapshot.target, "snapshot": getattr(snapshot, "name")}  # noqa: B009
-        KindResource.__init__(self, resource_name, name=name, opts=opts, **{**refs, **fields})
+    refers = ("snapshot", Snapshot)
 
-    if not TYPE_CHECKING:  # the type checker sees TypedSnapshotRestore's typed signature
-        __init__ = _construct
+    def _refer(self, other: Any) -> dict[str, Any]:
+        return {"vm": other.vm, "target": other.target}  # the VM and target it was taken of
