@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -62,6 +63,37 @@ def _status_message(err: ApiException) -> str:
     return str(body.get("message") or err.reason)
 
 
+# A rejected VirtualMachine's Status names manifest paths (KubeVirt's webhook puts them in
+# details.causes); render.py keeps disks/volumes and interfaces/networks in the order of the
+# user's lists, so those paths name the input the user wrote.
+_CAUSE_FIELDS = (
+    (re.compile(r"^spec\.template\.spec\.domain\.devices\.interfaces\[(\d+)\]"), "interfaces[{}]"),
+    (re.compile(r"^spec\.template\.spec\.networks\[(\d+)\]"), "interfaces[{}]"),
+    (re.compile(r"^spec\.template\.spec\.domain\.devices\.disks\[(\d+)\]"), "disks[{}]"),
+    (re.compile(r"^spec\.template\.spec\.volumes\[(\d+)\]"), "disks[{}]"),
+)
+
+
+def _cause_field(err: ApiException) -> str | None:
+    """The input field the first cause of a 400/422 Status names (else its manifest path)."""
+    try:
+        body = json.loads(err.body or "{}")
+    except ValueError:
+        return None
+    details = body.get("details") if isinstance(body, dict) else None
+    causes = details.get("causes") if isinstance(details, dict) else None
+    for cause in causes if isinstance(causes, list) else []:
+        path = cause.get("field") if isinstance(cause, dict) else None
+        if not isinstance(path, str) or not path:
+            continue
+        for pattern, field in _CAUSE_FIELDS:
+            match = pattern.match(path)
+            if match:
+                return field.format(match.group(1))
+        return path
+    return None
+
+
 def translate(err: ApiException, *, resource: str, doing: str) -> ProviderError:
     message = f"{doing}: {_status_message(err)}"
     status = err.status or 0
@@ -70,7 +102,7 @@ def translate(err: ApiException, *, resource: str, doing: str) -> ProviderError:
     if status == 409:
         return Conflict(message, resource=resource)
     if status in (400, 422):
-        return InvalidSpec(message, resource=resource)
+        return InvalidSpec(message, resource=resource, field=_cause_field(err))
     if status in (401, 403):
         return BackendUnavailable(message + " (check the kubeconfig's credentials and RBAC)", resource=resource)
     if status == 429 or status >= 500:
@@ -262,7 +294,9 @@ class Api:
             method, url, headers, payload, post = self._client.param_serialize(
                 method="PUT",
                 resource_path=path,
-                header_params={"Content-Type": "application/json", "Accept": "application/json"},
+                # virt-api's subresource routes declare no representation: go-restful answers
+                # 406 Not Acceptable unless the client also accepts */* (as client-go does).
+                header_params={"Content-Type": "application/json", "Accept": "application/json, */*"},
                 body=body or {},
                 auth_settings=["BearerToken"],
             )

@@ -50,7 +50,9 @@ def parse_vm(obj: dict[str, Any], intent: VirtualMachineArgs) -> dict[str, Any]:
     domain = tpl.get("domain") or {}
     out["name"] = meta.get("name")
     out["labels"] = _labels(meta)
-    annotations = dict(meta.get("annotations") or {})
+    # virt-controller stamps every VM with kubevirt.io/ annotations (e.g.
+    # kubevirt.io/latest-observed-api-version); they are KubeVirt's, never the user's.
+    annotations = {k: v for k, v in (meta.get("annotations") or {}).items() if not k.startswith("kubevirt.io/")}
     description = annotations.pop("pulumi-kubevirt.dev/description", None)
     if description is not None:
         out["description"] = description

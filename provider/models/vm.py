@@ -220,6 +220,14 @@ class VirtualMachineArgs(Model):
             for i, disk in enumerate(self.disks):
                 if disk.path or disk.volume:
                     raise ValueError(f"disks[{i}]: path/volume need a libvirt target")
+            # KubeVirt renders max_memory as memory.maxGuest (memory hotplug), which its VM
+            # webhook refuses below 1Gi of guest memory (v1.8 "Memory hotplug is only available
+            # for VMs with at least 1Gi of guest memory").
+            if self.max_memory is not None and quantity_bytes(self.memory) < 2**30:
+                raise ValueError(
+                    f"max_memory: KubeVirt hot-plugs memory only for at least 1Gi of memory (memory is "
+                    f"{self.memory}): raise memory to 1Gi or drop max_memory"
+                )
             if self.kernel_boot is not None:
                 raise ValueError("kernel_boot: direct kernel boot from host paths needs a libvirt target")
             if self.accelerator != "kvm":
