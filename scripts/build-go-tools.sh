@@ -3,7 +3,9 @@
 # $PKV_CACHE/bin (default ~/.cache/pulumi-kubevirt/bin), each skipped when the
 # binary is present with the pinned version (scripts/versions.env).
 #
-#   scripts/build-go-tools.sh [TOOL...]     TOOL in: etcd pulumi language-python kube-apiserver language-yaml
+#   scripts/build-go-tools.sh [TOOL...]     TOOL in: etcd pulumi language-python kube-apiserver
+#                                           kube-controller-manager kube-scheduler virt-controller virt-api
+#                                           kubevirt-manifests language-yaml
 #
 # Why wrapper modules: `go install pkg@ver` refuses modules whose go.mod has
 # replace directives (pulumi/pkg, k8s.io/kubernetes), so each tool gets a tiny
@@ -141,24 +143,72 @@ build_language_python() {
     log "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"
 }
 
-build_kube_apiserver() {
-    local v=v$KUBERNETES_VERSION
-    have kube-apiserver "$v" && { log "kube-apiserver $v present"; return; }
-    log "building kube-apiserver $v (cold: 15-30 minutes)"
-    local d=$WORK/kube-apiserver staging=v0.${KUBERNETES_VERSION#1.}
+k8s_ldflags() { # the version stamps `kubectl version` and /version report
+    local v=v$KUBERNETES_VERSION minor=${KUBERNETES_VERSION#1.} pkg ld=""
+    minor=${minor%%.*}
+    for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+        ld="$ld -X $pkg.gitVersion=$v -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor"
+    done
+    echo "${ld# }"
+}
+
+build_k8s_cmd() { # build_k8s_cmd CMD: k8s.io/kubernetes/cmd/CMD at KUBERNETES_VERSION
+    local cmd=$1 v=v$KUBERNETES_VERSION
+    have "$cmd" "$v" && { log "$cmd $v present"; return; }
+    log "building $cmd $v (cold: 10-30 minutes)"
+    local d=$WORK/$cmd staging=v0.${KUBERNETES_VERSION#1.}
     new_wrapper "$d"
     # Every staging module k8s.io/kubernetes replaces with ./staging/src/... is
     # published as its own module at v0.MINOR.PATCH.
     sed -n 's#^[[:space:]]*\(k8s.io/[a-z0-9-]*\) => ./staging/src/.*#replace \1 => \1 '"$staging"'#p' \
         "$(modfile k8s.io/kubernetes "$v")" >>"$d/go.mod"
-    local minor=${KUBERNETES_VERSION#1.}; minor=${minor%%.*}
-    local ld="-X k8s.io/component-base/version.gitVersion=$v -X k8s.io/component-base/version.gitMajor=1"
-    ld="$ld -X k8s.io/component-base/version.gitMinor=$minor -X k8s.io/client-go/pkg/version.gitVersion=$v"
-    ld="$ld -X k8s.io/client-go/pkg/version.gitMajor=1 -X k8s.io/client-go/pkg/version.gitMinor=$minor"
-    (cd "$d" && go get "k8s.io/kubernetes/cmd/kube-apiserver@$v" &&
-        go build -trimpath -ldflags "$ld" -o "$BIN/kube-apiserver" k8s.io/kubernetes/cmd/kube-apiserver)
-    stamp kube-apiserver "$v"
-    log "kube-apiserver $v built"
+    (cd "$d" && go get "k8s.io/kubernetes/cmd/$cmd@$v" &&
+        go build -trimpath -ldflags "$(k8s_ldflags)" -o "$BIN/$cmd" "k8s.io/kubernetes/cmd/$cmd")
+    stamp "$cmd" "$v"
+    log "$cmd $v built"
+}
+
+kubevirt_ldflags() { # what KubeVirt's hack/version.sh stamps (virt-* log it at startup)
+    local v=v$KUBEVIRT_VERSION pkg=kubevirt.io/client-go/version
+    echo "-X $pkg.gitVersion=$v -X $pkg.gitTreeState=clean -X $pkg.buildDate=1970-01-01T00:00:00Z"
+}
+
+build_kubevirt_cmd() { # build_kubevirt_cmd CMD: kubevirt.io/kubevirt/cmd/CMD at KUBEVIRT_VERSION
+    # (CMD kubevirt-manifests: scripts/kubevirt-manifests, built against the same module)
+    local cmd=$1 v=v$KUBEVIRT_VERSION m=kubevirt.io/kubevirt pkg want=v$KUBEVIRT_VERSION
+    # Our own source is part of the stamp, so editing it rebuilds the tool.
+    [[ $cmd != kubevirt-manifests ]] || want=$v-$(cat "$HERE/$cmd"/*.go | sha256sum | cut -c1-12)
+    have "$cmd" "$want" && { log "$cmd $want present"; return; }
+    log "building $cmd $v (cold: ~5 minutes, shared with the other virt-* builds)"
+    local d=$WORK/kubevirt err
+    # kubevirt.io/kubevirt replaces kubevirt.io/api and kubevirt.io/client-go with
+    # ./staging/...; both are published at the same version. The checksum database does not
+    # know github.com/rhobs/operator-observability-toolkit (the proxy serves it).
+    export GONOSUMDB=${GONOSUMDB:+$GONOSUMDB,}github.com/rhobs
+    if ! err=$(go mod download -json "$m@$v" 2>&1); then
+        log "!!! $m@$v cannot be fetched from the Go module proxy:"
+        printf '%s\n' "$err" | sed 's/^/!!!   /' >&2
+        return 1
+    fi
+    if [[ ! -f $d/.ready-$v ]]; then
+        new_wrapper "$d"
+        nonlocal_replaces "$(modfile "$m" "$v")" >>"$d/go.mod"
+        printf 'replace kubevirt.io/api => kubevirt.io/api %s\nreplace kubevirt.io/client-go => kubevirt.io/client-go %s\n' \
+            "$v" "$v" >>"$d/go.mod"
+        # No `go mod tidy`: it also resolves test-only dependencies, which the proxy refuses.
+        (cd "$d" && go get "$m/cmd/virt-controller@$v" "$m/cmd/virt-api@$v") || {
+            log "!!! resolving $m@$v failed (the Go module proxy's message is above)"
+            return 1
+        }
+        touch "$d/.ready-$v"
+    fi
+    pkg=$m/cmd/$cmd
+    if [[ $cmd == kubevirt-manifests ]]; then
+        rm -rf "$d/$cmd" && cp -r "$HERE/$cmd" "$d/$cmd" && pkg=./$cmd
+    fi
+    (cd "$d" && go build -trimpath -ldflags "$(kubevirt_ldflags)" -o "$BIN/$cmd" "$pkg")
+    stamp "$cmd" "$want"
+    log "$cmd $v built"
 }
 
 build_language_yaml() {
@@ -179,13 +229,16 @@ build_language_yaml() {
 }
 
 tools=("$@")
-[[ ${#tools[@]} -gt 0 ]] || tools=(etcd pulumi language-python kube-apiserver language-yaml)
+[[ ${#tools[@]} -gt 0 ]] ||
+    tools=(etcd pulumi language-python kube-apiserver kube-controller-manager kube-scheduler virt-controller virt-api \
+        kubevirt-manifests language-yaml)
 for t in "${tools[@]}"; do
     case $t in
     etcd) build_etcd ;;
     pulumi) build_pulumi ;;
     language-python) build_language_python ;;
-    kube-apiserver) build_kube_apiserver ;;
+    kube-apiserver | kube-controller-manager | kube-scheduler) build_k8s_cmd "$t" ;;
+    virt-controller | virt-api | kubevirt-manifests) build_kubevirt_cmd "$t" ;;
     language-yaml) build_language_yaml ;;
     *) echo "unknown tool: $t" >&2; exit 2 ;;
     esac

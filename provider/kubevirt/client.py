@@ -381,7 +381,9 @@ class Api:
             method, url, headers, payload, post = self._client.param_serialize(
                 method="PUT",
                 resource_path=path,
-                header_params={"Content-Type": "application/json", "Accept": "application/json"},
+                # virt-api's subresource routes declare no representation: go-restful answers
+                # 406 Not Acceptable unless the client also accepts */* (as client-go does).
+                header_params={"Content-Type": "application/json", "Accept": "application/json, */*"},
                 body=body or {},
                 auth_settings=["BearerToken"],
             )

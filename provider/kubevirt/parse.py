@@ -71,7 +71,13 @@ def parse_vm(obj: dict[str, Any], intent: VirtualMachineArgs) -> dict[str, Any]:
     domain = tpl.get("domain") or {}
     out["name"] = meta.get("name")
     out["labels"] = _labels(meta)
-    annotations = {k: v for k, v in (meta.get("annotations") or {}).items() if k not in OWNER_KEYS}
+    # virt-controller stamps every VM with kubevirt.io/ annotations (e.g.
+    # kubevirt.io/latest-observed-api-version); they are KubeVirt's, never the user's.
+    annotations = {
+        k: v
+        for k, v in (meta.get("annotations") or {}).items()
+        if k not in OWNER_KEYS and not k.startswith("kubevirt.io/")
+    }
     description = annotations.pop("pulumi-kubevirt.dev/description", None)
     if description is not None:
         out["description"] = description
@@ -395,6 +401,8 @@ _CAUSE_FIELDS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (_SPEC + r"networks\[(\d+)\]", r"interfaces[\1]"),
         (_SPEC + r"domain\.devices\.disks\[(\d+)\]\.(?:disk|cdrom|lun)\.bus$", r"disks[\1].bus"),
         (_SPEC + r"domain\.devices\.disks\[(\d+)\]\.bootOrder$", r"disks[\1].boot_order"),
+        (_SPEC + r"domain\.devices\.disks\[(\d+)\]", r"disks[\1]"),
+        (_SPEC + r"volumes\[(\d+)\]", r"disks[\1]"),
         (_SPEC + r"domain\.memory\.guest$", "memory"),
         (_SPEC + r"domain\.memory\.maxGuest$", "max_memory"),
         (_SPEC + r"domain\.cpu\.(sockets|cores|threads|model)$", r"cpu.\1"),

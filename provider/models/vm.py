@@ -275,6 +275,15 @@ class VirtualMachineArgs(Model):
             for f in ("path", "volume"):
                 if getattr(disk, f):
                     raise field_error(("disks", i, f), f"{f} needs a libvirt target")
+        # KubeVirt renders max_memory as memory.maxGuest (memory hotplug), which its VM webhook
+        # refuses below 1Gi of guest memory (v1.8: "Memory hotplug is only available for VMs
+        # with at least 1Gi of guest memory").
+        if self.max_memory is not None and quantity_bytes(self.memory) < 2**30:
+            raise field_error(
+                ("max_memory",),
+                f"KubeVirt hot-plugs memory only for at least 1Gi of memory (memory is {self.memory}): "
+                "raise memory to 1Gi or drop max_memory",
+            )
         if self.kernel_boot is not None:
             raise field_error(("kernel_boot",), "direct kernel boot from host paths needs a libvirt target")
         if self.accelerator != "kvm":

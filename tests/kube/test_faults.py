@@ -44,8 +44,8 @@ import pytest
 from pulumi_kubevirt.provider.errors import WaitTimeout
 from pulumi_kubevirt.provider.ownership import OWNER
 from pulumi_kubevirt.provider.resources import BridgeProvider, DiskProvider, MigrationProvider, VirtualMachineProvider
+from tests.harness.doubles import NodeSideDoubles
 from tests.harness.kube_fixtures import KubeCluster
-from tests.harness.kubevirt_test_double import KubevirtTestDouble
 
 from ..libvirt.test_resources import checked
 from .cluster_objects import VM, Cluster
@@ -57,7 +57,7 @@ DOUBLE = "test-double.pulumi-kubevirt.io"
 
 
 @pytest.fixture
-def target(kube_cluster: KubeCluster, kube_namespace: str, kubevirt_double: KubevirtTestDouble) -> dict[str, Any]:
+def target(kube_cluster: KubeCluster, kube_namespace: str, kubevirt_double: NodeSideDoubles) -> dict[str, Any]:
     return {"kind": "kubevirt", "kubeconfig": str(kube_cluster.kubeconfig), "namespace": kube_namespace}
 
 

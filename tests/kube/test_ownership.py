@@ -20,8 +20,8 @@ from pulumi_kubevirt.provider.kubevirt.render import OWNER_RESOURCE, OWNER_STACK
 from pulumi_kubevirt.provider.models import KubevirtTarget
 from pulumi_kubevirt.provider.ownership import OWNER, Owner
 from pulumi_kubevirt.provider.resources import BridgeProvider, DiskProvider, MigrationProvider, VirtualMachineProvider
+from tests.harness.doubles import NodeSideDoubles
 from tests.harness.kube_fixtures import KubeCluster
-from tests.harness.kubevirt_test_double import KubevirtTestDouble
 
 from ..libvirt.test_resources import checked, user_inputs
 from .cluster_objects import DV, NAD, NNCP, SECRET, VM, VMIM, Cluster, Kind, condition_true, status
@@ -30,7 +30,7 @@ FOREIGN_KEY = "not-written-by-the-stack"
 
 
 @pytest.fixture
-def target(kube_cluster: KubeCluster, kube_namespace: str, kubevirt_double: KubevirtTestDouble) -> dict[str, Any]:
+def target(kube_cluster: KubeCluster, kube_namespace: str, kubevirt_double: NodeSideDoubles) -> dict[str, Any]:
     return {"kind": "kubevirt", "kubeconfig": str(kube_cluster.kubeconfig), "namespace": kube_namespace}
 
 

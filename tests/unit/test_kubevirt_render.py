@@ -294,7 +294,7 @@ ROUND_TRIP_VMS = [
     vm(name="stopped", run_state="stopped", description="x <y>", labels={"a": "b"}),
     vm(
         name="rt",
-        memory="1024M",
+        memory="1100M",  # KubeVirt hot-plugs memory (max_memory) only from 1Gi up
         max_memory="4Gi",
         cpu={"sockets": 2, "max_sockets": 4, "cores": 2, "model": "host-model"},
         machine="q35",
