@@ -618,14 +618,15 @@ def kube_cluster(request: pytest.FixtureRequest) -> Iterator[KubeCluster]:
             plane.start(process_factory=_Process, free_port=free_port)
         except (KubeClusterError, control_plane.ControlPlaneError) as err:
             pytest.fail(f"[kube tier] control plane did not start: {err}", pytrace=False)
-        _report(
-            request,
-            [f"kube-apiserver/etcd {apiserver_bin.name} up in {cluster.startup_seconds:.1f}s", *plane.version_lines()],
-        )
+        pins = tools.versions()
+        started = f"kube-apiserver v{pins['KUBERNETES_VERSION']} + etcd v{pins['ETCD_VERSION']}"
+        _report(request, [f"{started} up in {cluster.startup_seconds:.1f}s", *plane.version_lines()])
         yield cluster
     finally:
         if plane is not None:
             plane.stop()
+            if plane.crashes:
+                _report(request, [f"restarted after it exited (as its Deployment would):\n{c}" for c in plane.crashes])
         if cluster is not None:
             cluster.stop()
         if os.environ.get("PKV_KEEP_KUBE") != "1":
@@ -633,11 +634,13 @@ def kube_cluster(request: pytest.FixtureRequest) -> Iterator[KubeCluster]:
 
 
 def _report(request: pytest.FixtureRequest, lines: list[str]) -> None:
-    """Print lines on the terminal even while output is captured (and to the log)."""
-    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    for line in lines:
-        if reporter is not None:
-            reporter.write_line(f"[kube tier] {line}")
+    """Print lines on the terminal even while output is captured (so CI logs show them)."""
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
+    suspend = capture.global_and_fixture_disabled() if capture is not None else contextlib.nullcontext()
+    with suspend:
+        for line in lines:
+            print(f"\n[kube tier] {line}", end="", flush=True)
+        print(flush=True)
 
 
 @pytest.fixture

@@ -61,6 +61,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import urllib3
 from kubernetes import client as k8s
 from kubernetes.client.exceptions import ApiException
 
@@ -368,11 +369,33 @@ class KubevirtControlPlane:
         fires when the starting thread ends, and this thread ends only at `stop`.
         """
         while not self._stopping.wait(1.0):
-            for proc in list(self._supervised.values()):
+            for name, proc in list(self._supervised.items()):
                 if not proc.running() and not self._stopping.is_set():
                     self.crashes.append(proc.died())
+                    if name == "virt-controller":
+                        self._release_lease()
                     proc.popen = None
                     proc.start()
+
+    def _release_lease(self) -> None:
+        """Delete the dead virt-controller's leader lease (it would block its successor for
+        the whole lease duration; a new pod would wait that long too, the harness need not)."""
+        api = self.cluster.api_client()
+        try:
+            for _attempt in range(20):  # the crash may come while the apiserver restarts
+                try:
+                    k8s.CoordinationV1Api(api).delete_namespaced_lease("virt-controller", NAMESPACE)
+                    return
+                except ApiException as err:
+                    if err.status == 404:
+                        return
+                except (urllib3.exceptions.HTTPError, OSError):
+                    pass
+                if self._stopping.wait(1.0):
+                    return
+            self.crashes.append("could not release the virt-controller lease within 20 s")
+        finally:
+            api.close()
 
     def version_lines(self) -> list[str]:
         """One line per component: name, version, log file."""
