@@ -37,7 +37,7 @@ import urllib3
 from kubernetes import client as k8s
 from kubernetes.client.exceptions import ApiException
 
-from .engine import NODE, POD, VMI, Controller, Kind, Obj, cond, meta, now, set_conditions
+from .engine import NODE, POD, VMI, Controller, Kind, Obj, cond, find_condition, meta, now, set_conditions
 
 LEASE = Kind("Lease", "coordination.k8s.io", "v1", "leases")
 LEASE_NAMESPACE = "kube-node-lease"
@@ -81,8 +81,22 @@ class KubeletDouble(Controller):
         while not self._stop.wait(HEARTBEAT_SECONDS):
             try:
                 self._renew_leases()
+                self._repost_ready()
             except (ApiException, urllib3.exceptions.HTTPError, OSError):
                 continue  # apiserver restarting: the next beat retries
+
+    def _repost_ready(self) -> None:
+        """Post Ready=True again on a Node whose Ready condition is not True.
+
+        When heartbeats lapse past the grace period (an apiserver restart longer than it),
+        the node-lifecycle controller sets Ready=Unknown and taints the Node unreachable; a
+        renewed Lease alone does not undo that. The real kubelet sees its Node's status
+        differ from what it reports and posts it again, then the controller lifts the taint.
+        """
+        for index, node in enumerate(self.nodes):
+            ready = find_condition(self.get(NODE, "", node), "Ready")
+            if ready is None or ready.get("status") != "True":
+                self._post_node_status(node, index)
 
     def _renew_leases(self) -> None:
         stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
@@ -113,13 +127,16 @@ class KubeletDouble(Controller):
                         "spec": {"podCIDR": f"10.244.{index}.0/24"},
                     },
                 )
-            for _attempt in range(10):
-                try:
-                    self._node_status(node, index)
-                    break
-                except ApiException as err:
-                    if err.status != 409:  # the node-lifecycle controller wrote meanwhile: again
-                        raise
+            self._post_node_status(node, index)
+
+    def _post_node_status(self, node: str, index: int) -> None:
+        for _attempt in range(10):
+            try:
+                self._node_status(node, index)
+                return
+            except ApiException as err:
+                if err.status != 409:  # the node-lifecycle controller wrote meanwhile: again
+                    raise
 
     def _node_status(self, node: str, index: int) -> None:
         obj = self.get(NODE, "", node)
