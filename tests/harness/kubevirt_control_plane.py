@@ -525,9 +525,12 @@ class KubevirtControlPlane:
                 # service-account controllers make the `default` ServiceAccount every pod
                 # (virt-launcher's) is admitted with, and publish kube-root-ca.crt; the
                 # node-lifecycle controller lifts the not-ready taint of Nodes whose kubelet
-                # (the double) heartbeats.
+                # (the double) heartbeats; the PVC/PV protection controllers remove the
+                # kubernetes.io/pvc-protection and pv-protection finalizers the apiserver's
+                # admission adds (without them a deleted PVC stays "being deleted" for ever).
                 "--controllers=garbage-collector-controller,namespace-controller,serviceaccount-controller,"
                 "serviceaccount-token-controller,root-ca-certificate-publisher-controller,"
+                "persistentvolumeclaim-protection-controller,persistentvolume-protection-controller,"
                 "node-lifecycle-controller",
             ],
         )

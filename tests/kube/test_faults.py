@@ -48,7 +48,7 @@ from tests.harness.doubles import NodeSideDoubles
 from tests.harness.kube_fixtures import KubeCluster
 
 from ..libvirt.test_resources import checked
-from .cluster_objects import VM, Cluster
+from .cluster_objects import VM, Cluster, Kind
 from .fault_child import STEP, call
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -317,6 +317,13 @@ def provider_kills(scenario: Scenario, cluster: Cluster, ns: str, tally: Tally, 
         step += 1
 
 
+def _gone(cluster: Cluster, kind: Kind, name: str, ns: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while cluster.get(kind, name, ns) is not None:
+        assert time.monotonic() < deadline, f"{kind.kind} {ns}/{name} still there after {timeout}s"
+        time.sleep(0.5)
+
+
 def _made(provider: Any, props: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     created = provider.create(props)
     return created.id, dict(created.outs)
@@ -489,7 +496,7 @@ def test_vm_apiserver_killed_at_each_step(target: dict[str, Any], cluster: Clust
 
 
 def test_timeouts_roll_back_and_the_next_up_converges(target: dict[str, Any], cluster: Cluster) -> None:
-    """A VM that never gets ready within create=3s (its instance is held in Scheduling), and an
+    """A VM that never gets ready within create=3s (its instance held in Scheduled by the virt-handler double), and an
     apiserver away longer than the create's deadline: the create fails and removes what it made."""
     ns = target["namespace"]
     scenario = vm_scenario(target)
@@ -498,7 +505,7 @@ def test_timeouts_roll_back_and_the_next_up_converges(target: dict[str, Any], cl
     held = {
         **scenario.create,
         "timeouts": {"create": "3s"},
-        "kubevirt": {"annotations": {f"{DOUBLE}/hold": "Scheduling"}},
+        "kubevirt": {"annotations": {f"{DOUBLE}/hold": "Scheduled"}},
     }
     with pytest.raises(WaitTimeout):
         p.create(checked(p, {}, {OWNER: owner, **held}))
@@ -521,6 +528,8 @@ def test_refresh_and_destroy_find_owned_leftovers(target: dict[str, Any], cluste
     props = checked(p, {}, {OWNER: owner_of("fvm"), **scenario.create})
     rid, state = _made(p, props)
     cluster.delete(VM, "fvm", ns)
+    # virt-controller's finalizer keeps the VM until its instance has stopped: deleted means gone
+    _gone(cluster, VM, "fvm", ns)
     read = p.read(rid, state)
     assert read.id == rid and read.outs["state"] == "Missing" and read.inputs["run_state"] == "stopped"
     diff = p.diff(rid, read.outs, props)
