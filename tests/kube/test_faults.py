@@ -509,7 +509,9 @@ def test_timeouts_roll_back_and_the_next_up_converges(target: dict[str, Any], cl
     }
     with pytest.raises(WaitTimeout):
         p.create(checked(p, {}, {OWNER: owner, **held}))
-    # the VM's DataVolume is KubeVirt's (owned by the VM): it goes with the VM, as the GC would do it
+    # the VM's DataVolume is KubeVirt's (owned by the VM): it goes with the VM, as the GC would do it.
+    # The rollback deleted the VM; virt-controller's finalizer holds it until its instance stopped.
+    _gone(cluster, VM, "fvm", ns)
     check_objects(cluster, ns, set(), set(), Tally("timeout"))
     rid, state = _made(p, checked(p, {}, {OWNER: owner, **scenario.create}))
     scenario.check(state)

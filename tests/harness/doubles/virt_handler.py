@@ -32,6 +32,8 @@ which virt-controller copies to the VMI):
 - ``test-double.pulumi-kubevirt.io/message``: the failure message.
 - ``test-double.pulumi-kubevirt.io/hold: "<Phase>"`` on a VMI (``Scheduled``) or VMIM
   (``TargetReady``, ``Running``): the node does not go on while it is there.
+  A ``hold: "Scheduled"`` on the VMI's owning VM (its metadata, where the provider's
+  ``kubevirt.annotations`` go) holds its instances too; the double only reads the VM.
 - ``test-double.pulumi-kubevirt.io/ips: "default=10.244.0.9,net1=192.168.1.5"``,
   ``test-double.pulumi-kubevirt.io/guest-agent: "false"``: what the guest reports.
 - ``test-double.pulumi-kubevirt.io/step-delay: "<seconds>"``: time between steps.
@@ -53,6 +55,7 @@ from .engine import (
     MESSAGE,
     NODE,
     PREFIX,
+    VM,
     VMI,
     VMIM,
     Controller,
@@ -112,6 +115,16 @@ class VirtHandlerDouble(Controller):
                 return [(VMI.kind, meta(obj).get("namespace", ""), vmi)]
         return []
 
+    def _held(self, vmi: Obj) -> bool:
+        """The hold switch at Scheduled, on the VMI or on the VM that owns it."""
+        if annotations(vmi).get(HOLD) == "Scheduled":
+            return True
+        for ref in meta(vmi).get("ownerReferences") or []:
+            if ref.get("kind") == "VirtualMachine":
+                vm = self.get(VM, meta(vmi).get("namespace", ""), ref.get("name", ""))
+                return vm is not None and annotations(vm).get(HOLD) == "Scheduled"
+        return False
+
     def reconcile(self, kind: Kind, namespace: str, name: str) -> None:
         if kind is VMIM:
             return  # only read (see owners)
@@ -135,7 +148,7 @@ class VirtHandlerDouble(Controller):
         if not self.due(key):
             return
         if phase == "Scheduled":
-            if annotations(vmi).get(HOLD) == "Scheduled":
+            if self._held(vmi):
                 return
             self._start_domain(vmi, status, node)
             self.write_status(VMI, vmi, status)
