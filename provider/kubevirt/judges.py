@@ -69,6 +69,21 @@ def gone(obj: Obj) -> bool | None:
     return True if obj is None else None
 
 
+def claim_released(data_volume: str) -> Callable[[Obj], bool | None]:
+    """The PVC of a deleted DataVolume: gone, or no longer the DataVolume's (the garbage collector
+    removes it after the DataVolume, and the PVC protection only once no pod mounts it)."""
+
+    def judge(obj: Obj) -> bool | None:
+        refs = _owner_refs(obj)
+        return None if any(r.get("kind") == "DataVolume" and r.get("name") == data_volume for r in refs) else True
+
+    return judge
+
+
+def _owner_refs(obj: Obj) -> list[dict[str, Any]]:
+    return list(((obj or {}).get("metadata") or {}).get("ownerReferences") or [])
+
+
 def data_volume_done(obj: Obj) -> dict[str, Any] | None:
     """Succeeded, or CDI's failure (phase Failed, or Running=False with an error reason)."""
     if obj is None:

@@ -24,8 +24,8 @@ from ..plan import Plan
 from ..waiting import Deadline, Progress, wait
 from . import render
 from .base import KubevirtReconciler
-from .client import DATA_VOLUME, SECRET, VM, VMI, Api, Gvr
-from .judges import generation_observed, gone, vm_ready, vm_stopped
+from .client import DATA_VOLUME, PVC, SECRET, VM, VMI, Api, Gvr
+from .judges import claim_released, generation_observed, gone, vm_ready, vm_stopped
 from .owned import apply_owned, delete_owned, fetch_owned, foreign, refuse_foreign, roll_back
 from .parse import condition, owned, parse_vm, parse_vm_outputs
 from .watching import Watch
@@ -195,6 +195,13 @@ class VmReconciler(KubevirtReconciler):
                     wait(
                         Watch(api, DATA_VOLUME, dv, ns).until(
                             gone, "the VM's DataVolume to be deleted", deadline, progress
+                        )
+                    )
+                    # its claim goes after it (garbage collector, then PVC protection): a next `up`
+                    # making the DataVolume again must not find the old claim still being deleted
+                    wait(
+                        Watch(api, PVC, dv, ns).until(
+                            claim_released(dv), "the DataVolume's claim to go", deadline, progress
                         )
                     )
         for name in render.secret_names(args):
