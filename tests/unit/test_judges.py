@@ -42,6 +42,16 @@ def test_gone() -> None:
     assert judges.gone(None) is True
 
 
+def test_claim_released_waits_while_the_data_volume_still_owns_its_claim() -> None:
+    judge = judges.claim_released("web-root")
+    ref = {"apiVersion": "cdi.kubevirt.io/v1beta1", "kind": "DataVolume", "name": "web-root", "uid": "u1"}
+    deleting = {"metadata": {"name": "web-root", "deletionTimestamp": "2026-01-01T00:00:00Z", "ownerReferences": [ref]}}
+    assert judge(deleting) is None  # the garbage collector and the PVC protection have not finished
+    assert judge(None) is True
+    assert judge({"metadata": {"name": "web-root"}}) is True  # someone else's claim now: not ours to wait for
+    assert judge({"metadata": {"name": "web-root", "ownerReferences": [{**ref, "name": "other"}]}}) is True
+
+
 def test_data_volume_done_returns_the_status_and_fails_on_cdi_errors_only() -> None:
     assert judges.data_volume_done(obj("dv_importing")) is None
     assert judges.data_volume_done(obj("dv_pending")) is None  # Running=False, reason Pending: not a failure
