@@ -129,8 +129,10 @@ class CdiDouble(Controller):
         The kube-scheduler schedules a pod only when its claims are bound to a PersistentVolume.
         """
         m = meta(dv)
-        pv_name = f"pv-{m['namespace']}-{m['name']}"
         pvc = self.get(PVC, m["namespace"], m["name"])
+        # One volume per DataVolume incarnation: a DataVolume made again under the same name
+        # must not be bound to the volume of its predecessor (still there, bound to the old claim).
+        pv_name = ((pvc or {}).get("spec") or {}).get("volumeName") or f"pv-{m['namespace']}-{m['name']}-{m['uid'][:8]}"
         spec = dv.get("spec") or {}
         wanted: Obj = copy.deepcopy(spec.get("pvc") or spec.get("storage") or {})
         wanted.setdefault("accessModes", ["ReadWriteOnce"])
