@@ -249,7 +249,7 @@ class KubeCluster:
         """A fresh kubernetes ApiClient from this cluster's kubeconfig (admin, or one of `users`)."""
         configuration = k8s.Configuration()
         path = self.kubeconfig if user is None else self.kubeconfig_for(user)
-        k8s_config.load_kube_config(config_file=str(path), client_configuration=configuration)
+        k8s_config.load_kube_config(config_file=str(path), client_configuration=configuration)  # type: ignore[no-untyped-call]
         if pool_maxsize is not None:
             configuration.connection_pool_maxsize = pool_maxsize
         return k8s.ApiClient(configuration)
@@ -429,8 +429,8 @@ def install_crds(
         pending -= {item["metadata"]["name"] for item in listing["items"] if _crd_established(item)}
         if not pending:
             break
-        stream = k8s_watch.Watch()
-        for event in stream.stream(
+        stream = k8s_watch.Watch()  # type: ignore[no-untyped-call]
+        for event in stream.stream(  # type: ignore[no-untyped-call]
             api.list_cluster_custom_object,
             *CRD_RESOURCE,
             resource_version=listing["metadata"]["resourceVersion"],
@@ -440,7 +440,7 @@ def install_crds(
             if event["type"] in ("ADDED", "MODIFIED") and _crd_established(obj):
                 pending.discard(obj["metadata"]["name"])
             if not pending:
-                stream.stop()
+                stream.stop()  # type: ignore[no-untyped-call]
     latest = 0.0
     for item in api.list_cluster_custom_object(*CRD_RESOURCE)["items"]:
         established = condition(item, "Established")
@@ -466,7 +466,7 @@ def warm_up_crds(api_client: k8s.ApiClient, crds: list[dict[str, Any]]) -> None:
     with concurrent.futures.ThreadPoolExecutor(max_workers=len(crds)) as pool:
         for future in [pool.submit(touch, crd) for crd in crds]:
             future.result()
-    api_client.close()
+    api_client.close()  # type: ignore[no-untyped-call]
 
 
 def _crd_established(crd: dict[str, Any]) -> bool:
@@ -536,8 +536,8 @@ def wait_for_object(
             last = items[0] if items else None
             if predicate(last):
                 return last
-            stream = k8s_watch.Watch()
-            for event in stream.stream(
+            stream = k8s_watch.Watch()  # type: ignore[no-untyped-call]
+            for event in stream.stream(  # type: ignore[no-untyped-call]
                 func,
                 *args,
                 field_selector=selector,
@@ -551,7 +551,7 @@ def wait_for_object(
                     continue
                 last = None if event["type"] == "DELETED" else event["object"]
                 if predicate(last):
-                    stream.stop()
+                    stream.stop()  # type: ignore[no-untyped-call]
                     return last
         except ApiException as err:
             if err.status not in (410, 500, 503, 504):
