@@ -275,7 +275,7 @@ def _drop_nulls(value: Any) -> None:
 
 def loopback_webhook(configuration: Obj, base_url: str, ca_bundle: str) -> Obj:
     """A copy of a webhook configuration whose service references are `base_url` + path."""
-    out = json.loads(json.dumps(configuration))
+    out: dict[str, Any] = json.loads(json.dumps(configuration))
     out.pop("status", None)
     for webhook in out.get("webhooks", []):
         client = webhook["clientConfig"]
@@ -404,16 +404,11 @@ class KubevirtControlPlane:
     # -- installing --------------------------------------------------------------------
 
     def _install_base(self, api: k8s.ApiClient) -> None:
-        core = k8s.CoreV1Api(api)
-        _create(lambda: core.create_namespace(body={"metadata": {"name": NAMESPACE}}))
-        _create(
-            lambda: core.create_namespaced_config_map(
-                NAMESPACE,
-                body={
-                    "metadata": {"name": "kubevirt-ca"},
-                    "data": {"ca-bundle": self.pki.ca_cert.read_text()},
-                },
-            )
+        _post(api, "/api/v1/namespaces", {"metadata": {"name": NAMESPACE}})
+        _post(
+            api,
+            f"/api/v1/namespaces/{NAMESPACE}/configmaps",
+            {"metadata": {"name": "kubevirt-ca"}, "data": {"ca-bundle": self.pki.ca_cert.read_text()}},
         )
         for obj in self.manifests.rbac:
             _apply_typed(api, obj)
@@ -455,7 +450,6 @@ class KubevirtControlPlane:
         for webhook in self.manifests.mutating_webhooks:
             body = loopback_webhook(webhook, base_url, ca_bundle)
             _create(lambda body=body: admission.create_mutating_webhook_configuration(body))  # type: ignore[misc]
-        core = k8s.CoreV1Api(api)
         service = {
             "metadata": {"name": VIRT_API_SERVICE, "namespace": NAMESPACE},
             "spec": {
@@ -464,7 +458,7 @@ class KubevirtControlPlane:
                 "ports": [{"name": "https", "port": self.virt_api_port, "protocol": "TCP"}],
             },
         }
-        _create(lambda: core.create_namespaced_service(NAMESPACE, service))
+        _post(api, f"/api/v1/namespaces/{NAMESPACE}/services", service)
         custom = k8s.CustomObjectsApi(api)
         for api_service in self.manifests.api_services:
             body = json.loads(json.dumps(api_service))
@@ -625,18 +619,24 @@ def _create(call: Callable[[], Any]) -> None:
             raise ControlPlaneError(f"creating an object failed: {err.status} {err.reason}: {err.body}") from err
 
 
+def _post(api: k8s.ApiClient, path: str, body: Obj) -> None:
+    """Create one object by a raw POST (the typed API wants model objects, these are dicts)."""
+    _create(lambda: rest_json(api, "POST", path, body))
+
+
+_RBAC = "/apis/rbac.authorization.k8s.io/v1"
+
+
 def _apply_typed(api: k8s.ApiClient, obj: Obj) -> None:
     """Create one RBAC/ServiceAccount object from its dict."""
     kind = obj["kind"]
     namespace = obj["metadata"].get("namespace", NAMESPACE)
     body = {k: v for k, v in obj.items() if k != "status"}
-    rbac = k8s.RbacAuthorizationV1Api(api)
-    core = k8s.CoreV1Api(api)
-    calls: dict[str, Callable[[], Any]] = {
-        "ServiceAccount": lambda: core.create_namespaced_service_account(namespace, body),
-        "ClusterRole": lambda: rbac.create_cluster_role(body),
-        "ClusterRoleBinding": lambda: rbac.create_cluster_role_binding(body),
-        "Role": lambda: rbac.create_namespaced_role(namespace, body),
-        "RoleBinding": lambda: rbac.create_namespaced_role_binding(namespace, body),
+    paths = {
+        "ServiceAccount": f"/api/v1/namespaces/{namespace}/serviceaccounts",
+        "ClusterRole": f"{_RBAC}/clusterroles",
+        "ClusterRoleBinding": f"{_RBAC}/clusterrolebindings",
+        "Role": f"{_RBAC}/namespaces/{namespace}/roles",
+        "RoleBinding": f"{_RBAC}/namespaces/{namespace}/rolebindings",
     }
-    _create(calls[kind])
+    _post(api, paths[kind], body)

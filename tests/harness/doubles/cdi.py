@@ -39,7 +39,7 @@ from .engine import (
     Controller,
     Kind,
     Obj,
-    annotations,
+    annotations_of,
     cond,
     key_of,
     meta,
@@ -76,7 +76,7 @@ class CdiDouble(Controller):
             flow = "Clone"
         else:
             flow = "Import"
-        notes = annotations(dv)
+        notes = annotations_of(dv)
         if phase and notes.get(HOLD) == phase:
             return
         fail = notes.get(FAIL)

@@ -129,7 +129,7 @@ def meta(obj: Obj) -> Obj:
     return out
 
 
-def annotations(obj: Obj) -> dict[str, str]:
+def annotations_of(obj: Obj) -> dict[str, str]:
     return dict(meta(obj).get("annotations") or {})
 
 
@@ -504,7 +504,7 @@ class Controller:
     # -- timing --------------------------------------------------------------------------
 
     def step_delay(self, obj: Obj) -> float:
-        raw = annotations(obj).get(STEP_DELAY)
+        raw = annotations_of(obj).get(STEP_DELAY)
         if raw is None:
             return self.step_seconds
         try:

@@ -34,7 +34,7 @@ from .engine import (
     Controller,
     Kind,
     Obj,
-    annotations,
+    annotations_of,
     cond,
     find_condition,
     key_of,
@@ -65,7 +65,7 @@ class NmstateDouble(Controller):
         spec = nncp.get("spec") or {}
         hostname = (spec.get("nodeSelector") or {}).get("kubernetes.io/hostname")
         nodes = [n for n in self.nodes if hostname in (None, n)]
-        notes = annotations(nncp)
+        notes = annotations_of(nncp)
         fail = notes.get(FAIL)
         message = notes.get(MESSAGE, DEFAULT_MESSAGE)
         enactments = {n: self.get(NNCE, "", f"{n}.{name}") for n in nodes}

@@ -62,7 +62,7 @@ from .engine import (
     Key,
     Kind,
     Obj,
-    annotations,
+    annotations_of,
     cond,
     key_of,
     merge_conditions,
@@ -117,12 +117,12 @@ class VirtHandlerDouble(Controller):
 
     def _held(self, vmi: Obj) -> bool:
         """The hold switch at Scheduled, on the VMI or on the VM that owns it."""
-        if annotations(vmi).get(HOLD) == "Scheduled":
+        if annotations_of(vmi).get(HOLD) == "Scheduled":
             return True
         for ref in meta(vmi).get("ownerReferences") or []:
             if ref.get("kind") == "VirtualMachine":
                 vm = self.get(VM, meta(vmi).get("namespace", ""), ref.get("name", ""))
-                return vm is not None and annotations(vm).get(HOLD) == "Scheduled"
+                return vm is not None and annotations_of(vm).get(HOLD) == "Scheduled"
         return False
 
     def reconcile(self, kind: Kind, namespace: str, name: str) -> None:
@@ -162,7 +162,7 @@ class VirtHandlerDouble(Controller):
     # -- the domain ----------------------------------------------------------------------
 
     def _start_domain(self, vmi: Obj, status: Obj, node: str) -> None:
-        notes = annotations(vmi)
+        notes = annotations_of(vmi)
         fail = notes.get(FAIL)
         if fail:
             status["phase"] = "Failed"
@@ -220,7 +220,7 @@ class VirtHandlerDouble(Controller):
         devices = (spec.get("domain") or {}).get("devices") or {}
         interfaces = list(devices.get("interfaces") or [])
         networks = {n.get("name"): n for n in spec.get("networks") or []}
-        overrides = _parse_ips(annotations(vmi).get(IPS, ""))
+        overrides = _parse_ips(annotations_of(vmi).get(IPS, ""))
         uid = meta(vmi).get("uid", "")
         host = 2 + zlib.crc32(uid.encode()) % 250
         node_index = self.nodes.index(node) if node in self.nodes else 250
@@ -254,7 +254,7 @@ class VirtHandlerDouble(Controller):
         if not uid or state.get("completed") or not state.get("targetNode"):
             return False
         vmim = self._migration(meta(vmi).get("namespace", ""), uid)
-        notes = annotations(vmim or {})
+        notes = annotations_of(vmim or {})
         hold = notes.get(HOLD)
         if state.get("abortRequested"):
             state.update(
@@ -298,7 +298,7 @@ class VirtHandlerDouble(Controller):
                 )
                 status["nodeName"] = target
                 meta(vmi).setdefault("labels", {})[NODE_LABEL] = target
-                agent = annotations(vmi).get(GUEST_AGENT, "true").lower() != "false"
+                agent = annotations_of(vmi).get(GUEST_AGENT, "true").lower() != "false"
                 status["interfaces"] = self._interfaces(vmi, target, agent)
         # Only truthy values, as Go's omitempty writes them: virt-controller patches
         # migrationState with a JSON-patch "test" of what it read, which must match exactly.
