@@ -103,7 +103,7 @@ class VmReconciler(KubevirtReconciler):
         strategy = render.run_strategy(args)
         if strategy in ("Always", "RerunOnFailure"):
             progress("waiting for the VM to be Ready")
-            wait(Watch(api, VM, args.name, ns).until(vm_ready, "the VM to be Ready", deadline, progress))
+            wait(Watch(api, VM, args.name, ns).until(vm_ready(deadline), "the VM to be Ready", deadline, progress))
         elif strategy == "Halted":
             wait(Watch(api, VM, args.name, ns).until(vm_stopped, "the VM to stop", deadline, progress))
         vmi = api.get(VMI, args.name, ns)

@@ -21,13 +21,80 @@ def obj(name: str) -> dict[str, Any]:
     return json.loads(json.dumps(RECORDED[name]))
 
 
-def test_vm_ready_waits_while_starting_and_ends_on_ready_or_a_failure_status() -> None:
-    assert judges.vm_ready(obj("vm_starting")) is None
-    assert judges.vm_ready(obj("vm_running")) is True
-    with pytest.raises(OperationFailed, match=r"ErrorUnschedulable.*Insufficient memory"):
-        judges.vm_ready(obj("vm_unschedulable"))
+class Clock:
+    """A hand-moved monotonic clock for the judges that time a persisting state."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_vm_ready_waits_while_starting_and_ends_on_ready() -> None:
+    judge = judges.vm_ready(Deadline(600))
+    assert judge(obj("vm_starting")) is None
+    assert judge(obj("vm_running")) is True
     with pytest.raises(OperationFailed, match="deleted while starting"):
-        judges.vm_ready(None)
+        judge(None)
+
+
+@pytest.mark.parametrize("recorded", ["vm_unschedulable", "vm_pvc_not_found", "vm_crash_loop"])
+def test_vm_ready_rides_out_a_failure_status_kubevirt_retries(recorded: str) -> None:
+    """virt-controller recomputes printableStatus on every sync and the controllers retry out of these
+    (a recreated VM briefly reports them on a real cluster): not a failure while they come and go."""
+    clock = Clock()
+    judge = judges.vm_ready(Deadline(600), clock=clock)
+    assert judge(obj(recorded)) is None
+    clock.now += judges.VM_FAILURE_GRACE - 1
+    assert judge(obj(recorded)) is None
+    assert judge(obj("vm_starting")) is None  # a retry under way: the streak ends
+    clock.now += 30
+    assert judge(obj(recorded)) is None
+    clock.now += judges.VM_FAILURE_GRACE - 1
+    assert judge(obj("vm_running")) is True
+
+
+def test_vm_ready_fails_on_a_failure_status_that_persists_for_the_grace_with_kubevirts_message() -> None:
+    clock = Clock()
+    judge = judges.vm_ready(Deadline(600), clock=clock)
+    assert judge(obj("vm_unschedulable")) is None
+    clock.now += 60
+    assert judge(obj("vm_pvc_not_found")) is None  # another retried failure: the same streak
+    clock.now += judges.VM_FAILURE_GRACE - 60
+    with pytest.raises(OperationFailed, match=r"ErrorPvcNotFound for 120s.*PVC demo/web-data does not exist"):
+        judge(obj("vm_pvc_not_found"))
+
+
+def test_vm_ready_grace_is_at_most_half_the_timeout_and_a_failure_at_the_deadline_is_reported_as_such() -> None:
+    clock = Clock()
+    short = judges.vm_ready(Deadline(30), clock=clock)
+    assert short(obj("vm_unschedulable")) is None
+    clock.now += 15
+    with pytest.raises(OperationFailed, match=r"ErrorUnschedulable for 15s.*Insufficient memory"):
+        short(obj("vm_unschedulable"))
+    at_deadline = judges.vm_ready(Deadline(0), clock=Clock())
+    with pytest.raises(OperationFailed, match=r"ErrorUnschedulable for 0s.*customTimeouts"):
+        at_deadline(obj("vm_unschedulable"))
+    assert judges.vm_ready(Deadline(0))(obj("vm_starting")) is None  # not a failure: wait() times out
+
+
+def test_vm_ready_fails_at_once_on_what_no_retry_mends() -> None:
+    judge = judges.vm_ready(Deadline(600), clock=Clock())
+    with pytest.raises(OperationFailed, match=r"failed to start 3 times in a row \(CrashLoopBackOff\)"):
+        judge(obj("vm_crash_loop_third"))
+    with pytest.raises(OperationFailed, match=r"refused the VM's instance: .*denied the request: spec.domain"):
+        judge(obj("vm_instance_refused"))
+    assert judge(obj("vm_instance_conflict")) is None  # virt-controller retries a conflict
+
+
+def test_vm_ready_in_the_wait_loop_reports_kubevirts_failure_not_a_timeout() -> None:
+    deadline = Deadline(0)  # the last observation a Watch makes is the read once the deadline passed
+    spec = Wait(
+        "the VM to be Ready", Recorded(["vm_unschedulable"]), judges.vm_ready(deadline), deadline, resource="web"
+    )
+    with pytest.raises(OperationFailed, match=r"^web: the VM did not start: ErrorUnschedulable"):
+        wait(spec)
 
 
 def test_vm_stopped_needs_stopped_and_not_ready() -> None:
