@@ -482,8 +482,10 @@ def test_control_plane_converges_after_apiserver_restart(
         lambda o: field_path(o, "status", "phase") == "Scheduled",
         namespace=kube_namespace,
     )
-    assert kube_cluster.restart_apiserver() < 15
-    assert kube_cluster.restart_apiserver(crash=True) < 15
+    # A restart serves the CRDs and the aggregated subresources.kubevirt.io again before /readyz:
+    # a few seconds alone, measured up to 18 s on the two shared cores under other tiers' load.
+    assert kube_cluster.restart_apiserver() < 30
+    assert kube_cluster.restart_apiserver(crash=True) < 30
     # The held VMI goes on once released; a VM created after the restarts runs too.
     api.patch_namespaced_custom_object(
         VIRTUAL_MACHINE_INSTANCES.group,
