@@ -19,20 +19,22 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from types import UnionType
-from typing import Annotated, Any, Generic, Protocol, TypeVar, Union, get_args, get_origin
+from typing import Annotated, Any, Generic, Literal, Protocol, TypeVar, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
 from .errors import InvalidSpec
 from .models import KubevirtTarget, LibvirtTarget, MigrationArgs
-from .models.common import CROSS_FIELD, PRINTABLE, dump
+from .models.common import CROSS_FIELD, PRINTABLE, Timeouts, dump, parse_duration
+from .models.secrets import is_secret, secret_paths
 from .models.syntax import echo
 from .outputs import MigrationOutputs, carried
 from .ownership import OWNER, Owner
 from .plan import Kind, Plan, Rule, plan_changes
-from .waiting import Progress
+from .waiting import Deadline, Progress
 
 M = TypeVar("M", bound=BaseModel)
+A_co = TypeVar("A_co", covariant=True)
 M_contra = TypeVar("M_contra", bound=BaseModel, contravariant=True)
 
 PLANNED_CHANGE = "planned_change"
@@ -63,21 +65,56 @@ class Targeted(Protocol):
     def target(self) -> LibvirtTarget | KubevirtTarget: ...
 
 
+class Bounded(Protocol):
+    """Arguments carrying the resource's customTimeouts."""
+
+    @property
+    def timeouts(self) -> Timeouts: ...
+
+
+Operation = Literal["create", "read", "update", "delete"]
+
+
+@dataclass(frozen=True)
+class Call(Generic[A_co]):
+    """One reconciler call: what every create/read/update/delete starts from.
+
+    `args` are the resource's arguments (the new ones for an update), `state` its last
+    outputs (empty for a create), `owner` the marker of everything it may touch,
+    `progress` where it reports, and `deadline` its time budget: the resource's
+    customTimeouts for the operation (a read is bounded like a create), counted from `begin`.
+    """
+
+    args: A_co
+    state: Mapping[str, Any]
+    owner: Owner
+    progress: Progress
+    deadline: Deadline
+
+
+B = TypeVar("B", bound=Bounded)
+
+
+def begin(
+    operation: Operation, args: B, state: Mapping[str, Any] | None = None, *, owner: Owner, progress: Progress
+) -> Call[B]:
+    """The `Call` of `operation` on `args`, its deadline starting now."""
+    t = args.timeouts
+    bound = {"create": t.create, "read": t.create, "update": t.update, "delete": t.delete}[operation]
+    return Call(args, state or {}, owner, progress, Deadline(parse_duration(bound)))
+
+
 class Reconciler(Protocol[M_contra]):
-    """One resource kind on one backend. `state` is the resource's last outputs; the outputs returned
-    are the kind's TypedDict (outputs.py)."""
+    """One resource kind on one backend. `call.state` is the resource's last outputs; the outputs
+    returned are the kind's TypedDict (outputs.py). An update also gets the old arguments and the plan."""
 
-    def create(self, args: M_contra, *, owner: Owner, progress: Progress) -> Mapping[str, Any]: ...
+    def create(self, call: Call[M_contra]) -> Mapping[str, Any]: ...
 
-    def read(
-        self, args: M_contra, state: Mapping[str, Any], *, owner: Owner, progress: Progress
-    ) -> tuple[dict[str, Any], Mapping[str, Any]] | None: ...
+    def read(self, call: Call[M_contra]) -> tuple[dict[str, Any], Mapping[str, Any]] | None: ...
 
-    def update(
-        self, old: M_contra, new: M_contra, plan: Plan, state: Mapping[str, Any], *, owner: Owner, progress: Progress
-    ) -> Mapping[str, Any]: ...
+    def update(self, call: Call[M_contra], old: M_contra, plan: Plan) -> Mapping[str, Any]: ...
 
-    def delete(self, args: M_contra, state: Mapping[str, Any], *, owner: Owner, progress: Progress) -> None: ...
+    def delete(self, call: Call[M_contra]) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -89,9 +126,13 @@ class ResourceKind(Generic[M]):
     rules: Mapping[str, list[Rule]]
     default: Mapping[str, Kind]
     output_keys: frozenset[str]
-    secret_paths: tuple[tuple[str, ...], ...] = ()
     transition: Callable[[M, M], list[Failure]] | None = None
     reconciler: Callable[[Backends, str], Reconciler[M]] | None = field(default=None, compare=False)
+
+    @property
+    def secret_paths(self) -> tuple[tuple[str, ...], ...]:
+        """The paths of the model's fields marked SECRET (models.secrets: declared on the model only)."""
+        return secret_paths(self.model)
 
     # -- check ------------------------------------------------------------
     def check(
@@ -138,7 +179,7 @@ class ResourceKind(Generic[M]):
         old_doc = {k: v for k, v in old.items() if k in self.model.model_fields}
         new_doc = {k: v for k, v in new.items() if k in self.model.model_fields}
         rules = [*BOOKKEEPING_RULES, *self.rules[target]]
-        return plan_changes(old_doc, new_doc, rules, default=self.default[target])
+        return plan_changes(old_doc, new_doc, rules, default=self.default[target], secrets=self.secret_paths)
 
     def parse(self, data: Mapping[str, Any], *, resource: str) -> M:
         """Inputs (or the input part of state) as the model; InvalidSpec naming the field otherwise."""
@@ -250,8 +291,7 @@ def _user_path(loc: Iterable[Any], model: type[BaseModel]) -> tuple[list[str | i
             if info is None:
                 node = None
                 continue
-            extra = info.json_schema_extra
-            secret = secret or (isinstance(extra, dict) and extra.get("secret") is True)
+            secret = secret or is_secret(info)
             node = _node(info.annotation, info.discriminator)
         elif node.kind in ("list", "dict"):
             node = _node(node.item)
@@ -346,17 +386,8 @@ class MigrationRecord:
     so there is nothing to do on the backend.
     """
 
-    def update(
-        self,
-        old: MigrationArgs,
-        new: MigrationArgs,
-        plan: Plan,
-        state: Mapping[str, Any],
-        *,
-        owner: Owner,
-        progress: Progress,
-    ) -> MigrationOutputs:
-        return carried(state, MigrationOutputs)
+    def update(self, call: Call[MigrationArgs], old: MigrationArgs, plan: Plan) -> MigrationOutputs:
+        return carried(call.state, MigrationOutputs)
 
 
 class Backends:

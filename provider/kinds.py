@@ -16,7 +16,17 @@ from .kubevirt import rules as kube_rules
 from .libvirt import rules as libvirt_rules
 from .models import BridgeArgs, DiskArgs, MigrationArgs, VirtualMachineArgs
 from .models.common import quantity_bytes
-from .outputs import BRIDGE_OUTPUTS, DISK_OUTPUTS, MIGRATION_OUTPUTS, VM_OUTPUTS
+from .models.instancetype import InstancetypeArgs, PreferenceArgs
+from .models.snapshot import SnapshotArgs, SnapshotRestoreArgs
+from .outputs import (
+    BRIDGE_OUTPUTS,
+    DISK_OUTPUTS,
+    INSTANCETYPE_OUTPUTS,
+    MIGRATION_OUTPUTS,
+    RESTORE_OUTPUTS,
+    SNAPSHOT_OUTPUTS,
+    VM_OUTPUTS,
+)
 
 # The reconciler of each (kind, target): (module under provider/, class), imported
 # only when first needed, so importing this module loads no client library.
@@ -29,6 +39,12 @@ _RECONCILERS: dict[tuple[str, str], tuple[str, str]] = {
     ("Bridge", "kubevirt"): ("kubevirt.bridges", "BridgeReconciler"),
     ("Migration", "libvirt"): ("libvirt.migrations", "MigrationReconciler"),
     ("Migration", "kubevirt"): ("kubevirt.migrations", "VmimReconciler"),
+    ("Instancetype", "kubevirt"): ("kubevirt.instancetypes", "InstancetypeReconciler"),
+    ("Preference", "kubevirt"): ("kubevirt.instancetypes", "PreferenceReconciler"),
+    ("Snapshot", "kubevirt"): ("kubevirt.snapshots", "VmSnapshotReconciler"),
+    ("Snapshot", "libvirt"): ("libvirt.snapshots", "DomainSnapshotReconciler"),
+    ("SnapshotRestore", "kubevirt"): ("kubevirt.snapshots", "VmRestoreReconciler"),
+    ("SnapshotRestore", "libvirt"): ("libvirt.snapshots", "DomainRevertReconciler"),
 }
 
 # What a backend's reconcilers are built on: (Backends key, (module, class)).
@@ -69,7 +85,6 @@ VIRTUAL_MACHINE: ResourceKind[VirtualMachineArgs] = ResourceKind(
     rules={"libvirt": libvirt_rules.VM_RULES, "kubevirt": kube_rules.VM_RULES},
     default={"libvirt": "restart", "kubevirt": "restart"},
     output_keys=VM_OUTPUTS,
-    secret_paths=(("cloud_init", "user_data"), ("cloud_init", "network_data")),
     reconciler=_reconciler("VirtualMachine"),
 )
 
@@ -100,4 +115,43 @@ MIGRATION: ResourceKind[MigrationArgs] = ResourceKind(
     default={"libvirt": "replace", "kubevirt": "replace"},
     output_keys=MIGRATION_OUTPUTS,
     reconciler=_reconciler("Migration"),
+)
+
+
+# Instancetypes and preferences exist only on KubeVirt: their models refuse a libvirt target at
+# check (the libvirt rules are only there so that a plan never meets a missing key).
+INSTANCETYPE: ResourceKind[InstancetypeArgs] = ResourceKind(
+    type_name="kubevirt:index:Instancetype",
+    model=InstancetypeArgs,
+    rules={"libvirt": kube_rules.INSTANCETYPE_RULES, "kubevirt": kube_rules.INSTANCETYPE_RULES},
+    default={"libvirt": "live", "kubevirt": "live"},
+    output_keys=INSTANCETYPE_OUTPUTS,
+    reconciler=_reconciler("Instancetype"),
+)
+
+PREFERENCE: ResourceKind[PreferenceArgs] = ResourceKind(
+    type_name="kubevirt:index:Preference",
+    model=PreferenceArgs,
+    rules={"libvirt": kube_rules.INSTANCETYPE_RULES, "kubevirt": kube_rules.INSTANCETYPE_RULES},
+    default={"libvirt": "live", "kubevirt": "live"},
+    output_keys=INSTANCETYPE_OUTPUTS,
+    reconciler=_reconciler("Preference"),
+)
+
+SNAPSHOT: ResourceKind[SnapshotArgs] = ResourceKind(
+    type_name="kubevirt:index:Snapshot",
+    model=SnapshotArgs,
+    rules={"libvirt": kube_rules.SNAPSHOT_RULES, "kubevirt": kube_rules.SNAPSHOT_RULES},
+    default={"libvirt": "replace", "kubevirt": "replace"},
+    output_keys=SNAPSHOT_OUTPUTS,
+    reconciler=_reconciler("Snapshot"),
+)
+
+SNAPSHOT_RESTORE: ResourceKind[SnapshotRestoreArgs] = ResourceKind(
+    type_name="kubevirt:index:SnapshotRestore",
+    model=SnapshotRestoreArgs,
+    rules={"libvirt": kube_rules.SNAPSHOT_RULES, "kubevirt": kube_rules.SNAPSHOT_RULES},
+    default={"libvirt": "replace", "kubevirt": "replace"},
+    output_keys=RESTORE_OUTPUTS,
+    reconciler=_reconciler("SnapshotRestore"),
 )

@@ -56,7 +56,35 @@ class MigrationOutputs(TypedDict, total=False):
     phase: str | None
 
 
-OutputsT = TypeVar("OutputsT", VmOutputs, DiskOutputs, BridgeOutputs, MigrationOutputs)
+class InstancetypeOutputs(TypedDict, total=False):
+    ref: dict[str, str]
+    """What a VM's kubevirt.instancetype / kubevirt.preference takes: {name, kind}."""
+
+
+class SnapshotOutputs(TypedDict, total=False):
+    ready: bool
+    phase: str | None
+    creation_time: str | None
+    vm_state: str | None
+
+
+class RestoreOutputs(TypedDict, total=False):
+    complete: bool
+    phase: str | None
+    restore_time: str | None
+    vm_state: str | None
+
+
+OutputsT = TypeVar(
+    "OutputsT",
+    VmOutputs,
+    DiskOutputs,
+    BridgeOutputs,
+    MigrationOutputs,
+    InstancetypeOutputs,
+    SnapshotOutputs,
+    RestoreOutputs,
+)
 
 
 def output_keys(outputs: type[Any]) -> frozenset[str]:
@@ -68,6 +96,9 @@ VM_OUTPUTS = output_keys(VmOutputs)
 DISK_OUTPUTS = output_keys(DiskOutputs)
 BRIDGE_OUTPUTS = output_keys(BridgeOutputs)
 MIGRATION_OUTPUTS = output_keys(MigrationOutputs)
+INSTANCETYPE_OUTPUTS = output_keys(InstancetypeOutputs)
+SNAPSHOT_OUTPUTS = output_keys(SnapshotOutputs)
+RESTORE_OUTPUTS = output_keys(RestoreOutputs)
 
 
 def carried(state: Mapping[str, Any], outputs: type[OutputsT]) -> OutputsT:

@@ -21,6 +21,7 @@ from fnmatch import fnmatchcase
 from typing import Any, Literal
 
 from .models import quantity_bytes
+from .models.secrets import ANY_KEY
 
 Kind = Literal["none", "live", "restart", "replace"]
 _SEVERITY: dict[Kind, int] = {"none": 0, "live": 1, "restart": 2, "replace": 3}
@@ -38,10 +39,6 @@ class Item(str):
 
 Path = tuple[str, ...]
 """A changed field: its keys and named-list item names from the document's root."""
-
-SECRET_PATHS: tuple[Path, ...] = (("cloud_init", "user_data"), ("cloud_init", "network_data"))
-"""Paths whose values never appear in a summary (they are secrets)."""
-
 
 def path_text(path: Path) -> str:
     """The human form: `disks[root].bus`, `labels.app`."""
@@ -80,6 +77,8 @@ class Change:
 @dataclass(frozen=True)
 class Plan:
     changes: tuple[Change, ...]
+    secrets: tuple[Path, ...] = ()
+    """Paths whose values never appear in the summary (models.secrets.secret_paths of the kind)."""
 
     def __bool__(self) -> bool:
         return bool(self.changes)
@@ -99,6 +98,13 @@ class Plan:
     def of_kind(self, kind: Kind) -> list[Change]:
         return [c for c in self.changes if c.kind == kind]
 
+    def is_secret(self, path: Path) -> bool:
+        """Whether `path` is, or is under, one of the secret paths (`ANY_KEY` matches any one segment)."""
+        return any(
+            len(path) >= len(secret) and all(s in (ANY_KEY, p) for s, p in zip(secret, path, strict=False))
+            for secret in self.secrets
+        )
+
     def paths(self, kind: Kind | None = None) -> list[str]:
         """The changed paths in text form (what `pending_changes` reports)."""
         return [c.text for c in self.changes if kind is None or c.kind == kind]
@@ -109,22 +115,24 @@ class Plan:
             return "no change"
         parts = []
         for kind in ("replace", "restart", "live", "none"):
-            items = [_describe(c) for c in self.changes if c.kind == kind]
+            items = [_describe(c, secret=self.is_secret(c.path)) for c in self.changes if c.kind == kind]
             if items:
                 parts.append(f"{kind}: " + ", ".join(items))
         return "; ".join(parts)
 
 
-def _describe(change: Change) -> str:
+def _describe(change: Change, *, secret: bool) -> str:
+    """A change for the summary: its path, and its values unless they are (or are under) a secret.
+    A whole object or list is named without its values either way."""
     text = change.text
-    if any(change.path[: len(p)] == p for p in SECRET_PATHS):
-        return f"{text} (secret changed)"
     if isinstance(change.old, (dict, list)) or isinstance(change.new, (dict, list)):
         if change.old is None:
             return f"+{text}"
         if change.new is None:
             return f"-{text}"
         return text
+    if secret:
+        return f"{text} (secret changed)"
     return f"{text} {_short(change.old)}->{_short(change.new)}"
 
 
@@ -173,8 +181,16 @@ Rule = tuple[str, "Kind | Verdict"]
 """(fnmatch pattern over normalized paths, a class or a function(old, new, old_doc, new_doc) -> class)."""
 
 
-def plan_changes(old: dict[str, Any], new: dict[str, Any], rules: Sequence[Rule], default: Kind = "restart") -> Plan:
-    """Classify every changed path by the first matching rule."""
+def plan_changes(
+    old: dict[str, Any],
+    new: dict[str, Any],
+    rules: Sequence[Rule],
+    default: Kind = "restart",
+    *,
+    secrets: tuple[Path, ...] = (),
+) -> Plan:
+    """Classify every changed path by the first matching rule; values at or under `secrets` stay
+    out of the summary."""
     changes = []
     for path, before, after in diff_data(old, new):
         norm = rule_text(path)
@@ -184,7 +200,7 @@ def plan_changes(old: dict[str, Any], new: dict[str, Any], rules: Sequence[Rule]
                 kind = verdict(before, after, old, new) if callable(verdict) else verdict
                 break
         changes.append(Change(path, before, after, kind))
-    return Plan(tuple(changes))
+    return Plan(tuple(changes), secrets)
 
 
 # Verdicts shared by the backends: a change is live while it stays under the

@@ -17,7 +17,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from .core import ResourceKind
-from .kinds import BRIDGE, DISK, MIGRATION, VIRTUAL_MACHINE
+from .kinds import BRIDGE, DISK, INSTANCETYPE, MIGRATION, PREFERENCE, SNAPSHOT, SNAPSHOT_RESTORE, VIRTUAL_MACHINE
 
 PACKAGE = "kubevirt"
 """The plugin's package name: binary `pulumi-resource-kubevirt`, tokens `kubevirt:index:*`, config `kubevirt:*`."""
@@ -55,7 +55,11 @@ _OUTPUT_TYPES: dict[str, dict[str, Any]] = {
     "pending_restart": {"type": "boolean", "description": "Config changes wait for the next restart"},
     "pending_changes": {"type": "array", "items": {"type": "string"}, "description": "Fields waiting for a restart"},
     "host_uri": {"type": "string", "description": "Where the VM runs now (changes after a Migration)"},
-    "ref": {"type": "object", "additionalProperties": {"type": "string"}, "description": "What a VM attaches"},
+    "ref": {
+        "type": "object",
+        "additionalProperties": {"type": "string"},
+        "description": "What a VM attaches (a Disk's source; an Instancetype's or Preference's {name, kind})",
+    },
     "path": {"type": "string", "description": "Volume path on the hypervisor"},
     "capacity": {"type": "integer", "description": "Size in bytes"},
     "allocation": {"type": "integer", "description": "Allocated bytes"},
@@ -77,7 +81,14 @@ _OUTPUT_TYPES: dict[str, dict[str, Any]] = {
     "elapsed_ms": {"type": "integer", "description": "Migration: duration"},
     "downtime_ms": {"type": "integer", "description": "Migration: guest pause at switch-over (libvirt)"},
     "bytes_transferred": {"type": "integer", "description": "Migration: data sent (libvirt)"},
-    "vm_state": {"type": "string", "description": "Migration: the VM's state on arrival"},
+    "vm_state": {
+        "type": "string",
+        "description": "Migration: the VM's state on arrival; Snapshot/SnapshotRestore: the state recorded",
+    },
+    "ready": {"type": "boolean", "description": "Snapshot: ready to use (KubeVirt readyToUse)"},
+    "creation_time": {"type": "string", "description": "Snapshot: when it was taken"},
+    "complete": {"type": "boolean", "description": "SnapshotRestore: the restore completed"},
+    "restore_time": {"type": "string", "description": "SnapshotRestore: when the VM was restored"},
     "planned_change": {"type": "string", "description": "What the last update did: live / restart / replace"},
 }
 
@@ -155,6 +166,10 @@ def build_schema() -> dict[str, Any]:
         ("Disk", DISK),
         ("Bridge", BRIDGE),
         ("Migration", MIGRATION),
+        ("Instancetype", INSTANCETYPE),
+        ("Preference", PREFERENCE),
+        ("Snapshot", SNAPSHOT),
+        ("SnapshotRestore", SNAPSHOT_RESTORE),
     ]
     for name, kind in kinds:
         inputs, required = conv.model(kind.model)

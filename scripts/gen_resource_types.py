@@ -20,13 +20,26 @@ import textwrap
 from typing import Any
 
 from pulumi_kubevirt.provider.core import ResourceKind
-from pulumi_kubevirt.provider.kinds import BRIDGE, DISK, MIGRATION, VIRTUAL_MACHINE
+from pulumi_kubevirt.provider.kinds import (
+    BRIDGE,
+    DISK,
+    INSTANCETYPE,
+    MIGRATION,
+    PREFERENCE,
+    SNAPSHOT,
+    SNAPSHOT_RESTORE,
+    VIRTUAL_MACHINE,
+)
 
 KINDS: list[tuple[str, ResourceKind[Any]]] = [
     ("VirtualMachine", VIRTUAL_MACHINE),
     ("Disk", DISK),
     ("Bridge", BRIDGE),
     ("Migration", MIGRATION),
+    ("Instancetype", INSTANCETYPE),
+    ("Preference", PREFERENCE),
+    ("Snapshot", SNAPSHOT),
+    ("SnapshotRestore", SNAPSHOT_RESTORE),
 ]
 
 # What the resource classes accept beyond the models (see provider/resources/*.py).
@@ -36,6 +49,8 @@ EXTRA_KEYS: dict[str, dict[str, tuple[str, str]]] = {
 }
 ARGUMENT_TYPES: dict[tuple[str, str], str] = {
     ("Migration", "vm"): "VirtualMachine | pulumi.Input[str]",
+    ("Snapshot", "vm"): "VirtualMachine | pulumi.Input[str]",
+    ("SnapshotRestore", "snapshot"): "Snapshot | pulumi.Input[str]",
 }
 HIDDEN: set[tuple[str, str]] = {("Migration", "vm_spec")}  # filled from `vm=`
 
@@ -58,6 +73,7 @@ from ._dynamic import KindResource
 if TYPE_CHECKING:
     from .bridge import Bridge
     from .disk import Disk
+    from .snapshot import Snapshot
     from .vm import VirtualMachine
 '''
 

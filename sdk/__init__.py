@@ -8,8 +8,12 @@ import typing
 # Export this package's modules as members:
 from .bridge import *
 from .disk import *
+from .instancetype import *
 from .migration import *
+from .preference import *
 from .provider import *
+from .snapshot import *
+from .snapshot_restore import *
 from .virtual_machine import *
 from ._inputs import *
 from . import outputs
@@ -31,7 +35,11 @@ _utilities.register(
   "classes": {
    "kubevirt:index:Bridge": "Bridge",
    "kubevirt:index:Disk": "Disk",
+   "kubevirt:index:Instancetype": "Instancetype",
    "kubevirt:index:Migration": "Migration",
+   "kubevirt:index:Preference": "Preference",
+   "kubevirt:index:Snapshot": "Snapshot",
+   "kubevirt:index:SnapshotRestore": "SnapshotRestore",
    "kubevirt:index:VirtualMachine": "VirtualMachine"
   }
  }

@@ -35,6 +35,10 @@ __all__ = [
     'DiskTemplateArgsDict',
     'ImageSourceArgs',
     'ImageSourceArgsDict',
+    'InstancetypeCpuArgs',
+    'InstancetypeCpuArgsDict',
+    'InstancetypeMemoryArgs',
+    'InstancetypeMemoryArgsDict',
     'InterfaceArgs',
     'InterfaceArgsDict',
     'Ipv4Args',
@@ -47,6 +51,8 @@ __all__ = [
     'KubevirtVmOptionsArgsDict',
     'LibvirtTargetArgs',
     'LibvirtTargetArgsDict',
+    'PortArgs',
+    'PortArgsDict',
     'ProbeArgs',
     'ProbeArgsDict',
     'RegistrySourceArgs',
@@ -59,6 +65,8 @@ __all__ = [
     'TolerationArgsDict',
     'UrlSourceArgs',
     'UrlSourceArgsDict',
+    'UsbHostDeviceArgs',
+    'UsbHostDeviceArgsDict',
     'VolumeRefArgs',
     'VolumeRefArgsDict',
 ]
@@ -638,6 +646,10 @@ class DiskAttachmentArgsDict(TypedDict):
     """
     KubeVirt: a DataVolume name (pass a Disk as `disk=`)
     """
+    empty_disk: NotRequired[pulumi.Input[Optional[_builtins.str]]]
+    """
+    KubeVirt: a scratch disk of this capacity (emptyDisk), blank again at every VM start
+    """
     path: NotRequired[pulumi.Input[Optional[_builtins.str]]]
     """
     An absolute host path (libvirt), e.g. an ISO
@@ -673,6 +685,7 @@ class DiskAttachmentArgs:
                  config_map: pulumi.Input[Optional[_builtins.str]] = None,
                  container_image: pulumi.Input[Optional[_builtins.str]] = None,
                  data_volume: pulumi.Input[Optional[_builtins.str]] = None,
+                 empty_disk: pulumi.Input[Optional[_builtins.str]] = None,
                  path: pulumi.Input[Optional[_builtins.str]] = None,
                  pvc: pulumi.Input[Optional[_builtins.str]] = None,
                  readonly: pulumi.Input[Optional[_builtins.bool]] = None,
@@ -689,6 +702,7 @@ class DiskAttachmentArgs:
         :param pulumi.Input[_builtins.str] config_map: KubeVirt: expose this ConfigMap as a disk
         :param pulumi.Input[_builtins.str] container_image: KubeVirt: a containerDisk image
         :param pulumi.Input[_builtins.str] data_volume: KubeVirt: a DataVolume name (pass a Disk as `disk=`)
+        :param pulumi.Input[_builtins.str] empty_disk: KubeVirt: a scratch disk of this capacity (emptyDisk), blank again at every VM start
         :param pulumi.Input[_builtins.str] path: An absolute host path (libvirt), e.g. an ISO
         :param pulumi.Input[_builtins.str] pvc: KubeVirt: a PersistentVolumeClaim name
         :param pulumi.Input[_builtins.bool] readonly: Attach read-only
@@ -713,6 +727,8 @@ class DiskAttachmentArgs:
             pulumi.set(__self__, "container_image", container_image)
         if data_volume is not None:
             pulumi.set(__self__, "data_volume", data_volume)
+        if empty_disk is not None:
+            pulumi.set(__self__, "empty_disk", empty_disk)
         if path is not None:
             pulumi.set(__self__, "path", path)
         if pvc is not None:
@@ -811,6 +827,18 @@ class DiskAttachmentArgs:
     @data_volume.setter
     def data_volume(self, value: pulumi.Input[Optional[_builtins.str]]):
         pulumi.set(self, "data_volume", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def empty_disk(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        KubeVirt: a scratch disk of this capacity (emptyDisk), blank again at every VM start
+        """
+        return pulumi.get(self, "empty_disk")
+
+    @empty_disk.setter
+    def empty_disk(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "empty_disk", value)
 
     @_builtins.property
     @pulumi.getter
@@ -1046,6 +1074,216 @@ class ImageSourceArgs:
         pulumi.set(self, "kind", value)
 
 
+class InstancetypeCpuArgsDict(TypedDict):
+    """
+    The vCPUs an instancetype gives its VMs.
+    """
+    guest: pulumi.Input[_builtins.int]
+    """
+    vCPUs of the guest
+    """
+    dedicated_cpu_placement: NotRequired[pulumi.Input[Optional[_builtins.bool]]]
+    """
+    Pin each vCPU to a dedicated host CPU
+    """
+    isolate_emulator_thread: NotRequired[pulumi.Input[Optional[_builtins.bool]]]
+    """
+    A dedicated host CPU for QEMU's emulator thread
+    """
+    max_sockets: NotRequired[pulumi.Input[Optional[_builtins.int]]]
+    """
+    Hot-plug headroom in sockets
+    """
+    model: NotRequired[pulumi.Input[Optional[_builtins.str]]]
+    """
+    CPU model, e.g. host-passthrough (default: the cluster's)
+    """
+
+@pulumi.input_type
+class InstancetypeCpuArgs:
+    def __init__(__self__, *,
+                 guest: pulumi.Input[_builtins.int],
+                 dedicated_cpu_placement: pulumi.Input[Optional[_builtins.bool]] = None,
+                 isolate_emulator_thread: pulumi.Input[Optional[_builtins.bool]] = None,
+                 max_sockets: pulumi.Input[Optional[_builtins.int]] = None,
+                 model: pulumi.Input[Optional[_builtins.str]] = None):
+        """
+        The vCPUs an instancetype gives its VMs.
+
+        :param pulumi.Input[_builtins.int] guest: vCPUs of the guest
+        :param pulumi.Input[_builtins.bool] dedicated_cpu_placement: Pin each vCPU to a dedicated host CPU
+        :param pulumi.Input[_builtins.bool] isolate_emulator_thread: A dedicated host CPU for QEMU's emulator thread
+        :param pulumi.Input[_builtins.int] max_sockets: Hot-plug headroom in sockets
+        :param pulumi.Input[_builtins.str] model: CPU model, e.g. host-passthrough (default: the cluster's)
+        """
+        pulumi.set(__self__, "guest", guest)
+        if dedicated_cpu_placement is None:
+            dedicated_cpu_placement = False
+        if dedicated_cpu_placement is not None:
+            pulumi.set(__self__, "dedicated_cpu_placement", dedicated_cpu_placement)
+        if isolate_emulator_thread is None:
+            isolate_emulator_thread = False
+        if isolate_emulator_thread is not None:
+            pulumi.set(__self__, "isolate_emulator_thread", isolate_emulator_thread)
+        if max_sockets is not None:
+            pulumi.set(__self__, "max_sockets", max_sockets)
+        if model is not None:
+            pulumi.set(__self__, "model", model)
+
+    @_builtins.property
+    @pulumi.getter
+    def guest(self) -> pulumi.Input[_builtins.int]:
+        """
+        vCPUs of the guest
+        """
+        return pulumi.get(self, "guest")
+
+    @guest.setter
+    def guest(self, value: pulumi.Input[_builtins.int]):
+        pulumi.set(self, "guest", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def dedicated_cpu_placement(self) -> pulumi.Input[Optional[_builtins.bool]]:
+        """
+        Pin each vCPU to a dedicated host CPU
+        """
+        return pulumi.get(self, "dedicated_cpu_placement")
+
+    @dedicated_cpu_placement.setter
+    def dedicated_cpu_placement(self, value: pulumi.Input[Optional[_builtins.bool]]):
+        pulumi.set(self, "dedicated_cpu_placement", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def isolate_emulator_thread(self) -> pulumi.Input[Optional[_builtins.bool]]:
+        """
+        A dedicated host CPU for QEMU's emulator thread
+        """
+        return pulumi.get(self, "isolate_emulator_thread")
+
+    @isolate_emulator_thread.setter
+    def isolate_emulator_thread(self, value: pulumi.Input[Optional[_builtins.bool]]):
+        pulumi.set(self, "isolate_emulator_thread", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def max_sockets(self) -> pulumi.Input[Optional[_builtins.int]]:
+        """
+        Hot-plug headroom in sockets
+        """
+        return pulumi.get(self, "max_sockets")
+
+    @max_sockets.setter
+    def max_sockets(self, value: pulumi.Input[Optional[_builtins.int]]):
+        pulumi.set(self, "max_sockets", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def model(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        CPU model, e.g. host-passthrough (default: the cluster's)
+        """
+        return pulumi.get(self, "model")
+
+    @model.setter
+    def model(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "model", value)
+
+
+class InstancetypeMemoryArgsDict(TypedDict):
+    """
+    The memory an instancetype gives its VMs.
+    """
+    guest: pulumi.Input[_builtins.str]
+    """
+    Guest memory, e.g. 2Gi
+    """
+    hugepages_page_size: NotRequired[pulumi.Input[Optional[_builtins.str]]]
+    """
+    One of: 2Mi, 1Gi Back the guest with hugepages
+    """
+    max_guest: NotRequired[pulumi.Input[Optional[_builtins.str]]]
+    """
+    Hot-plug ceiling of guest memory
+    """
+    overcommit_percent: NotRequired[pulumi.Input[Optional[_builtins.int]]]
+    """
+    Request less memory than the guest sees (percent below guest)
+    """
+
+@pulumi.input_type
+class InstancetypeMemoryArgs:
+    def __init__(__self__, *,
+                 guest: pulumi.Input[_builtins.str],
+                 hugepages_page_size: pulumi.Input[Optional[_builtins.str]] = None,
+                 max_guest: pulumi.Input[Optional[_builtins.str]] = None,
+                 overcommit_percent: pulumi.Input[Optional[_builtins.int]] = None):
+        """
+        The memory an instancetype gives its VMs.
+
+        :param pulumi.Input[_builtins.str] guest: Guest memory, e.g. 2Gi
+        :param pulumi.Input[_builtins.str] hugepages_page_size: One of: 2Mi, 1Gi Back the guest with hugepages
+        :param pulumi.Input[_builtins.str] max_guest: Hot-plug ceiling of guest memory
+        :param pulumi.Input[_builtins.int] overcommit_percent: Request less memory than the guest sees (percent below guest)
+        """
+        pulumi.set(__self__, "guest", guest)
+        if hugepages_page_size is not None:
+            pulumi.set(__self__, "hugepages_page_size", hugepages_page_size)
+        if max_guest is not None:
+            pulumi.set(__self__, "max_guest", max_guest)
+        if overcommit_percent is not None:
+            pulumi.set(__self__, "overcommit_percent", overcommit_percent)
+
+    @_builtins.property
+    @pulumi.getter
+    def guest(self) -> pulumi.Input[_builtins.str]:
+        """
+        Guest memory, e.g. 2Gi
+        """
+        return pulumi.get(self, "guest")
+
+    @guest.setter
+    def guest(self, value: pulumi.Input[_builtins.str]):
+        pulumi.set(self, "guest", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def hugepages_page_size(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        One of: 2Mi, 1Gi Back the guest with hugepages
+        """
+        return pulumi.get(self, "hugepages_page_size")
+
+    @hugepages_page_size.setter
+    def hugepages_page_size(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "hugepages_page_size", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def max_guest(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        Hot-plug ceiling of guest memory
+        """
+        return pulumi.get(self, "max_guest")
+
+    @max_guest.setter
+    def max_guest(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "max_guest", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def overcommit_percent(self) -> pulumi.Input[Optional[_builtins.int]]:
+        """
+        Request less memory than the guest sees (percent below guest)
+        """
+        return pulumi.get(self, "overcommit_percent")
+
+    @overcommit_percent.setter
+    def overcommit_percent(self, value: pulumi.Input[Optional[_builtins.int]]):
+        pulumi.set(self, "overcommit_percent", value)
+
+
 class InterfaceArgsDict(TypedDict):
     """
     A NIC.
@@ -1074,6 +1312,10 @@ class InterfaceArgsDict(TypedDict):
     """
     KubeVirt: the pod network
     """
+    ports: NotRequired[pulumi.Input[Optional[Sequence[pulumi.Input['PortArgsDict']]]]]
+    """
+    KubeVirt masquerade binding: forward only these ports to the guest (default: every port)
+    """
     vlan: NotRequired[pulumi.Input[Optional[_builtins.int]]]
     """
     VLAN tag of the port (libvirt <vlan>)
@@ -1088,6 +1330,7 @@ class InterfaceArgs:
                  model: pulumi.Input[Optional[_builtins.str]] = None,
                  network: pulumi.Input[Optional[_builtins.str]] = None,
                  pod: pulumi.Input[Optional[_builtins.bool]] = None,
+                 ports: pulumi.Input[Optional[Sequence[pulumi.Input['PortArgs']]]] = None,
                  vlan: pulumi.Input[Optional[_builtins.int]] = None):
         """
         A NIC.
@@ -1098,6 +1341,7 @@ class InterfaceArgs:
         :param pulumi.Input[_builtins.str] model: One of: virtio, e1000, e1000e, rtl8139 NIC model
         :param pulumi.Input[_builtins.str] network: libvirt network or KubeVirt NetworkAttachmentDefinition (pass a Bridge as `bridge=`)
         :param pulumi.Input[_builtins.bool] pod: KubeVirt: the pod network
+        :param pulumi.Input[Sequence[pulumi.Input['PortArgs']]] ports: KubeVirt masquerade binding: forward only these ports to the guest (default: every port)
         :param pulumi.Input[_builtins.int] vlan: VLAN tag of the port (libvirt <vlan>)
         """
         pulumi.set(__self__, "name", name)
@@ -1115,6 +1359,8 @@ class InterfaceArgs:
             pod = False
         if pod is not None:
             pulumi.set(__self__, "pod", pod)
+        if ports is not None:
+            pulumi.set(__self__, "ports", ports)
         if vlan is not None:
             pulumi.set(__self__, "vlan", vlan)
 
@@ -1189,6 +1435,18 @@ class InterfaceArgs:
     @pod.setter
     def pod(self, value: pulumi.Input[Optional[_builtins.bool]]):
         pulumi.set(self, "pod", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def ports(self) -> pulumi.Input[Optional[Sequence[pulumi.Input['PortArgs']]]]:
+        """
+        KubeVirt masquerade binding: forward only these ports to the guest (default: every port)
+        """
+        return pulumi.get(self, "ports")
+
+    @ports.setter
+    def ports(self, value: pulumi.Input[Optional[Sequence[pulumi.Input['PortArgs']]]]):
+        pulumi.set(self, "ports", value)
 
     @_builtins.property
     @pulumi.getter
@@ -1300,57 +1558,54 @@ class Ipv4Args:
 
 class KernelBootArgsDict(TypedDict):
     """
-    Direct kernel boot.
-    """
-    kernel: pulumi.Input[_builtins.str]
-    """
-    Absolute kernel image path on the hypervisor
+    Direct kernel boot: files on the hypervisor (libvirt) or inside a container image (KubeVirt).
     """
     cmdline: NotRequired[pulumi.Input[Optional[_builtins.str]]]
     """
-    Kernel command line
+    Kernel command line (KubeVirt: kernelArgs)
+    """
+    container_image: NotRequired[pulumi.Input[Optional[_builtins.str]]]
+    """
+    KubeVirt: the container image holding kernel and initrd (firmware.kernelBoot.container)
     """
     initrd: NotRequired[pulumi.Input[Optional[_builtins.str]]]
     """
-    Absolute initramfs path on the hypervisor
+    Absolute initramfs path: on the hypervisor (libvirt) or inside container_image
+    """
+    kernel: NotRequired[pulumi.Input[Optional[_builtins.str]]]
+    """
+    Absolute kernel path: on the hypervisor (libvirt, required) or inside container_image
     """
 
 @pulumi.input_type
 class KernelBootArgs:
     def __init__(__self__, *,
-                 kernel: pulumi.Input[_builtins.str],
                  cmdline: pulumi.Input[Optional[_builtins.str]] = None,
-                 initrd: pulumi.Input[Optional[_builtins.str]] = None):
+                 container_image: pulumi.Input[Optional[_builtins.str]] = None,
+                 initrd: pulumi.Input[Optional[_builtins.str]] = None,
+                 kernel: pulumi.Input[Optional[_builtins.str]] = None):
         """
-        Direct kernel boot.
+        Direct kernel boot: files on the hypervisor (libvirt) or inside a container image (KubeVirt).
 
-        :param pulumi.Input[_builtins.str] kernel: Absolute kernel image path on the hypervisor
-        :param pulumi.Input[_builtins.str] cmdline: Kernel command line
-        :param pulumi.Input[_builtins.str] initrd: Absolute initramfs path on the hypervisor
+        :param pulumi.Input[_builtins.str] cmdline: Kernel command line (KubeVirt: kernelArgs)
+        :param pulumi.Input[_builtins.str] container_image: KubeVirt: the container image holding kernel and initrd (firmware.kernelBoot.container)
+        :param pulumi.Input[_builtins.str] initrd: Absolute initramfs path: on the hypervisor (libvirt) or inside container_image
+        :param pulumi.Input[_builtins.str] kernel: Absolute kernel path: on the hypervisor (libvirt, required) or inside container_image
         """
-        pulumi.set(__self__, "kernel", kernel)
         if cmdline is not None:
             pulumi.set(__self__, "cmdline", cmdline)
+        if container_image is not None:
+            pulumi.set(__self__, "container_image", container_image)
         if initrd is not None:
             pulumi.set(__self__, "initrd", initrd)
-
-    @_builtins.property
-    @pulumi.getter
-    def kernel(self) -> pulumi.Input[_builtins.str]:
-        """
-        Absolute kernel image path on the hypervisor
-        """
-        return pulumi.get(self, "kernel")
-
-    @kernel.setter
-    def kernel(self, value: pulumi.Input[_builtins.str]):
-        pulumi.set(self, "kernel", value)
+        if kernel is not None:
+            pulumi.set(__self__, "kernel", kernel)
 
     @_builtins.property
     @pulumi.getter
     def cmdline(self) -> pulumi.Input[Optional[_builtins.str]]:
         """
-        Kernel command line
+        Kernel command line (KubeVirt: kernelArgs)
         """
         return pulumi.get(self, "cmdline")
 
@@ -1360,15 +1615,39 @@ class KernelBootArgs:
 
     @_builtins.property
     @pulumi.getter
+    def container_image(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        KubeVirt: the container image holding kernel and initrd (firmware.kernelBoot.container)
+        """
+        return pulumi.get(self, "container_image")
+
+    @container_image.setter
+    def container_image(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "container_image", value)
+
+    @_builtins.property
+    @pulumi.getter
     def initrd(self) -> pulumi.Input[Optional[_builtins.str]]:
         """
-        Absolute initramfs path on the hypervisor
+        Absolute initramfs path: on the hypervisor (libvirt) or inside container_image
         """
         return pulumi.get(self, "initrd")
 
     @initrd.setter
     def initrd(self, value: pulumi.Input[Optional[_builtins.str]]):
         pulumi.set(self, "initrd", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def kernel(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        Absolute kernel path: on the hypervisor (libvirt, required) or inside container_image
+        """
+        return pulumi.get(self, "kernel")
+
+    @kernel.setter
+    def kernel(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "kernel", value)
 
 
 class KubevirtTargetArgsDict(TypedDict):
@@ -1787,6 +2066,81 @@ class LibvirtTargetArgs:
     @uri.setter
     def uri(self, value: pulumi.Input[Optional[_builtins.str]]):
         pulumi.set(self, "uri", value)
+
+
+class PortArgsDict(TypedDict):
+    """
+    A port the KubeVirt masquerade binding forwards to the guest.
+    """
+    port: pulumi.Input[_builtins.int]
+    """
+    Port number
+    """
+    name: NotRequired[pulumi.Input[Optional[_builtins.str]]]
+    """
+    Port name (IANA service name, e.g. http), unique in the NIC
+    """
+    protocol: NotRequired[pulumi.Input[Optional[_builtins.str]]]
+    """
+    One of: TCP, UDP TCP or UDP
+    """
+
+@pulumi.input_type
+class PortArgs:
+    def __init__(__self__, *,
+                 port: pulumi.Input[_builtins.int],
+                 name: pulumi.Input[Optional[_builtins.str]] = None,
+                 protocol: pulumi.Input[Optional[_builtins.str]] = None):
+        """
+        A port the KubeVirt masquerade binding forwards to the guest.
+
+        :param pulumi.Input[_builtins.int] port: Port number
+        :param pulumi.Input[_builtins.str] name: Port name (IANA service name, e.g. http), unique in the NIC
+        :param pulumi.Input[_builtins.str] protocol: One of: TCP, UDP TCP or UDP
+        """
+        pulumi.set(__self__, "port", port)
+        if name is not None:
+            pulumi.set(__self__, "name", name)
+        if protocol is None:
+            protocol = 'TCP'
+        if protocol is not None:
+            pulumi.set(__self__, "protocol", protocol)
+
+    @_builtins.property
+    @pulumi.getter
+    def port(self) -> pulumi.Input[_builtins.int]:
+        """
+        Port number
+        """
+        return pulumi.get(self, "port")
+
+    @port.setter
+    def port(self, value: pulumi.Input[_builtins.int]):
+        pulumi.set(self, "port", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def name(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        Port name (IANA service name, e.g. http), unique in the NIC
+        """
+        return pulumi.get(self, "name")
+
+    @name.setter
+    def name(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "name", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def protocol(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        One of: TCP, UDP TCP or UDP
+        """
+        return pulumi.get(self, "protocol")
+
+    @protocol.setter
+    def protocol(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "protocol", value)
 
 
 class ProbeArgsDict(TypedDict):
@@ -2375,6 +2729,99 @@ class UrlSourceArgs:
     @kind.setter
     def kind(self, value: pulumi.Input[Optional[Literal['url']]]):
         pulumi.set(self, "kind", value)
+
+
+class UsbHostDeviceArgsDict(TypedDict):
+    """
+    A USB device of the host handed to the guest.
+    """
+    name: pulumi.Input[_builtins.str]
+    """
+    Device name, unique in the VM
+    """
+    product: NotRequired[pulumi.Input[Optional[_builtins.str]]]
+    """
+    libvirt: USB product id, e.g. 0xc52b
+    """
+    resource_name: NotRequired[pulumi.Input[Optional[_builtins.str]]]
+    """
+    KubeVirt: a resource name the KubeVirt CR permits (permittedHostDevices.usb[].resourceName, which selects the devices by vendor/product), e.g. kubevirt.io/storage
+    """
+    vendor: NotRequired[pulumi.Input[Optional[_builtins.str]]]
+    """
+    libvirt: USB vendor id, e.g. 0x046d
+    """
+
+@pulumi.input_type
+class UsbHostDeviceArgs:
+    def __init__(__self__, *,
+                 name: pulumi.Input[_builtins.str],
+                 product: pulumi.Input[Optional[_builtins.str]] = None,
+                 resource_name: pulumi.Input[Optional[_builtins.str]] = None,
+                 vendor: pulumi.Input[Optional[_builtins.str]] = None):
+        """
+        A USB device of the host handed to the guest.
+
+        :param pulumi.Input[_builtins.str] name: Device name, unique in the VM
+        :param pulumi.Input[_builtins.str] product: libvirt: USB product id, e.g. 0xc52b
+        :param pulumi.Input[_builtins.str] resource_name: KubeVirt: a resource name the KubeVirt CR permits (permittedHostDevices.usb[].resourceName, which selects the devices by vendor/product), e.g. kubevirt.io/storage
+        :param pulumi.Input[_builtins.str] vendor: libvirt: USB vendor id, e.g. 0x046d
+        """
+        pulumi.set(__self__, "name", name)
+        if product is not None:
+            pulumi.set(__self__, "product", product)
+        if resource_name is not None:
+            pulumi.set(__self__, "resource_name", resource_name)
+        if vendor is not None:
+            pulumi.set(__self__, "vendor", vendor)
+
+    @_builtins.property
+    @pulumi.getter
+    def name(self) -> pulumi.Input[_builtins.str]:
+        """
+        Device name, unique in the VM
+        """
+        return pulumi.get(self, "name")
+
+    @name.setter
+    def name(self, value: pulumi.Input[_builtins.str]):
+        pulumi.set(self, "name", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def product(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        libvirt: USB product id, e.g. 0xc52b
+        """
+        return pulumi.get(self, "product")
+
+    @product.setter
+    def product(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "product", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def resource_name(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        KubeVirt: a resource name the KubeVirt CR permits (permittedHostDevices.usb[].resourceName, which selects the devices by vendor/product), e.g. kubevirt.io/storage
+        """
+        return pulumi.get(self, "resource_name")
+
+    @resource_name.setter
+    def resource_name(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "resource_name", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def vendor(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        libvirt: USB vendor id, e.g. 0x046d
+        """
+        return pulumi.get(self, "vendor")
+
+    @vendor.setter
+    def vendor(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "vendor", value)
 
 
 class VolumeRefArgsDict(TypedDict):

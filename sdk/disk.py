@@ -529,7 +529,7 @@ class Disk(pulumi.CustomResource):
     @pulumi.getter
     def ref(self) -> pulumi.Output[Optional[Mapping[str, _builtins.str]]]:
         """
-        What a VM attaches
+        What a VM attaches (a Disk's source; an Instancetype's or Preference's {name, kind})
         """
         return pulumi.get(self, "ref")
 

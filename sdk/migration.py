@@ -858,7 +858,7 @@ class Migration(pulumi.CustomResource):
     @pulumi.getter
     def vm_state(self) -> pulumi.Output[Optional[_builtins.str]]:
         """
-        Migration: the VM's state on arrival
+        Migration: the VM's state on arrival; Snapshot/SnapshotRestore: the state recorded
         """
         return pulumi.get(self, "vm_state")
 

@@ -26,18 +26,22 @@ __all__ = [
     'DiskAttachment',
     'DiskTemplate',
     'ImageSource',
+    'InstancetypeCpu',
+    'InstancetypeMemory',
     'Interface',
     'Ipv4',
     'KernelBoot',
     'KubevirtTarget',
     'KubevirtVmOptions',
     'LibvirtTarget',
+    'Port',
     'Probe',
     'RegistrySource',
     'RestartPolicy',
     'Timeouts',
     'Toleration',
     'UrlSource',
+    'UsbHostDevice',
     'VolumeRef',
 ]
 
@@ -408,6 +412,7 @@ class DiskAttachment(dict):
                  config_map: Optional[_builtins.str] = None,
                  container_image: Optional[_builtins.str] = None,
                  data_volume: Optional[_builtins.str] = None,
+                 empty_disk: Optional[_builtins.str] = None,
                  path: Optional[_builtins.str] = None,
                  pvc: Optional[_builtins.str] = None,
                  readonly: Optional[_builtins.bool] = None,
@@ -424,6 +429,7 @@ class DiskAttachment(dict):
         :param _builtins.str config_map: KubeVirt: expose this ConfigMap as a disk
         :param _builtins.str container_image: KubeVirt: a containerDisk image
         :param _builtins.str data_volume: KubeVirt: a DataVolume name (pass a Disk as `disk=`)
+        :param _builtins.str empty_disk: KubeVirt: a scratch disk of this capacity (emptyDisk), blank again at every VM start
         :param _builtins.str path: An absolute host path (libvirt), e.g. an ISO
         :param _builtins.str pvc: KubeVirt: a PersistentVolumeClaim name
         :param _builtins.bool readonly: Attach read-only
@@ -448,6 +454,8 @@ class DiskAttachment(dict):
             pulumi.set(__self__, "container_image", container_image)
         if data_volume is not None:
             pulumi.set(__self__, "data_volume", data_volume)
+        if empty_disk is not None:
+            pulumi.set(__self__, "empty_disk", empty_disk)
         if path is not None:
             pulumi.set(__self__, "path", path)
         if pvc is not None:
@@ -518,6 +526,14 @@ class DiskAttachment(dict):
         KubeVirt: a DataVolume name (pass a Disk as `disk=`)
         """
         return pulumi.get(self, "data_volume")
+
+    @_builtins.property
+    @pulumi.getter
+    def empty_disk(self) -> Optional[_builtins.str]:
+        """
+        KubeVirt: a scratch disk of this capacity (emptyDisk), blank again at every VM start
+        """
+        return pulumi.get(self, "empty_disk")
 
     @_builtins.property
     @pulumi.getter
@@ -673,6 +689,140 @@ class ImageSource(dict):
 
 
 @pulumi.output_type
+class InstancetypeCpu(dict):
+    """
+    The vCPUs an instancetype gives its VMs.
+    """
+    def __init__(__self__, *,
+                 guest: _builtins.int,
+                 dedicated_cpu_placement: Optional[_builtins.bool] = None,
+                 isolate_emulator_thread: Optional[_builtins.bool] = None,
+                 max_sockets: Optional[_builtins.int] = None,
+                 model: Optional[_builtins.str] = None):
+        """
+        The vCPUs an instancetype gives its VMs.
+
+        :param _builtins.int guest: vCPUs of the guest
+        :param _builtins.bool dedicated_cpu_placement: Pin each vCPU to a dedicated host CPU
+        :param _builtins.bool isolate_emulator_thread: A dedicated host CPU for QEMU's emulator thread
+        :param _builtins.int max_sockets: Hot-plug headroom in sockets
+        :param _builtins.str model: CPU model, e.g. host-passthrough (default: the cluster's)
+        """
+        pulumi.set(__self__, "guest", guest)
+        if dedicated_cpu_placement is None:
+            dedicated_cpu_placement = False
+        if dedicated_cpu_placement is not None:
+            pulumi.set(__self__, "dedicated_cpu_placement", dedicated_cpu_placement)
+        if isolate_emulator_thread is None:
+            isolate_emulator_thread = False
+        if isolate_emulator_thread is not None:
+            pulumi.set(__self__, "isolate_emulator_thread", isolate_emulator_thread)
+        if max_sockets is not None:
+            pulumi.set(__self__, "max_sockets", max_sockets)
+        if model is not None:
+            pulumi.set(__self__, "model", model)
+
+    @_builtins.property
+    @pulumi.getter
+    def guest(self) -> _builtins.int:
+        """
+        vCPUs of the guest
+        """
+        return pulumi.get(self, "guest")
+
+    @_builtins.property
+    @pulumi.getter
+    def dedicated_cpu_placement(self) -> Optional[_builtins.bool]:
+        """
+        Pin each vCPU to a dedicated host CPU
+        """
+        return pulumi.get(self, "dedicated_cpu_placement")
+
+    @_builtins.property
+    @pulumi.getter
+    def isolate_emulator_thread(self) -> Optional[_builtins.bool]:
+        """
+        A dedicated host CPU for QEMU's emulator thread
+        """
+        return pulumi.get(self, "isolate_emulator_thread")
+
+    @_builtins.property
+    @pulumi.getter
+    def max_sockets(self) -> Optional[_builtins.int]:
+        """
+        Hot-plug headroom in sockets
+        """
+        return pulumi.get(self, "max_sockets")
+
+    @_builtins.property
+    @pulumi.getter
+    def model(self) -> Optional[_builtins.str]:
+        """
+        CPU model, e.g. host-passthrough (default: the cluster's)
+        """
+        return pulumi.get(self, "model")
+
+
+@pulumi.output_type
+class InstancetypeMemory(dict):
+    """
+    The memory an instancetype gives its VMs.
+    """
+    def __init__(__self__, *,
+                 guest: _builtins.str,
+                 hugepages_page_size: Optional[_builtins.str] = None,
+                 max_guest: Optional[_builtins.str] = None,
+                 overcommit_percent: Optional[_builtins.int] = None):
+        """
+        The memory an instancetype gives its VMs.
+
+        :param _builtins.str guest: Guest memory, e.g. 2Gi
+        :param _builtins.str hugepages_page_size: One of: 2Mi, 1Gi Back the guest with hugepages
+        :param _builtins.str max_guest: Hot-plug ceiling of guest memory
+        :param _builtins.int overcommit_percent: Request less memory than the guest sees (percent below guest)
+        """
+        pulumi.set(__self__, "guest", guest)
+        if hugepages_page_size is not None:
+            pulumi.set(__self__, "hugepages_page_size", hugepages_page_size)
+        if max_guest is not None:
+            pulumi.set(__self__, "max_guest", max_guest)
+        if overcommit_percent is not None:
+            pulumi.set(__self__, "overcommit_percent", overcommit_percent)
+
+    @_builtins.property
+    @pulumi.getter
+    def guest(self) -> _builtins.str:
+        """
+        Guest memory, e.g. 2Gi
+        """
+        return pulumi.get(self, "guest")
+
+    @_builtins.property
+    @pulumi.getter
+    def hugepages_page_size(self) -> Optional[_builtins.str]:
+        """
+        One of: 2Mi, 1Gi Back the guest with hugepages
+        """
+        return pulumi.get(self, "hugepages_page_size")
+
+    @_builtins.property
+    @pulumi.getter
+    def max_guest(self) -> Optional[_builtins.str]:
+        """
+        Hot-plug ceiling of guest memory
+        """
+        return pulumi.get(self, "max_guest")
+
+    @_builtins.property
+    @pulumi.getter
+    def overcommit_percent(self) -> Optional[_builtins.int]:
+        """
+        Request less memory than the guest sees (percent below guest)
+        """
+        return pulumi.get(self, "overcommit_percent")
+
+
+@pulumi.output_type
 class Interface(dict):
     """
     A NIC.
@@ -684,6 +834,7 @@ class Interface(dict):
                  model: Optional[_builtins.str] = None,
                  network: Optional[_builtins.str] = None,
                  pod: Optional[_builtins.bool] = None,
+                 ports: Optional[Sequence['outputs.Port']] = None,
                  vlan: Optional[_builtins.int] = None):
         """
         A NIC.
@@ -694,6 +845,7 @@ class Interface(dict):
         :param _builtins.str model: One of: virtio, e1000, e1000e, rtl8139 NIC model
         :param _builtins.str network: libvirt network or KubeVirt NetworkAttachmentDefinition (pass a Bridge as `bridge=`)
         :param _builtins.bool pod: KubeVirt: the pod network
+        :param Sequence['Port'] ports: KubeVirt masquerade binding: forward only these ports to the guest (default: every port)
         :param _builtins.int vlan: VLAN tag of the port (libvirt <vlan>)
         """
         pulumi.set(__self__, "name", name)
@@ -711,6 +863,8 @@ class Interface(dict):
             pod = False
         if pod is not None:
             pulumi.set(__self__, "pod", pod)
+        if ports is not None:
+            pulumi.set(__self__, "ports", ports)
         if vlan is not None:
             pulumi.set(__self__, "vlan", vlan)
 
@@ -761,6 +915,14 @@ class Interface(dict):
         KubeVirt: the pod network
         """
         return pulumi.get(self, "pod")
+
+    @_builtins.property
+    @pulumi.getter
+    def ports(self) -> Optional[Sequence['outputs.Port']]:
+        """
+        KubeVirt masquerade binding: forward only these ports to the guest (default: every port)
+        """
+        return pulumi.get(self, "ports")
 
     @_builtins.property
     @pulumi.getter
@@ -835,48 +997,61 @@ class Ipv4(dict):
 @pulumi.output_type
 class KernelBoot(dict):
     """
-    Direct kernel boot.
+    Direct kernel boot: files on the hypervisor (libvirt) or inside a container image (KubeVirt).
     """
     def __init__(__self__, *,
-                 kernel: _builtins.str,
                  cmdline: Optional[_builtins.str] = None,
-                 initrd: Optional[_builtins.str] = None):
+                 container_image: Optional[_builtins.str] = None,
+                 initrd: Optional[_builtins.str] = None,
+                 kernel: Optional[_builtins.str] = None):
         """
-        Direct kernel boot.
+        Direct kernel boot: files on the hypervisor (libvirt) or inside a container image (KubeVirt).
 
-        :param _builtins.str kernel: Absolute kernel image path on the hypervisor
-        :param _builtins.str cmdline: Kernel command line
-        :param _builtins.str initrd: Absolute initramfs path on the hypervisor
+        :param _builtins.str cmdline: Kernel command line (KubeVirt: kernelArgs)
+        :param _builtins.str container_image: KubeVirt: the container image holding kernel and initrd (firmware.kernelBoot.container)
+        :param _builtins.str initrd: Absolute initramfs path: on the hypervisor (libvirt) or inside container_image
+        :param _builtins.str kernel: Absolute kernel path: on the hypervisor (libvirt, required) or inside container_image
         """
-        pulumi.set(__self__, "kernel", kernel)
         if cmdline is not None:
             pulumi.set(__self__, "cmdline", cmdline)
+        if container_image is not None:
+            pulumi.set(__self__, "container_image", container_image)
         if initrd is not None:
             pulumi.set(__self__, "initrd", initrd)
-
-    @_builtins.property
-    @pulumi.getter
-    def kernel(self) -> _builtins.str:
-        """
-        Absolute kernel image path on the hypervisor
-        """
-        return pulumi.get(self, "kernel")
+        if kernel is not None:
+            pulumi.set(__self__, "kernel", kernel)
 
     @_builtins.property
     @pulumi.getter
     def cmdline(self) -> Optional[_builtins.str]:
         """
-        Kernel command line
+        Kernel command line (KubeVirt: kernelArgs)
         """
         return pulumi.get(self, "cmdline")
 
     @_builtins.property
     @pulumi.getter
+    def container_image(self) -> Optional[_builtins.str]:
+        """
+        KubeVirt: the container image holding kernel and initrd (firmware.kernelBoot.container)
+        """
+        return pulumi.get(self, "container_image")
+
+    @_builtins.property
+    @pulumi.getter
     def initrd(self) -> Optional[_builtins.str]:
         """
-        Absolute initramfs path on the hypervisor
+        Absolute initramfs path: on the hypervisor (libvirt) or inside container_image
         """
         return pulumi.get(self, "initrd")
+
+    @_builtins.property
+    @pulumi.getter
+    def kernel(self) -> Optional[_builtins.str]:
+        """
+        Absolute kernel path: on the hypervisor (libvirt, required) or inside container_image
+        """
+        return pulumi.get(self, "kernel")
 
 
 @pulumi.output_type
@@ -1143,6 +1318,55 @@ class LibvirtTarget(dict):
         libvirt connection URI, e.g. qemu:///system
         """
         return pulumi.get(self, "uri")
+
+
+@pulumi.output_type
+class Port(dict):
+    """
+    A port the KubeVirt masquerade binding forwards to the guest.
+    """
+    def __init__(__self__, *,
+                 port: _builtins.int,
+                 name: Optional[_builtins.str] = None,
+                 protocol: Optional[_builtins.str] = None):
+        """
+        A port the KubeVirt masquerade binding forwards to the guest.
+
+        :param _builtins.int port: Port number
+        :param _builtins.str name: Port name (IANA service name, e.g. http), unique in the NIC
+        :param _builtins.str protocol: One of: TCP, UDP TCP or UDP
+        """
+        pulumi.set(__self__, "port", port)
+        if name is not None:
+            pulumi.set(__self__, "name", name)
+        if protocol is None:
+            protocol = 'TCP'
+        if protocol is not None:
+            pulumi.set(__self__, "protocol", protocol)
+
+    @_builtins.property
+    @pulumi.getter
+    def port(self) -> _builtins.int:
+        """
+        Port number
+        """
+        return pulumi.get(self, "port")
+
+    @_builtins.property
+    @pulumi.getter
+    def name(self) -> Optional[_builtins.str]:
+        """
+        Port name (IANA service name, e.g. http), unique in the NIC
+        """
+        return pulumi.get(self, "name")
+
+    @_builtins.property
+    @pulumi.getter
+    def protocol(self) -> Optional[_builtins.str]:
+        """
+        One of: TCP, UDP TCP or UDP
+        """
+        return pulumi.get(self, "protocol")
 
 
 @pulumi.output_type
@@ -1525,6 +1749,65 @@ class UrlSource(dict):
     @pulumi.getter
     def kind(self) -> Optional[Literal['url']]:
         return pulumi.get(self, "kind")
+
+
+@pulumi.output_type
+class UsbHostDevice(dict):
+    """
+    A USB device of the host handed to the guest.
+    """
+    def __init__(__self__, *,
+                 name: _builtins.str,
+                 product: Optional[_builtins.str] = None,
+                 resource_name: Optional[_builtins.str] = None,
+                 vendor: Optional[_builtins.str] = None):
+        """
+        A USB device of the host handed to the guest.
+
+        :param _builtins.str name: Device name, unique in the VM
+        :param _builtins.str product: libvirt: USB product id, e.g. 0xc52b
+        :param _builtins.str resource_name: KubeVirt: a resource name the KubeVirt CR permits (permittedHostDevices.usb[].resourceName, which selects the devices by vendor/product), e.g. kubevirt.io/storage
+        :param _builtins.str vendor: libvirt: USB vendor id, e.g. 0x046d
+        """
+        pulumi.set(__self__, "name", name)
+        if product is not None:
+            pulumi.set(__self__, "product", product)
+        if resource_name is not None:
+            pulumi.set(__self__, "resource_name", resource_name)
+        if vendor is not None:
+            pulumi.set(__self__, "vendor", vendor)
+
+    @_builtins.property
+    @pulumi.getter
+    def name(self) -> _builtins.str:
+        """
+        Device name, unique in the VM
+        """
+        return pulumi.get(self, "name")
+
+    @_builtins.property
+    @pulumi.getter
+    def product(self) -> Optional[_builtins.str]:
+        """
+        libvirt: USB product id, e.g. 0xc52b
+        """
+        return pulumi.get(self, "product")
+
+    @_builtins.property
+    @pulumi.getter
+    def resource_name(self) -> Optional[_builtins.str]:
+        """
+        KubeVirt: a resource name the KubeVirt CR permits (permittedHostDevices.usb[].resourceName, which selects the devices by vendor/product), e.g. kubevirt.io/storage
+        """
+        return pulumi.get(self, "resource_name")
+
+    @_builtins.property
+    @pulumi.getter
+    def vendor(self) -> Optional[_builtins.str]:
+        """
+        libvirt: USB vendor id, e.g. 0x046d
+        """
+        return pulumi.get(self, "vendor")
 
 
 @pulumi.output_type

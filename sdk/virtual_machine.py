@@ -41,9 +41,12 @@ class VirtualMachineArgs:
                  restart_policy: pulumi.Input[Optional['RestartPolicyArgs']] = None,
                  rng: pulumi.Input[Optional[_builtins.bool]] = None,
                  run_state: pulumi.Input[Optional[_builtins.str]] = None,
+                 secure_boot: pulumi.Input[Optional[_builtins.bool]] = None,
                  serial_console: pulumi.Input[Optional[_builtins.bool]] = None,
+                 smm: pulumi.Input[Optional[_builtins.bool]] = None,
                  target: pulumi.Input[Optional[Union['LibvirtTargetArgs', 'KubevirtTargetArgs']]] = None,
                  timeouts: pulumi.Input[Optional['TimeoutsArgs']] = None,
+                 usb_host_devices: pulumi.Input[Optional[Sequence[pulumi.Input['UsbHostDeviceArgs']]]] = None,
                  vnc: pulumi.Input[Optional[_builtins.bool]] = None,
                  wait_for_ip: pulumi.Input[Optional[_builtins.bool]] = None):
         """
@@ -59,7 +62,7 @@ class VirtualMachineArgs:
         :param pulumi.Input[_builtins.bool] guest_agent: QEMU guest agent channel
         :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] hosts: libvirt: other hypervisors a Migration may move this VM to; read/update/delete look there too
         :param pulumi.Input[Sequence[pulumi.Input['InterfaceArgs']]] interfaces: NICs, in device order
-        :param pulumi.Input['KernelBootArgs'] kernel_boot: Boot a kernel/initrd directly
+        :param pulumi.Input['KernelBootArgs'] kernel_boot: Boot a kernel/initrd directly (libvirt: host paths; KubeVirt: from a container image)
         :param pulumi.Input['KubevirtVmOptionsArgs'] kubevirt: KubeVirt-only options
         :param pulumi.Input[Mapping[str, pulumi.Input[_builtins.str]]] labels: Labels (libvirt: metadata; KubeVirt: Kubernetes labels)
         :param pulumi.Input[_builtins.str] machine: Machine type, e.g. q35 or pc (default: hypervisor's)
@@ -69,9 +72,12 @@ class VirtualMachineArgs:
         :param pulumi.Input['RestartPolicyArgs'] restart_policy: Restart-class changes
         :param pulumi.Input[_builtins.bool] rng: virtio-rng device
         :param pulumi.Input[_builtins.str] run_state: One of: running, stopped, paused Desired power state
+        :param pulumi.Input[_builtins.bool] secure_boot: UEFI secure boot (needs firmware='uefi' and smm=True; libvirt: a q35 machine)
         :param pulumi.Input[_builtins.bool] serial_console: Serial console (libvirt: logged to a file)
+        :param pulumi.Input[_builtins.bool] smm: System Management Mode (secure boot needs it on); unset: the hypervisor's default
         :param pulumi.Input[Union['LibvirtTargetArgs', 'KubevirtTargetArgs']] target: Where the VM lives
         :param pulumi.Input['TimeoutsArgs'] timeouts: Wait bounds
+        :param pulumi.Input[Sequence[pulumi.Input['UsbHostDeviceArgs']]] usb_host_devices: Host USB devices passed through (libvirt: by vendor/product; KubeVirt: by a permitted resource)
         :param pulumi.Input[_builtins.bool] vnc: VNC graphics
         :param pulumi.Input[_builtins.bool] wait_for_ip: On create, wait (bounded) until a NIC has an IPv4 lease from a libvirt-managed network
         """
@@ -129,14 +135,22 @@ class VirtualMachineArgs:
             run_state = 'running'
         if run_state is not None:
             pulumi.set(__self__, "run_state", run_state)
+        if secure_boot is None:
+            secure_boot = False
+        if secure_boot is not None:
+            pulumi.set(__self__, "secure_boot", secure_boot)
         if serial_console is None:
             serial_console = True
         if serial_console is not None:
             pulumi.set(__self__, "serial_console", serial_console)
+        if smm is not None:
+            pulumi.set(__self__, "smm", smm)
         if target is not None:
             pulumi.set(__self__, "target", target)
         if timeouts is not None:
             pulumi.set(__self__, "timeouts", timeouts)
+        if usb_host_devices is not None:
+            pulumi.set(__self__, "usb_host_devices", usb_host_devices)
         if vnc is None:
             vnc = False
         if vnc is not None:
@@ -270,7 +284,7 @@ class VirtualMachineArgs:
     @pulumi.getter
     def kernel_boot(self) -> pulumi.Input[Optional['KernelBootArgs']]:
         """
-        Boot a kernel/initrd directly
+        Boot a kernel/initrd directly (libvirt: host paths; KubeVirt: from a container image)
         """
         return pulumi.get(self, "kernel_boot")
 
@@ -388,6 +402,18 @@ class VirtualMachineArgs:
 
     @_builtins.property
     @pulumi.getter
+    def secure_boot(self) -> pulumi.Input[Optional[_builtins.bool]]:
+        """
+        UEFI secure boot (needs firmware='uefi' and smm=True; libvirt: a q35 machine)
+        """
+        return pulumi.get(self, "secure_boot")
+
+    @secure_boot.setter
+    def secure_boot(self, value: pulumi.Input[Optional[_builtins.bool]]):
+        pulumi.set(self, "secure_boot", value)
+
+    @_builtins.property
+    @pulumi.getter
     def serial_console(self) -> pulumi.Input[Optional[_builtins.bool]]:
         """
         Serial console (libvirt: logged to a file)
@@ -397,6 +423,18 @@ class VirtualMachineArgs:
     @serial_console.setter
     def serial_console(self, value: pulumi.Input[Optional[_builtins.bool]]):
         pulumi.set(self, "serial_console", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def smm(self) -> pulumi.Input[Optional[_builtins.bool]]:
+        """
+        System Management Mode (secure boot needs it on); unset: the hypervisor's default
+        """
+        return pulumi.get(self, "smm")
+
+    @smm.setter
+    def smm(self, value: pulumi.Input[Optional[_builtins.bool]]):
+        pulumi.set(self, "smm", value)
 
     @_builtins.property
     @pulumi.getter
@@ -421,6 +459,18 @@ class VirtualMachineArgs:
     @timeouts.setter
     def timeouts(self, value: pulumi.Input[Optional['TimeoutsArgs']]):
         pulumi.set(self, "timeouts", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def usb_host_devices(self) -> pulumi.Input[Optional[Sequence[pulumi.Input['UsbHostDeviceArgs']]]]:
+        """
+        Host USB devices passed through (libvirt: by vendor/product; KubeVirt: by a permitted resource)
+        """
+        return pulumi.get(self, "usb_host_devices")
+
+    @usb_host_devices.setter
+    def usb_host_devices(self, value: pulumi.Input[Optional[Sequence[pulumi.Input['UsbHostDeviceArgs']]]]):
+        pulumi.set(self, "usb_host_devices", value)
 
     @_builtins.property
     @pulumi.getter
@@ -473,9 +523,12 @@ class VirtualMachine(pulumi.CustomResource):
                  restart_policy: pulumi.Input[Optional[Union['RestartPolicyArgs', 'RestartPolicyArgsDict']]] = None,
                  rng: pulumi.Input[Optional[_builtins.bool]] = None,
                  run_state: pulumi.Input[Optional[_builtins.str]] = None,
+                 secure_boot: pulumi.Input[Optional[_builtins.bool]] = None,
                  serial_console: pulumi.Input[Optional[_builtins.bool]] = None,
+                 smm: pulumi.Input[Optional[_builtins.bool]] = None,
                  target: pulumi.Input[Optional[Union[Union['LibvirtTargetArgs', 'LibvirtTargetArgsDict'], Union['KubevirtTargetArgs', 'KubevirtTargetArgsDict']]]] = None,
                  timeouts: pulumi.Input[Optional[Union['TimeoutsArgs', 'TimeoutsArgsDict']]] = None,
+                 usb_host_devices: pulumi.Input[Optional[Sequence[pulumi.Input[Union['UsbHostDeviceArgs', 'UsbHostDeviceArgsDict']]]]] = None,
                  vnc: pulumi.Input[Optional[_builtins.bool]] = None,
                  wait_for_ip: pulumi.Input[Optional[_builtins.bool]] = None,
                  __props__=None):
@@ -494,7 +547,7 @@ class VirtualMachine(pulumi.CustomResource):
         :param pulumi.Input[_builtins.bool] guest_agent: QEMU guest agent channel
         :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] hosts: libvirt: other hypervisors a Migration may move this VM to; read/update/delete look there too
         :param pulumi.Input[Sequence[pulumi.Input[Union['InterfaceArgs', 'InterfaceArgsDict']]]] interfaces: NICs, in device order
-        :param pulumi.Input[Union['KernelBootArgs', 'KernelBootArgsDict']] kernel_boot: Boot a kernel/initrd directly
+        :param pulumi.Input[Union['KernelBootArgs', 'KernelBootArgsDict']] kernel_boot: Boot a kernel/initrd directly (libvirt: host paths; KubeVirt: from a container image)
         :param pulumi.Input[Union['KubevirtVmOptionsArgs', 'KubevirtVmOptionsArgsDict']] kubevirt: KubeVirt-only options
         :param pulumi.Input[Mapping[str, pulumi.Input[_builtins.str]]] labels: Labels (libvirt: metadata; KubeVirt: Kubernetes labels)
         :param pulumi.Input[_builtins.str] machine: Machine type, e.g. q35 or pc (default: hypervisor's)
@@ -504,9 +557,12 @@ class VirtualMachine(pulumi.CustomResource):
         :param pulumi.Input[Union['RestartPolicyArgs', 'RestartPolicyArgsDict']] restart_policy: Restart-class changes
         :param pulumi.Input[_builtins.bool] rng: virtio-rng device
         :param pulumi.Input[_builtins.str] run_state: One of: running, stopped, paused Desired power state
+        :param pulumi.Input[_builtins.bool] secure_boot: UEFI secure boot (needs firmware='uefi' and smm=True; libvirt: a q35 machine)
         :param pulumi.Input[_builtins.bool] serial_console: Serial console (libvirt: logged to a file)
+        :param pulumi.Input[_builtins.bool] smm: System Management Mode (secure boot needs it on); unset: the hypervisor's default
         :param pulumi.Input[Union[Union['LibvirtTargetArgs', 'LibvirtTargetArgsDict'], Union['KubevirtTargetArgs', 'KubevirtTargetArgsDict']]] target: Where the VM lives
         :param pulumi.Input[Union['TimeoutsArgs', 'TimeoutsArgsDict']] timeouts: Wait bounds
+        :param pulumi.Input[Sequence[pulumi.Input[Union['UsbHostDeviceArgs', 'UsbHostDeviceArgsDict']]]] usb_host_devices: Host USB devices passed through (libvirt: by vendor/product; KubeVirt: by a permitted resource)
         :param pulumi.Input[_builtins.bool] vnc: VNC graphics
         :param pulumi.Input[_builtins.bool] wait_for_ip: On create, wait (bounded) until a NIC has an IPv4 lease from a libvirt-managed network
         """
@@ -554,9 +610,12 @@ class VirtualMachine(pulumi.CustomResource):
                  restart_policy: pulumi.Input[Optional[Union['RestartPolicyArgs', 'RestartPolicyArgsDict']]] = None,
                  rng: pulumi.Input[Optional[_builtins.bool]] = None,
                  run_state: pulumi.Input[Optional[_builtins.str]] = None,
+                 secure_boot: pulumi.Input[Optional[_builtins.bool]] = None,
                  serial_console: pulumi.Input[Optional[_builtins.bool]] = None,
+                 smm: pulumi.Input[Optional[_builtins.bool]] = None,
                  target: pulumi.Input[Optional[Union[Union['LibvirtTargetArgs', 'LibvirtTargetArgsDict'], Union['KubevirtTargetArgs', 'KubevirtTargetArgsDict']]]] = None,
                  timeouts: pulumi.Input[Optional[Union['TimeoutsArgs', 'TimeoutsArgsDict']]] = None,
+                 usb_host_devices: pulumi.Input[Optional[Sequence[pulumi.Input[Union['UsbHostDeviceArgs', 'UsbHostDeviceArgsDict']]]]] = None,
                  vnc: pulumi.Input[Optional[_builtins.bool]] = None,
                  wait_for_ip: pulumi.Input[Optional[_builtins.bool]] = None,
                  __props__=None):
@@ -602,11 +661,16 @@ class VirtualMachine(pulumi.CustomResource):
             if run_state is None:
                 run_state = 'running'
             __props__.__dict__["run_state"] = run_state
+            if secure_boot is None:
+                secure_boot = False
+            __props__.__dict__["secure_boot"] = secure_boot
             if serial_console is None:
                 serial_console = True
             __props__.__dict__["serial_console"] = serial_console
+            __props__.__dict__["smm"] = smm
             __props__.__dict__["target"] = target
             __props__.__dict__["timeouts"] = timeouts
+            __props__.__dict__["usb_host_devices"] = usb_host_devices
             if vnc is None:
                 vnc = False
             __props__.__dict__["vnc"] = vnc
@@ -680,11 +744,14 @@ class VirtualMachine(pulumi.CustomResource):
         __props__.__dict__["restart_policy"] = None
         __props__.__dict__["rng"] = None
         __props__.__dict__["run_state"] = None
+        __props__.__dict__["secure_boot"] = None
         __props__.__dict__["serial_console"] = None
         __props__.__dict__["serial_log_path"] = None
+        __props__.__dict__["smm"] = None
         __props__.__dict__["state"] = None
         __props__.__dict__["target"] = None
         __props__.__dict__["timeouts"] = None
+        __props__.__dict__["usb_host_devices"] = None
         __props__.__dict__["uuid"] = None
         __props__.__dict__["vnc"] = None
         __props__.__dict__["wait_for_ip"] = None
@@ -798,7 +865,7 @@ class VirtualMachine(pulumi.CustomResource):
     @pulumi.getter
     def kernel_boot(self) -> pulumi.Output[Optional['outputs.KernelBoot']]:
         """
-        Boot a kernel/initrd directly
+        Boot a kernel/initrd directly (libvirt: host paths; KubeVirt: from a container image)
         """
         return pulumi.get(self, "kernel_boot")
 
@@ -932,6 +999,14 @@ class VirtualMachine(pulumi.CustomResource):
 
     @_builtins.property
     @pulumi.getter
+    def secure_boot(self) -> pulumi.Output[Optional[_builtins.bool]]:
+        """
+        UEFI secure boot (needs firmware='uefi' and smm=True; libvirt: a q35 machine)
+        """
+        return pulumi.get(self, "secure_boot")
+
+    @_builtins.property
+    @pulumi.getter
     def serial_console(self) -> pulumi.Output[Optional[_builtins.bool]]:
         """
         Serial console (libvirt: logged to a file)
@@ -945,6 +1020,14 @@ class VirtualMachine(pulumi.CustomResource):
         Serial console log on the hypervisor
         """
         return pulumi.get(self, "serial_log_path")
+
+    @_builtins.property
+    @pulumi.getter
+    def smm(self) -> pulumi.Output[Optional[_builtins.bool]]:
+        """
+        System Management Mode (secure boot needs it on); unset: the hypervisor's default
+        """
+        return pulumi.get(self, "smm")
 
     @_builtins.property
     @pulumi.getter
@@ -969,6 +1052,14 @@ class VirtualMachine(pulumi.CustomResource):
         Wait bounds
         """
         return pulumi.get(self, "timeouts")
+
+    @_builtins.property
+    @pulumi.getter
+    def usb_host_devices(self) -> pulumi.Output[Optional[Sequence['outputs.UsbHostDevice']]]:
+        """
+        Host USB devices passed through (libvirt: by vendor/product; KubeVirt: by a permitted resource)
+        """
+        return pulumi.get(self, "usb_host_devices")
 
     @_builtins.property
     @pulumi.getter

@@ -11,9 +11,7 @@ from pathlib import Path
 import pulumi
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from _target import kubevirt_target
-
-from pulumi_kubevirt.provider import VirtualMachine
+from _target import kubevirt_target, resources
 
 config = pulumi.Config()
 ssh_key = config.get("sshKey") or "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExampleKeyOnly demo@example"
@@ -25,7 +23,7 @@ chown -R demo: /home/demo/.ssh
 nohup python3 -m http.server 1500 >/dev/null 2>&1 &
 """
 
-vm = VirtualMachine(
+vm = resources().VirtualMachine(
     "ma-machine-virtuelle",
     target=kubevirt_target(),
     memory="1024M",

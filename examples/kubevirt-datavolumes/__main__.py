@@ -10,12 +10,11 @@ from pathlib import Path
 import pulumi
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from _target import kubevirt_target
-
-from pulumi_kubevirt.provider import Disk
+from _target import kubevirt_target, resources
 
 target = kubevirt_target()
 config = pulumi.Config()
+Disk = resources().Disk
 imported = Disk(
     "vm-rootdisk",
     target=target,

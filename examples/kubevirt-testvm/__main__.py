@@ -9,12 +9,10 @@ from pathlib import Path
 import pulumi
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from _target import kubevirt_target
-
-from pulumi_kubevirt.provider import VirtualMachine
+from _target import kubevirt_target, resources
 
 config = pulumi.Config()
-vm = VirtualMachine(
+vm = resources().VirtualMachine(
     "testvm",
     target=kubevirt_target(),
     run_state=config.get("runState") or "stopped",

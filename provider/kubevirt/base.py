@@ -7,7 +7,7 @@ type once for every reconciler (no per-module `_target`/`_api` helpers).
 
 from __future__ import annotations
 
-from ..core import Targeted
+from ..core import Call, Targeted
 from ..errors import InvalidSpec
 from ..models import KubevirtTarget
 from ..waiting import Deadline
@@ -32,6 +32,6 @@ class KubevirtReconciler:
         """The verbs against the resource's cluster, each retried within what is left of `deadline`."""
         return self._clusters.api(kubevirt_target(args), resource=args.name).within(deadline.left())
 
-    def _open(self, args: Targeted, deadline: Deadline) -> tuple[Api, str]:
-        """`_api` and the resource's namespace."""
-        return self._api(args, deadline), kubevirt_target(args).namespace
+    def _open(self, call: Call[Targeted]) -> tuple[Api, str]:
+        """What every call starts from: the verbs within its deadline, and the resource's namespace."""
+        return self._api(call.args, call.deadline), kubevirt_target(call.args).namespace

@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from ..core import Call
 from ..models import BridgeArgs
-from ..models.common import parse_duration
 from ..outputs import BridgeOutputs
 from ..ownership import Owner
 from ..plan import Plan
@@ -79,52 +79,42 @@ class BridgeReconciler(KubevirtReconciler):
         if apply_owned(api, NAD, nad, owner=owner, adopt=args.adopt, progress=progress).verb != "adopted":
             made.append((NAD, args.name, ns))
 
-    def create(self, args: BridgeArgs, *, owner: Owner, progress: Progress) -> BridgeOutputs:
-        deadline = Deadline(parse_duration(args.timeouts.create))
-        api = self._api(args, deadline)
-        bodies = [(NAD, render.render_nad(args, namespace=kubevirt_target(args).namespace, owner=owner))]
+    def create(self, call: Call[BridgeArgs]) -> BridgeOutputs:
+        args, owner, progress = call.args, call.owner, call.progress
+        api, ns = self._open(call)
+        bodies = [(NAD, render.render_nad(args, namespace=ns, owner=owner))]
         if args.manage_node_bridge:
             bodies.insert(0, (NNCP, render.render_nncp(args, owner=owner)))
         refuse_foreign(api, bodies, owner=owner, adopt=args.adopt)
         made: list[tuple[Gvr, str, str | None]] = []
         try:
-            self._apply(api, args, owner, deadline, progress, made)
+            self._apply(api, args, owner, call.deadline, progress, made)
         except BaseException:
             # Never what was adopted: that was the user's before this create.
             roll_back(api.within(_ROLLBACK), made, owner=owner, progress=progress)
             raise
         return self._outputs(api, args)
 
-    def read(
-        self, args: BridgeArgs, state: Mapping[str, Any], *, owner: Owner, progress: Progress
-    ) -> tuple[dict[str, Any], BridgeOutputs] | None:
-        api, ns = self._open(args, Deadline(parse_duration(args.timeouts.create)))
+    def read(self, call: Call[BridgeArgs]) -> tuple[dict[str, Any], BridgeOutputs] | None:
+        args, owner = call.args, call.owner
+        api, ns = self._open(call)
         nad = fetch_owned(api, NAD, args.name, ns, owner=owner)
         nncp = fetch_owned(api, NNCP, args.name, None, owner=owner) if args.manage_node_bridge else None
         if nad is None and nncp is None:
             return None
         return parse_bridge(nncp, nad, args), self._outputs(api, args, nncp=nncp)
 
-    def update(
-        self,
-        old: BridgeArgs,
-        new: BridgeArgs,
-        plan: Plan,
-        state: Mapping[str, Any],
-        *,
-        owner: Owner,
-        progress: Progress,
-    ) -> BridgeOutputs:
-        deadline = Deadline(parse_duration(new.timeouts.update))
-        api = self._api(new, deadline)
-        self._apply(api, new, owner, deadline, progress, [])
+    def update(self, call: Call[BridgeArgs], old: BridgeArgs, plan: Plan) -> BridgeOutputs:
+        new = call.args
+        api, _ns = self._open(call)
+        self._apply(api, new, call.owner, call.deadline, call.progress, [])
         if old.manage_node_bridge and not new.manage_node_bridge:
-            delete_owned(api, NNCP, new.name, None, owner=owner, progress=progress)
+            delete_owned(api, NNCP, new.name, None, owner=call.owner, progress=call.progress)
         return self._outputs(api, new)
 
-    def delete(self, args: BridgeArgs, state: Mapping[str, Any], *, owner: Owner, progress: Progress) -> None:
-        deadline = Deadline(parse_duration(args.timeouts.delete))
-        api, ns = self._open(args, deadline)
+    def delete(self, call: Call[BridgeArgs]) -> None:
+        args, owner, progress, deadline = call.args, call.owner, call.progress, call.deadline
+        api, ns = self._open(call)
         delete_owned(api, NAD, args.name, ns, owner=owner, progress=progress)
         if not args.manage_node_bridge:
             return

@@ -19,8 +19,10 @@ from __future__ import annotations
 import json
 import os
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -38,8 +40,10 @@ from ..errors import (
     NotFound,
     OperationFailed,
     ProviderError,
+    WaitTimeout,
 )
 from ..models import KubevirtTarget
+from .informer import Expired, Informer, Informers, comparable
 from .parse import parse_cause_field, parse_status_causes
 from .render import DATA_VOLUME, FIELD_MANAGER, NAD, NNCE, NNCP, PVC, SECRET, VM, VMI, VMIM, Gvr
 
@@ -61,9 +65,20 @@ __all__ = [
 
 T = TypeVar("T")
 
+INFORMED = (VM, VMI, VMIM, DATA_VOLUME, NNCP)
+"""The kinds whose waits (and create-time peeks) are served by a shared informer per namespace."""
+
 
 RETRY_BUDGET = 60.0
 """Seconds a call is retried while the apiserver is unreachable, at most (less when the deadline is nearer)."""
+
+_NEVER_STORED = "1"
+"""The resourceVersion `Api.create` sends: no stored object has it, so the apply only creates."""
+
+INFORMER_WINDOW = 30.0
+"""Seconds of one watch of an informer (server-side timeout) before it watches again."""
+INFORMER_LINGER = 5.0
+"""Seconds an informer keeps watching after its last user, for the next wait in the namespace."""
 
 _CORE_KINDS = {"secrets": "secret", "persistentvolumeclaims": "persistent_volume_claim"}
 """The core/v1 kinds this backend touches: plural -> the kind in CoreV1Api's method names."""
@@ -140,23 +155,126 @@ def retrying(fn: Callable[[], T], *, budget: float = RETRY_BUDGET) -> T:
 
 
 class Clusters:
-    """Per-target cache of ApiClients for one provider process."""
+    """Per-target cache of cluster connections (`Cluster`) for one provider process."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._clients: dict[tuple[str | None, str | None, bool], client.ApiClient] = {}
+        self._clusters: dict[tuple[str | None, str | None, bool], Cluster] = {}
 
     def api(self, target: KubevirtTarget, *, resource: str) -> Api:
         key = (target.kubeconfig, target.context, target.in_cluster)
         with self._lock:
-            api_client = self._clients.get(key)
-            if api_client is None:
-                api_client = _new_client(target, resource=resource)
-                self._clients[key] = api_client
-        return Api(api_client, resource=resource)
+            cluster = self._clusters.get(key)
+            if cluster is None:
+                cluster = self._clusters[key] = Cluster(_new_client(target, resource=resource))
+        return Api(cluster, resource=resource)
+
+
+class Cluster:
+    """One cluster's ApiClient, the API wrappers built on it, and its informers.
+
+    Each wrapper is built on first need: CoreV1Api alone costs 0.6-0.9 s of CPU
+    to build (the client's core module is large), and only Secrets and PVCs need it.
+    """
+
+    def __init__(self, api_client: client.ApiClient) -> None:
+        self.api_client = api_client
+        self._lock = threading.Lock()
+        self._custom: client.CustomObjectsApi | None = None
+        self._core: client.CoreV1Api | None = None
+        self.informers = Informers(self._informer)
+
+    @property
+    def custom(self) -> client.CustomObjectsApi:
+        with self._lock:
+            if self._custom is None:
+                self._custom = client.CustomObjectsApi(self.api_client)
+            return self._custom
+
+    @property
+    def core(self) -> client.CoreV1Api:
+        with self._lock:
+            if self._core is None:
+                self._core = client.CoreV1Api(self.api_client)
+            return self._core
+
+    def _informer(self, group: str, plural: str, namespace: str | None) -> Informer:
+        gvr = next(g for g in INFORMED if (g.group, g.plural) == (group, plural))
+        where = f"{gvr.plural} in {namespace}" if namespace else gvr.plural
+        return Informer(
+            partial(self._list_all, gvr, namespace),
+            partial(self._watch_all, gvr, namespace),
+            transient=lambda err: isinstance(err, BackendUnavailable),
+            name=where,
+            window=INFORMER_WINDOW,
+            linger=INFORMER_LINGER,
+        )
+
+    def _list_args(self, gvr: Gvr, namespace: str | None) -> tuple[Callable[..., Any], tuple[str, ...]]:
+        if gvr.namespaced:
+            return self.custom.list_namespaced_custom_object, (gvr.group, gvr.version, namespace or "", gvr.plural)
+        return self.custom.list_cluster_custom_object, (gvr.group, gvr.version, gvr.plural)
+
+    def _list_all(self, gvr: Gvr, namespace: str | None) -> tuple[list[dict[str, Any]], str]:
+        """Every object of the kind in the namespace, and the list's resourceVersion (for an informer)."""
+        func, args = self._list_args(gvr, namespace)
+        doing = f"listing {gvr.plural}"
+        with _translated(doing, resource=None):
+            response = func(*args, _preload_content=False, _request_timeout=INFORMER_WINDOW)
+            listing = json.loads(response.data)
+        return list(listing.get("items") or []), str((listing.get("metadata") or {}).get("resourceVersion") or "")
+
+    def _watch_all(
+        self, gvr: Gvr, namespace: str | None, version: str, window: float
+    ) -> Iterator[tuple[str, dict[str, Any]]]:
+        """Events of every object of the kind in the namespace from `version`, for at most `window` seconds."""
+        func, args = self._list_args(gvr, namespace)
+        w = watch.Watch()  # type: ignore[no-untyped-call]
+        stream = w.stream(  # type: ignore[no-untyped-call]
+            func,
+            *args,
+            resource_version=version,
+            allow_watch_bookmarks=True,
+            timeout_seconds=max(1, int(window)),
+            _request_timeout=window + 10,
+            deserialize=False,
+        )
+        try:
+            for event in stream:
+                yield str(event["type"]), dict(event["object"])
+        except ApiException as err:
+            if err.status == 410:
+                raise Expired from err
+            raise translate(err, resource="", doing=f"watching {gvr.plural}") from err
+        except (urllib3.exceptions.HTTPError, ConnectionError) as err:
+            # A dropped watch (apiserver restart): transient, so the informer backs off and lists again.
+            raise BackendUnavailable(f"watching {gvr.plural}: the apiserver is unreachable ({err})") from err
+        finally:
+            w.stop()  # type: ignore[no-untyped-call]
+
+
+@contextmanager
+def _translated(doing: str, *, resource: str | None) -> Iterator[None]:
+    """Client exceptions raised inside become this provider's errors (404 -> NotFound)."""
+    try:
+        yield
+    except ApiException as err:
+        raise translate(err, resource=resource or "", doing=doing) from err
+    except (urllib3.exceptions.HTTPError, ConnectionError) as err:
+        raise BackendUnavailable(f"{doing}: the apiserver is unreachable ({err})", resource=resource) from err
+
+
+USER_AGENT = "pulumi-kubevirt"
+"""How the provider's requests show in the apiserver's audit log."""
 
 
 def _new_client(target: KubevirtTarget, *, resource: str) -> client.ApiClient:
+    api_client = _configured_client(target, resource=resource)
+    api_client.user_agent = USER_AGENT
+    return api_client
+
+
+def _configured_client(target: KubevirtTarget, *, resource: str) -> client.ApiClient:
     try:
         if target.in_cluster:
             configuration = client.Configuration()
@@ -174,16 +292,23 @@ def _new_client(target: KubevirtTarget, *, resource: str) -> client.ApiClient:
 class Api:
     """The verbs the reconcilers use, with errors translated."""
 
-    def __init__(self, api_client: client.ApiClient, *, resource: str, budget: float = RETRY_BUDGET) -> None:
-        self._client = api_client
-        self._custom = client.CustomObjectsApi(api_client)
-        self._core = client.CoreV1Api(api_client)
+    def __init__(self, cluster: Cluster, *, resource: str, budget: float = RETRY_BUDGET) -> None:
+        self._cluster = cluster
+        self._client = cluster.api_client
         self.resource = resource
         self.budget = budget
 
+    @property
+    def _custom(self) -> client.CustomObjectsApi:
+        return self._cluster.custom
+
+    @property
+    def _core(self) -> client.CoreV1Api:
+        return self._cluster.core
+
     def within(self, seconds: float) -> Api:
         """The same verbs, each retried for at most `seconds` (the time left of the operation)."""
-        return Api(self._client, resource=self.resource, budget=max(1.0, min(RETRY_BUDGET, seconds)))
+        return Api(self._cluster, resource=self.resource, budget=max(1.0, min(RETRY_BUDGET, seconds)))
 
     def _core_verb(self, verb: str, gvr: Gvr) -> Callable[..., Any]:
         """`verb` (patch, read, delete, create or list) of a core/v1 kind this backend touches."""
@@ -193,72 +318,49 @@ class Api:
         method: Callable[..., Any] = getattr(self._core, f"{verb}_namespaced_{kind}")
         return method
 
-    @contextmanager
-    def _errors(self, doing: str) -> Iterator[None]:
-        """Client exceptions raised inside become this provider's errors (404 -> NotFound)."""
-        try:
-            yield
-        except ApiException as err:
-            raise translate(err, resource=self.resource, doing=doing) from err
-        except (urllib3.exceptions.HTTPError, ConnectionError) as err:
-            raise BackendUnavailable(f"{doing}: the apiserver is unreachable ({err})", resource=self.resource) from err
-
     def _call(self, fn: Callable[[], T], doing: str) -> T:
-        with self._errors(doing):
+        with _translated(doing, resource=self.resource):
             return retrying(fn, budget=self.budget)
 
     def _patch(self, gvr: Gvr, name: str, namespace: str, body: Any, content_type: str, **opts: Any) -> Any:
-        """One PATCH of any content type; the object as a dict (None when the client gives no body)."""
+        """One PATCH of any content type; the object as a dict, parsed from the response as sent (the
+        generated client maps no body for a 201, which an apply that creates answers)."""
+        common = {"field_manager": FIELD_MANAGER, "_content_type": content_type, "_preload_content": False, **opts}
         if gvr.group == "":
-            patch = self._core_verb("patch", gvr)
-            result = patch(name, namespace, body, field_manager=FIELD_MANAGER, _content_type=content_type, **opts)
-            return self._client.sanitize_for_serialization(result)  # type: ignore[no-untyped-call]
-        if gvr.namespaced:
-            return self._custom.patch_namespaced_custom_object(
-                gvr.group,
-                gvr.version,
-                namespace,
-                gvr.plural,
-                name,
-                body,
-                field_manager=FIELD_MANAGER,
-                _content_type=content_type,
-                **opts,
+            response = self._core_verb("patch", gvr)(name, namespace, body, **common)
+        elif gvr.namespaced:
+            response = self._custom.patch_namespaced_custom_object(
+                gvr.group, gvr.version, namespace, gvr.plural, name, body, **common
             )
-        return self._custom.patch_cluster_custom_object(
-            gvr.group,
-            gvr.version,
-            gvr.plural,
-            name,
-            body,
-            field_manager=FIELD_MANAGER,
-            _content_type=content_type,
-            **opts,
-        )
+        else:
+            response = self._custom.patch_cluster_custom_object(
+                gvr.group, gvr.version, gvr.plural, name, body, **common
+            )
+        return json.loads(response.data or b"null")
 
     def create(self, gvr: Gvr, body: dict[str, Any]) -> dict[str, Any]:
-        """POST: create, never overwrite (an object of that name exists -> Conflict, untouched).
+        """Create, never overwrite (an object of that name exists -> Conflict, untouched).
 
-        The fields are recorded as this manager's *Update*; `own_fields` turns
-        that into an *Apply* entry so later applies can remove what we stop declaring.
+        A server-side apply carrying `metadata.resourceVersion: "1"`, a precondition
+        no stored object meets (etcd revisions of stored objects start above 1): an
+        apply onto an existing object is refused with 409 before anything is written,
+        an apply onto no object creates it. One request, and the fields are this
+        manager's *Apply* entry from the start (a POST would record an *Update*
+        entry that `own_fields` must then convert with a second request).
         """
         name: str = body["metadata"]["name"]
         namespace: str = body["metadata"].get("namespace") or ""
         doing = f"creating {gvr.plural}/{name}"
-
-        def send() -> Any:
-            if gvr.group == "":
-                result = self._core_verb("create", gvr)(namespace, body, field_manager=FIELD_MANAGER)
-                return self._client.sanitize_for_serialization(result)  # type: ignore[no-untyped-call]
-            if gvr.namespaced:
-                return self._custom.create_namespaced_custom_object(
-                    gvr.group, gvr.version, namespace, gvr.plural, body, field_manager=FIELD_MANAGER
-                )
-            return self._custom.create_cluster_custom_object(
-                gvr.group, gvr.version, gvr.plural, body, field_manager=FIELD_MANAGER
+        body = {**body, "metadata": {**body["metadata"], "resourceVersion": _NEVER_STORED}}
+        try:
+            created = self._call(
+                lambda: self._patch(gvr, name, namespace, body, "application/apply-patch+yaml", force=True), doing
             )
-
-        return dict(self._call(send, doing))
+        except Conflict as err:
+            raise Conflict(
+                f"{doing}: {gvr.describe(name, namespace or None)} already exists", resource=self.resource
+            ) from err
+        return dict(created)
 
     def own_fields(self, gvr: Gvr, obj: dict[str, Any]) -> bool:
         """Make this manager's *Update* entry in managedFields (from `create`) an *Apply* entry.
@@ -329,6 +431,28 @@ class Api:
             return dict(self._call(fetch, doing))
         except NotFound:
             return None
+
+    def informer(self, gvr: Gvr, namespace: str | None) -> Informer | None:
+        """The shared cache of `gvr` in `namespace` (None for kinds no informer serves)."""
+        if gvr not in INFORMED:
+            return None
+        return self._cluster.informers.get(gvr.group, gvr.plural, namespace if gvr.namespaced else None)
+
+    def peek(self, gvr: Gvr, name: str, namespace: str | None) -> dict[str, Any] | None:
+        """The object as the kind's shared cache has it: possibly stale, so only for a decision a
+        conditional write checks again (owned.py); a GET for kinds no informer serves."""
+        informer = self.informer(gvr, namespace)
+        if informer is None:
+            return self.get(gvr, name, namespace)
+        try:
+            found = informer.peek(name, deadline=time.monotonic() + min(self.budget, RETRY_BUDGET))
+        except WaitTimeout:
+            return self.get(gvr, name, namespace)
+        except ProviderError as err:
+            raise type(err)(err.message, resource=self.resource, field=err.field) from err
+        if found is not None and not comparable(found):
+            return self.get(gvr, name, namespace)
+        return found
 
     def list(self, gvr: Gvr, *, label_selector: str, namespace: str | None = None) -> list[dict[str, Any]]:
         """The custom objects with that label selector (in `namespace` when namespaced)."""

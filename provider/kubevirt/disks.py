@@ -13,13 +13,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from ..core import Call
 from ..errors import Conflict, NotFound
 from ..models import DiskArgs
-from ..models.common import parse_duration
 from ..outputs import DiskOutputs
-from ..ownership import Owner
 from ..plan import Plan
-from ..waiting import Deadline, Progress, wait
+from ..waiting import Progress, wait
 from . import render
 from .base import KubevirtReconciler
 from .client import DATA_VOLUME, PVC, Api
@@ -35,15 +34,15 @@ _ROLLBACK = 10.0
 class DataVolumeReconciler(KubevirtReconciler):
     """CRUD of Disk resources on KubeVirt (CDI)."""
 
-    def create(self, args: DiskArgs, *, owner: Owner, progress: Progress) -> DiskOutputs:
-        deadline = Deadline(parse_duration(args.timeouts.create))
-        api, ns = self._open(args, deadline)
+    def create(self, call: Call[DiskArgs]) -> DiskOutputs:
+        args, owner, progress = call.args, call.owner, call.progress
+        api, ns = self._open(call)
         body = render.render_data_volume(args, namespace=ns, owner=owner)
         written = apply_owned(api, DATA_VOLUME, body, owner=owner, adopt=args.adopt, progress=progress)
         try:
             status = wait(
-                Watch(api, DATA_VOLUME, args.name, ns).until(
-                    data_volume_done, "the DataVolume to succeed", deadline, progress
+                Watch(api, DATA_VOLUME, args.name, ns, after=written.obj).until(
+                    data_volume_done, "the DataVolume to succeed", call.deadline, progress
                 )
             )
         except BaseException:
@@ -52,19 +51,17 @@ class DataVolumeReconciler(KubevirtReconciler):
             raise
         return parse_data_volume_outputs(args, status)
 
-    def read(
-        self, args: DiskArgs, state: Mapping[str, Any], *, owner: Owner, progress: Progress
-    ) -> tuple[dict[str, Any], DiskOutputs] | None:
-        api, ns = self._open(args, Deadline(parse_duration(args.timeouts.create)))
-        obj = fetch_owned(api, DATA_VOLUME, args.name, ns, owner=owner)
+    def read(self, call: Call[DiskArgs]) -> tuple[dict[str, Any], DiskOutputs] | None:
+        args = call.args
+        api, ns = self._open(call)
+        obj = fetch_owned(api, DATA_VOLUME, args.name, ns, owner=call.owner)
         if obj is None:
             return None
         return parse_data_volume(obj, args), parse_data_volume_outputs(args, obj.get("status") or {})
 
-    def update(
-        self, old: DiskArgs, new: DiskArgs, plan: Plan, state: Mapping[str, Any], *, owner: Owner, progress: Progress
-    ) -> DiskOutputs:
-        api, ns = self._open(new, Deadline(parse_duration(new.timeouts.update)))
+    def update(self, call: Call[DiskArgs], old: DiskArgs, plan: Plan) -> DiskOutputs:
+        new, owner, progress = call.args, call.owner, call.progress
+        api, ns = self._open(call)
         obj = api.get(DATA_VOLUME, new.name, ns)
         if obj is None:
             raise NotFound(f"DataVolume {ns}/{new.name} is gone; run `pulumi refresh`", resource=new.name)
@@ -101,11 +98,12 @@ class DataVolumeReconciler(KubevirtReconciler):
         )
         progress(f"updated PersistentVolumeClaim {ns}/{claim}")
 
-    def delete(self, args: DiskArgs, state: Mapping[str, Any], *, owner: Owner, progress: Progress) -> None:
+    def delete(self, call: Call[DiskArgs]) -> None:
+        args, progress = call.args, call.progress
         if args.retain_on_delete:
             progress("retain_on_delete: keeping the DataVolume and its data")
             return
-        deadline = Deadline(parse_duration(args.timeouts.delete))
-        api, ns = self._open(args, deadline)
-        if delete_owned(api, DATA_VOLUME, args.name, ns, owner=owner, progress=progress) == "deleted":
-            wait(Watch(api, DATA_VOLUME, args.name, ns).until(gone, "the DataVolume to be deleted", deadline, progress))
+        api, ns = self._open(call)
+        if delete_owned(api, DATA_VOLUME, args.name, ns, owner=call.owner, progress=progress) == "deleted":
+            deleting = Watch(api, DATA_VOLUME, args.name, ns)
+            wait(deleting.until(gone, "the DataVolume to be deleted", call.deadline, progress))

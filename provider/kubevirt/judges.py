@@ -218,3 +218,29 @@ def migration_settled(vmim_uid: str | None) -> Callable[[Obj], bool | None]:
         return True if vmim_uid is not None and state.get("migrationUid") not in (None, vmim_uid) else None
 
     return judge
+
+
+def snapshot_ready(obj: Obj) -> dict[str, Any] | None:
+    """A VirtualMachineSnapshot that is readyToUse; its Failed phase (or deletion) ends the wait."""
+    if obj is None:
+        raise OperationFailed("the VirtualMachineSnapshot was deleted while being taken")
+    status = obj.get("status") or {}
+    if status.get("readyToUse") is True:
+        return obj
+    if status.get("phase") == "Failed":
+        error = (status.get("error") or {}).get("message")
+        raise OperationFailed(f"the snapshot failed: {error or _messages(obj)}")
+    return None
+
+
+def restore_complete(obj: Obj) -> dict[str, Any] | None:
+    """A VirtualMachineRestore that completed; a Failure condition (or deletion) ends the wait."""
+    if obj is None:
+        raise OperationFailed("the VirtualMachineRestore was deleted while restoring")
+    status = obj.get("status") or {}
+    if status.get("complete") is True:
+        return obj
+    failure = condition(obj, "Failure")
+    if failure is not None and failure.get("status") == "True":
+        raise OperationFailed(f"the restore failed: {failure.get('reason', '')} {failure.get('message', '')}".strip())
+    return None

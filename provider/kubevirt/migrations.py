@@ -11,17 +11,15 @@ Conflict, never watched, cancelled or deleted.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
-from ..core import MigrationRecord
+from ..core import Call, MigrationRecord
 from ..errors import OperationFailed
 from ..models import MigrationArgs
-from ..models.common import parse_duration
 from ..outputs import MigrationOutputs, carried
 from ..ownership import Owner
 from ..waiting import Deadline, Progress, wait
-from .base import KubevirtReconciler, kubevirt_target
+from .base import KubevirtReconciler
 from .client import VMI, VMIM, Api
 from .judges import MIGRATION_FINAL, gone, migration_final, migration_settled
 from .owned import apply_owned, delete_owned, foreign, owned_or_left
@@ -36,9 +34,9 @@ _CANCEL = 60.0
 class VmimReconciler(MigrationRecord, KubevirtReconciler):
     """CRUD of Migration resources on KubeVirt."""
 
-    def create(self, args: MigrationArgs, *, owner: Owner, progress: Progress) -> MigrationOutputs:
-        deadline = Deadline(parse_duration(args.timeouts.create))
-        api, ns = self._open(args, deadline)
+    def create(self, call: Call[MigrationArgs]) -> MigrationOutputs:
+        args, owner, progress, deadline = call.args, call.owner, call.progress, call.deadline
+        api, ns = self._open(call)
         existing = api.get(VMIM, args.name, ns)
         if existing is not None and not owned(existing, owner):
             raise foreign(VMIM, args.name, ns, existing, owner, args.name)
@@ -103,20 +101,19 @@ class VmimReconciler(MigrationRecord, KubevirtReconciler):
             )
         )
 
-    def read(
-        self, args: MigrationArgs, state: Mapping[str, Any], *, owner: Owner, progress: Progress
-    ) -> tuple[dict[str, Any], MigrationOutputs] | None:
-        api = self._api(args, Deadline(parse_duration(args.timeouts.create)))
-        obj = api.get(VMIM, args.name, kubevirt_target(args).namespace)
-        outputs = dict(state)
-        if owned(obj, owner):
+    def read(self, call: Call[MigrationArgs]) -> tuple[dict[str, Any], MigrationOutputs] | None:
+        args = call.args
+        api, ns = self._open(call)
+        obj = api.get(VMIM, args.name, ns)
+        outputs = dict(call.state)
+        if owned(obj, call.owner):
             outputs["phase"] = phase(obj)
         # A finished migration whose record was cleaned up is still history, not drift.
         return args.model_dump(mode="json", exclude_none=True), carried(outputs, MigrationOutputs)
 
-    def delete(self, args: MigrationArgs, state: Mapping[str, Any], *, owner: Owner, progress: Progress) -> None:
-        deadline = Deadline(parse_duration(args.timeouts.delete))
-        api, ns = self._open(args, deadline)
+    def delete(self, call: Call[MigrationArgs]) -> None:
+        args, owner, progress, deadline = call.args, call.owner, call.progress, call.deadline
+        api, ns = self._open(call)
         obj = owned_or_left(api, VMIM, args.name, ns, owner=owner, progress=progress)
         if obj is None:
             return

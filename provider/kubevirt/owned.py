@@ -4,9 +4,10 @@ I/O, on top of `client.Api`. Every decision compares the owner marker the
 object carries (`parse.parse_owner`, written by render.py) with the resource's
 owner:
 
-- absent            -> create with POST (never overwrites: an object someone else
-                       creates meanwhile makes it fail, and is judged again), then
-                       turn the create's field ownership into server-side apply's;
+- absent            -> create (`Api.create`: never overwrites; an object someone else
+                       creates meanwhile makes it fail, and is judged again); objects
+                       created by a POST (older releases) get their field ownership
+                       turned into server-side apply's;
 - ours              -> server-side apply onto exactly that object (its UID), so a
                        rerun of an interrupted create adopts what it made and finishes;
 - someone else's    -> Conflict naming the object, which is left byte-for-byte
@@ -30,7 +31,7 @@ from functools import partial
 from typing import Any, Literal, TypeVar
 
 from ..errors import Conflict, InvalidSpec, NotFound, ProviderError
-from ..ownership import Owner
+from ..ownership import Owner, readable
 from ..waiting import Progress
 from .client import Api, Gvr
 from .parse import owned, parse_owner
@@ -75,15 +76,24 @@ def refuse_foreign(api: Api, bodies: list[tuple[Gvr, dict[str, Any]]], *, owner:
         return
     for gvr, body in bodies:
         name, namespace = body["metadata"]["name"], body["metadata"].get("namespace")
-        current = api.get(gvr, name, namespace)
+        current = api.peek(gvr, name, namespace)
+        if current is not None and not owned(current, owner):
+            current = api.get(gvr, name, namespace)  # a refusal is only ever made on a fresh read
         if current is not None and not owned(current, owner):
             raise foreign(gvr, name, namespace, current, owner, api.resource)
 
 
-def fetch_owned(api: Api, gvr: Gvr, name: str, namespace: str | None, *, owner: Owner) -> dict[str, Any] | None:
-    """The object when it exists and is ours; None when it is absent or someone else's."""
+def fetch_owned(
+    api: Api, gvr: Gvr, name: str, namespace: str | None, *, owner: Owner, adopt: bool = False
+) -> dict[str, Any] | None:
+    """The object when it exists and is ours (or, with `adopt`, unmarked); None when it is absent or
+    someone else's. With `adopt`, an object another owner marked is a Conflict naming that owner
+    (`ownership.readable`). Read-only."""
     obj = api.get(gvr, name, namespace)
-    return obj if owned(obj, owner) else None
+    if obj is None:
+        return None
+    mine = readable(parse_owner(obj), owner, adopt=adopt, what=gvr.describe(name, namespace), resource=api.resource)
+    return obj if mine else None
 
 
 def owned_or_left(
@@ -115,9 +125,15 @@ def apply_owned(
     name: str = body["metadata"]["name"]
     namespace: str | None = body["metadata"].get("namespace")
     what = gvr.describe(name, namespace)
-    for _ in range(_ATTEMPTS):
-        current = api.get(gvr, name, namespace)
+    for attempt in range(_ATTEMPTS):
+        # The first look may be the kind's shared cache (`Api.peek`, possibly stale): a create never
+        # overwrites and an apply is bound to the UID, so a stale look costs one more round, never a
+        # wrong write; a refusal (NotFound, foreign) is only ever made on a fresh read.
+        peeked = attempt == 0
+        current = api.peek(gvr, name, namespace) if peeked else api.get(gvr, name, namespace)
         if current is None:
+            if must_exist and peeked:
+                continue
             if must_exist:
                 raise NotFound(f"{what} is gone; run `pulumi refresh`", resource=api.resource)
             try:
@@ -132,6 +148,8 @@ def apply_owned(
             _own_fields(api, gvr, current)
         elif adopt:
             verb = "adopted"
+        elif peeked:
+            continue
         else:
             raise foreign(gvr, name, namespace, current, owner, api.resource)
         uid = _uid(current)
@@ -157,14 +175,24 @@ def _own_fields(api: Api, gvr: Gvr, obj: dict[str, Any]) -> None:
             current = api.get(gvr, name, namespace)
 
 
-def delete_owned(api: Api, gvr: Gvr, name: str, namespace: str | None, *, owner: Owner, progress: Progress) -> Removal:
-    """Delete the object if it is ours: "deleted"; "absent" when gone; "foreign" (left, reported) otherwise."""
+def delete_owned(
+    api: Api,
+    gvr: Gvr,
+    name: str,
+    namespace: str | None,
+    *,
+    owner: Owner,
+    progress: Progress,
+    adopt: bool = False,
+) -> Removal:
+    """Delete the object if it is ours (or, with `adopt`, unmarked: imported and not updated since):
+    "deleted"; "absent" when gone; "foreign" (left, reported) otherwise."""
     what = gvr.describe(name, namespace)
     for _ in range(_ATTEMPTS):
         current = api.get(gvr, name, namespace)
         if current is None:
             return "absent"
-        if not owned(current, owner):
+        if not owned(current, owner) and not (adopt and parse_owner(current) is None):
             progress(f"left {what}: it is not owned by {owner}")
             return "foreign"
         uid = _uid(current)

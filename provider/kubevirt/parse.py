@@ -16,9 +16,26 @@ from typing import Any
 
 from ..models import BridgeArgs, DiskArgs, VirtualMachineArgs, quantity_bytes
 from ..models.common import dump
-from ..outputs import BridgeOutputs, DiskOutputs, MigrationOutputs, VmOutputs
+from ..models.instancetype import InstancetypeArgs, PreferenceArgs
+from ..outputs import (
+    BridgeOutputs,
+    DiskOutputs,
+    InstancetypeOutputs,
+    MigrationOutputs,
+    RestoreOutputs,
+    SnapshotOutputs,
+    VmOutputs,
+)
 from ..ownership import Owner
-from .render import MANAGED_BY, OWNER_KEYS, OWNER_RESOURCE, OWNER_STACK, dv_template_name
+from .render import (
+    MANAGED_BY,
+    OWNER_KEYS,
+    OWNER_RESOURCE,
+    OWNER_STACK,
+    PREFERENCE_FIRMWARE,
+    SNAPSHOT_DESCRIPTION,
+    dv_template_name,
+)
 
 
 def _get(obj: Any, *path: str) -> Any:
@@ -108,12 +125,32 @@ def parse_vm(obj: dict[str, Any], intent: VirtualMachineArgs) -> dict[str, Any]:
         out["cpu"] = parsed_cpu
     if intent.machine is not None:
         out["machine"] = _get(domain, "machine", "type")
-    out["firmware"] = "uefi" if _get(domain, "firmware", "bootloader", "efi") is not None else "bios"
+    efi = _get(domain, "firmware", "bootloader", "efi")
+    out["firmware"] = "uefi" if efi is not None else "bios"
+    out["secure_boot"] = isinstance(efi, dict) and efi.get("secureBoot", True) is not False
+    kernel_boot = _get(domain, "firmware", "kernelBoot")
+    if isinstance(kernel_boot, dict):
+        container = kernel_boot.get("container") or {}
+        parsed_kb = {
+            "container_image": container.get("image"),
+            "kernel": container.get("kernelPath"),
+            "initrd": container.get("initrdPath"),
+            "cmdline": kernel_boot.get("kernelArgs"),
+        }
+        out["kernel_boot"] = {k: v for k, v in parsed_kb.items() if v}
+    else:
+        out.pop("kernel_boot", None)
+    if intent.smm is not None:
+        smm = _get(domain, "features", "smm")
+        out["smm"] = smm.get("enabled", True) is not False if isinstance(smm, dict) else None
 
     devices = domain.get("devices") or {}
     out["serial_console"] = devices.get("autoattachSerialConsole", True) is not False
     out["vnc"] = devices.get("autoattachGraphicsDevice", True) is not False
     out["rng"] = devices.get("rng") is not None
+    out["usb_host_devices"] = [
+        {"name": h.get("name"), "resource_name": h.get("deviceName")} for h in devices.get("hostDevices") or []
+    ]
     out["disks"] = _disks(devices.get("disks") or [], tpl.get("volumes") or [], spec, intent)
     out["interfaces"] = _interfaces(devices.get("interfaces") or [], tpl.get("networks") or [], intent)
     if opts is not None:
@@ -151,6 +188,9 @@ def _disks(
             disk["secret"] = volume["secret"]["secretName"]
         elif _get(volume, "configMap", "name") is not None:
             disk["config_map"] = volume["configMap"]["name"]
+        elif _get(volume, "emptyDisk", "capacity") is not None:
+            capacity = volume["emptyDisk"]["capacity"]
+            disk["empty_disk"] = _quantity(capacity, want.empty_disk if want is not None else None)
         if "cdrom" in entry:
             disk["cdrom"] = True
             disk["bus"] = _get(entry, "cdrom", "bus") or "sata"
@@ -189,6 +229,14 @@ def _interfaces(
             nic["binding"] = binding
         if (want is not None and want.mac is not None) or entry.get("macAddress"):
             nic["mac"] = entry.get("macAddress")
+        nic["ports"] = [
+            {
+                **({"name": p["name"]} if p.get("name") else {}),
+                "port": p.get("port"),
+                "protocol": p.get("protocol", "TCP"),
+            }
+            for p in entry.get("ports") or []
+        ]
         out.append(nic)
     return out
 
@@ -395,6 +443,11 @@ _CAUSE_FIELDS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (_SPEC + r"domain\.devices\.interfaces\[(\d+)\]\.(?:masquerade|bridge|sriov)\b", r"interfaces[\1].binding"),
         (_SPEC + r"domain\.devices\.interfaces\[(\d+)\]\.macAddress$", r"interfaces[\1].mac"),
         (_SPEC + r"domain\.devices\.interfaces\[(\d+)\]\.model$", r"interfaces[\1].model"),
+        (
+            _SPEC + r"domain\.devices\.interfaces\[(\d+)\]\.ports\[(\d+)\]\.(name|protocol)$",
+            r"interfaces[\1].ports[\2].\3",
+        ),
+        (_SPEC + r"domain\.devices\.interfaces\[(\d+)\]\.ports\[(\d+)\]", r"interfaces[\1].ports[\2]"),
         (_SPEC + r"domain\.devices\.interfaces\[(\d+)\]", r"interfaces[\1]"),
         (_SPEC + r"networks\[(\d+)\]\.multus\.networkName$", r"interfaces[\1].network"),
         (_SPEC + r"networks\[(\d+)\]\.pod\b", r"interfaces[\1].pod"),
@@ -407,6 +460,13 @@ _CAUSE_FIELDS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (_SPEC + r"domain\.memory\.maxGuest$", "max_memory"),
         (_SPEC + r"domain\.cpu\.(sockets|cores|threads|model)$", r"cpu.\1"),
         (_SPEC + r"domain\.machine\.type$", "machine"),
+        (_SPEC + r"domain\.devices\.hostDevices\[(\d+)\]\.deviceName$", r"usb_host_devices[\1].resource_name"),
+        (_SPEC + r"domain\.devices\.hostDevices\[(\d+)\]", r"usb_host_devices[\1]"),
+        (_SPEC + r"domain\.firmware\.kernelBoot\.container\.image$", "kernel_boot.container_image"),
+        (_SPEC + r"domain\.firmware\.kernelBoot\.container\.kernelPath$", "kernel_boot.kernel"),
+        (_SPEC + r"domain\.firmware\.kernelBoot\.container\.initrdPath$", "kernel_boot.initrd"),
+        (_SPEC + r"domain\.firmware\.kernelBoot\.kernelArgs$", "kernel_boot.cmdline"),
+        (_SPEC + r"domain\.firmware\.kernelBoot\b", "kernel_boot"),
         (r"^spec\.runStrategy$", "kubevirt.run_strategy"),
         (r"^spec\.storage\.resources\.requests\.storage$", "size"),
         (r"^spec\.vmiName$", "vm"),
@@ -433,3 +493,111 @@ def parse_status_causes(status: Mapping[str, Any]) -> list[str]:
     """The field paths a Kubernetes `Status` (a 422's body) names in `details.causes`, in order."""
     causes = _get(status, "details", "causes") or []
     return [str(c["field"]) for c in causes if isinstance(c, dict) and c.get("field")]
+
+
+def _object_meta(out: dict[str, Any], obj: dict[str, Any], *, drop: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The name, labels and annotations of a live object into `out` (the owner marker and `drop` left out);
+    the annotations left for the caller."""
+    meta = obj.get("metadata") or {}
+    out["name"] = meta.get("name")
+    out["labels"] = _labels(meta)
+    annotations = {k: v for k, v in (meta.get("annotations") or {}).items() if k not in OWNER_KEYS and k not in drop}
+    out["annotations"] = annotations
+    return annotations
+
+
+def parse_instancetype(obj: dict[str, Any], intent: InstancetypeArgs) -> dict[str, Any]:
+    """A (Cluster)Instancetype as Instancetype data, in the shape of `dump(intent)`."""
+    out = dump(intent)
+    _object_meta(out, obj)
+    spec = obj.get("spec") or {}
+    cpu = spec.get("cpu") or {}
+    parsed_cpu: dict[str, Any] = {
+        "guest": cpu.get("guest"),
+        "dedicated_cpu_placement": bool(cpu.get("dedicatedCPUPlacement", False)),
+        "isolate_emulator_thread": bool(cpu.get("isolateEmulatorThread", False)),
+    }
+    for key, field in (("model", "model"), ("maxSockets", "max_sockets")):
+        if cpu.get(key) is not None:
+            parsed_cpu[field] = cpu[key]
+    out["cpu"] = parsed_cpu
+    memory = spec.get("memory") or {}
+    parsed_memory: dict[str, Any] = {"guest": _quantity(memory.get("guest"), intent.memory.guest)}
+    if memory.get("maxGuest") is not None:
+        parsed_memory["max_guest"] = _quantity(memory["maxGuest"], intent.memory.max_guest)
+    if _get(memory, "hugepages", "pageSize") is not None:
+        parsed_memory["hugepages_page_size"] = memory["hugepages"]["pageSize"]
+    if memory.get("overcommitPercent") is not None:
+        parsed_memory["overcommit_percent"] = memory["overcommitPercent"]
+    out["memory"] = parsed_memory
+    out["node_selector"] = dict(spec.get("nodeSelector") or {})
+    out["vm_annotations"] = dict(spec.get("annotations") or {})
+    if spec.get("ioThreadsPolicy") is not None:
+        out["io_threads_policy"] = spec["ioThreadsPolicy"]
+    else:
+        out.pop("io_threads_policy", None)
+    return out
+
+
+def parse_preference(obj: dict[str, Any], intent: PreferenceArgs) -> dict[str, Any]:
+    """A (Cluster)Preference as Preference data, in the shape of `dump(intent)`."""
+    out = dump(intent)
+    _object_meta(out, obj)
+    spec = obj.get("spec") or {}
+    devices = spec.get("devices") or {}
+    firmware = spec.get("firmware") or {}
+    observed: dict[str, Any] = {
+        "cpu_topology": _get(spec, "cpu", "preferredCPUTopology"),
+        "disk_bus": devices.get("preferredDiskBus"),
+        "cdrom_bus": devices.get("preferredCdromBus"),
+        "interface_model": devices.get("preferredInterfaceModel"),
+        "autoattach_graphics": devices.get("preferredAutoattachGraphicsDevice"),
+        "autoattach_serial_console": devices.get("preferredAutoattachSerialConsole"),
+        "firmware": next((name for name, block in PREFERENCE_FIRMWARE.items() if block == firmware), None),
+        "machine_type": _get(spec, "machine", "preferredMachineType"),
+        "termination_grace_period_seconds": spec.get("preferredTerminationGracePeriodSeconds"),
+        "storage_class": _get(spec, "volumes", "preferredStorageClassName"),
+        "min_cpu": _get(spec, "requirements", "cpu", "guest"),
+        "min_memory": _quantity(_get(spec, "requirements", "memory", "guest"), intent.min_memory),
+    }
+    # rng=False renders nothing, like rng unset: the intent decides which of the two it reads back as
+    observed["rng"] = True if "preferredRng" in devices else (False if intent.rng is False else None)
+    for field, value in observed.items():
+        if value is None:
+            out.pop(field, None)
+        else:
+            out[field] = value
+    return out
+
+
+def parse_instancetype_outputs(name: str, kind: str) -> InstancetypeOutputs:
+    """The reference a VM's kubevirt.instancetype / kubevirt.preference takes."""
+    return {"ref": {"name": name, "kind": kind}}
+
+
+def parse_vm_snapshot_outputs(obj: Mapping[str, Any] | None) -> SnapshotOutputs:
+    """readyToUse, phase and creation time of a VirtualMachineSnapshot."""
+    status = (obj or {}).get("status") or {}
+    return {
+        "ready": status.get("readyToUse") is True,
+        "phase": status.get("phase"),
+        "creation_time": status.get("creationTime"),
+        "vm_state": None,
+    }
+
+
+def parse_vm_restore_outputs(obj: Mapping[str, Any] | None) -> RestoreOutputs:
+    """Whether a VirtualMachineRestore completed, and when."""
+    status = (obj or {}).get("status") or {}
+    return {
+        "complete": status.get("complete") is True,
+        "phase": "Complete" if status.get("complete") is True else None,
+        "restore_time": status.get("restoreTime"),
+        "vm_state": None,
+    }
+
+
+def parse_snapshot_description(obj: Mapping[str, Any]) -> str | None:
+    """The description a VirtualMachineSnapshot carries (an annotation)."""
+    value = _get(obj, "metadata", "annotations", SNAPSHOT_DESCRIPTION)
+    return value if isinstance(value, str) else None

@@ -18,8 +18,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..models import BridgeArgs, DiskArgs, MigrationArgs, VirtualMachineArgs
+from ..models import BridgeArgs, DiskArgs, KernelBoot, MigrationArgs, VirtualMachineArgs
+from ..models.instancetype import InstancetypeArgs, PreferenceArgs
 from ..models.kubevirt import ClusterRef, Probe
+from ..models.snapshot import SnapshotArgs, SnapshotRestoreArgs
 from ..models.sources import BlankSource, CloneSource, DiskSource, DiskTemplate, RegistrySource, UrlSource
 from ..ownership import Owner
 
@@ -61,6 +63,24 @@ POLICY_LABEL = "nmstate.io/policy"
 NAD = Gvr("k8s.cni.cncf.io", "v1", "network-attachment-definitions", "NetworkAttachmentDefinition")
 SECRET = Gvr("", "v1", "secrets", "Secret")
 PVC = Gvr("", "v1", "persistentvolumeclaims", "PersistentVolumeClaim")
+INSTANCETYPE = Gvr("instancetype.kubevirt.io", "v1beta1", "virtualmachineinstancetypes", "VirtualMachineInstancetype")
+CLUSTER_INSTANCETYPE = Gvr(
+    "instancetype.kubevirt.io",
+    "v1beta1",
+    "virtualmachineclusterinstancetypes",
+    "VirtualMachineClusterInstancetype",
+    namespaced=False,
+)
+PREFERENCE = Gvr("instancetype.kubevirt.io", "v1beta1", "virtualmachinepreferences", "VirtualMachinePreference")
+CLUSTER_PREFERENCE = Gvr(
+    "instancetype.kubevirt.io",
+    "v1beta1",
+    "virtualmachineclusterpreferences",
+    "VirtualMachineClusterPreference",
+    namespaced=False,
+)
+VM_SNAPSHOT = Gvr("snapshot.kubevirt.io", "v1beta1", "virtualmachinesnapshots", "VirtualMachineSnapshot")
+VM_RESTORE = Gvr("snapshot.kubevirt.io", "v1beta1", "virtualmachinerestores", "VirtualMachineRestore")
 
 MANAGED_BY = {"app.kubernetes.io/managed-by": "pulumi-kubevirt"}
 OWNER_STACK = "pulumi-kubevirt.dev/stack"
@@ -119,7 +139,9 @@ def render_vm(args: VirtualMachineArgs, *, namespace: str, owner: Owner) -> dict
         annotations["pulumi-kubevirt.dev/description"] = args.description
     meta = _metadata(args.name, namespace, owner, labels=args.labels, annotations=annotations)
     spec: dict[str, Any] = {"runStrategy": run_strategy(args), "template": _template(args)}
-    templates = [_dv_template(d.name, args.name, d.template, owner) for d in args.disks if d.template is not None]
+    templates = [
+        _dv_template(d.name, args.name, d.template, owner, namespace) for d in args.disks if d.template is not None
+    ]
     if templates:
         spec["dataVolumeTemplates"] = templates
     if opts is not None and opts.instancetype is not None:
@@ -150,8 +172,16 @@ def _template(args: VirtualMachineArgs) -> dict[str, Any]:
         domain["memory"] = memory
     if args.machine is not None:
         domain["machine"] = {"type": args.machine}
+    firmware: dict[str, Any] = {}
     if args.firmware == "uefi":
-        domain["firmware"] = {"bootloader": {"efi": {"secureBoot": False}}}
+        # explicit either way: KubeVirt's default for an efi bootloader is secureBoot true
+        firmware["bootloader"] = {"efi": {"secureBoot": args.secure_boot}}
+    if args.kernel_boot is not None:
+        firmware["kernelBoot"] = _kernel_boot(args.kernel_boot)
+    if firmware:
+        domain["firmware"] = firmware
+    if args.smm is not None:
+        domain["features"] = {"smm": {"enabled": args.smm}}
     spec: dict[str, Any] = {"domain": domain}
     networks = [
         {"name": nic.name, "pod": {}} if nic.pod else {"name": nic.name, "multus": {"networkName": nic.network}}
@@ -190,6 +220,18 @@ def _template(args: VirtualMachineArgs) -> dict[str, Any]:
             spec["hostname"] = opts.hostname
     template_meta: dict[str, Any] = {"labels": _labels({**args.labels, "kubevirt.io/domain": args.name})}
     return {"metadata": template_meta, "spec": spec}
+
+
+def _kernel_boot(kb: KernelBoot) -> dict[str, Any]:
+    container: dict[str, Any] = {"image": kb.container_image}
+    if kb.kernel is not None:
+        container["kernelPath"] = kb.kernel
+    if kb.initrd is not None:
+        container["initrdPath"] = kb.initrd
+    out: dict[str, Any] = {"container": container}
+    if kb.cmdline is not None:
+        out["kernelArgs"] = kb.cmdline
+    return out
 
 
 def _toleration(t: dict[str, Any]) -> dict[str, Any]:
@@ -241,6 +283,11 @@ def _devices(args: VirtualMachineArgs) -> dict[str, Any]:
         entry = {"name": nic.name, binding: {}, "model": nic.model}
         if nic.mac is not None:
             entry["macAddress"] = nic.mac
+        if nic.ports:
+            entry["ports"] = [
+                {**({"name": p.name} if p.name is not None else {}), "port": p.port, "protocol": p.protocol}
+                for p in nic.ports
+            ]
         interfaces.append(entry)
     devices: dict[str, Any] = {
         "disks": disks,
@@ -250,6 +297,8 @@ def _devices(args: VirtualMachineArgs) -> dict[str, Any]:
     }
     if args.rng:
         devices["rng"] = {}
+    if args.usb_host_devices:
+        devices["hostDevices"] = [{"name": u.name, "deviceName": u.resource_name} for u in args.usb_host_devices]
     return devices
 
 
@@ -269,6 +318,8 @@ def _volumes(args: VirtualMachineArgs) -> list[dict[str, Any]]:
             entry["secret"] = {"secretName": disk.secret}
         elif disk.config_map is not None:
             entry["configMap"] = {"name": disk.config_map}
+        elif disk.empty_disk is not None:
+            entry["emptyDisk"] = {"capacity": disk.empty_disk}
         volumes.append(entry)
     ci = args.cloud_init
     if ci is not None:
@@ -289,12 +340,17 @@ def template_data_volumes(args: VirtualMachineArgs) -> list[str]:
     return [dv_template_name(args.name, d.name) for d in args.disks if d.template is not None]
 
 
-def _dv_template(disk: str, vm: str, template: DiskTemplate, owner: Owner) -> dict[str, Any]:
+def _dv_template(disk: str, vm: str, template: DiskTemplate, owner: Owner, namespace: str) -> dict[str, Any]:
     """KubeVirt creates the DataVolume from this (metadata included) and garbage-collects it with the VM."""
     return {
         "metadata": _metadata(dv_template_name(vm, disk), None, owner),
         "spec": dv_spec(
-            template.source, template.size, template.storage_class, template.access_modes, template.volume_mode
+            template.source,
+            template.size,
+            template.storage_class,
+            template.access_modes,
+            template.volume_mode,
+            namespace=namespace,
         ),
     }
 
@@ -305,8 +361,11 @@ def dv_spec(
     storage_class: str | None,
     access_modes: Sequence[str] | None,
     volume_mode: str | None,
+    *,
+    namespace: str,
 ) -> dict[str, Any]:
-    """A DataVolume spec with the `storage` API (StorageProfiles fill what is unset)."""
+    """A DataVolume spec with the `storage` API (StorageProfiles fill what is unset); `namespace` is the
+    DataVolume's own, where a clone's source claim is unless the source names another."""
     storage: dict[str, Any] = {"resources": {"requests": {"storage": size}}}
     if storage_class is not None:
         storage["storageClassName"] = storage_class
@@ -314,19 +373,17 @@ def dv_spec(
         storage["accessModes"] = list(access_modes)
     if volume_mode is not None:
         storage["volumeMode"] = volume_mode
-    return {"source": _dv_source(source), "storage": storage}
+    return {"source": _dv_source(source, namespace), "storage": storage}
 
 
-def _dv_source(source: DiskSource) -> dict[str, Any]:
+def _dv_source(source: DiskSource, namespace: str) -> dict[str, Any]:
     if isinstance(source, UrlSource):
         return {"http": {"url": source.url}}
     if isinstance(source, RegistrySource):
         return {"registry": {"url": source.url}}
     if isinstance(source, CloneSource):
-        pvc: dict[str, Any] = {"name": source.pvc}
-        if source.pvc_namespace is not None:
-            pvc["namespace"] = source.pvc_namespace
-        return {"pvc": pvc}
+        # CDI requires the namespace of a clone's source claim (the schema's `required`)
+        return {"pvc": {"name": source.pvc, "namespace": source.pvc_namespace or namespace}}
     if isinstance(source, BlankSource):
         return {"blank": {}}
     raise ValueError(f"source kind {source.kind!r} has no DataVolume form")  # the model forbids it
@@ -340,7 +397,9 @@ def render_data_volume(args: DiskArgs, *, namespace: str, owner: Owner) -> dict[
     return {
         **DATA_VOLUME.header(),
         "metadata": _metadata(args.name, namespace, owner, annotations=annotations),
-        "spec": dv_spec(args.source, size, args.storage_class, args.access_modes, args.volume_mode),
+        "spec": dv_spec(
+            args.source, size, args.storage_class, args.access_modes, args.volume_mode, namespace=namespace
+        ),
     }
 
 
@@ -489,3 +548,132 @@ def render_vmim(args: MigrationArgs, *, namespace: str, owner: Owner) -> dict[st
         spec["addedNodeSelector"] = dict(args.target_node_selector)
     meta = _metadata(args.name, namespace, owner, annotations=dict(args.annotations))
     return {**VMIM.header(), "metadata": meta, "spec": spec}
+
+
+def instancetype_gvr(args: InstancetypeArgs) -> Gvr:
+    """The namespaced or the cluster-scoped instancetype resource."""
+    return CLUSTER_INSTANCETYPE if args.cluster else INSTANCETYPE
+
+
+def preference_gvr(args: PreferenceArgs) -> Gvr:
+    """The namespaced or the cluster-scoped preference resource."""
+    return CLUSTER_PREFERENCE if args.cluster else PREFERENCE
+
+
+def render_instancetype(args: InstancetypeArgs, *, namespace: str, owner: Owner) -> dict[str, Any]:
+    """An instancetype.kubevirt.io/v1beta1 (Cluster)Instancetype."""
+    gvr = instancetype_gvr(args)
+    cpu: dict[str, Any] = {"guest": args.cpu.guest}
+    if args.cpu.model is not None:
+        cpu["model"] = args.cpu.model
+    if args.cpu.dedicated_cpu_placement:
+        cpu["dedicatedCPUPlacement"] = True
+    if args.cpu.isolate_emulator_thread:
+        cpu["isolateEmulatorThread"] = True
+    if args.cpu.max_sockets is not None:
+        cpu["maxSockets"] = args.cpu.max_sockets
+    memory: dict[str, Any] = {"guest": args.memory.guest}
+    if args.memory.max_guest is not None:
+        memory["maxGuest"] = args.memory.max_guest
+    if args.memory.hugepages_page_size is not None:
+        memory["hugepages"] = {"pageSize": args.memory.hugepages_page_size}
+    if args.memory.overcommit_percent is not None:
+        memory["overcommitPercent"] = args.memory.overcommit_percent
+    spec: dict[str, Any] = {"cpu": cpu, "memory": memory}
+    if args.node_selector:
+        spec["nodeSelector"] = dict(args.node_selector)
+    if args.io_threads_policy is not None:
+        spec["ioThreadsPolicy"] = args.io_threads_policy
+    if args.vm_annotations:
+        spec["annotations"] = dict(args.vm_annotations)
+    meta = _metadata(
+        args.name,
+        namespace if gvr.namespaced else None,
+        owner,
+        labels=dict(args.labels),
+        annotations=dict(args.annotations),
+    )
+    return {**gvr.header(), "metadata": meta, "spec": spec}
+
+
+PREFERENCE_FIRMWARE: dict[str, dict[str, Any]] = {
+    "bios": {"preferredUseBios": True},
+    "efi": {"preferredUseEfi": True, "preferredUseSecureBoot": False},
+    "efi-secure-boot": {"preferredUseEfi": True, "preferredUseSecureBoot": True},
+}
+"""PreferenceArgs.firmware -> the preference's firmware block (secure boot needs SMM: see render_preference)."""
+
+
+def render_preference(args: PreferenceArgs, *, namespace: str, owner: Owner) -> dict[str, Any]:
+    """An instancetype.kubevirt.io/v1beta1 (Cluster)Preference."""
+    gvr = preference_gvr(args)
+    spec: dict[str, Any] = {}
+    if args.cpu_topology is not None:
+        spec["cpu"] = {"preferredCPUTopology": args.cpu_topology}
+    devices: dict[str, Any] = {}
+    for value, key in (
+        (args.disk_bus, "preferredDiskBus"),
+        (args.cdrom_bus, "preferredCdromBus"),
+        (args.interface_model, "preferredInterfaceModel"),
+        (args.autoattach_graphics, "preferredAutoattachGraphicsDevice"),
+        (args.autoattach_serial_console, "preferredAutoattachSerialConsole"),
+    ):
+        if value is not None:
+            devices[key] = value
+    if args.rng:
+        devices["preferredRng"] = {}
+    if devices:
+        spec["devices"] = devices
+    if args.firmware is not None:
+        spec["firmware"] = dict(PREFERENCE_FIRMWARE[args.firmware])
+        if args.firmware == "efi-secure-boot":
+            spec["features"] = {"preferredSmm": {"enabled": True}}  # KubeVirt refuses secure boot without SMM
+    if args.machine_type is not None:
+        spec["machine"] = {"preferredMachineType": args.machine_type}
+    if args.termination_grace_period_seconds is not None:
+        spec["preferredTerminationGracePeriodSeconds"] = args.termination_grace_period_seconds
+    if args.storage_class is not None:
+        spec["volumes"] = {"preferredStorageClassName": args.storage_class}
+    requirements: dict[str, Any] = {}
+    if args.min_cpu is not None:
+        requirements["cpu"] = {"guest": args.min_cpu}
+    if args.min_memory is not None:
+        requirements["memory"] = {"guest": args.min_memory}
+    if requirements:
+        spec["requirements"] = requirements
+    meta = _metadata(
+        args.name,
+        namespace if gvr.namespaced else None,
+        owner,
+        labels=dict(args.labels),
+        annotations=dict(args.annotations),
+    )
+    return {**gvr.header(), "metadata": meta, "spec": spec}
+
+
+SNAPSHOT_DESCRIPTION = "pulumi-kubevirt.dev/description"
+
+
+def render_vm_snapshot(args: SnapshotArgs, *, namespace: str, owner: Owner) -> dict[str, Any]:
+    """A snapshot.kubevirt.io/v1beta1 VirtualMachineSnapshot of the VM `args.vm`."""
+    annotations = dict(args.annotations)
+    if args.description is not None:
+        annotations[SNAPSHOT_DESCRIPTION] = args.description
+    spec: dict[str, Any] = {"source": {"apiGroup": VM.group, "kind": VM.kind, "name": args.vm}}
+    if args.failure_deadline is not None:
+        spec["failureDeadline"] = args.failure_deadline
+    meta = _metadata(args.name, namespace, owner, labels=dict(args.labels), annotations=annotations)
+    return {**VM_SNAPSHOT.header(), "metadata": meta, "spec": spec}
+
+
+def render_vm_restore(args: SnapshotRestoreArgs, *, namespace: str, owner: Owner) -> dict[str, Any]:
+    """A snapshot.kubevirt.io/v1beta1 VirtualMachineRestore of `args.snapshot` onto the VM `args.vm`."""
+    spec: dict[str, Any] = {
+        "target": {"apiGroup": VM.group, "kind": VM.kind, "name": args.vm_name},
+        "virtualMachineSnapshotName": args.snapshot,
+    }
+    if args.target_readiness_policy is not None:
+        spec["targetReadinessPolicy"] = args.target_readiness_policy
+    annotations = {"pulumi-kubevirt.dev/trigger": args.trigger} if args.trigger is not None else {}
+    meta = _metadata(args.name, namespace, owner, annotations=annotations)
+    return {**VM_RESTORE.header(), "metadata": meta, "spec": spec}

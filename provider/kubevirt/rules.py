@@ -47,3 +47,21 @@ BRIDGE_RULES: list[Rule] = [
 ]
 """nmstate re-applies a changed policy on the nodes (live). A changed NAD (bridge,
 VLAN, CNI options) reaches a VM's NIC only when the VM restarts: restart."""
+
+INSTANCETYPE_RULES: list[Rule] = [
+    ("name", "replace"),
+    ("target*", "replace"),
+    ("cluster", "replace"),
+    ("timeouts*", "none"),
+]
+"""Instancetypes and preferences: every other field is an in-place edit of the object (live).
+What a user sees: the object changes at once, but each VM that already uses it runs on the
+ControllerRevision KubeVirt captured when the VM first referenced it (status.instancetypeRef /
+preferenceRef), so neither the running VM nor its next restart picks the change up; VMs created
+afterwards (or a VM whose revision reference is cleared) get the new sizes."""
+
+SNAPSHOT_RULES: list[Rule] = [
+    ("timeouts*", "none"),
+]
+"""A snapshot is one point in time, and a restore one event: any other change takes a new
+snapshot / runs a new restore (replace). Shared by both backends."""

@@ -12,12 +12,13 @@ stop/start cycle of the runStrategy.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
+from ..core import Call
 from ..errors import OperationFailed, WaitTimeout
 from ..models import VirtualMachineArgs
-from ..models.common import dump, parse_duration
+from ..models.common import dump
 from ..outputs import VmOutputs
 from ..ownership import Owner
 from ..plan import Plan
@@ -39,9 +40,9 @@ _ROLLBACK = 10.0
 class VmReconciler(KubevirtReconciler):
     """CRUD of VirtualMachine resources on KubeVirt."""
 
-    def create(self, args: VirtualMachineArgs, *, owner: Owner, progress: Progress) -> VmOutputs:
-        deadline = Deadline(parse_duration(args.timeouts.create))
-        api, ns = self._open(args, deadline)
+    def create(self, call: Call[VirtualMachineArgs]) -> VmOutputs:
+        args, owner, progress = call.args, call.owner, call.progress
+        api, ns = self._open(call)
         secrets = self._secrets(args, ns, owner)
         vm = render.render_vm(args, namespace=ns, owner=owner)
         refuse_foreign(api, [*((SECRET, s) for s in secrets), (VM, vm)], owner=owner, adopt=args.adopt)
@@ -51,13 +52,14 @@ class VmReconciler(KubevirtReconciler):
                 if apply_owned(api, SECRET, secret, owner=owner, adopt=args.adopt, progress=progress).verb != "adopted":
                     made.append((SECRET, secret["metadata"]["name"], ns))
             progress("applying the VirtualMachine")
-            if apply_owned(api, VM, vm, owner=owner, adopt=args.adopt, progress=progress).verb != "adopted":
+            written = apply_owned(api, VM, vm, owner=owner, adopt=args.adopt, progress=progress)
+            if written.verb != "adopted":
                 # KubeVirt makes the template DataVolumes (marked ours by the template metadata) after the
                 # VM; removed after it, so the VM controller cannot make them again meanwhile.
                 made.extend((DATA_VOLUME, dv, ns) for dv in reversed(render.template_data_volumes(args)))
                 made.append((VM, args.name, ns))
-            self._settle(api, args, ns, deadline, progress)
-            return self._outputs(api, args, ns)
+            seen, vmi = self._settle(api, args, ns, call.deadline, progress, written=written.obj)
+            return self._outputs(api, args, ns, vm=seen, vmi=vmi)
         except BaseException:
             # Never what was adopted: that was the user's before this create.
             roll_back(api.within(_ROLLBACK), made, owner=owner, progress=progress)
@@ -99,35 +101,70 @@ class VmReconciler(KubevirtReconciler):
         except WaitTimeout:
             progress(f"virt-controller did not report generation {generation}; conditions may lag")
 
-    def _settle(self, api: Api, args: VirtualMachineArgs, ns: str, deadline: Deadline, progress: Progress) -> None:
+    def _settle(
+        self,
+        api: Api,
+        args: VirtualMachineArgs,
+        ns: str,
+        deadline: Deadline,
+        progress: Progress,
+        *,
+        written: dict[str, Any] | None = None,
+    ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+        """Wait for the run strategy's state; the VM and its instance as last seen, for the outputs
+        (None: read them again). `written`: the VM as this create's apply returned it (the wait starts
+        there, with no read)."""
         strategy = render.run_strategy(args)
+        seen: dict[str, Any] | None = None
         if strategy in ("Always", "RerunOnFailure"):
             progress("waiting for the VM to be Ready")
-            wait(Watch(api, VM, args.name, ns).until(vm_ready(deadline), "the VM to be Ready", deadline, progress))
+            seen = wait(
+                Watch(api, VM, args.name, ns, after=written).until(
+                    _ready(deadline), "the VM to be Ready", deadline, progress
+                )
+            )
         elif strategy == "Halted":
-            wait(Watch(api, VM, args.name, ns).until(vm_stopped, "the VM to stop", deadline, progress))
-        vmi = api.get(VMI, args.name, ns)
+            wait(Watch(api, VM, args.name, ns, after=written).until(vm_stopped, "the VM to stop", deadline, progress))
+        vmi = self._instance(api, args, ns, seen if written is not None else None)
         paused = condition(vmi, "Paused") is not None
         if args.run_state == "paused" and not paused:
             progress("pausing")
             api.subresource(VMI, args.name, ns, "pause")
-        elif args.run_state == "running" and paused:
+            return seen, None
+        if args.run_state == "running" and paused:
             progress("unpausing")
             api.subresource(VMI, args.name, ns, "unpause")
+            return seen, None
+        return seen, vmi
 
-    def read(
-        self, args: VirtualMachineArgs, state: Mapping[str, Any], *, owner: Owner, progress: Progress
-    ) -> tuple[dict[str, Any], VmOutputs] | None:
-        deadline = Deadline(parse_duration(args.timeouts.create))
-        api, ns = self._open(args, deadline)
-        obj = fetch_owned(api, VM, args.name, ns, owner=owner)
+    def _instance(
+        self, api: Api, args: VirtualMachineArgs, ns: str, created: dict[str, Any] | None
+    ) -> dict[str, Any] | None:
+        """The VMI. For a VM this create made and saw Ready, the VMI informer's copy when it is that VM's
+        (its controller is the VM's UID, new with this create) and Ready: what made the VM Ready, with no
+        request; otherwise a GET."""
+        if created is not None:
+            cached = api.peek(VMI, args.name, ns)
+            uid = (created.get("metadata") or {}).get("uid")
+            owners = [ref.get("uid") for ref in ((cached or {}).get("metadata") or {}).get("ownerReferences") or []]
+            ready = condition(cached, "Ready")
+            if cached is not None and uid in owners and ready is not None and ready.get("status") == "True":
+                return cached
+        return api.get(VMI, args.name, ns)
+
+    def read(self, call: Call[VirtualMachineArgs]) -> tuple[dict[str, Any], VmOutputs] | None:
+        args = call.args
+        api, ns = self._open(call)
+        obj = fetch_owned(api, VM, args.name, ns, owner=call.owner)
         if obj is None:
-            return self._remnant(api, args, ns, owner)
+            return self._remnant(api, args, ns, call.owner)
         observed = parse_vm(obj, args)
-        vmi = api.get(VMI, args.name, ns)
+        # The VMI from the namespace's shared informer (one list for a whole refresh, not a GET per VM):
+        # as fresh as its watch, which is what a refresh is (a snapshot of a moving system) anyway.
+        vmi = api.peek(VMI, args.name, ns)
         if condition(vmi, "Paused") is not None:
             observed["run_state"] = "paused"
-        return observed, self._outputs(api, args, ns, vm=obj, vmi=vmi)
+        return observed, self._outputs(api, args, ns, vm=obj, vmi=vmi or {})
 
     def _remnant(
         self, api: Api, args: VirtualMachineArgs, ns: str, owner: Owner
@@ -145,18 +182,9 @@ class VmReconciler(KubevirtReconciler):
         outputs["state"] = outputs["printable_status"] = "Missing"
         return observed, outputs
 
-    def update(
-        self,
-        old: VirtualMachineArgs,
-        new: VirtualMachineArgs,
-        plan: Plan,
-        state: Mapping[str, Any],
-        *,
-        owner: Owner,
-        progress: Progress,
-    ) -> VmOutputs:
-        deadline = Deadline(parse_duration(new.timeouts.update))
-        api, ns = self._open(new, deadline)
+    def update(self, call: Call[VirtualMachineArgs], old: VirtualMachineArgs, plan: Plan) -> VmOutputs:
+        new, owner, progress, deadline = call.args, call.owner, call.progress, call.deadline
+        api, ns = self._open(call)
         current = api.get(VM, new.name, ns)
         if current is not None and not owned(current, owner) and not new.adopt:
             raise foreign(VM, new.name, ns, current, owner, new.name)
@@ -179,9 +207,9 @@ class VmReconciler(KubevirtReconciler):
         self._settle(api, new, ns, deadline, progress)
         return self._outputs(api, new, ns)
 
-    def delete(self, args: VirtualMachineArgs, state: Mapping[str, Any], *, owner: Owner, progress: Progress) -> None:
-        deadline = Deadline(parse_duration(args.timeouts.delete))
-        api, ns = self._open(args, deadline)
+    def delete(self, call: Call[VirtualMachineArgs]) -> None:
+        args, owner, progress, deadline = call.args, call.owner, call.progress, call.deadline
+        api, ns = self._open(call)
         removal = delete_owned(api, VM, args.name, ns, owner=owner, progress=progress)
         if removal == "deleted":
             progress("waiting for the VM and its instance to go")
@@ -219,3 +247,13 @@ class VmReconciler(KubevirtReconciler):
         vm = vm if vm is not None else api.get(VM, args.name, ns) or {}
         vmi = vmi if vmi is not None else api.get(VMI, args.name, ns) or {}
         return parse_vm_outputs(args, ns, vm, vmi)
+
+
+def _ready(deadline: Deadline) -> Callable[[dict[str, Any] | None], dict[str, Any] | None]:
+    """`vm_ready`, handing back the VM it judged Ready (its status is the outputs')."""
+    ready = vm_ready(deadline)
+
+    def judge(obj: dict[str, Any] | None) -> dict[str, Any] | None:
+        return obj if ready(obj) else None
+
+    return judge

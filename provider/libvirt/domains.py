@@ -38,6 +38,7 @@ from typing import Any
 
 import libvirt
 
+from ..core import Call
 from ..errors import Conflict, InvalidSpec, NotFound, OperationFailed, ProviderError, WaitTimeout
 from ..models import VirtualMachineArgs
 from ..models.common import parse_duration
@@ -82,10 +83,10 @@ class DomainReconciler(LibvirtReconciler):
     """CRUD of one VM kind on libvirt, sharing the provider process' connections."""
 
     # -- create ---------------------------------------------------------------
-    def create(self, args: VirtualMachineArgs, *, owner: Owner, progress: Progress) -> VmOutputs:
-        uri, name = target_uri(args), args.name
-        deadline = Deadline(parse_duration(args.timeouts.create))
-        with self._conns.call(uri, resource=name, doing="creating the domain") as conn:
+    def create(self, call: Call[VirtualMachineArgs]) -> VmOutputs:
+        args, owner, progress, deadline = call.args, call.owner, call.progress, call.deadline
+        name = args.name
+        with self._call(args, "creating the domain") as conn:
             existing = lookup(conn.lookupByName, name, resource=name, what="domain")
             found = parse_owner(existing.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)) if existing is not None else None
             adopted = existing is not None and take_over(
@@ -231,14 +232,13 @@ class DomainReconciler(LibvirtReconciler):
         return None
 
     # -- read -----------------------------------------------------------------
-    def read(
-        self, args: VirtualMachineArgs, state: Mapping[str, Any], *, owner: Owner, progress: Progress
-    ) -> tuple[dict[str, Any], VmOutputs] | None:
-        found = self.locate(args, state, owner=owner, progress=progress)
+    def read(self, call: Call[VirtualMachineArgs]) -> tuple[dict[str, Any], VmOutputs] | None:
+        args, progress = call.args, call.progress
+        found = self.locate(args, call.state, owner=call.owner, progress=progress)
         if found is None:
             # Gone everywhere: the resource leaves the state, so an owned seed left behind
             # (e.g. by an interrupted delete) would be orphaned for good. Remove it now.
-            self._delete_seed(args, owner, progress)
+            self._delete_seed(args, call.owner, progress)
             return None
         uri, _conn, dom = found
         with self._conns.call(uri, resource=args.name, doing="reading the domain"):
@@ -246,7 +246,7 @@ class DomainReconciler(LibvirtReconciler):
             observed = parse_domain(inactive, args)
             power = power_state(dom)
             observed["run_state"] = power if power in ("running", "paused", "stopped") else args.run_state
-            outputs = self._outputs(dom, args, Deadline(5), progress, fresh=False, host_uri=uri)
+            outputs = self._outputs(dom, args, call.deadline, progress, fresh=False, host_uri=uri)
         return observed, outputs
 
     def _pending(self, dom: libvirt.virDomain, args: VirtualMachineArgs) -> list[str]:
@@ -319,21 +319,12 @@ class DomainReconciler(LibvirtReconciler):
         return {nic: by_mac[mac] for nic, mac in macs.items() if mac in by_mac}
 
     # -- update ---------------------------------------------------------------
-    def update(
-        self,
-        old: VirtualMachineArgs,
-        new: VirtualMachineArgs,
-        plan: Plan,
-        state: Mapping[str, Any],
-        *,
-        owner: Owner,
-        progress: Progress,
-    ) -> VmOutputs:
+    def update(self, call: Call[VirtualMachineArgs], old: VirtualMachineArgs, plan: Plan) -> VmOutputs:
+        new, owner, progress, deadline = call.args, call.owner, call.progress, call.deadline
         name = new.name
-        deadline = Deadline(parse_duration(new.timeouts.update))
-        found = self.locate(new, state, owner=owner, progress=progress)
+        found = self.locate(new, call.state, owner=owner, progress=progress)
         if found is None:
-            if self.locate(new, state) is not None:
+            if self.locate(new, call.state) is not None:
                 raise Conflict(
                     f"domain {name!r} is not owned by {owner} (replaced out of band?): not updated",
                     resource=name,
@@ -480,16 +471,16 @@ class DomainReconciler(LibvirtReconciler):
         )
 
     # -- delete ---------------------------------------------------------------
-    def delete(self, args: VirtualMachineArgs, state: Mapping[str, Any], *, owner: Owner, progress: Progress) -> None:
+    def delete(self, call: Call[VirtualMachineArgs]) -> None:
+        args, owner, progress = call.args, call.owner, call.progress
         name = args.name
-        deadline = Deadline(parse_duration(args.timeouts.delete))
-        found = self.locate(args, state, owner=owner, progress=progress)
+        found = self.locate(args, call.state, owner=owner, progress=progress)
         if found is not None:
             uri, _conn, dom = found
             with self._conns.call(uri, resource=name, doing="deleting the domain"):
                 if dom.isActive():
                     progress("shutting down")
-                    self._shutdown(dom, args, deadline)
+                    self._shutdown(dom, args, call.deadline)
                 progress("undefining")
                 dom.undefineFlags(_UNDEFINE_FLAGS)
                 progress(f"undefined domain {name}")

@@ -13,18 +13,15 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import libvirt
 
-from ..core import MigrationRecord
+from ..core import Call, MigrationRecord
 from ..errors import NotFound, OperationFailed, WaitTimeout
 from ..models import MigrationArgs, VirtualMachineArgs
-from ..models.common import parse_duration
 from ..outputs import MigrationOutputs, carried
-from ..ownership import Owner
 from ..waiting import Deadline, Poll, Progress, Wait, wait
 from . import render
 from .base import LibvirtReconciler
@@ -65,8 +62,8 @@ class MigrationReconciler(MigrationRecord, LibvirtReconciler):
         super().__init__(connections)
         self._domains = DomainReconciler(connections)
 
-    def create(self, args: MigrationArgs, *, owner: Owner, progress: Progress) -> MigrationOutputs:
-        deadline = Deadline(parse_duration(args.timeouts.create))
+    def create(self, call: Call[MigrationArgs]) -> MigrationOutputs:
+        args, progress = call.args, call.progress
         assert args.destination_uri is not None  # the model requires it on libvirt
         client_uri = args.destination_client_uri or args.destination_uri
         vm = self._vm(args)
@@ -91,7 +88,7 @@ class MigrationReconciler(MigrationRecord, LibvirtReconciler):
                 dom.migrateSetMaxDowntime(args.max_downtime_ms, 0)
         progress(f"migrating {args.vm} from {source_host} to {dest_host}")
         started = time.monotonic()
-        self._run(args, dom, dest, deadline, progress)
+        self._run(args, dom, dest, call.deadline, progress)
         wall_ms = int((time.monotonic() - started) * 1000)
         with self._conns.call(client_uri, resource=args.name, doing="reading the completed migration"):
             moved = dest.lookupByName(args.vm)
@@ -168,14 +165,12 @@ class MigrationReconciler(MigrationRecord, LibvirtReconciler):
         if failure:
             raise translate(failure[0], resource=args.name, doing="migrating") from failure[0]
 
-    def read(
-        self, args: MigrationArgs, state: Mapping[str, Any], *, owner: Owner, progress: Progress
-    ) -> tuple[dict[str, Any], MigrationOutputs] | None:
+    def read(self, call: Call[MigrationArgs]) -> tuple[dict[str, Any], MigrationOutputs] | None:
         """A migration is a record of something that happened: it reads back as recorded."""
-        return args.model_dump(mode="json", exclude_none=True), carried(state, MigrationOutputs)
+        return call.args.model_dump(mode="json", exclude_none=True), carried(call.state, MigrationOutputs)
 
-    def delete(self, args: MigrationArgs, state: Mapping[str, Any], *, owner: Owner, progress: Progress) -> None:
-        progress("forgetting the migration record (the VM stays where it is)")
+    def delete(self, call: Call[MigrationArgs]) -> None:
+        call.progress("forgetting the migration record (the VM stays where it is)")
 
 
 __all__ = ["MigrationReconciler"]

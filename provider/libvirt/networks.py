@@ -18,11 +18,11 @@ not started) is redefined in place and started.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 import libvirt
 
+from ..core import Call
 from ..errors import Conflict, InvalidSpec, NotFound
 from ..models import BridgeArgs
 from ..outputs import BridgeOutputs
@@ -38,9 +38,10 @@ from .parse import network_bridge_name, parse_network, parse_owner
 class NetworkReconciler(LibvirtReconciler):
     """CRUD of Bridge resources on libvirt."""
 
-    def create(self, args: BridgeArgs, *, owner: Owner, progress: Progress) -> BridgeOutputs:
+    def create(self, call: Call[BridgeArgs]) -> BridgeOutputs:
+        args, owner, progress = call.args, call.owner, call.progress
         uri, name = target_uri(args), args.name
-        with self._conns.call(uri, resource=name, doing="creating the network") as conn:
+        with self._call(args, "creating the network") as conn:
             existing = lookup(conn.networkLookupByName, name, resource=name, what="network")
             found = _marker(existing) if existing is not None else None
             adopted = existing is not None and take_over(
@@ -86,29 +87,20 @@ class NetworkReconciler(LibvirtReconciler):
             return None
         return net
 
-    def read(
-        self, args: BridgeArgs, state: Mapping[str, Any], *, owner: Owner, progress: Progress
-    ) -> tuple[dict[str, Any], BridgeOutputs] | None:
+    def read(self, call: Call[BridgeArgs]) -> tuple[dict[str, Any], BridgeOutputs] | None:
+        args = call.args
         with self._call(args, "reading the network") as conn:
-            net = self._owned(conn, args, owner, progress)
+            net = self._owned(conn, args, call.owner, call.progress)
             if net is None:
                 return None
             observed = parse_network(net.XMLDesc(libvirt.VIR_NETWORK_XML_INACTIVE), args)
             observed["autostart"] = bool(net.autostart())
             return observed, _outputs(net, pending=_pending(net, args))
 
-    def update(
-        self,
-        old: BridgeArgs,
-        new: BridgeArgs,
-        plan: Plan,
-        state: Mapping[str, Any],
-        *,
-        owner: Owner,
-        progress: Progress,
-    ) -> BridgeOutputs:
+    def update(self, call: Call[BridgeArgs], old: BridgeArgs, plan: Plan) -> BridgeOutputs:
+        new, owner, progress = call.args, call.owner, call.progress
         uri, name = target_uri(new), new.name
-        with self._conns.call(uri, resource=name, doing="updating the network") as conn:
+        with self._call(new, "updating the network") as conn:
             net = self._owned(conn, new, owner, progress)
             if net is None:
                 if lookup(conn.networkLookupByName, name, resource=name, what="network") is not None:
@@ -123,17 +115,17 @@ class NetworkReconciler(LibvirtReconciler):
                 net.create()
             return _outputs(net, pending=_pending(net, new))
 
-    def delete(self, args: BridgeArgs, state: Mapping[str, Any], *, owner: Owner, progress: Progress) -> None:
-        uri, name = target_uri(args), args.name
-        with self._conns.call(uri, resource=name, doing="deleting the network") as conn:
-            net = self._owned(conn, args, owner, progress)
+    def delete(self, call: Call[BridgeArgs]) -> None:
+        args, progress = call.args, call.progress
+        with self._call(args, "deleting the network") as conn:
+            net = self._owned(conn, args, call.owner, progress)
             if net is None:
                 return
             if net.isActive():
                 progress("stopping the network")
                 net.destroy()
             net.undefine()
-            progress(f"undefined network {name}")
+            progress(f"undefined network {args.name}")
 
 
 def _marker(net: libvirt.virNetwork) -> str | None:

@@ -16,7 +16,7 @@ from lxml import etree
 
 from ..models import BridgeArgs, VirtualMachineArgs, quantity_bytes
 from ..models.common import dump
-from .render import XMLNS, disk_alias, nic_alias
+from .render import SNAPSHOT_OWNER_PREFIX, XMLNS, disk_alias, nic_alias, usb_alias
 
 _MACHINE_FAMILIES = {"pc": "pc-i440fx-", "q35": "pc-q35-"}
 
@@ -78,6 +78,14 @@ def parse_domain(xml: str, intent: VirtualMachineArgs) -> dict[str, Any]:
     os_ = root.find("os")
     efi = os_ is not None and (os_.get("firmware") == "efi" or os_.find("loader") is not None)
     out["firmware"] = "uefi" if efi else "bios"
+    out["secure_boot"] = (
+        root.find("os/loader[@secure='yes']") is not None
+        or root.find("os/firmware/feature[@name='secure-boot'][@enabled='yes']") is not None
+    )
+    if intent.smm is not None:
+        # read only when set: libvirt turns SMM on by itself for firmware that needs it
+        smm = root.find("features/smm")
+        out["smm"] = smm.get("state", "on") == "on" if smm is not None else None
     kernel = root.findtext("os/kernel")
     if kernel is not None:
         kb: dict[str, str] = {"kernel": kernel}
@@ -92,6 +100,7 @@ def parse_domain(xml: str, intent: VirtualMachineArgs) -> dict[str, Any]:
     devices = root.find("devices")
     out["disks"] = _parse_disks(devices, intent)
     out["interfaces"] = _parse_interfaces(devices, intent)
+    out["usb_host_devices"] = _parse_usb(devices, intent)
     out["serial_console"] = devices is not None and devices.find("serial[@type='file']") is not None
     out["vnc"] = devices is not None and devices.find("graphics[@type='vnc']") is not None
     out["guest_agent"] = (
@@ -182,6 +191,7 @@ def _parse_interfaces(devices: etree._Element | None, intent: VirtualMachineArgs
             "network": source.get("network") if source is not None else None,
             "pod": False,
             "model": _attr(el.find("model"), "type", "virtio"),
+            "ports": [],
         }
         want = wanted.get(name)
         mac = observed_mac(el)
@@ -192,6 +202,25 @@ def _parse_interfaces(devices: etree._Element | None, intent: VirtualMachineArgs
             nic["vlan"] = int(tag.get("id", "0"))
         out.append(nic)
     return out
+
+
+def _parse_usb(devices: etree._Element | None, intent: VirtualMachineArgs) -> list[dict[str, Any]]:
+    found = _by_alias(devices, "hostdev[@type='usb']", usb_alias(""))
+    wanted = [u.name for u in intent.usb_host_devices]
+    order = [n for n in wanted if n in found] + [n for n in found if n not in wanted]
+    return [
+        {
+            "name": name,
+            "vendor": _usb_id(found[name].find("source/vendor")),
+            "product": _usb_id(found[name].find("source/product")),
+        }
+        for name in order
+    ]
+
+
+def _usb_id(el: etree._Element | None) -> str | None:
+    text = el.get("id") if el is not None else None
+    return "0x" + text.lower().removeprefix("0x").zfill(4) if text else None
 
 
 def observed_mac(el: etree._Element) -> str | None:
@@ -270,3 +299,37 @@ def parse_owner(xml: str) -> str | None:
         if text:
             return text
     return None
+
+
+def parse_snapshot(xml: str) -> tuple[str | None, str | None, str | None, int | None]:
+    """(owner marker, user description, recorded state, creation time in seconds) of a <domainsnapshot>."""
+    root = _root(xml)
+    text = root.findtext("description")
+    owner: str | None = None
+    description = text
+    if text is not None and text.startswith(SNAPSHOT_OWNER_PREFIX):
+        first, _, rest = text.partition("\n")
+        owner = first.removeprefix(SNAPSHOT_OWNER_PREFIX) or None
+        description = rest or None
+    created = root.findtext("creationTime")
+    return owner, description, root.findtext("state"), int(created) if created and created.isdigit() else None
+
+
+def parse_snapshot_disks(domain_xml: str) -> list[tuple[str, str | None, tuple[str, str] | None, bool]]:
+    """The disks of a domain as a disk-only snapshot sees them: (target dev, source file or None,
+    (pool, volume) or None, whether it takes an overlay: writable disks, not CD-ROMs)."""
+    out: list[tuple[str, str | None, tuple[str, str] | None, bool]] = []
+    for el in _root(domain_xml).iterfind("devices/disk"):
+        target = el.find("target")
+        if target is None or not target.get("dev"):
+            continue
+        source = el.find("source")
+        file = source.get("file") if source is not None else None
+        pool_volume = (
+            (str(source.get("pool")), str(source.get("volume")))
+            if source is not None and source.get("pool") and source.get("volume")
+            else None
+        )
+        writable = el.get("device", "disk") == "disk" and el.find("readonly") is None
+        out.append((str(target.get("dev")), file, pool_volume, writable))
+    return out

@@ -19,14 +19,13 @@ and it is now empty.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 import libvirt
 
+from ..core import Call
 from ..errors import Conflict, InvalidSpec, NotFound, OperationFailed, ProviderError
 from ..models import BackingSource, CloneSource, DiskArgs, ImageSource, UrlSource, VolumeRef
-from ..models.common import parse_duration
 from ..outputs import DiskOutputs
 from ..ownership import Owner
 from ..plan import Plan
@@ -53,11 +52,11 @@ def lookup_volume(conn: libvirt.virConnect, ref: VolumeRef, *, resource: str) ->
 class VolumeReconciler(LibvirtReconciler):
     """CRUD of Disk resources on libvirt."""
 
-    def create(self, args: DiskArgs, *, owner: Owner, progress: Progress) -> DiskOutputs:
+    def create(self, call: Call[DiskArgs]) -> DiskOutputs:
+        args, owner, progress = call.args, call.owner, call.progress
         uri, name = target_uri(args), args.name
-        deadline = Deadline(parse_duration(args.timeouts.create))
         vol_name = render.volume_name(args)
-        with self._conns.call(uri, resource=name, doing="creating the volume") as conn:
+        with self._call(args, "creating the volume") as conn:
             with self._conns.pool_lock(uri, args.pool):
                 pool = ledger.ensure_pool(conn, args.pool, args.pool_path, resource=name, progress=progress)
                 claim = ledger.claim(conn, pool, vol_name, owner, adopt=args.adopt, resource=name, field="name")
@@ -71,7 +70,7 @@ class VolumeReconciler(LibvirtReconciler):
             progress(f"claimed {args.pool}/{vol_name}")
             created: list[libvirt.virStorageVol] = []
             try:
-                vol = self._make(conn, pool, args, deadline, progress, created)
+                vol = self._make(conn, pool, args, call.deadline, progress, created)
                 progress(f"created {args.pool}/{vol_name}")
                 return _outputs(args, vol)
             except BaseException as err:
@@ -192,14 +191,13 @@ class VolumeReconciler(LibvirtReconciler):
             return None
         return vol
 
-    def read(
-        self, args: DiskArgs, state: Mapping[str, Any], *, owner: Owner, progress: Progress
-    ) -> tuple[dict[str, Any], DiskOutputs] | None:
+    def read(self, call: Call[DiskArgs]) -> tuple[dict[str, Any], DiskOutputs] | None:
+        args = call.args
         with self._call(args, "reading the volume") as conn:
-            vol = self._owned_volume(conn, args, owner, progress)
+            vol = self._owned_volume(conn, args, call.owner, call.progress)
             if vol is None:
                 # Gone: drop our record of it too (an interrupted delete), or nothing ever would.
-                self._forget(conn, args, owner, progress)
+                self._forget(conn, args, call.owner, call.progress)
                 return None
             outputs = _outputs(args, vol)
         observed = args.model_dump(mode="json", exclude_none=True)
@@ -207,11 +205,10 @@ class VolumeReconciler(LibvirtReconciler):
             observed["size"] = str(outputs["capacity"])
         return observed, outputs
 
-    def update(
-        self, old: DiskArgs, new: DiskArgs, plan: Plan, state: Mapping[str, Any], *, owner: Owner, progress: Progress
-    ) -> DiskOutputs:
-        uri, name = target_uri(new), new.name
-        with self._conns.call(uri, resource=name, doing="resizing the volume") as conn:
+    def update(self, call: Call[DiskArgs], old: DiskArgs, plan: Plan) -> DiskOutputs:
+        new, owner, progress = call.args, call.owner, call.progress
+        name = new.name
+        with self._call(new, "resizing the volume") as conn:
             vol = self._owned_volume(conn, new, owner, progress)
             if vol is None:
                 lookup_volume(conn, VolumeRef(pool=new.pool, volume=render.volume_name(new)), resource=name)
@@ -221,10 +218,11 @@ class VolumeReconciler(LibvirtReconciler):
                 )
             return self._grow(vol, new, progress)
 
-    def delete(self, args: DiskArgs, state: Mapping[str, Any], *, owner: Owner, progress: Progress) -> None:
+    def delete(self, call: Call[DiskArgs]) -> None:
+        args, owner, progress = call.args, call.owner, call.progress
         uri, name = target_uri(args), args.name
         vol_name = render.volume_name(args)
-        with self._conns.call(uri, resource=name, doing="deleting the volume") as conn:
+        with self._call(args, "deleting the volume") as conn:
             with self._conns.pool_lock(uri, args.pool):
                 if args.retain_on_delete:
                     # Forget the ownership too: a later create of this resource must not take the

@@ -262,3 +262,32 @@ def _check_ifname(value: str) -> str:
 
 IfName = Annotated[str, AfterValidator(_check_ifname)]
 """A Linux network interface name (bridge, bond, NIC)."""
+
+_PORT_NAME = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+
+
+def _check_port_name(value: str) -> str:
+    # Kubernetes' IsValidPortName (an IANA_SVC_NAME), which KubeVirt's webhook applies to ports[].name
+    if len(value) > 15 or not _PORT_NAME.match(value) or not re.search("[a-z]", value):
+        raise ValueError(
+            f"{echo(value)} is not a port name: at most 15 lowercase letters, digits and single inner '-', "
+            "with at least one letter (an IANA service name, e.g. http or ssh-alt)"
+        )
+    return value
+
+
+PortName = Annotated[str, AfterValidator(_check_port_name)]
+"""A named port (IANA_SVC_NAME): what a Service's targetPort can refer to."""
+
+_USB_ID = re.compile(r"^(0x)?([0-9a-f]{4})$")
+
+
+def _check_usb_id(value: str) -> str:
+    match = _USB_ID.match(value.lower())
+    if match is None:
+        raise ValueError(f"{echo(value)} is not a USB id: four hex digits, e.g. 0x046d (as lsusb prints 046d)")
+    return "0x" + match.group(2)
+
+
+UsbId = Annotated[str, AfterValidator(_check_usb_id)]
+"""A USB vendor or product id, normalized to libvirt's 0x-prefixed lowercase form."""

@@ -16,6 +16,7 @@ from .common import (
     VCPUS_MAX,
     Adopt,
     Bool,
+    DiskQuantity,
     Duration,
     Int,
     MemoryQuantity,
@@ -31,9 +32,12 @@ from .sources import DiskTemplate, ImageReference, VolumeRef
 from .syntax import (
     HostPath,
     Key,
+    LabelKey,
     MultilineText,
     ObjectName,
+    PortName,
     SingleLine,
+    UsbId,
     Word,
     echo,
     label_problems,
@@ -79,8 +83,24 @@ class Cpu(Model):
         return self
 
 
-_DISK_SOURCES = ("volume", "path", "data_volume", "pvc", "container_image", "secret", "config_map", "template")
-_KUBE_ONLY_SOURCES = ("data_volume", "pvc", "container_image", "secret", "config_map", "template")
+_DISK_SOURCES = (
+    "volume",
+    "path",
+    "data_volume",
+    "pvc",
+    "container_image",
+    "secret",
+    "config_map",
+    "template",
+    "empty_disk",
+)
+_KUBE_ONLY_SOURCES = ("data_volume", "pvc", "container_image", "secret", "config_map", "template", "empty_disk")
+_LIBVIRT_HINTS = {
+    # libvirt has no scratch disk of its own: a volume made behind the user's back would be an
+    # object the stack owns but never declared. A blank Disk is explicit, owned and crash-safe.
+    "empty_disk": "; on libvirt declare a Disk (blank source, size=...) and attach it with disk= "
+    "(unlike an emptyDisk it keeps its data across restarts)",
+}
 
 
 class DiskAttachment(Model):
@@ -96,6 +116,9 @@ class DiskAttachment(Model):
     config_map: ObjectName | None = Field(None, description="KubeVirt: expose this ConfigMap as a disk")
     template: DiskTemplate | None = Field(
         None, description="KubeVirt: a DataVolume owned by the VM (dataVolumeTemplates)"
+    )
+    empty_disk: DiskQuantity | None = Field(
+        None, description="KubeVirt: a scratch disk of this capacity (emptyDisk), blank again at every VM start"
     )
     bus: Literal["virtio", "sata", "scsi"] = Field("virtio", description="Disk bus")
     readonly: Bool = Field(False, description="Attach read-only")
@@ -116,6 +139,14 @@ class DiskAttachment(Model):
         return self
 
 
+class Port(Model):
+    """A port the KubeVirt masquerade binding forwards to the guest."""
+
+    name: PortName | None = Field(None, description="Port name (IANA service name, e.g. http), unique in the NIC")
+    port: Int = Field(ge=1, le=65535, description="Port number")
+    protocol: Literal["TCP", "UDP"] = Field("TCP", description="TCP or UDP")
+
+
 class Interface(Model):
     """A NIC."""
 
@@ -130,6 +161,10 @@ class Interface(Model):
     model: Literal["virtio", "e1000", "e1000e", "rtl8139"] = Field("virtio", description="NIC model")
     mac: str | None = Field(None, description="Fixed MAC address (default: assigned once, then kept)")
     vlan: Int | None = Field(None, ge=1, le=4094, description="VLAN tag of the port (libvirt <vlan>)")
+    ports: list[Port] = Field(
+        default_factory=list,
+        description="KubeVirt masquerade binding: forward only these ports to the guest (default: every port)",
+    )
 
     @field_validator("mac")
     @classmethod
@@ -147,7 +182,21 @@ class Interface(Model):
     def _one_network(self) -> Interface:
         if bool(self.network) == self.pod:
             raise field_error((), "give exactly one of network (or bridge) and pod=True")
+        _unique(("ports",), "name", [p.name for p in self.ports])
         return self
+
+
+class UsbHostDevice(Model):
+    """A USB device of the host handed to the guest."""
+
+    name: Name = Field(description="Device name, unique in the VM")
+    vendor: UsbId | None = Field(None, description="libvirt: USB vendor id, e.g. 0x046d")
+    product: UsbId | None = Field(None, description="libvirt: USB product id, e.g. 0xc52b")
+    resource_name: LabelKey | None = Field(
+        None,
+        description="KubeVirt: a resource name the KubeVirt CR permits (permittedHostDevices.usb[].resourceName, "
+        "which selects the devices by vendor/product), e.g. kubevirt.io/storage",
+    )
 
 
 class CloudInit(Model):
@@ -174,11 +223,18 @@ class CloudInit(Model):
 
 
 class KernelBoot(Model):
-    """Direct kernel boot."""
+    """Direct kernel boot: files on the hypervisor (libvirt) or inside a container image (KubeVirt)."""
 
-    kernel: HostPath = Field(description="Absolute kernel image path on the hypervisor")
-    initrd: HostPath | None = Field(None, description="Absolute initramfs path on the hypervisor")
-    cmdline: SingleLine | None = Field(None, description="Kernel command line")
+    container_image: ImageReference | None = Field(
+        None, description="KubeVirt: the container image holding kernel and initrd (firmware.kernelBoot.container)"
+    )
+    kernel: HostPath | None = Field(
+        None, description="Absolute kernel path: on the hypervisor (libvirt, required) or inside container_image"
+    )
+    initrd: HostPath | None = Field(
+        None, description="Absolute initramfs path: on the hypervisor (libvirt) or inside container_image"
+    )
+    cmdline: SingleLine | None = Field(None, description="Kernel command line (KubeVirt: kernelArgs)")
 
 
 class RestartPolicy(Model):
@@ -207,9 +263,21 @@ class VirtualMachineArgs(Model):
         "kvm", description="libvirt: hardware virtualization (kvm) or pure emulation (tcg, slow; nested/CI hosts)"
     )
     firmware: Literal["bios", "uefi"] = Field("bios", description="Firmware")
-    kernel_boot: KernelBoot | None = Field(None, description="Boot a kernel/initrd directly")
+    secure_boot: Bool = Field(
+        False, description="UEFI secure boot (needs firmware='uefi' and smm=True; libvirt: a q35 machine)"
+    )
+    smm: Bool | None = Field(
+        None, description="System Management Mode (secure boot needs it on); unset: the hypervisor's default"
+    )
+    kernel_boot: KernelBoot | None = Field(
+        None, description="Boot a kernel/initrd directly (libvirt: host paths; KubeVirt: from a container image)"
+    )
     disks: list[DiskAttachment] = Field(default_factory=list, description="Disks, in device order")
     interfaces: list[Interface] = Field(default_factory=list, description="NICs, in device order")
+    usb_host_devices: list[UsbHostDevice] = Field(
+        default_factory=list,
+        description="Host USB devices passed through (libvirt: by vendor/product; KubeVirt: by a permitted resource)",
+    )
     cloud_init: CloudInit | None = Field(
         None, description="NoCloud seed (secret as a whole, whatever was passed)", json_schema_extra=SECRET
     )
@@ -238,6 +306,12 @@ class VirtualMachineArgs(Model):
         _unique(("disks",), "boot_order", [d.boot_order for d in self.disks])
         _unique(("interfaces",), "name", [i.name for i in self.interfaces])
         _unique(("interfaces",), "mac", [i.mac for i in self.interfaces])
+        _unique(("usb_host_devices",), "name", [u.name for u in self.usb_host_devices])
+        if self.secure_boot and self.firmware != "uefi":
+            raise field_error(("secure_boot",), "secure boot is a UEFI feature: set firmware='uefi'")
+        if self.secure_boot and self.smm is not True:
+            # KubeVirt's webhook refuses it (SMM unset counts as off); OVMF's secure-boot builds need it
+            raise field_error(("smm",), "secure boot needs System Management Mode: set smm=True")
         if isinstance(self.target, LibvirtTarget):
             self._libvirt_only(self.target)
         else:
@@ -248,11 +322,11 @@ class VirtualMachineArgs(Model):
         for i, disk in enumerate(self.disks):
             for f in _KUBE_ONLY_SOURCES:
                 if getattr(disk, f):
-                    raise field_error(("disks", i, f), f"{f} needs a kubevirt target")
+                    raise field_error(("disks", i, f), f"{f} needs a kubevirt target" + _LIBVIRT_HINTS.get(f, ""))
         if self.kubevirt is not None:
             raise field_error(("kubevirt",), "these options need a kubevirt target")
         for i, nic in enumerate(self.interfaces):
-            for f in ("pod", "binding"):
+            for f in ("pod", "binding", "ports"):
                 if getattr(nic, f):
                     raise field_error(("interfaces", i, f), f"{f} needs a kubevirt target")
             if nic.network is not None and _LIBVIRT_NETWORK.match(nic.network) is None:
@@ -262,6 +336,27 @@ class VirtualMachineArgs(Model):
                 )
         if self.cloud_init and self.cloud_init.secret_name:
             raise field_error(("cloud_init", "secret_name"), "secret_name needs a kubevirt target")
+        for i, usb in enumerate(self.usb_host_devices):
+            if usb.resource_name is not None:
+                raise field_error(
+                    ("usb_host_devices", i, "resource_name"),
+                    "resource_name needs a kubevirt target: libvirt selects the device by vendor and product",
+                )
+            for f in ("vendor", "product"):
+                if getattr(usb, f) is None:
+                    raise field_error(
+                        ("usb_host_devices", i, f), f"libvirt selects the host device by vendor and product: set {f}"
+                    )
+        if self.kernel_boot is not None and self.kernel_boot.container_image is not None:
+            raise field_error(
+                ("kernel_boot", "container_image"),
+                "container_image needs a kubevirt target: on libvirt give kernel (and initrd) as hypervisor paths",
+            )
+        if self.kernel_boot is not None and self.kernel_boot.kernel is None:
+            raise field_error(("kernel_boot", "kernel"), "libvirt boots a kernel file: set its path on the hypervisor")
+        if self.secure_boot and "q35" not in (self.machine or ""):
+            # QEMU runs OVMF's secure-boot builds (SMM) on q35 only; libvirt's x86 default machine is pc
+            raise field_error(("machine",), "secure boot needs a q35 machine: set machine='q35'")
         seen: dict[str, int] = {libvirt_host(target.uri): -1}
         for i, host in enumerate(self.hosts):
             first = seen.setdefault(libvirt_host(host), i)
@@ -301,8 +396,19 @@ class VirtualMachineArgs(Model):
                     raise field_error(("disks", i, f), f"{f} needs a libvirt target")
         if self.max_memory is not None:
             self._kubevirt_memory_hotplug(self.max_memory)
-        if self.kernel_boot is not None:
-            raise field_error(("kernel_boot",), "direct kernel boot from host paths needs a libvirt target")
+        kb = self.kernel_boot
+        if kb is not None and kb.container_image is None:
+            # KubeVirt's webhook: kernel arguments without an external kernel are refused, and host
+            # paths are not reachable from the VM's pod
+            raise field_error(
+                ("kernel_boot", "container_image"),
+                "on KubeVirt the kernel comes from a container image: set container_image "
+                "(kernel/initrd are then paths inside it)",
+            )
+        if kb is not None and kb.kernel is None and kb.initrd is None:
+            raise field_error(
+                ("kernel_boot", "kernel"), "give kernel and/or initrd: their absolute paths inside container_image"
+            )
         if self.accelerator != "kvm":
             raise field_error(("accelerator",), "on KubeVirt emulation is a cluster setting (useEmulation)")
         if self.hosts:
@@ -320,6 +426,29 @@ class VirtualMachineArgs(Model):
             if nic.binding == "sriov" and nic.pod:
                 raise field_error(
                     ("interfaces", i, "binding"), "sriov needs a network (an SR-IOV NAD), not the pod network"
+                )
+            # KubeVirt forwards ports[] only through masquerade (on bridge/sriov it ignores them: the
+            # guest is on the wire with every port)
+            if nic.ports and (nic.binding or ("masquerade" if nic.pod else "bridge")) != "masquerade":
+                raise field_error(
+                    ("interfaces", i, "ports"),
+                    "ports are forwarded by the masquerade binding only (pod=True); a bridge or sriov NIC "
+                    "exposes every port of the guest",
+                )
+        for i, usb in enumerate(self.usb_host_devices):
+            for f in ("vendor", "product"):
+                if getattr(usb, f) is not None:
+                    # the devices a VM may take are the cluster admin's choice (KubeVirt CR)
+                    raise field_error(
+                        ("usb_host_devices", i, f),
+                        "on KubeVirt the cluster maps vendor/product to a resource name (KubeVirt CR "
+                        "permittedHostDevices.usb): give resource_name instead",
+                    )
+            if usb.resource_name is None:
+                raise field_error(
+                    ("usb_host_devices", i, "resource_name"),
+                    "KubeVirt hands out host USB devices by resource name: set resource_name to a "
+                    "permittedHostDevices.usb resourceName of the KubeVirt CR",
                 )
         for key, problem in label_problems(self.labels):
             raise field_error(("labels", key), problem)

@@ -12,7 +12,12 @@ protocol types and runs the reconcilers. What differs from the dynamic adapter
   the change is replace-class; `planned_change` (live / restart / replace) is
   listed too, so `pulumi preview --diff` shows the classification;
 - the engine's customTimeouts arrive with each Create/Update/Delete and bound
-  that call (`with_timeout`), instead of being copied into the inputs.
+  that call (`with_timeout`), instead of being copied into the inputs;
+- a Read with only an ID (`pulumi import`, `Resource.get`) reads the object as this
+  resource's own, then with adopt=True, which also sees an object made outside Pulumi
+  (never one another stack manages: ownership.readable); the imported inputs then say
+  adopt=True, so the generated code declares the adoption and the first real update
+  marks the object ours. Reads only: an import leaves the object byte-for-byte as it was.
 """
 
 from __future__ import annotations
@@ -218,6 +223,13 @@ def imported_inputs(observed: Mapping[str, Any], defaults: Mapping[str, Any]) ->
     if "target" in defaults:
         inputs["target"] = defaults["target"]
     return inputs
+
+
+def import_attempts(declared: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The inputs an import reads the object with, in order: as this resource's own object, then
+    with adopt=True, which also sees an unmarked object, one made outside Pulumi (never one
+    another stack manages). The read that finds it is what the imported inputs record."""
+    return [dict(declared), {**declared, "adopt": True}]
 
 
 def parse_id(resource_id: str, *, config: ProviderConfig) -> tuple[dict[str, Any], str]:

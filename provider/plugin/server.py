@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import atexit
-import functools
 import os
 import shutil
 import signal
@@ -42,9 +41,9 @@ from pulumi.runtime import proto
 from pulumi.runtime._grpc_settings import _GRPC_CHANNEL_OPTIONS
 from pulumi.runtime.proto import engine_pb2, engine_pb2_grpc, provider_pb2_grpc
 
-from ..core import PLANNED_CHANGE, Backends, Reconciler, ResourceKind
+from ..core import PLANNED_CHANGE, Backends, Reconciler, ResourceKind, begin
 from ..errors import InvalidSpec, NotFound, ProviderError
-from ..kinds import BRIDGE, DISK, MIGRATION, VIRTUAL_MACHINE
+from ..kinds import BRIDGE, DISK, INSTANCETYPE, MIGRATION, PREFERENCE, SNAPSHOT, SNAPSHOT_RESTORE, VIRTUAL_MACHINE
 from ..models.common import dump
 from ..waiting import Progress
 from . import adapter
@@ -58,7 +57,17 @@ T = TypeVar("T")
 VERSION = "0.1.0"
 MAX_WORKERS = 256
 KINDS: dict[str, ResourceKind[Any]] = {
-    f"{PACKAGE}:index:{kind.type_name.rsplit(':', 1)[-1]}": kind for kind in (VIRTUAL_MACHINE, DISK, BRIDGE, MIGRATION)
+    f"{PACKAGE}:index:{kind.type_name.rsplit(':', 1)[-1]}": kind
+    for kind in (
+        VIRTUAL_MACHINE,
+        DISK,
+        BRIDGE,
+        MIGRATION,
+        INSTANCETYPE,
+        PREFERENCE,
+        SNAPSHOT,
+        SNAPSHOT_RESTORE,
+    )
 }
 IMPORTABLE = frozenset({VIRTUAL_MACHINE.type_name, DISK.type_name, BRIDGE.type_name})
 """Kinds `pulumi import` can reconstruct from an ID (a Migration is an event, not an object to adopt)."""
@@ -232,7 +241,7 @@ class KubevirtProvider(api.Provider):
         progress = self._log.progress(request.urn, args.name)
         reconciler = self._reconciler(kind, args)
         outs = await self._run(
-            functools.partial(reconciler.create, self._effective(bounded), owner=urn.owner, progress=progress)
+            lambda: reconciler.create(begin("create", self._effective(bounded), owner=urn.owner, progress=progress))
         )
         doc = dump(args)
         state = adapter.state(doc, outs, props.get(PLANNED_CHANGE))
@@ -253,14 +262,10 @@ class KubevirtProvider(api.Provider):
         progress = self._log.progress(request.urn, new.name)
         reconciler = self._reconciler(kind, new)
         outs = await self._run(
-            functools.partial(
-                reconciler.update,
+            lambda: reconciler.update(
+                begin("update", self._effective(bounded), olds, owner=urn.owner, progress=progress),
                 self._effective(old),
-                self._effective(bounded),
                 plan,
-                olds,
-                owner=urn.owner,
-                progress=progress,
             )
         )
         state = adapter.state(dump(new), outs, news.get(PLANNED_CHANGE))
@@ -275,7 +280,7 @@ class KubevirtProvider(api.Provider):
         progress = self._log.progress(request.urn, args.name)
         reconciler = self._reconciler(kind, args)
         await self._run(
-            functools.partial(reconciler.delete, self._effective(args), props, owner=urn.owner, progress=progress)
+            lambda: reconciler.delete(begin("delete", self._effective(args), props, owner=urn.owner, progress=progress))
         )
 
     async def read(self, request: api.ReadRequest) -> api.ReadResponse:
@@ -292,7 +297,7 @@ class KubevirtProvider(api.Provider):
         progress = self._log.progress(request.urn, args.name)
         reconciler = self._reconciler(kind, args)
         found = await self._run(
-            functools.partial(reconciler.read, self._effective(args), props, owner=urn.owner, progress=progress)
+            lambda: reconciler.read(begin("read", self._effective(args), props, owner=urn.owner, progress=progress))
         )
         if found is None:
             if importing:

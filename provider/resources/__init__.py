@@ -2,7 +2,9 @@
 
 from .bridge import Bridge, BridgeProvider
 from .disk import Disk, DiskProvider
+from .instancetype import Instancetype, InstancetypeProvider, Preference, PreferenceProvider
 from .migration import Migration, MigrationProvider
+from .snapshot import Snapshot, SnapshotProvider, SnapshotRestore, SnapshotRestoreProvider
 from .vm import VirtualMachine, VirtualMachineProvider
 
 __all__ = [
@@ -10,8 +12,16 @@ __all__ = [
     "BridgeProvider",
     "Disk",
     "DiskProvider",
+    "Instancetype",
+    "InstancetypeProvider",
     "Migration",
     "MigrationProvider",
+    "Preference",
+    "PreferenceProvider",
+    "Snapshot",
+    "SnapshotProvider",
+    "SnapshotRestore",
+    "SnapshotRestoreProvider",
     "VirtualMachine",
     "VirtualMachineProvider",
 ]

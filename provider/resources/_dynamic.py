@@ -30,7 +30,7 @@ from pulumi.dynamic import (
 from pulumi.output import Unknown
 from pulumi.runtime import rpc
 
-from ..core import PLANNED_CHANGE, Backends, ResourceKind, contains_unknown
+from ..core import PLANNED_CHANGE, Backends, ResourceKind, begin, contains_unknown
 from ..models.common import dump
 from ..models.secrets import secret_fields
 from ..ownership import OWNER, Owner
@@ -108,13 +108,14 @@ class DynamicAdapter(ResourceProvider):
     def create(self, props: dict[str, Any]) -> CreateResult:
         args = self.kind.parse(props, resource=str(props.get("name")))
         owner = Owner.parse(props.get(OWNER), resource=args.name)
-        outs = self._reconciler(args).create(args, owner=owner, progress=stderr_progress(args.name))
+        outs = self._reconciler(args).create(begin("create", args, owner=owner, progress=stderr_progress(args.name)))
         return CreateResult(resource_id(dump(args)["target"], args.name), self._state(args, outs, props))
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         args = self.kind.parse(props, resource=str(props.get("name")))
         owner = Owner.parse(props.get(OWNER), resource=args.name)
-        found = self._reconciler(args).read(args, props, owner=owner, progress=stderr_progress(args.name))
+        call = begin("read", args, props, owner=owner, progress=stderr_progress(args.name))
+        found = self._reconciler(args).read(call)
         if found is None:
             return ReadResult(None, {})
         observed, outs = found
@@ -128,13 +129,14 @@ class DynamicAdapter(ResourceProvider):
         # The objects stay marked with the owner that created them (a renamed stack or resource
         # does not re-mark them), so the state keeps that owner for the later delete.
         owner = Owner.parse(_olds.get(OWNER) or _news.get(OWNER), resource=new.name)
-        outs = self._reconciler(new).update(old, new, plan, _olds, owner=owner, progress=stderr_progress(new.name))
+        call = begin("update", new, _olds, owner=owner, progress=stderr_progress(new.name))
+        outs = self._reconciler(new).update(call, old, plan)
         return UpdateResult(self._state(new, outs, {**_news, OWNER: str(owner)}))
 
     def delete(self, _id: str, _props: dict[str, Any]) -> None:
         args = self.kind.parse(_props, resource=str(_props.get("name")))
         owner = Owner.parse(_props.get(OWNER), resource=args.name)
-        self._reconciler(args).delete(args, _props, owner=owner, progress=stderr_progress(args.name))
+        self._reconciler(args).delete(begin("delete", args, _props, owner=owner, progress=stderr_progress(args.name)))
 
     def _state(self, args: Any, outs: Mapping[str, Any], inputs: Mapping[str, Any]) -> dict[str, Any]:
         """Checked inputs (secrets stay Pulumi secrets: see core) + computed outputs + the plan

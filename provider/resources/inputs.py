@@ -17,6 +17,7 @@ from ._dynamic import KindResource
 if TYPE_CHECKING:
     from .bridge import Bridge
     from .disk import Disk
+    from .snapshot import Snapshot
     from .vm import VirtualMachine
 
 
@@ -114,6 +115,8 @@ class DiskAttachmentArgs(TypedDict, total=False):
     """KubeVirt: expose this ConfigMap as a disk"""
     template: pulumi.Input[DiskTemplateArgs]
     """KubeVirt: a DataVolume owned by the VM (dataVolumeTemplates)"""
+    empty_disk: pulumi.Input[str]
+    """KubeVirt: a scratch disk of this capacity (emptyDisk), blank again at every VM start"""
     bus: pulumi.Input[Literal['virtio', 'sata', 'scsi']]
     """Disk bus (default 'virtio')"""
     readonly: pulumi.Input[bool]
@@ -148,6 +151,32 @@ class ImageSourceArgs(TypedDict, total=False):
     """Absolute path of the image on the hypervisor host"""
 
 
+class InstancetypeCpuArgs(TypedDict, total=False):
+    """The vCPUs an instancetype gives its VMs."""
+    guest: Required[pulumi.Input[int]]
+    """vCPUs of the guest"""
+    model: pulumi.Input[str]
+    """CPU model, e.g. host-passthrough (default: the cluster's)"""
+    dedicated_cpu_placement: pulumi.Input[bool]
+    """Pin each vCPU to a dedicated host CPU (default False)"""
+    isolate_emulator_thread: pulumi.Input[bool]
+    """A dedicated host CPU for QEMU's emulator thread (default False)"""
+    max_sockets: pulumi.Input[int]
+    """Hot-plug headroom in sockets"""
+
+
+class InstancetypeMemoryArgs(TypedDict, total=False):
+    """The memory an instancetype gives its VMs."""
+    guest: Required[pulumi.Input[str]]
+    """Guest memory, e.g. 2Gi"""
+    max_guest: pulumi.Input[str]
+    """Hot-plug ceiling of guest memory"""
+    hugepages_page_size: pulumi.Input[Literal['2Mi', '1Gi']]
+    """Back the guest with hugepages"""
+    overcommit_percent: pulumi.Input[int]
+    """Request less memory than the guest sees (percent below guest)"""
+
+
 class InterfaceArgs(TypedDict, total=False):
     """A NIC."""
     name: Required[pulumi.Input[str]]
@@ -164,6 +193,8 @@ class InterfaceArgs(TypedDict, total=False):
     """Fixed MAC address (default: assigned once, then kept)"""
     vlan: pulumi.Input[int]
     """VLAN tag of the port (libvirt <vlan>)"""
+    ports: pulumi.Input[Sequence[pulumi.Input[PortArgs]]]
+    """KubeVirt masquerade binding: forward only these ports to the guest (default: every port)"""
     bridge: Bridge
     """A Bridge resource: its network becomes this interface's network"""
 
@@ -181,13 +212,15 @@ class Ipv4Args(TypedDict, total=False):
 
 
 class KernelBootArgs(TypedDict, total=False):
-    """Direct kernel boot."""
-    kernel: Required[pulumi.Input[str]]
-    """Absolute kernel image path on the hypervisor"""
+    """Direct kernel boot: files on the hypervisor (libvirt) or inside a container image (KubeVirt)."""
+    container_image: pulumi.Input[str]
+    """KubeVirt: the container image holding kernel and initrd (firmware.kernelBoot.container)"""
+    kernel: pulumi.Input[str]
+    """Absolute kernel path: on the hypervisor (libvirt, required) or inside container_image"""
     initrd: pulumi.Input[str]
-    """Absolute initramfs path on the hypervisor"""
+    """Absolute initramfs path: on the hypervisor (libvirt) or inside container_image"""
     cmdline: pulumi.Input[str]
-    """Kernel command line"""
+    """Kernel command line (KubeVirt: kernelArgs)"""
 
 
 class KubevirtTargetArgs(TypedDict, total=False):
@@ -238,6 +271,16 @@ class LibvirtTargetArgs(TypedDict, total=False):
     """(default 'libvirt')"""
     uri: pulumi.Input[str]
     """libvirt connection URI, e.g. qemu:///system (default 'qemu:///system')"""
+
+
+class PortArgs(TypedDict, total=False):
+    """A port the KubeVirt masquerade binding forwards to the guest."""
+    name: pulumi.Input[str]
+    """Port name (IANA service name, e.g. http), unique in the NIC"""
+    port: Required[pulumi.Input[int]]
+    """Port number"""
+    protocol: pulumi.Input[Literal['TCP', 'UDP']]
+    """TCP or UDP (default 'TCP')"""
 
 
 class ProbeArgs(TypedDict, total=False):
@@ -316,6 +359,20 @@ class UrlSourceArgs(TypedDict, total=False):
     """
 
 
+class UsbHostDeviceArgs(TypedDict, total=False):
+    """A USB device of the host handed to the guest."""
+    name: Required[pulumi.Input[str]]
+    """Device name, unique in the VM"""
+    vendor: pulumi.Input[str]
+    """libvirt: USB vendor id, e.g. 0x046d"""
+    product: pulumi.Input[str]
+    """libvirt: USB product id, e.g. 0xc52b"""
+    resource_name: pulumi.Input[str]
+    """KubeVirt: a resource name the KubeVirt CR permits (permittedHostDevices.usb[].resourceName, which selects
+    the devices by vendor/product), e.g. kubevirt.io/storage
+    """
+
+
 class VolumeRefArgs(TypedDict, total=False):
     """A libvirt storage volume (what a Disk resource outputs as `ref`)."""
     pool: Required[pulumi.Input[str]]
@@ -344,9 +401,12 @@ class TypedVirtualMachine(KindResource):
             machine: pulumi.Input[str] | None = None,
             accelerator: pulumi.Input[Literal['kvm', 'tcg']] | None = None,
             firmware: pulumi.Input[Literal['bios', 'uefi']] | None = None,
+            secure_boot: pulumi.Input[bool] | None = None,
+            smm: pulumi.Input[bool] | None = None,
             kernel_boot: pulumi.Input[KernelBootArgs] | None = None,
             disks: pulumi.Input[Sequence[pulumi.Input[DiskAttachmentArgs]]] | None = None,
             interfaces: pulumi.Input[Sequence[pulumi.Input[InterfaceArgs]]] | None = None,
+            usb_host_devices: pulumi.Input[Sequence[pulumi.Input[UsbHostDeviceArgs]]] | None = None,
             cloud_init: pulumi.Input[CloudInitArgs] | None = None,
             serial_console: pulumi.Input[bool] | None = None,
             vnc: pulumi.Input[bool] | None = None,
@@ -376,9 +436,15 @@ class TypedVirtualMachine(KindResource):
             :param accelerator: libvirt: hardware virtualization (kvm) or pure emulation (tcg, slow;
                 nested/CI hosts) (default 'kvm')
             :param firmware: Firmware (default 'bios')
-            :param kernel_boot: Boot a kernel/initrd directly
+            :param secure_boot: UEFI secure boot (needs firmware='uefi' and smm=True; libvirt: a q35
+                machine) (default False)
+            :param smm: System Management Mode (secure boot needs it on); unset: the hypervisor's default
+            :param kernel_boot: Boot a kernel/initrd directly (libvirt: host paths; KubeVirt: from a
+                container image)
             :param disks: Disks, in device order
             :param interfaces: NICs, in device order
+            :param usb_host_devices: Host USB devices passed through (libvirt: by vendor/product; KubeVirt:
+                by a permitted resource)
             :param cloud_init: NoCloud seed (secret as a whole, whatever was passed)
             :param serial_console: Serial console (libvirt: logged to a file) (default True)
             :param vnc: VNC graphics (default False)
@@ -567,6 +633,187 @@ class TypedMigration(KindResource):
             :param annotations: KubeVirt: migration object annotations
             :param allow_unsafe: Skip the feasibility checks (host-passthrough CPU, local disks) (default
                 False)
+            :param timeouts: Wait bounds
+            :param opts: Resource options (customTimeouts become the `timeouts` input).
+            """
+
+
+class TypedInstancetype(KindResource):
+    """Typed keyword arguments of Instancetype: the fields of InstancetypeArgs."""
+
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            resource_name: str,
+            *,
+            name: pulumi.Input[str] | None = None,
+            cpu: pulumi.Input[InstancetypeCpuArgs],
+            memory: pulumi.Input[InstancetypeMemoryArgs],
+            target: pulumi.Input[LibvirtTargetArgs | KubevirtTargetArgs] | None = None,
+            cluster: pulumi.Input[bool] | None = None,
+            node_selector: pulumi.Input[Mapping[str, pulumi.Input[str]]] | None = None,
+            io_threads_policy: pulumi.Input[Literal['shared', 'auto', 'supplementalPool']] | None = None,
+            vm_annotations: pulumi.Input[Mapping[str, pulumi.Input[str]]] | None = None,
+            labels: pulumi.Input[Mapping[str, pulumi.Input[str]]] | None = None,
+            annotations: pulumi.Input[Mapping[str, pulumi.Input[str]]] | None = None,
+            adopt: pulumi.Input[bool] | None = None,
+            timeouts: pulumi.Input[TimeoutsArgs] | None = None,
+            opts: pulumi.ResourceOptions | None = None,
+        ) -> None:
+            """A KubeVirt instancetype (namespaced, or cluster-wide with cluster=True): the size of VMs.
+
+            :param resource_name: The Pulumi resource name (the default of `name`).
+            :param name: The object's name on the target (default: the resource name).
+            :param cpu: vCPUs
+            :param memory: Memory
+            :param target: The KubeVirt cluster (libvirt is refused)
+            :param cluster: VirtualMachineClusterInstancetype (cluster-wide) instead of
+                VirtualMachineInstancetype (default False)
+            :param node_selector: Node labels the VMs must run on
+            :param io_threads_policy: How disks get IO threads
+            :param vm_annotations: Annotations the instancetype puts on its VMs' instances
+            :param labels: Labels of the object
+            :param annotations: Annotations of the object
+            :param adopt: Take over an existing object of this name that this stack did not create (it is
+                marked as owned from then on, and deleted with the resource). Default: refuse with a
+                Conflict (default False)
+            :param timeouts: Wait bounds
+            :param opts: Resource options (customTimeouts become the `timeouts` input).
+            """
+
+
+class TypedPreference(KindResource):
+    """Typed keyword arguments of Preference: the fields of PreferenceArgs."""
+
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            resource_name: str,
+            *,
+            name: pulumi.Input[str] | None = None,
+            target: pulumi.Input[LibvirtTargetArgs | KubevirtTargetArgs] | None = None,
+            cluster: pulumi.Input[bool] | None = None,
+            cpu_topology: pulumi.Input[Literal['sockets', 'cores', 'threads', 'spread', 'any']] | None = None,
+            disk_bus: pulumi.Input[Literal['virtio', 'sata', 'scsi']] | None = None,
+            cdrom_bus: pulumi.Input[Literal['sata', 'scsi']] | None = None,
+            interface_model: pulumi.Input[Literal['virtio', 'e1000', 'e1000e', 'rtl8139']] | None = None,
+            rng: pulumi.Input[bool] | None = None,
+            autoattach_graphics: pulumi.Input[bool] | None = None,
+            autoattach_serial_console: pulumi.Input[bool] | None = None,
+            firmware: pulumi.Input[Literal['bios', 'efi', 'efi-secure-boot']] | None = None,
+            machine_type: pulumi.Input[str] | None = None,
+            termination_grace_period_seconds: pulumi.Input[int] | None = None,
+            storage_class: pulumi.Input[str] | None = None,
+            min_cpu: pulumi.Input[int] | None = None,
+            min_memory: pulumi.Input[str] | None = None,
+            labels: pulumi.Input[Mapping[str, pulumi.Input[str]]] | None = None,
+            annotations: pulumi.Input[Mapping[str, pulumi.Input[str]]] | None = None,
+            adopt: pulumi.Input[bool] | None = None,
+            timeouts: pulumi.Input[TimeoutsArgs] | None = None,
+            opts: pulumi.ResourceOptions | None = None,
+        ) -> None:
+            """A KubeVirt preference (namespaced, or cluster-wide with cluster=True): device defaults of VMs.
+
+            :param resource_name: The Pulumi resource name (the default of `name`).
+            :param name: The object's name on the target (default: the resource name).
+            :param target: The KubeVirt cluster (libvirt is refused)
+            :param cluster: VirtualMachineClusterPreference (cluster-wide) instead of
+                VirtualMachinePreference (default False)
+            :param cpu_topology: Lay the instancetype's vCPUs out as sockets, cores, threads, spread or any
+            :param disk_bus: Default disk bus
+            :param cdrom_bus: Default CD-ROM bus
+            :param interface_model: Default NIC model
+            :param rng: Give VMs a virtio-rng device
+            :param autoattach_graphics: Attach a graphics device
+            :param autoattach_serial_console: Attach a serial console
+            :param firmware: Firmware: BIOS, EFI, or EFI with secure boot (and SMM)
+            :param machine_type: Machine type, e.g. q35
+            :param termination_grace_period_seconds: Default shutdown grace period
+            :param storage_class: Default storage class of the VMs' DataVolume templates
+            :param min_cpu: Requirement: at least this many vCPUs
+            :param min_memory: Requirement: at least this much memory
+            :param labels: Labels of the object
+            :param annotations: Annotations of the object
+            :param adopt: Take over an existing object of this name that this stack did not create (it is
+                marked as owned from then on, and deleted with the resource). Default: refuse with a
+                Conflict (default False)
+            :param timeouts: Wait bounds
+            :param opts: Resource options (customTimeouts become the `timeouts` input).
+            """
+
+
+class TypedSnapshot(KindResource):
+    """Typed keyword arguments of Snapshot: the fields of SnapshotArgs."""
+
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            resource_name: str,
+            *,
+            name: pulumi.Input[str] | None = None,
+            vm: VirtualMachine | pulumi.Input[str],
+            target: pulumi.Input[LibvirtTargetArgs | KubevirtTargetArgs] | None = None,
+            disk_only: pulumi.Input[bool] | None = None,
+            description: pulumi.Input[str] | None = None,
+            failure_deadline: pulumi.Input[str] | None = None,
+            labels: pulumi.Input[Mapping[str, pulumi.Input[str]]] | None = None,
+            annotations: pulumi.Input[Mapping[str, pulumi.Input[str]]] | None = None,
+            timeouts: pulumi.Input[TimeoutsArgs] | None = None,
+            opts: pulumi.ResourceOptions | None = None,
+        ) -> None:
+            """A snapshot of a VirtualMachine (KubeVirt VirtualMachineSnapshot, libvirt domain snapshot).
+
+            :param resource_name: The Pulumi resource name (the default of `name`).
+            :param name: The object's name on the target (default: the resource name).
+            :param vm: The VM to snapshot (pass the VirtualMachine resource as `vm=`)
+            :param target: The VM's target (filled from `vm=`)
+            :param disk_only: libvirt: True = external disk-only snapshot (overlay files), False/unset =
+                internal snapshot with the running guest's memory (every disk qcow2). KubeVirt snapshots are
+                always of the disks
+            :param description: Free text
+            :param failure_deadline: KubeVirt: how long the snapshot controller may try before it marks the
+                snapshot failed
+            :param labels: KubeVirt: labels of the VirtualMachineSnapshot
+            :param annotations: KubeVirt: annotations of the object
+            :param timeouts: Wait bounds
+            :param opts: Resource options (customTimeouts become the `timeouts` input).
+            """
+
+
+class TypedSnapshotRestore(KindResource):
+    """Typed keyword arguments of SnapshotRestore: the fields of SnapshotRestoreArgs."""
+
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            resource_name: str,
+            *,
+            name: pulumi.Input[str] | None = None,
+            snapshot: Snapshot | pulumi.Input[str],
+            vm: pulumi.Input[str] | None = None,
+            target: pulumi.Input[LibvirtTargetArgs | KubevirtTargetArgs] | None = None,
+            trigger: pulumi.Input[str] | None = None,
+            target_readiness_policy: pulumi.Input[Literal['StopTarget', 'WaitGracePeriod', 'FailImmediate', 'WaitEventually']] | None = None,
+            run_after: pulumi.Input[Literal['snapshot', 'running', 'paused']] | None = None,
+            timeouts: pulumi.Input[TimeoutsArgs] | None = None,
+            opts: pulumi.ResourceOptions | None = None,
+        ) -> None:
+            """Restoring a VirtualMachine from a Snapshot (KubeVirt VirtualMachineRestore, libvirt revert).
+
+            :param resource_name: The Pulumi resource name (the default of `name`).
+            :param name: The object's name on the target (default: the resource name).
+            :param snapshot: The snapshot to restore (pass the Snapshot resource as `snapshot=`)
+            :param vm: The VM to restore (filled from `snapshot=`; required with a name)
+            :param target: The VM's target (filled from `snapshot=`)
+            :param trigger: Change this value to restore the same snapshot again
+            :param target_readiness_policy: KubeVirt: what to do when the VM runs (default: KubeVirt's,
+                WaitGracePeriod)
+            :param run_after: libvirt: the guest's state after the revert: as in the snapshot, running, or
+                paused (default 'snapshot')
             :param timeouts: Wait bounds
             :param opts: Resource options (customTimeouts become the `timeouts` input).
             """

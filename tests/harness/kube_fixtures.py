@@ -157,6 +157,8 @@ class KubeCluster:
     port: int = 0
     startup_seconds: float = 0.0
     crd_seconds: float = 0.0
+    audit_policy: Path | None = None
+    """Opt-in: an audit policy file; the apiserver then writes JSON audit events to `audit_log`."""
     _etcd: _Process | None = None
     _apiserver: _Process | None = None
     control_plane: Any = None  # the KubevirtControlPlane around this apiserver, once started
@@ -183,6 +185,10 @@ class KubeCluster:
     @property
     def apiserver_log(self) -> Path:
         return self.workdir / "kube-apiserver.log"
+
+    @property
+    def audit_log(self) -> Path:
+        return self.workdir / "audit.log"
 
     # -- lifecycle -------------------------------------------------------
 
@@ -342,6 +348,15 @@ class KubeCluster:
             "--shutdown-watch-termination-grace-period=2s",
             "--allow-privileged=true",
             *self.extra_apiserver_args,
+            *(
+                [
+                    f"--audit-policy-file={self.audit_policy}",
+                    f"--audit-log-path={self.audit_log}",
+                    "--audit-log-maxsize=0",
+                ]
+                if self.audit_policy is not None
+                else []
+            ),
         ]
 
     def _start_apiserver(self) -> None:
@@ -581,6 +596,40 @@ def condition(obj: dict[str, Any] | None, cond_type: str) -> dict[str, Any] | No
     return None
 
 
+# -- the tier's cluster (the fixture below; bench/ starts one too) ------------------
+
+
+def kube_tier_cluster(workdir: Path, *, audit_policy: Path | None = None) -> KubeCluster:
+    """The kube tier's apiserver, not started yet, configured for the real control plane (its
+    users, the aggregation flags, the CRDs of the KubeVirt version it runs), which it holds
+    in `control_plane`; `start_kube_tier` starts both."""
+    etcd_bin = tools.tool(TIER, "etcd")
+    apiserver_bin = tools.tool(TIER, "kube-apiserver")
+    manifests_bin = tools.tool(TIER, "kubevirt-manifests")
+    for name in ("virt-api", "virt-controller", "kube-controller-manager", "kube-scheduler"):
+        tools.tool(TIER, name)
+    pki = control_plane.make_pki(workdir / "pki")
+    manifests = control_plane.kubevirt_manifests(manifests_bin)
+    cluster = KubeCluster(
+        workdir=workdir,
+        etcd_bin=etcd_bin,
+        apiserver_bin=apiserver_bin,
+        users=dict(control_plane.USERS),
+        extra_apiserver_args=control_plane.aggregation_apiserver_args(pki),
+        crds=crd_data.tier_crds(list(manifests.crds)),
+        audit_policy=audit_policy,
+    )
+    cluster.control_plane = control_plane.KubevirtControlPlane(cluster, pki, manifests)
+    return cluster
+
+
+def start_kube_tier(cluster: KubeCluster) -> None:
+    """Start etcd + the apiserver, then the control plane around them (each waited for); the
+    caller stops `cluster.control_plane` and `cluster`, also when this raises."""
+    cluster.start()
+    cluster.control_plane.start(process_factory=_Process, free_port=free_port)
+
+
 # -- fixtures ------------------------------------------------------------------
 
 
@@ -592,30 +641,14 @@ def kube_cluster(request: pytest.FixtureRequest) -> Iterator[KubeCluster]:
     The work dir is /tmp/pkv-kube-* (pid files, logs, certs, etcd data). Each
     component's version is printed when it is up.
     """
-    etcd_bin = tools.tool(TIER, "etcd")
-    apiserver_bin = tools.tool(TIER, "kube-apiserver")
-    manifests_bin = tools.tool(TIER, "kubevirt-manifests")
-    for name in ("virt-api", "virt-controller", "kube-controller-manager", "kube-scheduler"):
-        tools.tool(TIER, name)
     workdir = Path(tempfile.mkdtemp(prefix="pkv-kube-"))
     cluster: KubeCluster | None = None
     plane: control_plane.KubevirtControlPlane | None = None
     try:
         try:
-            pki = control_plane.make_pki(workdir / "pki")
-            manifests = control_plane.kubevirt_manifests(manifests_bin)
-            cluster = KubeCluster(
-                workdir=workdir,
-                etcd_bin=etcd_bin,
-                apiserver_bin=apiserver_bin,
-                users=dict(control_plane.USERS),
-                extra_apiserver_args=control_plane.aggregation_apiserver_args(pki),
-                crds=crd_data.tier_crds(list(manifests.crds)),
-            )
-            cluster.start()
-            plane = control_plane.KubevirtControlPlane(cluster, pki, manifests)
-            cluster.control_plane = plane
-            plane.start(process_factory=_Process, free_port=free_port)
+            cluster = kube_tier_cluster(workdir)
+            plane = cluster.control_plane
+            start_kube_tier(cluster)
         except (KubeClusterError, control_plane.ControlPlaneError) as err:
             pytest.fail(f"[kube tier] control plane did not start: {err}", pytrace=False)
         pins = tools.versions()

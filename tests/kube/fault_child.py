@@ -26,7 +26,7 @@ import sys
 import traceback
 from typing import Any
 
-from pulumi_kubevirt.provider.core import Backends
+from pulumi_kubevirt.provider.core import Backends, begin
 from pulumi_kubevirt.provider.kinds import BRIDGE, DISK, MIGRATION, VIRTUAL_MACHINE
 from pulumi_kubevirt.provider.kubevirt import bridges, disks, migrations, vms  # noqa: F401 - imported before forking
 from pulumi_kubevirt.provider.models.common import dump
@@ -45,13 +45,13 @@ def call(request: dict[str, Any], progress: Progress) -> dict[str, Any] | None:
     owner = Owner.parse(props[OWNER], resource=args.name)
     reconciler = kind.reconciler(Backends(), "kubevirt")
     if request["op"] == "create":
-        return dict(reconciler.create(args, owner=owner, progress=progress))
+        return dict(reconciler.create(begin("create", args, owner=owner, progress=progress)))
     if request["op"] == "update":
         olds: dict[str, Any] = request["olds"]
         old = kind.parse(olds, resource=args.name)
         plan = kind.plan(olds, dump(args))
-        return dict(reconciler.update(old, args, plan, olds, owner=owner, progress=progress))
-    reconciler.delete(args, props, owner=owner, progress=progress)
+        return dict(reconciler.update(begin("update", args, olds, owner=owner, progress=progress), old, plan))
+    reconciler.delete(begin("delete", args, props, owner=owner, progress=progress))
     return None
 
 

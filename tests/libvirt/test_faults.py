@@ -39,6 +39,7 @@ import libvirt
 import pytest
 from lxml import etree
 
+from pulumi_kubevirt.provider.core import begin
 from pulumi_kubevirt.provider.errors import ProviderError
 from pulumi_kubevirt.provider.kinds import BRIDGE, DISK, VIRTUAL_MACHINE
 from pulumi_kubevirt.provider.libvirt.connection import Connections
@@ -316,14 +317,14 @@ def test_vm_create_killed(host: Node, guest: GuestImage, foreign: Foreign, tally
     args = vm_args(host, guest, name)
     owner = Owner("pkv-tests/faults", name)
     tally.injected += 1
-    error = inject(host, step, lambda p: rec.create(args, owner=owner, progress=p))
+    error = inject(host, step, lambda p: rec.create(begin("create", args, owner=owner, progress=p)))
     if step in ("defined domain", "started domain"):
         # the rollback could not run: the error says what may be left and that it is ours
         assert "rolling back failed too" in str(error) and f"owned by {owner}" in str(error), error
-    outs = rec.create(args, owner=owner, progress=quiet)  # the next `up`
+    outs = rec.create(begin("create", args, owner=owner, progress=quiet))  # the next `up`
     assert outs["state"] == "running"
     _assert_vm_converged(host, rec, args, owner, outs, before)
-    rec.delete(args, outs, owner=owner, progress=quiet)
+    rec.delete(begin("delete", args, outs, owner=owner, progress=quiet))
     _assert_back_to(host, before, foreign, tally, f"vm create / {step}")
 
 
@@ -335,14 +336,15 @@ def test_vm_update_killed(host: Node, guest: GuestImage, foreign: Foreign, tally
     old = vm_args(host, guest, name)
     new = vm_args(host, guest, name, memory="160Mi", cloud_init={"user_data": "#cloud-config\nhostname: two\n"})
     owner = Owner("pkv-tests/faults", name)
-    state = rec.create(old, owner=owner, progress=quiet)
+    state = rec.create(begin("create", old, owner=owner, progress=quiet))
     plan = VIRTUAL_MACHINE.plan(dump(old), dump(new))
     assert plan.of_kind("restart"), plan
     tally.injected += 1
-    inject(host, step, lambda p: rec.update(old, new, plan, state, owner=owner, progress=p))
-    outs = rec.update(old, new, plan, state, owner=owner, progress=quiet)  # the next `up` retries the update
+    inject(host, step, lambda p: rec.update(begin("update", new, state, owner=owner, progress=p), old, plan))
+    # the next `up` retries the update
+    outs = rec.update(begin("update", new, state, owner=owner, progress=quiet), old, plan)
     _assert_vm_converged(host, rec, new, owner, outs, before)
-    rec.delete(new, outs, owner=owner, progress=quiet)
+    rec.delete(begin("delete", new, outs, owner=owner, progress=quiet))
     _assert_back_to(host, before, foreign, tally, f"vm update / {step}")
 
 
@@ -353,10 +355,10 @@ def test_vm_delete_killed(host: Node, guest: GuestImage, foreign: Foreign, tally
     name = unique_name("fault")
     args = vm_args(host, guest, name)
     owner = Owner("pkv-tests/faults", name)
-    state = rec.create(args, owner=owner, progress=quiet)
+    state = rec.create(begin("create", args, owner=owner, progress=quiet))
     tally.injected += 1
-    inject(host, step, lambda p: rec.delete(args, state, owner=owner, progress=p))
-    rec.delete(args, state, owner=owner, progress=quiet)  # the next `destroy`
+    inject(host, step, lambda p: rec.delete(begin("delete", args, state, owner=owner, progress=p)))
+    rec.delete(begin("delete", args, state, owner=owner, progress=quiet))  # the next `destroy`
     _assert_back_to(host, before, foreign, tally, f"vm delete / {step}")
 
 
@@ -373,7 +375,7 @@ def _assert_vm_converged(
     seed = f"{args.name}-cidata.iso"
     expected = {f"domain/{args.name}", f"volume/default/{seed}", f"volume/default/{seed}.pkv-owner"}
     assert new - {"pool/default"} == expected, f"leftovers or duplicates: {sorted(new)}"
-    found = rec.read(args, outs, owner=owner, progress=quiet)
+    found = rec.read(begin("read", args, outs, owner=owner, progress=quiet))
     assert found is not None
     observed, _ = found
     plan = VIRTUAL_MACHINE.plan(dump(args), observed)
@@ -413,10 +415,10 @@ def test_disk_create_killed(host: Node, image: Path, foreign: Foreign, tally: Ta
     args = disk_args(host, image, name)
     owner = Owner("pkv-tests/faults", name)
     tally.injected += 1
-    inject(host, step, lambda p: rec.create(args, owner=owner, progress=p))
-    outs = rec.create(args, owner=owner, progress=quiet)
+    inject(host, step, lambda p: rec.create(begin("create", args, owner=owner, progress=p)))
+    outs = rec.create(begin("create", args, owner=owner, progress=quiet))
     _assert_disk_converged(host, args, outs, before, image)
-    rec.delete(args, outs, owner=owner, progress=quiet)
+    rec.delete(begin("delete", args, outs, owner=owner, progress=quiet))
     _assert_back_to(host, before, foreign, tally, f"disk create / {step}")
 
 
@@ -427,10 +429,10 @@ def test_disk_delete_killed(host: Node, image: Path, foreign: Foreign, tally: Ta
     name = unique_name("fault")
     args = disk_args(host, image, name)
     owner = Owner("pkv-tests/faults", name)
-    outs = rec.create(args, owner=owner, progress=quiet)
+    outs = rec.create(begin("create", args, owner=owner, progress=quiet))
     tally.injected += 1
-    inject(host, step, lambda p: rec.delete(args, outs, owner=owner, progress=p))
-    rec.delete(args, outs, owner=owner, progress=quiet)
+    inject(host, step, lambda p: rec.delete(begin("delete", args, outs, owner=owner, progress=p)))
+    rec.delete(begin("delete", args, outs, owner=owner, progress=quiet))
     _assert_back_to(host, before, foreign, tally, f"disk delete / {step}")
 
 
@@ -459,15 +461,15 @@ def test_network_create_killed(host: Node, foreign: Foreign, tally: Tally, step:
     args = net_args(host, name)
     owner = Owner("pkv-tests/faults", name)
     tally.injected += 1
-    inject(host, step, lambda p: rec.create(args, owner=owner, progress=p))
-    outs = rec.create(args, owner=owner, progress=quiet)
+    inject(host, step, lambda p: rec.create(begin("create", args, owner=owner, progress=p)))
+    outs = rec.create(begin("create", args, owner=owner, progress=quiet))
     assert outs["active"] is True
     assert names_of(snapshot(host)) - names_of(before) == {f"network/{name}"}
-    found = rec.read(args, outs, owner=owner, progress=quiet)
+    found = rec.read(begin("read", args, outs, owner=owner, progress=quiet))
     assert found is not None
     plan = BRIDGE.plan(dump(args), found[0])
     assert not plan, plan
-    rec.delete(args, outs, owner=owner, progress=quiet)
+    rec.delete(begin("delete", args, outs, owner=owner, progress=quiet))
     _assert_back_to(host, before, foreign, tally, f"network create / {step}")
 
 
@@ -478,18 +480,18 @@ def test_network_delete_killed(host: Node, foreign: Foreign, tally: Tally, step:
     name = unique_name("fault")
     args = net_args(host, name)
     owner = Owner("pkv-tests/faults", name)
-    outs = rec.create(args, owner=owner, progress=quiet)
+    outs = rec.create(begin("create", args, owner=owner, progress=quiet))
     tally.injected += 1
     if step == "undefined network":
         # The last step of a delete: the object is gone already; a kill there leaves nothing to
         # retry but must not make the rerun fail.
         killer = Killer(host, step)
-        rec.delete(args, outs, owner=owner, progress=killer)
+        rec.delete(begin("delete", args, outs, owner=owner, progress=killer))
         assert killer.fired
         restart_libvirtd(host)
     else:
-        inject(host, step, lambda p: rec.delete(args, outs, owner=owner, progress=p))
-    rec.delete(args, outs, owner=owner, progress=quiet)
+        inject(host, step, lambda p: rec.delete(begin("delete", args, outs, owner=owner, progress=p)))
+    rec.delete(begin("delete", args, outs, owner=owner, progress=quiet))
     _assert_back_to(host, before, foreign, tally, f"network delete / {step}")
 
 
@@ -497,6 +499,7 @@ def test_network_delete_killed(host: Node, foreign: Foreign, tally: Tally, step:
 
 _CHILD = """
 import json, os, signal, sys
+from pulumi_kubevirt.provider.core import begin
 from pulumi_kubevirt.provider.libvirt.connection import Connections
 from pulumi_kubevirt.provider.libvirt.domains import DomainReconciler
 from pulumi_kubevirt.provider.libvirt.volumes import VolumeReconciler
@@ -511,10 +514,10 @@ def progress(message):
 
 if kind == "vm":
     DomainReconciler(Connections()).create(
-        VirtualMachineArgs.model_validate(doc), owner=Owner(*owner.split("::")), progress=progress)
+        begin("create", VirtualMachineArgs.model_validate(doc), owner=Owner(*owner.split("::")), progress=progress))
 else:
     VolumeReconciler(Connections()).create(
-        DiskArgs.model_validate(doc), owner=Owner(*owner.split("::")), progress=progress)
+        begin("create", DiskArgs.model_validate(doc), owner=Owner(*owner.split("::")), progress=progress))
 """
 
 
@@ -540,9 +543,9 @@ def test_provider_killed_mid_vm_create(
     tally.injected += 1
     _provider_killed_at("vm", step, args, owner)
     rec = DomainReconciler(Connections())
-    outs = rec.create(args, owner=owner, progress=quiet)
+    outs = rec.create(begin("create", args, owner=owner, progress=quiet))
     _assert_vm_converged(host, rec, args, owner, outs, before)
-    rec.delete(args, outs, owner=owner, progress=quiet)
+    rec.delete(begin("delete", args, outs, owner=owner, progress=quiet))
     _assert_back_to(host, before, foreign, tally, f"provider killed / vm create / {step}")
 
 
@@ -555,9 +558,9 @@ def test_provider_killed_mid_disk_create(host: Node, image: Path, foreign: Forei
     tally.injected += 1
     _provider_killed_at("disk", step, args, owner)
     rec = VolumeReconciler(Connections())
-    outs = rec.create(args, owner=owner, progress=quiet)
+    outs = rec.create(begin("create", args, owner=owner, progress=quiet))
     _assert_disk_converged(host, args, outs, before, image)
-    rec.delete(args, outs, owner=owner, progress=quiet)
+    rec.delete(begin("delete", args, outs, owner=owner, progress=quiet))
     _assert_back_to(host, before, foreign, tally, f"provider killed / disk create / {step}")
 
 
@@ -573,7 +576,7 @@ def test_vm_create_timeout_rolls_back_then_converges(
     net_rec = NetworkReconciler(Connections())
     net = net_args(host, unique_name("fault"))
     net_owner = Owner("pkv-tests/faults", net.name)
-    net_outs = net_rec.create(net, owner=net_owner, progress=quiet)
+    net_outs = net_rec.create(begin("create", net, owner=net_owner, progress=quiet))
     rec = DomainReconciler(Connections())
     name = unique_name("fault")
     nic = {"interfaces": [{"name": "nic0", "network": net.name}]}
@@ -581,13 +584,13 @@ def test_vm_create_timeout_rolls_back_then_converges(
     owner = Owner("pkv-tests/faults", name)
     tally.injected += 1
     with pytest.raises(ProviderError, match="gave up after"):
-        rec.create(slow, owner=owner, progress=quiet)
+        rec.create(begin("create", slow, owner=owner, progress=quiet))
     assert names_of(snapshot(host)) - names_of(before) - {"pool/default"} == {f"network/{net.name}"}
     args = vm_args(host, guest, name, **nic)
-    outs = rec.create(args, owner=owner, progress=quiet)
+    outs = rec.create(begin("create", args, owner=owner, progress=quiet))
     assert outs["state"] == "running"
-    rec.delete(args, outs, owner=owner, progress=quiet)
-    net_rec.delete(net, net_outs, owner=net_owner, progress=quiet)
+    rec.delete(begin("delete", args, outs, owner=owner, progress=quiet))
+    net_rec.delete(begin("delete", net, net_outs, owner=net_owner, progress=quiet))
     _assert_back_to(host, before, foreign, tally, "vm create / timeout")
 
 
@@ -601,13 +604,13 @@ def test_disk_update_killed(host: Node, image: Path, foreign: Foreign, tally: Ta
     old = disk_args(host, image, name)
     new = old.model_copy(update={"size": "8Mi"})
     owner = Owner("pkv-tests/faults", name)
-    outs = rec.create(old, owner=owner, progress=quiet)
+    outs = rec.create(begin("create", old, owner=owner, progress=quiet))
     plan = DISK.plan(dump(old), dump(new))
     tally.injected += 1
-    inject(host, "growing to", lambda p: rec.update(old, new, plan, outs, owner=owner, progress=p))
-    outs = rec.update(old, new, plan, outs, owner=owner, progress=quiet)
+    inject(host, "growing to", lambda p: rec.update(begin("update", new, outs, owner=owner, progress=p), old, plan))
+    outs = rec.update(begin("update", new, outs, owner=owner, progress=quiet), old, plan)
     assert outs["capacity"] == 8 << 20
-    rec.delete(new, outs, owner=owner, progress=quiet)
+    rec.delete(begin("delete", new, outs, owner=owner, progress=quiet))
     _assert_back_to(host, before, foreign, tally, "disk update / growing to")
 
 
@@ -618,14 +621,18 @@ def test_network_update_killed(host: Node, foreign: Foreign, tally: Tally) -> No
     old = net_args(host, name)
     new = old.model_copy(update={"mtu": 1400})
     owner = Owner("pkv-tests/faults", name)
-    outs = rec.create(old, owner=owner, progress=quiet)
+    outs = rec.create(begin("create", old, owner=owner, progress=quiet))
     plan = BRIDGE.plan(dump(old), dump(new))
     tally.injected += 1
-    inject(host, "redefining the network in place", lambda p: rec.update(old, new, plan, outs, owner=owner, progress=p))
-    outs = rec.update(old, new, plan, outs, owner=owner, progress=quiet)
-    found = rec.read(new, outs, owner=owner, progress=quiet)
+    inject(
+        host,
+        "redefining the network in place",
+        lambda p: rec.update(begin("update", new, outs, owner=owner, progress=p), old, plan),
+    )
+    outs = rec.update(begin("update", new, outs, owner=owner, progress=quiet), old, plan)
+    found = rec.read(begin("read", new, outs, owner=owner, progress=quiet))
     assert found is not None and found[0].get("mtu") == 1400
-    rec.delete(new, outs, owner=owner, progress=quiet)
+    rec.delete(begin("delete", new, outs, owner=owner, progress=quiet))
     _assert_back_to(host, before, foreign, tally, "network update / redefining")
 
 
@@ -642,11 +649,11 @@ def test_refresh_after_interrupted_vm_delete_removes_the_owned_seed(
     name = unique_name("fault")
     args = vm_args(host, guest, name)
     owner = Owner("pkv-tests/faults", name)
-    state = rec.create(args, owner=owner, progress=quiet)
+    state = rec.create(begin("create", args, owner=owner, progress=quiet))
     tally.injected += 1
-    inject(host, "undefined domain", lambda p: rec.delete(args, state, owner=owner, progress=p))
+    inject(host, "undefined domain", lambda p: rec.delete(begin("delete", args, state, owner=owner, progress=p)))
     assert f"volume/default/{name}-cidata.iso" in snapshot(host)
-    assert rec.read(args, state, owner=owner, progress=quiet) is None
+    assert rec.read(begin("read", args, state, owner=owner, progress=quiet)) is None
     _assert_back_to(host, before, foreign, tally, "vm delete / undefined domain, then refresh")
 
 
@@ -658,13 +665,13 @@ def test_refresh_after_interrupted_disk_delete_drops_the_record(
     name = unique_name("fault")
     args = disk_args(host, image, name)
     owner = Owner("pkv-tests/faults", name)
-    outs = rec.create(args, owner=owner, progress=quiet)
+    outs = rec.create(begin("create", args, owner=owner, progress=quiet))
     tally.injected += 1
     killer = Killer(host, "dropping its ownership record")
     with pytest.raises(ProviderError):
-        rec.delete(args, outs, owner=owner, progress=killer)
+        rec.delete(begin("delete", args, outs, owner=owner, progress=killer))
     restart_libvirtd(host)
     assert killer.fired
     assert f"volume/default/{name}.raw.pkv-owner" in snapshot(host)
-    assert rec.read(args, outs, owner=owner, progress=quiet) is None
+    assert rec.read(begin("read", args, outs, owner=owner, progress=quiet)) is None
     _assert_back_to(host, before, foreign, tally, "disk delete / volume deleted, then refresh")

@@ -20,6 +20,7 @@ from typing import Any
 import libvirt
 import pytest
 
+from pulumi_kubevirt.provider.core import begin
 from pulumi_kubevirt.provider.errors import Conflict, ProviderError
 from pulumi_kubevirt.provider.libvirt import ledger, parse, render
 from pulumi_kubevirt.provider.libvirt.connection import Connections
@@ -257,7 +258,7 @@ def test_two_stacks_claiming_one_volume_name_at_once(foreign_pool: ForeignPool) 
         rec = VolumeReconciler(Connections())  # separate connections, as two provider processes
         start.wait()
         try:
-            rec.create(args, owner=Owner(stack, name), progress=lambda _m: None)
+            rec.create(begin("create", args, owner=Owner(stack, name), progress=lambda _m: None))
             results[stack] = "created"
         except ProviderError as err:
             results[stack] = err
@@ -271,7 +272,8 @@ def test_two_stacks_claiming_one_volume_name_at_once(foreign_pool: ForeignPool) 
     assert outcomes == ["Conflict", "created"], results
     winner = next(s for s, r in results.items() if r == "created")
     assert foreign_pool.names() == [f"{name}.raw", f"{name}.raw{ledger.RECORD_SUFFIX}"]
-    VolumeReconciler(Connections()).delete(args, {}, owner=Owner(winner, name), progress=lambda _m: None)
+    cleanup = begin("delete", args, owner=Owner(winner, name), progress=lambda _m: None)
+    VolumeReconciler(Connections()).delete(cleanup)
     assert foreign_pool.names() == []
 
 

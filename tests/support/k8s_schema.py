@@ -59,6 +59,16 @@ def _crd(path: str, version: str) -> dict[str, Any]:
 SCHEMAS = {
     ("kubevirt.io/v1", "VirtualMachine"): lambda: _kubevirt("virtualmachine"),
     ("kubevirt.io/v1", "VirtualMachineInstanceMigration"): lambda: _kubevirt("virtualmachineinstancemigration"),
+    ("instancetype.kubevirt.io/v1beta1", "VirtualMachineInstancetype"): lambda: _kubevirt("virtualmachineinstancetype"),
+    ("instancetype.kubevirt.io/v1beta1", "VirtualMachineClusterInstancetype"): lambda: _kubevirt(
+        "virtualmachineclusterinstancetype"
+    ),
+    ("instancetype.kubevirt.io/v1beta1", "VirtualMachinePreference"): lambda: _kubevirt("virtualmachinepreference"),
+    ("instancetype.kubevirt.io/v1beta1", "VirtualMachineClusterPreference"): lambda: _kubevirt(
+        "virtualmachineclusterpreference"
+    ),
+    ("snapshot.kubevirt.io/v1beta1", "VirtualMachineSnapshot"): lambda: _kubevirt("virtualmachinesnapshot"),
+    ("snapshot.kubevirt.io/v1beta1", "VirtualMachineRestore"): lambda: _kubevirt("virtualmachinerestore"),
     ("cdi.kubevirt.io/v1beta1", "DataVolume"): lambda: _crd("cdi-crds/datavolumes.cdi.kubevirt.io.yaml", "v1beta1"),
     ("nmstate.io/v1", "NodeNetworkConfigurationPolicy"): lambda: _crd("crd-nncp.yaml", "v1"),
     ("k8s.cni.cncf.io/v1", "NetworkAttachmentDefinition"): lambda: _crd(

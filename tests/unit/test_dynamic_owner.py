@@ -4,11 +4,11 @@ in state across updates (objects stay marked with it; a renamed stack must still
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
 from typing import Any
 
 import pytest
 
+from pulumi_kubevirt.provider.core import Call
 from pulumi_kubevirt.provider.errors import InvalidSpec
 from pulumi_kubevirt.provider.kinds import DISK
 from pulumi_kubevirt.provider.ownership import OWNER, Owner
@@ -21,16 +21,16 @@ class Recorder:
     def __init__(self) -> None:
         self.owners: list[tuple[str, Owner]] = []
 
-    def create(self, args: Any, *, owner: Owner, progress: Any) -> dict[str, Any]:
-        self.owners.append(("create", owner))
+    def create(self, call: Call[Any]) -> dict[str, Any]:
+        self.owners.append(("create", call.owner))
         return {"capacity": 1 << 20}
 
-    def update(self, old: Any, new: Any, plan: Any, state: Mapping[str, Any], *, owner: Owner, progress: Any) -> Any:
-        self.owners.append(("update", owner))
+    def update(self, call: Call[Any], old: Any, plan: Any) -> Any:
+        self.owners.append(("update", call.owner))
         return {"capacity": 2 << 20}
 
-    def delete(self, args: Any, state: Mapping[str, Any], *, owner: Owner, progress: Any) -> None:
-        self.owners.append(("delete", owner))
+    def delete(self, call: Call[Any]) -> None:
+        self.owners.append(("delete", call.owner))
 
 
 @pytest.fixture

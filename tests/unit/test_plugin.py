@@ -17,6 +17,7 @@ import pytest
 from pulumi.provider.experimental import provider as api
 from pulumi.provider.experimental.property_value import PropertyValue
 
+from pulumi_kubevirt.provider.core import Call
 from pulumi_kubevirt.provider.kinds import DISK, MIGRATION, VIRTUAL_MACHINE
 from pulumi_kubevirt.provider.ownership import Owner
 from pulumi_kubevirt.provider.plugin import adapter, server
@@ -255,6 +256,7 @@ def test_diff_response_kinds() -> None:
 class FakeReconciler:
     def __init__(self, delay: float = 0.0) -> None:
         self.calls: list[tuple[str, Any, Owner]] = []
+        self.deadlines: list[float] = []
         self.delay = delay
         self.running = 0
         self.peak = 0
@@ -268,22 +270,25 @@ class FakeReconciler:
         with self._lock:
             self.running -= 1
 
-    def create(self, args: Any, *, owner: Owner, progress: Any) -> dict[str, Any]:
+    def _record(self, op: str, call: Call[Any]) -> None:
+        self.calls.append((op, call.args, call.owner))
+        self.deadlines.append(call.deadline.seconds)
+
+    def create(self, call: Call[Any]) -> dict[str, Any]:
         self._enter()
-        self.calls.append(("create", args, owner))
+        self._record("create", call)
         return {"uuid": "u-1", "state": "stopped"}
 
-    def update(self, old: Any, new: Any, plan: Any, state: Any, *, owner: Owner, progress: Any) -> dict[str, Any]:
-        self.calls.append(("update", new, owner))
+    def update(self, call: Call[Any], old: Any, plan: Any) -> dict[str, Any]:
+        self._record("update", call)
         return {"uuid": "u-1", "state": "stopped"}
 
-    def delete(self, args: Any, state: Any, *, owner: Owner, progress: Any) -> None:
-        self.calls.append(("delete", args, owner))
+    def delete(self, call: Call[Any]) -> None:
+        self._record("delete", call)
 
-    def read(
-        self, args: Any, state: Any, *, owner: Owner, progress: Any
-    ) -> tuple[dict[str, Any], dict[str, Any]] | None:
-        self.calls.append(("read", args, owner))
+    def read(self, call: Call[Any]) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        self._record("read", call)
+        args = call.args
         observed = {"name": args.name, "memory": "128Mi", "target": {"kind": "libvirt", "uri": "qemu:///system"}}
         return observed, {"uuid": "u-9", "state": "running"}
 
@@ -302,7 +307,7 @@ def test_create_honours_custom_timeouts_and_owner_from_urn(monkeypatch: pytest.M
     props = property_map({**checked(BASE), "__owner": "forged/stack::x", "cloud_init": {"user_data": "pw"}})
     response = asyncio.run(provider.create(api.CreateRequest(URN, props, timeout=90.0, preview=False)))
     _op, args, owner = fake.calls[0]
-    assert args.timeouts.create == "90s"
+    assert args.timeouts.create == "90s" and fake.deadlines == [90.0]
     assert owner == Owner("proj/dev", "web")
     assert response.resource_id == "qemu:///system/vm1"
     assert response.properties["uuid"].value == "u-1"
@@ -321,6 +326,7 @@ def test_update_and_delete_take_their_own_timeouts(monkeypatch: pytest.MonkeyPat
     (_u, new, _o1), (_d, gone, _o2) = fake.calls
     assert new.timeouts.update == "120s" and new.memory == "512Mi"
     assert gone.timeouts.delete == "30s"
+    assert fake.deadlines == [120.0, 30.0]
 
 
 def test_import_reads_with_only_an_id(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -343,7 +349,8 @@ def test_import_reads_with_only_an_id(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_refresh_records_the_declared_target_not_the_private_kubeconfig_file(monkeypatch: pytest.MonkeyPatch) -> None:
     class Echo(FakeReconciler):
-        def read(self, args: Any, state: Any, *, owner: Owner, progress: Any) -> Any:
+        def read(self, call: Call[Any]) -> Any:
+            args = call.args
             return {"name": args.name, "target": args.target.model_dump(mode="json")}, {"state": "Stopped"}
 
     provider = fake_provider(monkeypatch, Echo())
@@ -443,7 +450,17 @@ def test_plugin_schema_is_the_committed_one_under_the_plugin_name() -> None:
     text = json.dumps(schema)
     assert schema["name"] == "kubevirt" and "pulumi-kubevirt:" not in text
     assert set(schema["resources"]) == {
-        f"kubevirt:index:{n}" for n in ("VirtualMachine", "Disk", "Bridge", "Migration")
+        f"kubevirt:index:{n}"
+        for n in (
+            "VirtualMachine",
+            "Disk",
+            "Bridge",
+            "Migration",
+            "Instancetype",
+            "Preference",
+            "Snapshot",
+            "SnapshotRestore",
+        )
     }
     assert set(schema["resources"]) == set(server.KINDS)
     assert schema["provider"]["inputProperties"]["kubeconfig"]["secret"] is True

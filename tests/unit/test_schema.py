@@ -38,9 +38,10 @@ def test_reconciler_outputs_are_declared() -> None:
     import typing
 
     from pulumi_kubevirt.provider import kinds, outputs
-    from pulumi_kubevirt.provider.kubevirt import bridges, disks, migrations, vms
+    from pulumi_kubevirt.provider.kubevirt import bridges, disks, instancetypes, migrations, snapshots, vms
     from pulumi_kubevirt.provider.libvirt import domains, networks, volumes
     from pulumi_kubevirt.provider.libvirt import migrations as libvirt_migrations
+    from pulumi_kubevirt.provider.libvirt import snapshots as libvirt_snapshots
 
     expected = {
         outputs.VmOutputs: (kinds.VIRTUAL_MACHINE, [domains.DomainReconciler, vms.VmReconciler]),
@@ -50,7 +51,21 @@ def test_reconciler_outputs_are_declared() -> None:
             kinds.MIGRATION,
             [libvirt_migrations.MigrationReconciler, migrations.VmimReconciler],
         ),
+        outputs.SnapshotOutputs: (
+            kinds.SNAPSHOT,
+            [libvirt_snapshots.DomainSnapshotReconciler, snapshots.VmSnapshotReconciler],
+        ),
+        outputs.RestoreOutputs: (
+            kinds.SNAPSHOT_RESTORE,
+            [libvirt_snapshots.DomainRevertReconciler, snapshots.VmRestoreReconciler],
+        ),
     }
+    # Instancetype and Preference share one outputs TypedDict (and exist on KubeVirt only)
+    for kind in (kinds.INSTANCETYPE, kinds.PREFERENCE):
+        assert kind.output_keys == outputs.output_keys(outputs.InstancetypeOutputs)
+    for cls in (instancetypes.InstancetypeReconciler, instancetypes.PreferenceReconciler):
+        for method in ("create", "update"):
+            assert typing.get_type_hints(getattr(cls, method))["return"] is outputs.InstancetypeOutputs
     for typed, (kind, reconcilers) in expected.items():
         assert kind.output_keys == frozenset(typed.__annotations__) == outputs.output_keys(typed)
         for cls in reconcilers:

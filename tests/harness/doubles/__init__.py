@@ -31,10 +31,20 @@ NODES = ("node01", "node02", "node03")
 class NodeSideDoubles:
     """The four doubles of this package on one apiserver, as one unit."""
 
-    def __init__(self, api_client: k8s.ApiClient, *, nodes: tuple[str, ...] = NODES, step_seconds: float = 0.05):
+    def __init__(
+        self,
+        api_client: k8s.ApiClient,
+        *,
+        nodes: tuple[str, ...] = NODES,
+        step_seconds: float = 0.05,
+        boot_seconds: float = 0.0,
+    ):
         self.nodes = nodes
+        self.step_seconds = step_seconds
         self.kubelet = KubeletDouble(api_client, nodes=nodes, step_seconds=step_seconds)
-        self.virt_handler = VirtHandlerDouble(api_client, nodes=nodes, step_seconds=step_seconds)
+        self.virt_handler = VirtHandlerDouble(
+            api_client, nodes=nodes, step_seconds=step_seconds, boot_seconds=boot_seconds
+        )
         self.cdi = CdiDouble(api_client, step_seconds=step_seconds)
         self.nmstate = NmstateDouble(api_client, nodes=nodes, step_seconds=step_seconds)
         self.controllers: tuple[Controller, ...] = (self.kubelet, self.virt_handler, self.cdi, self.nmstate)

@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import time
 import zlib
 from typing import Any
 
@@ -92,10 +93,19 @@ class VirtHandlerDouble(Controller):
     kinds = (VMI, VMIM)
 
     def __init__(
-        self, api_client: k8s.ApiClient, *, nodes: tuple[str, ...] = ("node01", "node02", "node03"), **kw: Any
+        self,
+        api_client: k8s.ApiClient,
+        *,
+        nodes: tuple[str, ...] = ("node01", "node02", "node03"),
+        boot_seconds: float = 0.0,
+        **kw: Any,
     ) -> None:
         super().__init__(api_client, **kw)
         self.nodes = nodes
+        self.boot_seconds = boot_seconds
+        """Opt-in (the slow-boot benchmark): a Scheduled VMI turns Running this long after it was
+        first seen Scheduled, at the earliest."""
+        self._scheduled_at: dict[Key, float] = {}
 
     def setup(self) -> None:
         for node in self.nodes:
@@ -148,7 +158,7 @@ class VirtHandlerDouble(Controller):
         if not self.due(key):
             return
         if phase == "Scheduled":
-            if self._held(vmi):
+            if self._held(vmi) or self._booting(key):
                 return
             self._start_domain(vmi, status, node)
             self.write_status(VMI, vmi, status)
@@ -158,6 +168,17 @@ class VirtHandlerDouble(Controller):
             changed = self._migrate(vmi, status) or changed
             if changed:
                 self.write_status(VMI, vmi, status)
+
+    def _booting(self, key: Key) -> bool:
+        """Within `boot_seconds` of first seeing the VMI Scheduled (then come back when it is over)."""
+        if self.boot_seconds <= 0:
+            return False
+        left = self._scheduled_at.setdefault(key, time.monotonic()) + self.boot_seconds - time.monotonic()
+        if left > 0:
+            self.queue.put(key, left)
+            return True
+        self._scheduled_at.pop(key, None)
+        return False
 
     # -- the domain ----------------------------------------------------------------------
 

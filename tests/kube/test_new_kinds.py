@@ -1,0 +1,347 @@
+"""Instancetype, Preference, Snapshot and SnapshotRestore providers on a real kube-apiserver.
+
+What plays what: the apiserver, etcd and the CRDs (instancetype.kubevirt.io/v1beta1,
+snapshot.kubevirt.io/v1beta1, from third_party/api-reference) are real, so every object is
+validated against the real structural schemas (CEL rules included) and stored for real.
+Instancetypes and preferences have no controller: nothing else is involved. VMs are run
+by the kube tier's real virt-controller and the node-side doubles. KubeVirt's snapshot
+controller (part of virt-controller: it sets a VirtualMachineSnapshot's `readyToUse` and a
+VirtualMachineRestore's `complete`, with VolumeSnapshots made by a CSI driver and the guest
+frozen by virt-handler) is played by `SnapshotControllerDouble` below: it writes the status
+the real controller writes, through the status subresource, after a short delay; a snapshot
+named `fail-*` fails the way the real one reports an error, one named `never-*` is left alone.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from kubernetes import client as k8s
+
+from pulumi_kubevirt.provider.errors import Conflict, OperationFailed, WaitTimeout
+from pulumi_kubevirt.provider.resources import (
+    InstancetypeProvider,
+    PreferenceProvider,
+    SnapshotProvider,
+    SnapshotRestoreProvider,
+    VirtualMachineProvider,
+)
+from tests.harness.doubles import NodeSideDoubles
+from tests.harness.kube_fixtures import KubeCluster
+
+from ..libvirt.test_resources import checked, user_inputs
+
+IT_GROUP, IT_VERSION = "instancetype.kubevirt.io", "v1beta1"
+SNAP_GROUP, SNAP_VERSION = "snapshot.kubevirt.io", "v1beta1"
+
+
+@pytest.fixture
+def target(kube_cluster: KubeCluster, kube_namespace: str, kubevirt_double: NodeSideDoubles) -> dict[str, Any]:
+    return {"kind": "kubevirt", "kubeconfig": str(kube_cluster.kubeconfig), "namespace": kube_namespace}
+
+
+@pytest.fixture
+def custom(kube_cluster: KubeCluster) -> Iterator[k8s.CustomObjectsApi]:
+    api_client = kube_cluster.api_client()
+    yield k8s.CustomObjectsApi(api_client)
+    api_client.close()
+
+
+def _get(custom: k8s.CustomObjectsApi, group: str, plural: str, name: str, ns: str | None) -> dict[str, Any] | None:
+    try:
+        if ns is None:
+            return dict(custom.get_cluster_custom_object(group, "v1beta1", plural, name))
+        return dict(custom.get_namespaced_custom_object(group, "v1beta1", ns, plural, name))
+    except k8s.ApiException as err:
+        if err.status == 404:
+            return None
+        raise
+
+
+class SnapshotControllerDouble:
+    """Plays KubeVirt's snapshot controller for one namespace: VirtualMachineSnapshots become
+    readyToUse (phase Succeeded), VirtualMachineRestores complete; `fail-*` snapshots fail with an
+    error, `never-*` ones are never touched. Status is written through the status subresource."""
+
+    def __init__(self, custom: k8s.CustomObjectsApi, namespace: str) -> None:
+        self._custom = custom
+        self._ns = namespace
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="snapshot-controller-double", daemon=True)
+        self.errors: list[str] = []
+        self.handled: list[str] = []
+
+    def __enter__(self) -> SnapshotControllerDouble:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.3):
+            try:
+                self._step()
+            except k8s.ApiException as err:
+                self.errors.append(f"{err.status} {err.reason}")
+
+    def _step(self) -> None:
+        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        snaps = self._custom.list_namespaced_custom_object(
+            SNAP_GROUP, SNAP_VERSION, self._ns, "virtualmachinesnapshots"
+        )
+        for snap in snaps["items"]:
+            name = snap["metadata"]["name"]
+            if snap.get("status") or name.startswith("never-"):
+                continue
+            if name.startswith("fail-"):
+                status = {"phase": "Failed", "readyToUse": False, "error": {"message": "no VolumeSnapshotClass"}}
+            else:
+                status = {
+                    "phase": "Succeeded",
+                    "readyToUse": True,
+                    "creationTime": now,
+                    "indications": ["NoGuestAgent"],
+                }
+            self._custom.patch_namespaced_custom_object_status(
+                SNAP_GROUP, SNAP_VERSION, self._ns, "virtualmachinesnapshots", name, {"status": status}
+            )
+            self.handled.append(f"snapshot/{name}")
+        restores = self._custom.list_namespaced_custom_object(
+            SNAP_GROUP, SNAP_VERSION, self._ns, "virtualmachinerestores"
+        )
+        for restore in restores["items"]:
+            name = restore["metadata"]["name"]
+            if restore.get("status"):
+                continue
+            status = {"complete": True, "restoreTime": now, "conditions": [{"type": "Ready", "status": "True"}]}
+            self._custom.patch_namespaced_custom_object_status(
+                SNAP_GROUP, SNAP_VERSION, self._ns, "virtualmachinerestores", name, {"status": status}
+            )
+            self.handled.append(f"restore/{name}")
+
+
+@pytest.fixture
+def snapshot_controller(custom: k8s.CustomObjectsApi, target: dict[str, Any]) -> Iterator[SnapshotControllerDouble]:
+    with SnapshotControllerDouble(custom, target["namespace"]) as double:
+        yield double
+    assert double.errors == []
+
+
+# -- instancetypes and preferences ---------------------------------------------------------------------------
+
+
+def test_instancetype_and_preference_lifecycle_and_a_vm_using_their_refs(
+    target: dict[str, Any], custom: k8s.CustomObjectsApi, kube_namespace: str
+) -> None:
+    ns = kube_namespace
+    itp, pp, vmp = InstancetypeProvider(), PreferenceProvider(), VirtualMachineProvider()
+    it_in = checked(
+        itp,
+        {},
+        {"name": "u1-small", "target": target, "cpu": {"guest": 1}, "memory": {"guest": "512Mi"}, "labels": {"a": "b"}},
+    )
+    it = itp.create(it_in)
+    assert it.id == f"kubevirt:{ns}/u1-small"
+    assert it.outs["ref"] == {"name": "u1-small", "kind": "VirtualMachineInstancetype"}
+    live = _get(custom, IT_GROUP, "virtualmachineinstancetypes", "u1-small", ns)
+    assert live is not None and live["spec"] == {"cpu": {"guest": 1}, "memory": {"guest": "512Mi"}}
+    assert live["metadata"]["annotations"]["pulumi-kubevirt.dev/resource"] == it_in["__owner"].split("::")[1]
+
+    pref_name = f"{ns}-linux"  # cluster-scoped: unique per test namespace
+    pref_in = checked(
+        pp,
+        {},
+        {
+            "name": pref_name,
+            "target": target,
+            "cluster": True,
+            "disk_bus": "virtio",
+            "firmware": "efi-secure-boot",
+            "cpu_topology": "spread",
+        },
+    )
+    pref = pp.create(pref_in)
+    assert pref.outs["ref"] == {"name": pref_name, "kind": "VirtualMachineClusterPreference"}
+    cluster_pref = _get(custom, IT_GROUP, "virtualmachineclusterpreferences", pref_name, None)
+    assert cluster_pref is not None and cluster_pref["spec"]["features"] == {"preferredSmm": {"enabled": True}}
+
+    # refresh: nothing drifted
+    assert itp.diff(it.id, itp.read(it.id, it.outs).outs, it_in).changes is False
+    assert pp.diff(pref.id, pp.read(pref.id, pref.outs).outs, pref_in).changes is False
+
+    # a VM takes the ref outputs as they are; the apiserver stores the references
+    vm_in = checked(
+        vmp,
+        {},
+        {
+            "name": "sized",
+            "target": target,
+            "disks": [{"name": "root", "container_image": "quay.io/containerdisks/fedora:41"}],
+            "kubevirt": {"instancetype": it.outs["ref"], "preference": pref.outs["ref"]},
+        },
+    )
+    vm = vmp.create(vm_in)
+    stored = custom.get_namespaced_custom_object("kubevirt.io", "v1", ns, "virtualmachines", "sized")
+    assert stored["spec"]["instancetype"] == {"name": "u1-small", "kind": "VirtualMachineInstancetype"}
+    assert stored["spec"]["preference"] == {"name": pref_name, "kind": "VirtualMachineClusterPreference"}
+    assert "cpu" not in stored["spec"]["template"]["spec"]["domain"]  # the instancetype sizes it
+
+    # an update of the instancetype is live for the object (no replacement) ...
+    it2_in = checked(itp, it_in, {**user_inputs(it_in), "cpu": {"guest": 2}})
+    assert it2_in["planned_change"] == "live: cpu.guest 1->2"
+    assert itp.diff(it.id, it.outs, it2_in).replaces == []
+    it_outs = dict(itp.update(it.id, it.outs, it2_in).outs)
+    live = _get(custom, IT_GROUP, "virtualmachineinstancetypes", "u1-small", ns)
+    assert live is not None and live["spec"]["cpu"] == {"guest": 2}
+    # ... and drift made by another client is seen field by field, and repaired by the next update
+    custom.patch_namespaced_custom_object(
+        IT_GROUP, IT_VERSION, ns, "virtualmachineinstancetypes", "u1-small", {"spec": {"memory": {"guest": "1Gi"}}}
+    )
+    read = itp.read(it.id, it_outs)
+    assert read.inputs["memory"]["guest"] == "1Gi"
+    assert itp.diff(it.id, read.outs, it2_in).changes is True
+    itp.update(it.id, read.outs, it2_in)
+    live = _get(custom, IT_GROUP, "virtualmachineinstancetypes", "u1-small", ns)
+    assert live is not None and live["spec"]["memory"] == {"guest": "512Mi"}
+
+    vmp.delete(vm.id, vm.outs)
+    itp.delete(it.id, it_outs)
+    pp.delete(pref.id, pref.outs)
+    assert _get(custom, IT_GROUP, "virtualmachineinstancetypes", "u1-small", ns) is None
+    assert _get(custom, IT_GROUP, "virtualmachineclusterpreferences", pref_name, None) is None
+    assert itp.read(it.id, it_outs).id is None  # gone reads as deleted
+    itp.delete(it.id, it_outs)  # idempotent
+
+
+def test_instancetype_refuses_a_foreign_object_and_leaves_it_byte_for_byte(
+    target: dict[str, Any], custom: k8s.CustomObjectsApi, kube_namespace: str
+) -> None:
+    ns = kube_namespace
+    foreign = {
+        "apiVersion": f"{IT_GROUP}/{IT_VERSION}",
+        "kind": "VirtualMachineInstancetype",
+        "metadata": {"name": "theirs"},
+        "spec": {"cpu": {"guest": 8}, "memory": {"guest": "16Gi"}},
+    }
+    before = custom.create_namespaced_custom_object(IT_GROUP, IT_VERSION, ns, "virtualmachineinstancetypes", foreign)
+    itp = InstancetypeProvider()
+    inputs = checked(itp, {}, {"name": "theirs", "target": target, "cpu": {"guest": 1}, "memory": {"guest": "1Gi"}})
+    with pytest.raises(Conflict, match="not created by pulumi-kubevirt"):
+        itp.create(inputs)
+    # delete of a resource that never made it leaves their object too
+    itp.delete("kubevirt:x/theirs", {**inputs, "ref": None})
+    after = _get(custom, IT_GROUP, "virtualmachineinstancetypes", "theirs", ns)
+    assert after == before
+
+
+# -- snapshots and restores ------------------------------------------------------------------------------------
+
+
+def _vm(target: dict[str, Any], name: str) -> tuple[VirtualMachineProvider, Any]:
+    vmp = VirtualMachineProvider()
+    inputs = checked(
+        vmp,
+        {},
+        {
+            "name": name,
+            "target": target,
+            "memory": "256Mi",
+            "disks": [{"name": "root", "container_image": "quay.io/containerdisks/fedora:41"}],
+            "run_state": "stopped",
+        },
+    )
+    return vmp, vmp.create(inputs)
+
+
+def test_snapshot_waits_until_ready_then_restore_completes(
+    target: dict[str, Any],
+    custom: k8s.CustomObjectsApi,
+    kube_namespace: str,
+    snapshot_controller: SnapshotControllerDouble,
+) -> None:
+    ns = kube_namespace
+    vmp, vm = _vm(target, "db")
+    sp, rp = SnapshotProvider(), SnapshotRestoreProvider()
+    snap_in = checked(sp, {}, {"name": "before-upgrade", "vm": "db", "target": target, "description": "pre 2.0"})
+    started = time.monotonic()
+    snap = sp.create(snap_in)
+    assert snap.outs["ready"] is True and snap.outs["phase"] == "Succeeded" and snap.outs["creation_time"]
+    assert time.monotonic() - started < 30
+    stored = _get(custom, SNAP_GROUP, "virtualmachinesnapshots", "before-upgrade", ns)
+    assert stored is not None
+    assert stored["spec"]["source"] == {"apiGroup": "kubevirt.io", "kind": "VirtualMachine", "name": "db"}
+    assert stored["metadata"]["annotations"]["pulumi-kubevirt.dev/description"] == "pre 2.0"
+    assert sp.diff(snap.id, sp.read(snap.id, snap.outs).outs, snap_in).changes is False
+    # any change takes a new snapshot: a replacement
+    assert sp.diff(snap.id, snap.outs, checked(sp, snap_in, {**user_inputs(snap_in), "description": "x"})).replaces
+
+    restore_in = checked(rp, {}, {"name": "rollback", "vm": "db", "snapshot": "before-upgrade", "target": target})
+    restore = rp.create(restore_in)
+    assert restore.outs["complete"] is True and restore.outs["restore_time"]
+    stored_restore = _get(custom, SNAP_GROUP, "virtualmachinerestores", "rollback", ns)
+    assert stored_restore is not None and stored_restore["spec"]["virtualMachineSnapshotName"] == "before-upgrade"
+    # restoring another snapshot (or the same one again) is a replacement of the restore
+    again = checked(rp, restore_in, {**user_inputs(restore_in), "trigger": "2"})
+    assert rp.diff(restore.id, restore.outs, again).replaces == ["trigger"]
+
+    rp.delete(restore.id, restore.outs)
+    sp.delete(snap.id, snap.outs)
+    assert _get(custom, SNAP_GROUP, "virtualmachinerestores", "rollback", ns) is None
+    assert _get(custom, SNAP_GROUP, "virtualmachinesnapshots", "before-upgrade", ns) is None
+    assert sp.read(snap.id, snap.outs).id is None
+    assert sorted(snapshot_controller.handled) == ["restore/rollback", "snapshot/before-upgrade"]
+    vmp.delete(vm.id, vm.outs)
+
+
+def test_snapshot_failure_and_timeout_end_the_wait_and_remove_what_create_made(
+    target: dict[str, Any],
+    custom: k8s.CustomObjectsApi,
+    kube_namespace: str,
+    snapshot_controller: SnapshotControllerDouble,
+) -> None:
+    ns = kube_namespace
+    vmp, vm = _vm(target, "web")
+    sp = SnapshotProvider()
+    failing = checked(sp, {}, {"name": "fail-1", "vm": "web", "target": target})
+    with pytest.raises(OperationFailed, match="no VolumeSnapshotClass"):
+        sp.create(failing)
+    assert _get(custom, SNAP_GROUP, "virtualmachinesnapshots", "fail-1", ns) is None
+    slow = checked(sp, {}, {"name": "never-1", "vm": "web", "target": target, "timeouts": {"create": "3s"}})
+    started = time.monotonic()
+    with pytest.raises(WaitTimeout):
+        sp.create(slow)
+    assert time.monotonic() - started < 20  # bounded by the resource's timeout (plus the roll back)
+    assert _get(custom, SNAP_GROUP, "virtualmachinesnapshots", "never-1", ns) is None
+    missing = checked(sp, {}, {"name": "s-missing", "vm": "nope", "target": target})
+    with pytest.raises(OperationFailed) as caught:
+        sp.create(missing)
+    assert caught.value.field == "vm"
+    vmp.delete(vm.id, vm.outs)
+
+
+def test_snapshot_refuses_a_foreign_snapshot_of_that_name(
+    target: dict[str, Any], custom: k8s.CustomObjectsApi, kube_namespace: str
+) -> None:
+    ns = kube_namespace
+    foreign = {
+        "apiVersion": f"{SNAP_GROUP}/{SNAP_VERSION}",
+        "kind": "VirtualMachineSnapshot",
+        "metadata": {"name": "nightly"},
+        "spec": {"source": {"apiGroup": "kubevirt.io", "kind": "VirtualMachine", "name": "other"}},
+    }
+    before = custom.create_namespaced_custom_object(SNAP_GROUP, SNAP_VERSION, ns, "virtualmachinesnapshots", foreign)
+    vmp, vm = _vm(target, "app")
+    sp = SnapshotProvider()
+    inputs = checked(sp, {}, {"name": "nightly", "vm": "app", "target": target})
+    with pytest.raises(Conflict):
+        sp.create(inputs)
+    sp.delete("kubevirt:x/nightly", inputs)
+    assert _get(custom, SNAP_GROUP, "virtualmachinesnapshots", "nightly", ns) == before
+    vmp.delete(vm.id, vm.outs)
