@@ -309,7 +309,9 @@ def provider_kills(scenario: Scenario, cluster: Cluster, ns: str, tally: Tally, 
         p.delete(rid, state)  # the next `destroy`
         check_objects(cluster, ns, set(), scenario.cluster_names, tally, scenario.baseline)
         if total is not None:
-            assert total == step - 1
+            # The real garbage collector may remove the VM's template DataVolume before the delete gets
+            # to it (then one "deleted" step fewer than the run before): every step reached was killed.
+            assert total in (step - 1, step - 2), f"delete had {total} steps, step {step - 1} was killed"
             tally.steps["delete"] = total
             break
         tally.injected += 1

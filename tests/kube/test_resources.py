@@ -155,9 +155,11 @@ def test_vm_start_failure_ends_the_wait_with_the_reason(target: dict[str, Any], 
             "vm3",
             # The real kube-scheduler finds no node with this label.
             kubevirt={"node_selector": {"kubernetes.io/hostname": "no-such-node"}},
+            # KubeVirt retries an unschedulable VM: it fails the start once it persists half the timeout
+            timeouts={"create": "30s"},
         ),
     )
-    with pytest.raises(OperationFailed, match="ErrorUnschedulable"):
+    with pytest.raises(OperationFailed, match=r"ErrorUnschedulable for \d+s while KubeVirt retried .*node affinity"):
         vmp.create(inputs)
     # rolled back: deleted (virt-controller removes its finalizer, then the VM is gone)
     wait_for_object(
