@@ -83,8 +83,10 @@ LEADER_ELECT_ARGS = (
 )
 # What a user sets to get memory/CPU hotplug, live migration and volume hotplug in
 # KubeVirt v1.8: LiveMigration and VMLiveUpdateFeatures are GA there (listing them is what
-# older guides say and is harmless), HotplugVolumes is Alpha and must be listed.
-FEATURE_GATES = ("LiveMigration", "VMLiveUpdateFeatures", "HotplugVolumes")
+# older guides say and is harmless), HotplugVolumes is Alpha and must be listed, and so must
+# Snapshot (virt-api's snapshot/restore webhooks refuse every VirtualMachineSnapshot without it:
+# "snapshot feature gate not enabled"; virt-controller runs its snapshot controllers anyway).
+FEATURE_GATES = ("LiveMigration", "VMLiveUpdateFeatures", "HotplugVolumes", "Snapshot")
 VM_ROLLOUT_STRATEGY = "LiveUpdate"
 
 SA_PREFIX = f"system:serviceaccount:{NAMESPACE}:"

@@ -325,7 +325,8 @@ def test_invalid_input_never_reaches_the_cluster(target: dict[str, Any], custom:
     bad = vmp.check({}, vm_inputs(target, "bad", interfaces=[{"name": "lan", "network": "br", "vlan": 6}]))
     assert [f.property for f in bad.failures] == ["interfaces[0].vlan"] and "NAD" in bad.failures[0].reason
     big = vmp.check({}, vm_inputs(target, "big", kernel_boot={"kernel": "/boot/vmlinuz"}))
-    assert "libvirt target" in big.failures[0].reason
+    assert [f.property for f in big.failures] == ["kernel_boot.container_image"]
+    assert "set container_image" in big.failures[0].reason
     items = custom.list_namespaced_custom_object("kubevirt.io", "v1", target["namespace"], "virtualmachines")
     assert items["items"] == []
 
