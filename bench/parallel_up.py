@@ -1,8 +1,7 @@
 """Benchmark: `pulumi up` of N KubeVirt VMs + N DataVolumes through the plugin, the dynamic resources, and a floor.
 
-The kube tier's real etcd + kube-apiserver and control plane (virt-api,
-virt-controller, kube-controller-manager, kube-scheduler; tests/harness/kube_fixtures.py),
-with an audit log, and its node-side doubles (kubelet, virt-handler, CDI, nmstate). Each round runs, in an
+The kube tier's real etcd + kube-apiserver (tests/harness/kube_fixtures.py),
+with an audit log, and its KubeVirt/CDI controllers. Each round runs, in an
 order that rotates from round to round, in a fresh namespace each:
 
 - plugin:  `pulumi up` of a program declaring N VirtualMachines and N Disks
@@ -12,6 +11,10 @@ order that rotates from round to round, in a fresh namespace each:
            created with the `kubernetes` client by a 16-thread script, in its own
            process, that waits for the same readiness (VM ready, DataVolume
            Succeeded) through one shared watch per kind.
+
+Both Pulumi paths run with `pulumi up --parallel P` (default 16, the floor's
+threads; the CLI's own default is 4 per CPU): the plugin sizes its pool from it,
+the dynamic host stays at its 4 calls.
 
 Reported per method: the median wall time of the whole command and its ratio
 to the floor's; the peak number of objects created and not yet ready (a watch
@@ -24,14 +27,16 @@ setting) to that many seconds, where a cap on concurrent creates costs most.
 Destroys between rounds are not timed. Not a test: nothing here asserts a time.
 
     .venv/bin/python -m bench.parallel_up [--vms 50] [--rounds 3] [--boot 0 --boot 20]
-        [--methods plugin,dynamic,floor] [--json bench/results-parallel-up.json]
+        [--methods plugin,dynamic,floor] [--parallel 16] [--json bench/results-parallel-up.json]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import resource
 import secrets
 import shutil
 import statistics
@@ -56,10 +61,8 @@ from kubernetes import watch as k8s_watch
 from pulumi_kubevirt.provider.kubevirt import render
 from pulumi_kubevirt.provider.models import DiskArgs, VirtualMachineArgs
 from pulumi_kubevirt.provider.ownership import Owner
-from tests.harness import kubevirt_control_plane as control_plane
 from tests.harness import tools
-from tests.harness.doubles import NodeSideDoubles
-from tests.harness.kube_fixtures import KubeCluster, kube_tier_cluster, start_kube_tier
+from tests.harness.kube_fixtures import KubeCluster
 from tests.harness.pulumi_fixtures import PulumiCLI, _environment, write_python_project
 
 METHODS = ("plugin", "dynamic", "floor")
@@ -128,37 +131,72 @@ AUDIT_POLICY = {
 # -- the cluster -------------------------------------------------------------------------------
 
 
-def start_cluster(workdir: Path) -> KubeCluster:
-    policy = workdir / "audit-policy.yaml"
+def audit_args(workdir: Path) -> list[str]:
+    """The apiserver flags of this benchmark's audit log (every request, metadata only)."""
     workdir.mkdir(parents=True, exist_ok=True)
+    policy = workdir / "audit-policy.yaml"
     policy.write_text(yaml.safe_dump(AUDIT_POLICY))
-    cluster = kube_tier_cluster(workdir, audit_policy=policy)
-    try:
-        start_kube_tier(cluster)
-    except BaseException:
-        stop_cluster(cluster)
-        raise
-    return cluster
+    return [f"--audit-policy-file={policy}", f"--audit-log-path={workdir / 'audit.log'}", "--audit-log-maxsize=0"]
 
 
-def stop_cluster(cluster: KubeCluster) -> None:
-    cluster.control_plane.stop()
-    cluster.stop()
+@dataclass
+class Tier:
+    """The running kube tier: its apiserver, the audit log, and the knob of VM readiness."""
+
+    cluster: KubeCluster
+    audit_log: Path
+    controllers: str
+    booting: Any
+    """The double that plays a VMI's boot (its `boot_seconds` delays readiness)."""
+
+    def boot(self, seconds: float) -> None:
+        self.booting.boot_seconds = seconds
 
 
 @contextmanager
-def controllers(cluster: KubeCluster, boot: float) -> Iterator[str]:
-    """The node-side doubles (kubelet, virt-handler, CDI, nmstate) next to the kube tier's real
-    control plane, VMs booting in `boot` seconds; yields a description."""
-    doubles = NodeSideDoubles(
-        cluster.api_client(pool_maxsize=16, user=control_plane.TEST_DOUBLE_USER), boot_seconds=boot
-    )
-    doubles.start()
+def kube_tier(workdir: Path) -> Iterator[Tier]:
+    """The kube tier as its fixtures start it, plus an audit log of every request (metadata only).
+
+    With either generation of the harness: the real KubeVirt control plane
+    (kube_fixtures.kube_tier_cluster/start_kube_tier) and the node-side doubles
+    (tests.harness.doubles), or the apiserver and the older all-in-one test double.
+    """
+    workdir.mkdir(parents=True, exist_ok=True)
+    policy = workdir / "audit-policy.yaml"
+    policy.write_text(yaml.safe_dump(AUDIT_POLICY))
     try:
+        from tests.harness.kube_fixtures import kube_tier_cluster, start_kube_tier
+    except ImportError:  # the older harness: apiserver + the all-in-one test double
+        from tests.harness.kubevirt_test_double import KubevirtTestDouble
+
+        etcd_bin, apiserver_bin = tools.tool("kube", "etcd"), tools.tool("kube", "kube-apiserver")
+        cluster = KubeCluster(workdir=workdir, etcd_bin=etcd_bin, apiserver_bin=apiserver_bin, audit_policy=policy)
+        cluster.start()
+        double = KubevirtTestDouble(cluster.api_client(pool_maxsize=16))
+        double.start()
+        try:
+            yield Tier(cluster, cluster.audit_log, "kubevirt_test_double (plays every controller)", double)
+        finally:
+            with contextlib.suppress(RuntimeError):  # the old double's own shutdown race; its threads are daemons
+                double.stop()
+            cluster.stop()
+        return
+    from tests.harness import kubevirt_control_plane as control_plane
+    from tests.harness.doubles import NodeSideDoubles
+
+    cluster = kube_tier_cluster(workdir, audit_policy=policy)
+    doubles = None
+    try:
+        start_kube_tier(cluster)
+        doubles = NodeSideDoubles(cluster.api_client(pool_maxsize=16, user=control_plane.TEST_DOUBLE_USER))
+        doubles.start()
         versions = ", ".join(f"{c.name} {c.version}" for c in cluster.control_plane.components)
-        yield f"{versions}; tests.harness.doubles (step {doubles.step_seconds}s, boot {boot}s)"
+        yield Tier(cluster, cluster.audit_log, f"{versions}; tests.harness.doubles", doubles.virt_handler)
     finally:
-        doubles.stop()
+        if doubles is not None:
+            doubles.stop()
+        cluster.control_plane.stop()
+        cluster.stop()
 
 
 def namespace(cluster: KubeCluster, prefix: str) -> str:
@@ -193,6 +231,8 @@ class Observer:
     connect: Callable[[], k8s.ApiClient]
     ns: str
     agent: str = OBSERVER_AGENT
+    window: int = 2
+    """Seconds of one watch (how soon `stop` ends the threads)."""
     added: dict[str, float] = field(default_factory=dict)
     ready: dict[str, float] = field(default_factory=dict)
     _stop: threading.Event = field(default_factory=threading.Event)
@@ -225,7 +265,7 @@ class Observer:
                     self.ns,
                     plural,
                     resource_version=rv,
-                    timeout_seconds=2,
+                    timeout_seconds=self.window,
                     deserialize=False,
                 ):
                     obj = event["object"]
@@ -318,7 +358,7 @@ def floor_child(kubeconfig: str, ns: str, n: int) -> int:
         return api_client
 
     custom: Any = k8s.CustomObjectsApi(connect())
-    observer = Observer(connect, ns, agent=FLOOR_AGENT)
+    observer = Observer(connect, ns, agent=FLOOR_AGENT, window=30)
     observer.start()
 
     def one(item: tuple[tuple[str, str, str], dict[str, Any]]) -> None:
@@ -334,12 +374,20 @@ def floor_child(kubeconfig: str, ns: str, n: int) -> int:
     return 0
 
 
+def children_cpu() -> float:
+    """CPU seconds of every finished child process (and theirs): the whole command, CLI to provider."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 @dataclass
 class Bench:
     cluster: KubeCluster
+    audit_log: Path
     cli: PulumiCLI
     workdir: Path
     vms: int
+    parallel: int
     projects: dict[str, Path] = field(default_factory=dict)
 
     def project(self, method: str) -> Path:
@@ -349,17 +397,20 @@ class Bench:
             self.projects[method] = project
         return self.projects[method]
 
-    def run(self, method: str) -> dict[str, Any]:
+    def run(self, method: str, round_: int, boot: float) -> dict[str, Any]:
+        """One timed run of `method` in a fresh namespace (printed as it ends), then its clean-up."""
         ns = namespace(self.cluster, method)
         observer = Observer(self.cluster.api_client, ns)
         observer.start()
-        offset = self.cluster.audit_log.stat().st_size
+        offset = self.audit_log.stat().st_size
         load = os.getloadavg()[0]
         if method == "floor":
             argv = [sys.executable, "-m", "bench.parallel_up", "--floor-child", str(self.cluster.kubeconfig), ns]
+            cpu = children_cpu()
             began = time.monotonic()
             subprocess.run([*argv, str(self.vms)], check=True, cwd=tools.REPO, timeout=UP_TIMEOUT)
             wall = time.monotonic() - began
+            cpu = children_cpu() - cpu
             stack = ""
         else:
             project = self.project(method)
@@ -371,35 +422,60 @@ class Bench:
                 ("disks", json.dumps([disk_inputs(i) for i in range(self.vms)])),
             ):
                 self.cli.run(["config", "set", key, value, "--stack", stack], cwd=project)
+            cpu = children_cpu()
             began = time.monotonic()
-            changes = self.cli.up_changes(project, stack)
+            changes = self.cli.up_changes(project, stack, "--parallel", str(self.parallel))
             wall = time.monotonic() - began
+            cpu = children_cpu() - cpu
             if changes.get("create", 0) < 2 * self.vms:
                 raise RuntimeError(f"{method}: `pulumi up` created {changes}, expected {2 * self.vms}")
         time.sleep(1.0)  # the audit backend writes in batches; let it catch up before reading
-        end = self.cluster.audit_log.stat().st_size
+        end = self.audit_log.stat().st_size
         agent = FLOOR_AGENT if method == "floor" else PROVIDER_AGENT
-        verbs = audit_requests(self.cluster.audit_log, offset, end, agent)
+        verbs = audit_requests(self.audit_log, offset, end, agent)
         observer.stop()
         ready = len(observer.ready)
         result = {
             "method": method,
             "wall_s": wall,
+            "cpu_s": cpu,
             "peak_in_flight": observer.peak_in_flight(),
+            "first_created_s": min(observer.added.values(), default=began) - began,
+            "all_ready_s": max(observer.ready.values(), default=began) - began,
             "ready": ready,
             "requests": dict(verbs),
             "requests_per_object": sum(verbs.values()) / (2 * self.vms),
             "load1_before": load,
             "load1_after": os.getloadavg()[0],
         }
+        if method != "floor":
+            result["refresh_requests"] = self.refresh(method, stack)
         self.clean(method, ns, stack)
+        result["round"] = round_ + 1
+        print(
+            f"boot {boot:4.0f}s round {round_ + 1} {method:8} {result['wall_s']:7.1f} s "
+            f"(first {result['first_created_s']:.1f}, ready {result['all_ready_s']:.1f}), "
+            f"cpu {result['cpu_s']:.1f} s, peak {result['peak_in_flight']:3d}, "
+            f"{result['requests_per_object']:.2f} req/obj {result['requests']}, load {result['load1_before']:.1f}",
+            flush=True,
+        )
         return result
+
+    def refresh(self, method: str, stack: str) -> dict[str, int]:
+        """`pulumi refresh` of the stack just made (not timed): the requests it sends, by verb."""
+        offset = self.audit_log.stat().st_size
+        refresh = ["refresh", "--yes", "--skip-preview", "--parallel", str(self.parallel), "--stack", stack]
+        self.cli.run(refresh, cwd=self.project(method), timeout=UP_TIMEOUT)
+        time.sleep(1.0)
+        end = self.audit_log.stat().st_size
+        return dict(audit_requests(self.audit_log, offset, end, PROVIDER_AGENT))
 
     def clean(self, method: str, ns: str, stack: str) -> None:
         """Destroy what the run made (not timed)."""
         if method != "floor":
             project = self.project(method)
-            self.cli.run(["destroy", "--yes", "--skip-preview", "--stack", stack], cwd=project, timeout=UP_TIMEOUT)
+            destroy = ["destroy", "--yes", "--skip-preview", "--parallel", str(self.parallel), "--stack", stack]
+            self.cli.run(destroy, cwd=project, timeout=UP_TIMEOUT)
             self.cli.run(["stack", "rm", "--yes", "--force", stack], cwd=project)
             return
         api_client = self.cluster.api_client()
@@ -418,29 +494,38 @@ def summarize(runs: list[dict[str, Any]], methods: list[str], vms: int) -> dict[
             continue
         wall = statistics.median(r["wall_s"] for r in samples)
         verbs: Counter[str] = Counter()
+        refreshed: Counter[str] = Counter()
         for r in samples:
             verbs.update(r["requests"])
+            refreshed.update(r.get("refresh_requests") or {})
         objects = 2 * vms * len(samples)
         table[method] = {
             "median_wall_s": wall,
+            "median_cpu_s": statistics.median(r["cpu_s"] for r in samples),
             "ratio_to_floor": wall / floor if floor else None,
             "peak_in_flight": max(r["peak_in_flight"] for r in samples),
             "requests_per_object": statistics.median(r["requests_per_object"] for r in samples),
             "requests_per_object_by_verb": {v: n / objects for v, n in sorted(verbs.items())},
+            "refresh_requests_per_object_by_verb": {v: n / objects for v, n in sorted(refreshed.items())},
         }
     return table
 
 
 def print_table(title: str, table: dict[str, Any]) -> None:
     print(f"\n{title}")
-    print(f"  {'method':8} {'median s':>9} {'x floor':>8} {'peak':>5} {'req/obj':>8}  by verb (per object)")
+    print(
+        f"  {'method':8} {'median s':>9} {'x floor':>8} {'cpu s':>6} {'peak':>5} {'req/obj':>8}  by verb (per object)"
+    )
     for method, row in table.items():
         ratio = f"{row['ratio_to_floor']:.2f}" if row["ratio_to_floor"] else "-"
         verbs = ", ".join(f"{v} {n:.2f}" for v, n in sorted(row["requests_per_object_by_verb"].items()))
         print(
-            f"  {method:8} {row['median_wall_s']:9.1f} {ratio:>8} {row['peak_in_flight']:5d} "
-            f"{row['requests_per_object']:8.2f}  {verbs}"
+            f"  {method:8} {row['median_wall_s']:9.1f} {ratio:>8} {row['median_cpu_s']:6.1f} "
+            f"{row['peak_in_flight']:5d} {row['requests_per_object']:8.2f}  {verbs}"
         )
+        if row["refresh_requests_per_object_by_verb"]:
+            refresh = ", ".join(f"{v} {n:.2f}" for v, n in row["refresh_requests_per_object_by_verb"].items())
+            print(f"  {'':8} refresh: {refresh}")
 
 
 def main() -> int:
@@ -450,6 +535,9 @@ def main() -> int:
     parser.add_argument("--boot", type=float, action="append", help="VM readiness delay, seconds (repeatable)")
     parser.add_argument("--boot-rounds", type=int, help="rounds of the delayed variants (default: --rounds)")
     parser.add_argument("--methods", default=",".join(METHODS))
+    parser.add_argument(
+        "--parallel", type=int, default=FLOOR_THREADS, help="pulumi's --parallel (default: the floor's threads)"
+    )
     parser.add_argument("--json", type=Path, help="write the results here")
     parser.add_argument("--floor-child", nargs=3, metavar=("KUBECONFIG", "NAMESPACE", "N"), help=argparse.SUPPRESS)
     opts = parser.parse_args()
@@ -460,50 +548,48 @@ def main() -> int:
     methods = [m for m in opts.methods.split(",") if m]
     boots = opts.boot or [0.0]
     workdir = Path(tempfile.mkdtemp(prefix="pkv-bench-"))
-    cluster = start_cluster(workdir / "kube")
     backend, home = workdir / "state", workdir / "home"
     backend.mkdir()
     home.mkdir()
     cli = PulumiCLI(binary=tools.tool("e2e", "pulumi"), env=_environment(backend, home), backend_dir=backend, home=home)
-    bench = Bench(cluster, cli, workdir / "projects", opts.vms)
     report: dict[str, Any] = {
         "vms": opts.vms,
         "data_volumes": opts.vms,
         "rounds": opts.rounds,
         "floor_threads": FLOOR_THREADS,
+        "pulumi_parallel": opts.parallel,
         "cpus": os.cpu_count(),
         "pulumi": cli.version(),
+        "load1_start": os.getloadavg()[0],
         "variants": {},
     }
     try:
-        for boot in boots:
-            rounds = opts.boot_rounds if boot and opts.boot_rounds else opts.rounds
-            runs: list[dict[str, Any]] = []
-            with controllers(cluster, boot) as described:
-                for round_ in range(rounds):
-                    order = methods[round_ % len(methods) :] + methods[: round_ % len(methods)]
-                    for method in order:
-                        result = bench.run(method)
-                        result["round"] = round_ + 1
-                        runs.append(result)
-                        print(
-                            f"boot {boot:4.0f}s round {round_ + 1} {method:8} {result['wall_s']:7.1f} s, "
-                            f"peak {result['peak_in_flight']:3d}, {result['requests_per_object']:.2f} req/obj "
-                            f"{result['requests']}, load {result['load1_before']:.1f}",
-                            flush=True,
-                        )
-            table = summarize(runs, methods, opts.vms)
-            name = f"boot_{boot:g}s"
-            report["variants"][name] = {"controllers": described, "rounds": rounds, "table": table, "runs": runs}
-            print_table(f"{opts.vms} VMs + {opts.vms} DataVolumes, VM readiness delay {boot:g}s ({described})", table)
+        with kube_tier(workdir / "kube") as tier:
+            report["controllers"] = tier.controllers
+            bench = Bench(tier.cluster, tier.audit_log, cli, workdir / "projects", opts.vms, opts.parallel)
+            for boot in boots:
+                tier.boot(boot)
+                rounds = opts.boot_rounds if boot and opts.boot_rounds else opts.rounds
+                runs = [bench.run(method, round_, boot) for round_, method in schedule(methods, rounds)]
+                table = summarize(runs, methods, opts.vms)
+                report["variants"][f"boot_{boot:g}s"] = {"boot_s": boot, "rounds": rounds, "table": table, "runs": runs}
+                print_table(f"{opts.vms} VMs + {opts.vms} DataVolumes, VM readiness delay {boot:g}s", table)
     finally:
-        stop_cluster(cluster)
         if os.environ.get("PKV_KEEP_KUBE") != "1":
             shutil.rmtree(workdir, ignore_errors=True)
     report["load1_end"] = os.getloadavg()[0]
     if opts.json:
         opts.json.write_text(json.dumps(report, indent=2) + "\n")
     return 0
+
+
+def schedule(methods: list[str], rounds: int) -> list[tuple[int, str]]:
+    """(round, method) in run order: each round starts one method later than the previous one."""
+    return [
+        (round_, method)
+        for round_ in range(rounds)
+        for method in methods[round_ % len(methods) :] + methods[: round_ % len(methods)]
+    ]
 
 
 if __name__ == "__main__":

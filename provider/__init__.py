@@ -1,4 +1,4 @@
-"""pulumi-kubevirt: virtual machines, disks, bridges and migrations as Pulumi resources.
+"""pulumi-kubevirt: virtual machines, disks, bridges, migrations, instancetypes and snapshots as Pulumi resources.
 
 `pulumi_kubevirt.provider` exports the resources; the typed inputs are in
 `pulumi_kubevirt.provider.models`. Layers, bottom up, each importing only
@@ -16,6 +16,24 @@ those below it (the contracts of `.importlinter`, checked by `make lint`):
   which reach the backends only through `kinds`.
 """
 
-from .resources import Bridge, Disk, Migration, VirtualMachine
+from .resources import (
+    Bridge,
+    Disk,
+    Instancetype,
+    Migration,
+    Preference,
+    Snapshot,
+    SnapshotRestore,
+    VirtualMachine,
+)
 
-__all__ = ["Bridge", "Disk", "Migration", "VirtualMachine"]
+__all__ = [
+    "Bridge",
+    "Disk",
+    "Instancetype",
+    "Migration",
+    "Preference",
+    "Snapshot",
+    "SnapshotRestore",
+    "VirtualMachine",
+]

@@ -40,7 +40,7 @@ class InstancetypeArgs:
         :param pulumi.Input['InstancetypeMemoryArgs'] memory: Memory
         :param pulumi.Input[_builtins.bool] adopt: Take over an existing object of this name that this stack did not create (it is marked as owned from then on, and deleted with the resource). Default: refuse with a Conflict
         :param pulumi.Input[Mapping[str, pulumi.Input[_builtins.str]]] annotations: Annotations of the object
-        :param pulumi.Input[_builtins.bool] cluster: VirtualMachineClusterInstancetype (cluster-wide) instead of VirtualMachineInstancetype
+        :param pulumi.Input[_builtins.bool] cluster: The cluster-wide kind (VirtualMachineCluster...) instead of the namespaced one
         :param pulumi.Input[_builtins.str] io_threads_policy: One of: shared, auto, supplementalPool How disks get IO threads
         :param pulumi.Input[Mapping[str, pulumi.Input[_builtins.str]]] labels: Labels of the object
         :param pulumi.Input[_builtins.str] name: Object name
@@ -128,7 +128,7 @@ class InstancetypeArgs:
     @pulumi.getter
     def cluster(self) -> pulumi.Input[Optional[_builtins.bool]]:
         """
-        VirtualMachineClusterInstancetype (cluster-wide) instead of VirtualMachineInstancetype
+        The cluster-wide kind (VirtualMachineCluster...) instead of the namespaced one
         """
         return pulumi.get(self, "cluster")
 
@@ -247,7 +247,7 @@ class Instancetype(pulumi.CustomResource):
         :param pulumi.ResourceOptions opts: Options for the resource.
         :param pulumi.Input[_builtins.bool] adopt: Take over an existing object of this name that this stack did not create (it is marked as owned from then on, and deleted with the resource). Default: refuse with a Conflict
         :param pulumi.Input[Mapping[str, pulumi.Input[_builtins.str]]] annotations: Annotations of the object
-        :param pulumi.Input[_builtins.bool] cluster: VirtualMachineClusterInstancetype (cluster-wide) instead of VirtualMachineInstancetype
+        :param pulumi.Input[_builtins.bool] cluster: The cluster-wide kind (VirtualMachineCluster...) instead of the namespaced one
         :param pulumi.Input[Union['InstancetypeCpuArgs', 'InstancetypeCpuArgsDict']] cpu: vCPUs
         :param pulumi.Input[_builtins.str] io_threads_policy: One of: shared, auto, supplementalPool How disks get IO threads
         :param pulumi.Input[Mapping[str, pulumi.Input[_builtins.str]]] labels: Labels of the object
@@ -383,7 +383,7 @@ class Instancetype(pulumi.CustomResource):
     @pulumi.getter
     def cluster(self) -> pulumi.Output[Optional[_builtins.bool]]:
         """
-        VirtualMachineClusterInstancetype (cluster-wide) instead of VirtualMachineInstancetype
+        The cluster-wide kind (VirtualMachineCluster...) instead of the namespaced one
         """
         return pulumi.get(self, "cluster")
 

@@ -49,7 +49,7 @@ class PreferenceArgs:
         :param pulumi.Input[_builtins.bool] autoattach_graphics: Attach a graphics device
         :param pulumi.Input[_builtins.bool] autoattach_serial_console: Attach a serial console
         :param pulumi.Input[_builtins.str] cdrom_bus: One of: sata, scsi Default CD-ROM bus
-        :param pulumi.Input[_builtins.bool] cluster: VirtualMachineClusterPreference (cluster-wide) instead of VirtualMachinePreference
+        :param pulumi.Input[_builtins.bool] cluster: The cluster-wide kind (VirtualMachineCluster...) instead of the namespaced one
         :param pulumi.Input[_builtins.str] cpu_topology: One of: sockets, cores, threads, spread, any Lay the instancetype's vCPUs out as sockets, cores, threads, spread or any
         :param pulumi.Input[_builtins.str] disk_bus: One of: virtio, sata, scsi Default disk bus
         :param pulumi.Input[_builtins.str] firmware: One of: bios, efi, efi-secure-boot Firmware: BIOS, EFI, or EFI with secure boot (and SMM)
@@ -174,7 +174,7 @@ class PreferenceArgs:
     @pulumi.getter
     def cluster(self) -> pulumi.Input[Optional[_builtins.bool]]:
         """
-        VirtualMachineClusterPreference (cluster-wide) instead of VirtualMachinePreference
+        The cluster-wide kind (VirtualMachineCluster...) instead of the namespaced one
         """
         return pulumi.get(self, "cluster")
 
@@ -388,7 +388,7 @@ class Preference(pulumi.CustomResource):
         :param pulumi.Input[_builtins.bool] autoattach_graphics: Attach a graphics device
         :param pulumi.Input[_builtins.bool] autoattach_serial_console: Attach a serial console
         :param pulumi.Input[_builtins.str] cdrom_bus: One of: sata, scsi Default CD-ROM bus
-        :param pulumi.Input[_builtins.bool] cluster: VirtualMachineClusterPreference (cluster-wide) instead of VirtualMachinePreference
+        :param pulumi.Input[_builtins.bool] cluster: The cluster-wide kind (VirtualMachineCluster...) instead of the namespaced one
         :param pulumi.Input[_builtins.str] cpu_topology: One of: sockets, cores, threads, spread, any Lay the instancetype's vCPUs out as sockets, cores, threads, spread or any
         :param pulumi.Input[_builtins.str] disk_bus: One of: virtio, sata, scsi Default disk bus
         :param pulumi.Input[_builtins.str] firmware: One of: bios, efi, efi-secure-boot Firmware: BIOS, EFI, or EFI with secure boot (and SMM)
@@ -573,7 +573,7 @@ class Preference(pulumi.CustomResource):
     @pulumi.getter
     def cluster(self) -> pulumi.Output[Optional[_builtins.bool]]:
         """
-        VirtualMachineClusterPreference (cluster-wide) instead of VirtualMachinePreference
+        The cluster-wide kind (VirtualMachineCluster...) instead of the namespaced one
         """
         return pulumi.get(self, "cluster")
 

@@ -78,7 +78,7 @@ class VirtualMachineArgs:
         :param pulumi.Input[Union['LibvirtTargetArgs', 'KubevirtTargetArgs']] target: Where the VM lives
         :param pulumi.Input['TimeoutsArgs'] timeouts: Wait bounds
         :param pulumi.Input[Sequence[pulumi.Input['UsbHostDeviceArgs']]] usb_host_devices: Host USB devices passed through (libvirt: by vendor/product; KubeVirt: by a permitted resource)
-        :param pulumi.Input[_builtins.bool] vnc: VNC graphics
+        :param pulumi.Input[_builtins.bool] vnc: VNC graphics (unset: the backend's default; KubeVirt attaches a graphics device, libvirt none)
         :param pulumi.Input[_builtins.bool] wait_for_ip: On create, wait (bounded) until a NIC has an IPv4 lease from a libvirt-managed network
         """
         if accelerator is None:
@@ -151,8 +151,6 @@ class VirtualMachineArgs:
             pulumi.set(__self__, "timeouts", timeouts)
         if usb_host_devices is not None:
             pulumi.set(__self__, "usb_host_devices", usb_host_devices)
-        if vnc is None:
-            vnc = False
         if vnc is not None:
             pulumi.set(__self__, "vnc", vnc)
         if wait_for_ip is None:
@@ -476,7 +474,7 @@ class VirtualMachineArgs:
     @pulumi.getter
     def vnc(self) -> pulumi.Input[Optional[_builtins.bool]]:
         """
-        VNC graphics
+        VNC graphics (unset: the backend's default; KubeVirt attaches a graphics device, libvirt none)
         """
         return pulumi.get(self, "vnc")
 
@@ -563,7 +561,7 @@ class VirtualMachine(pulumi.CustomResource):
         :param pulumi.Input[Union[Union['LibvirtTargetArgs', 'LibvirtTargetArgsDict'], Union['KubevirtTargetArgs', 'KubevirtTargetArgsDict']]] target: Where the VM lives
         :param pulumi.Input[Union['TimeoutsArgs', 'TimeoutsArgsDict']] timeouts: Wait bounds
         :param pulumi.Input[Sequence[pulumi.Input[Union['UsbHostDeviceArgs', 'UsbHostDeviceArgsDict']]]] usb_host_devices: Host USB devices passed through (libvirt: by vendor/product; KubeVirt: by a permitted resource)
-        :param pulumi.Input[_builtins.bool] vnc: VNC graphics
+        :param pulumi.Input[_builtins.bool] vnc: VNC graphics (unset: the backend's default; KubeVirt attaches a graphics device, libvirt none)
         :param pulumi.Input[_builtins.bool] wait_for_ip: On create, wait (bounded) until a NIC has an IPv4 lease from a libvirt-managed network
         """
         ...
@@ -671,8 +669,6 @@ class VirtualMachine(pulumi.CustomResource):
             __props__.__dict__["target"] = target
             __props__.__dict__["timeouts"] = timeouts
             __props__.__dict__["usb_host_devices"] = usb_host_devices
-            if vnc is None:
-                vnc = False
             __props__.__dict__["vnc"] = vnc
             if wait_for_ip is None:
                 wait_for_ip = False
@@ -1073,7 +1069,7 @@ class VirtualMachine(pulumi.CustomResource):
     @pulumi.getter
     def vnc(self) -> pulumi.Output[Optional[_builtins.bool]]:
         """
-        VNC graphics
+        VNC graphics (unset: the backend's default; KubeVirt attaches a graphics device, libvirt none)
         """
         return pulumi.get(self, "vnc")
 

@@ -77,8 +77,10 @@ _NEVER_STORED = "1"
 
 INFORMER_WINDOW = 30.0
 """Seconds of one watch of an informer (server-side timeout) before it watches again."""
-INFORMER_LINGER = 5.0
-"""Seconds an informer keeps watching after its last user, for the next wait in the namespace."""
+INFORMER_LINGER = 30.0
+"""Seconds an informer keeps watching after its last user, for the next wait in the namespace: creates
+that come in waves (the engine's parallelism, slow boots) find it warm instead of listing again; an idle
+informer costs one open watch for at most a minute (this and one window)."""
 
 _CORE_KINDS = {"secrets": "secret", "persistentvolumeclaims": "persistent_volume_claim"}
 """The core/v1 kinds this backend touches: plural -> the kind in CoreV1Api's method names."""

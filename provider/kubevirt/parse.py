@@ -146,7 +146,11 @@ def parse_vm(obj: dict[str, Any], intent: VirtualMachineArgs) -> dict[str, Any]:
 
     devices = domain.get("devices") or {}
     out["serial_console"] = devices.get("autoattachSerialConsole", True) is not False
-    out["vnc"] = devices.get("autoattachGraphicsDevice", True) is not False
+    graphics = devices.get("autoattachGraphicsDevice")
+    if intent.vnc is not None or graphics is not None:
+        out["vnc"] = graphics is not False
+    else:
+        out.pop("vnc", None)
     out["rng"] = devices.get("rng") is not None
     out["usb_host_devices"] = [
         {"name": h.get("name"), "resource_name": h.get("deviceName")} for h in devices.get("hostDevices") or []
@@ -462,6 +466,7 @@ _CAUSE_FIELDS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (_SPEC + r"domain\.machine\.type$", "machine"),
         (_SPEC + r"domain\.devices\.hostDevices\[(\d+)\]\.deviceName$", r"usb_host_devices[\1].resource_name"),
         (_SPEC + r"domain\.devices\.hostDevices\[(\d+)\]", r"usb_host_devices[\1]"),
+        (_SPEC + r"domain\.devices\.hostDevices\b", "usb_host_devices"),
         (_SPEC + r"domain\.firmware\.kernelBoot\.container\.image$", "kernel_boot.container_image"),
         (_SPEC + r"domain\.firmware\.kernelBoot\.container\.kernelPath$", "kernel_boot.kernel"),
         (_SPEC + r"domain\.firmware\.kernelBoot\.container\.initrdPath$", "kernel_boot.initrd"),

@@ -293,8 +293,9 @@ def _devices(args: VirtualMachineArgs) -> dict[str, Any]:
         "disks": disks,
         "interfaces": interfaces,
         "autoattachSerialConsole": args.serial_console,
-        "autoattachGraphicsDevice": args.vnc,
     }
+    if args.vnc is not None:  # unset: KubeVirt's default, a graphics device
+        devices["autoattachGraphicsDevice"] = args.vnc
     if args.rng:
         devices["rng"] = {}
     if args.usb_host_devices:

@@ -6,9 +6,9 @@ virt-controller) acts on:
 - Snapshot create checks the VM is there, applies the VirtualMachineSnapshot
   (ownership-checked: someone else's of that name is a Conflict, left as it is)
   and watches it to `readyToUse` (a Failed phase ends the wait with the
-  controller's error). A snapshot this create made and that did not become
-  ready is removed again; a rerun after an interruption finds its own snapshot
-  and waits again; a Failed one of ours is replaced.
+  controller's error). A snapshot that did not become ready in time is
+  removed again; a rerun after an interruption finds its own snapshot and
+  waits again; a Failed one of ours is replaced.
 - SnapshotRestore create applies the VirtualMachineRestore the same way and
   watches it to `complete` (a Failure condition ends it). A restore that
   finished is history: its object going away later is not drift.
@@ -19,6 +19,7 @@ virt-controller) acts on:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from ..core import Call
@@ -41,20 +42,22 @@ _ROLLBACK = 10.0
 """Seconds a failed create may spend removing its object (the create's own deadline may be spent)."""
 
 
-def _take(
+def _run_once(
     api: Api,
     gvr: Gvr,
     body: dict[str, Any],
-    *,
-    owner: Owner,
-    deadline: Deadline,
-    progress: Progress,
-) -> bool:
-    """Write a one-shot object unless ours is already there; whether this call created it.
+    judge: Callable[[dict[str, Any] | None], dict[str, Any] | None],
+    what: str,
+    call: Call[Any],
+) -> dict[str, Any]:
+    """Write a one-shot object (unless ours is already there) and watch it until `judge` is done.
 
-    Someone else's object of that name is a Conflict (left untouched); a Failed one of ours
-    (an earlier, interrupted attempt) is deleted and made anew.
+    Someone else's object of that name is a Conflict (left untouched); a Failed one of ours (an
+    earlier, interrupted attempt) is deleted and made anew; one of ours still running is followed.
+    The object (ours either way) is removed again when the wait fails or runs out, so that the next
+    `up` starts anew rather than following a one-shot object that will not finish.
     """
+    owner, progress, deadline = call.owner, call.progress, call.deadline
     name, ns = body["metadata"]["name"], body["metadata"]["namespace"]
     refuse_foreign(api, [(gvr, body)], owner=owner)
     existing = fetch_owned(api, gvr, name, ns, owner=owner)
@@ -64,8 +67,13 @@ def _take(
         existing = None
     if existing is not None:
         progress(f"following the {gvr.describe(name, ns)} an interrupted create made")
-        return False
-    return apply_owned(api, gvr, body, owner=owner, progress=progress).verb == "created"
+    else:
+        apply_owned(api, gvr, body, owner=owner, progress=progress)
+    try:
+        return wait(Watch(api, gvr, name, ns).until(judge, what, deadline, progress))
+    except BaseException:
+        roll_back(api.within(_ROLLBACK), [(gvr, name, ns)], owner=owner, progress=progress)
+        raise
 
 
 def _remove(api: Api, gvr: Gvr, name: str, ns: str, *, owner: Owner, deadline: Deadline, progress: Progress) -> None:
@@ -77,24 +85,14 @@ class VmSnapshotReconciler(KubevirtReconciler):
     """CRUD of Snapshot resources on KubeVirt."""
 
     def create(self, call: Call[SnapshotArgs]) -> SnapshotOutputs:
-        args, owner, progress = call.args, call.owner, call.progress
+        args = call.args
         api, ns = self._open(call)
         if api.get(VM, args.vm, ns) is None:
             raise OperationFailed(
                 f"there is no VirtualMachine {ns}/{args.vm} to snapshot", resource=args.name, field="vm"
             )
-        body = render_vm_snapshot(args, namespace=ns, owner=owner)
-        made = _take(api, VM_SNAPSHOT, body, owner=owner, deadline=call.deadline, progress=progress)
-        try:
-            ready = wait(
-                Watch(api, VM_SNAPSHOT, args.name, ns).until(
-                    snapshot_ready, "the snapshot to be ready to use", call.deadline, progress
-                )
-            )
-        except BaseException:
-            if made:
-                roll_back(api.within(_ROLLBACK), [(VM_SNAPSHOT, args.name, ns)], owner=owner, progress=progress)
-            raise
+        body = render_vm_snapshot(args, namespace=ns, owner=call.owner)
+        ready = _run_once(api, VM_SNAPSHOT, body, snapshot_ready, "the snapshot to be ready to use", call)
         return parse_vm_snapshot_outputs(ready)
 
     def read(self, call: Call[SnapshotArgs]) -> tuple[dict[str, Any], SnapshotOutputs] | None:
@@ -119,7 +117,7 @@ class VmRestoreReconciler(KubevirtReconciler):
     """CRUD of SnapshotRestore resources on KubeVirt."""
 
     def create(self, call: Call[SnapshotRestoreArgs]) -> RestoreOutputs:
-        args, owner, progress = call.args, call.owner, call.progress
+        args = call.args
         api, ns = self._open(call)
         if api.get(VM_SNAPSHOT, args.snapshot, ns) is None:
             raise OperationFailed(
@@ -127,18 +125,8 @@ class VmRestoreReconciler(KubevirtReconciler):
                 resource=args.name,
                 field="snapshot",
             )
-        body = render_vm_restore(args, namespace=ns, owner=owner)
-        made = _take(api, VM_RESTORE, body, owner=owner, deadline=call.deadline, progress=progress)
-        try:
-            done = wait(
-                Watch(api, VM_RESTORE, args.name, ns).until(
-                    restore_complete, "the restore to complete", call.deadline, progress
-                )
-            )
-        except BaseException:
-            if made:
-                roll_back(api.within(_ROLLBACK), [(VM_RESTORE, args.name, ns)], owner=owner, progress=progress)
-            raise
+        body = render_vm_restore(args, namespace=ns, owner=call.owner)
+        done = _run_once(api, VM_RESTORE, body, restore_complete, "the restore to complete", call)
         return parse_vm_restore_outputs(done)
 
     def read(self, call: Call[SnapshotRestoreArgs]) -> tuple[dict[str, Any], RestoreOutputs] | None:

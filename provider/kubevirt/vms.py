@@ -155,7 +155,7 @@ class VmReconciler(KubevirtReconciler):
     def read(self, call: Call[VirtualMachineArgs]) -> tuple[dict[str, Any], VmOutputs] | None:
         args = call.args
         api, ns = self._open(call)
-        obj = fetch_owned(api, VM, args.name, ns, owner=call.owner)
+        obj = fetch_owned(api, VM, args.name, ns, owner=call.owner, adopt=args.adopt)
         if obj is None:
             return self._remnant(api, args, ns, call.owner)
         observed = parse_vm(obj, args)
@@ -210,7 +210,7 @@ class VmReconciler(KubevirtReconciler):
     def delete(self, call: Call[VirtualMachineArgs]) -> None:
         args, owner, progress, deadline = call.args, call.owner, call.progress, call.deadline
         api, ns = self._open(call)
-        removal = delete_owned(api, VM, args.name, ns, owner=owner, progress=progress)
+        removal = delete_owned(api, VM, args.name, ns, owner=owner, progress=progress, adopt=args.adopt)
         if removal == "deleted":
             progress("waiting for the VM and its instance to go")
             wait(Watch(api, VM, args.name, ns).until(gone, "the VM to be deleted", deadline, progress))

@@ -43,7 +43,7 @@ from ..errors import Conflict, InvalidSpec, NotFound, OperationFailed, ProviderE
 from ..models import VirtualMachineArgs
 from ..models.common import parse_duration
 from ..outputs import VmOutputs
-from ..ownership import Owner
+from ..ownership import Owner, readable
 from ..plan import Plan, plan_changes
 from ..waiting import Deadline, Poll, Progress, Wait, wait
 from . import ledger, render
@@ -208,6 +208,7 @@ class DomainReconciler(LibvirtReconciler):
         *,
         owner: Owner | None = None,
         progress: Progress | None = None,
+        adopt: bool = False,
     ) -> tuple[str, libvirt.virConnect, libvirt.virDomain] | None:
         """Where the domain is now: its last known host, its target, then `hosts` (after a Migration).
 
@@ -224,7 +225,7 @@ class DomainReconciler(LibvirtReconciler):
                 dom = lookup(conn.lookupByName, args.name, resource=args.name, what="domain")
                 if dom is None:
                     continue
-                if owner is not None and not _is_ours(dom, owner, state):
+                if owner is not None and not _is_ours(dom, owner, state, adopt=adopt):
                     if progress is not None:
                         progress(f"domain {args.name} on {uri} is not owned by {owner}: not this resource's")
                     continue
@@ -234,7 +235,7 @@ class DomainReconciler(LibvirtReconciler):
     # -- read -----------------------------------------------------------------
     def read(self, call: Call[VirtualMachineArgs]) -> tuple[dict[str, Any], VmOutputs] | None:
         args, progress = call.args, call.progress
-        found = self.locate(args, call.state, owner=call.owner, progress=progress)
+        found = self.locate(args, call.state, owner=call.owner, progress=progress, adopt=args.adopt)
         if found is None:
             # Gone everywhere: the resource leaves the state, so an owned seed left behind
             # (e.g. by an interrupted delete) would be orphaned for good. Remove it now.
@@ -322,7 +323,7 @@ class DomainReconciler(LibvirtReconciler):
     def update(self, call: Call[VirtualMachineArgs], old: VirtualMachineArgs, plan: Plan) -> VmOutputs:
         new, owner, progress, deadline = call.args, call.owner, call.progress, call.deadline
         name = new.name
-        found = self.locate(new, call.state, owner=owner, progress=progress)
+        found = self.locate(new, call.state, owner=owner, progress=progress, adopt=new.adopt)
         if found is None:
             if self.locate(new, call.state) is not None:
                 raise Conflict(
@@ -503,12 +504,13 @@ def _marker(dom: libvirt.virDomain) -> str | None:
     return parse_owner(dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))
 
 
-def _is_ours(dom: libvirt.virDomain, owner: Owner, state: Mapping[str, Any]) -> bool:
-    """Marked as `owner`'s, or (defined before markers existed) the very domain the state recorded."""
+def _is_ours(dom: libvirt.virDomain, owner: Owner, state: Mapping[str, Any], *, adopt: bool = False) -> bool:
+    """Marked as `owner`'s, or unmarked and either the very domain the state recorded (defined before
+    markers existed, or imported) or adopted (`adopt`); another owner's with `adopt` is a Conflict."""
     marker = _marker(dom)
-    if marker is not None:
-        return marker == str(owner)
-    return bool(state.get("uuid")) and state.get("uuid") == dom.UUIDString()
+    if marker is None and bool(state.get("uuid")) and state.get("uuid") == dom.UUIDString():
+        return True
+    return readable(marker, owner, adopt=adopt, what=f"domain {dom.name()}", resource=dom.name())
 
 
 def _found(addresses: dict[str, str]) -> dict[str, str] | None:

@@ -102,7 +102,11 @@ def parse_domain(xml: str, intent: VirtualMachineArgs) -> dict[str, Any]:
     out["interfaces"] = _parse_interfaces(devices, intent)
     out["usb_host_devices"] = _parse_usb(devices, intent)
     out["serial_console"] = devices is not None and devices.find("serial[@type='file']") is not None
-    out["vnc"] = devices is not None and devices.find("graphics[@type='vnc']") is not None
+    vnc = devices is not None and devices.find("graphics[@type='vnc']") is not None
+    if intent.vnc is not None or vnc:
+        out["vnc"] = vnc
+    else:
+        out.pop("vnc", None)
     out["guest_agent"] = (
         devices is not None and devices.find("channel/target[@name='org.qemu.guest_agent.0']") is not None
     )

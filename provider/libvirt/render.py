@@ -132,10 +132,12 @@ def _os(args: VirtualMachineArgs) -> etree._Element:
     os_ = E.os(type_)
     if args.firmware == "uefi":
         os_.set("firmware", "efi")
-        # explicit either way, so firmware autoselection never picks a secure-boot build unasked
+        # the feature explicit either way, so firmware autoselection never picks a secure-boot build
+        # unasked; libvirt refuses loader secure='no' next to autoselection (9.0), so only 'yes'
         secure = "yes" if args.secure_boot else "no"
         os_.append(E.firmware(E.feature(enabled=secure, name="secure-boot")))
-        os_.append(E.loader(secure=secure))
+        if args.secure_boot:
+            os_.append(E.loader(secure="yes"))
     if args.kernel_boot and args.kernel_boot.kernel:
         os_.append(E.kernel(args.kernel_boot.kernel))
         if args.kernel_boot.initrd:

@@ -18,7 +18,7 @@ concept: a libvirt target is refused at check.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal, Self
 
 from pydantic import Field, model_validator
 
@@ -71,23 +71,44 @@ class InstancetypeMemory(Model):
         return self
 
 
-def _kubevirt_only(target: object, what: str) -> None:
-    if not isinstance(target, KubevirtTarget):
-        raise field_error(
-            ("target",),
-            f"{what} are a KubeVirt concept and libvirt has none: use a kubevirt target, or give a libvirt VM "
-            "its memory and cpu directly",
-        )
+class _SizingObject(Model):
+    """What instancetypes and preferences share: a name, a KubeVirt target, a scope, object metadata."""
 
-
-class InstancetypeArgs(Model):
-    """A KubeVirt instancetype (namespaced, or cluster-wide with cluster=True): the size of VMs."""
+    KINDS: ClassVar[dict[bool, str]]
+    CONCEPT: ClassVar[str]
 
     name: Name = Field(description="Object name")
     target: Target = Field(default_factory=KubevirtTarget, description="The KubeVirt cluster (libvirt is refused)")
     cluster: Bool = Field(
-        False, description="VirtualMachineClusterInstancetype (cluster-wide) instead of VirtualMachineInstancetype"
+        False, description="The cluster-wide kind (VirtualMachineCluster...) instead of the namespaced one"
     )
+    labels: Labels = Field(default_factory=dict, description="Labels of the object")
+    annotations: Annotations = Field(default_factory=dict, description="Annotations of the object")
+    adopt: Adopt = False
+    timeouts: Timeouts = Field(default_factory=Timeouts, description="Wait bounds")
+
+    @property
+    def kind(self) -> str:
+        """The KubeVirt kind this resource is: namespaced or cluster-wide."""
+        return self.KINDS[self.cluster]
+
+    @model_validator(mode="after")
+    def _kubevirt_only(self) -> Self:
+        if not isinstance(self.target, KubevirtTarget):
+            raise field_error(
+                ("target",),
+                f"{self.CONCEPT} are a KubeVirt concept and libvirt has none: use a kubevirt target, or give a "
+                "libvirt VM its memory and cpu directly",
+            )
+        return self
+
+
+class InstancetypeArgs(_SizingObject):
+    """A KubeVirt instancetype (namespaced, or cluster-wide with cluster=True): the size of VMs."""
+
+    KINDS: ClassVar[dict[bool, str]] = INSTANCETYPE_KINDS
+    CONCEPT: ClassVar[str] = "instancetypes"
+
     cpu: InstancetypeCpu = Field(description="vCPUs")
     memory: InstancetypeMemory = Field(description="Memory")
     node_selector: Labels = Field(default_factory=dict, description="Node labels the VMs must run on")
@@ -97,29 +118,14 @@ class InstancetypeArgs(Model):
     vm_annotations: Annotations = Field(
         default_factory=dict, description="Annotations the instancetype puts on its VMs' instances"
     )
-    labels: Labels = Field(default_factory=dict, description="Labels of the object")
-    annotations: Annotations = Field(default_factory=dict, description="Annotations of the object")
-    adopt: Adopt = False
-    timeouts: Timeouts = Field(default_factory=Timeouts, description="Wait bounds")
-
-    @property
-    def kind(self) -> str:
-        return INSTANCETYPE_KINDS[self.cluster]
-
-    @model_validator(mode="after")
-    def _target(self) -> InstancetypeArgs:
-        _kubevirt_only(self.target, "instancetypes")
-        return self
 
 
-class PreferenceArgs(Model):
+class PreferenceArgs(_SizingObject):
     """A KubeVirt preference (namespaced, or cluster-wide with cluster=True): device defaults of VMs."""
 
-    name: Name = Field(description="Object name")
-    target: Target = Field(default_factory=KubevirtTarget, description="The KubeVirt cluster (libvirt is refused)")
-    cluster: Bool = Field(
-        False, description="VirtualMachineClusterPreference (cluster-wide) instead of VirtualMachinePreference"
-    )
+    KINDS: ClassVar[dict[bool, str]] = PREFERENCE_KINDS
+    CONCEPT: ClassVar[str] = "preferences"
+
     cpu_topology: Literal["sockets", "cores", "threads", "spread", "any"] | None = Field(
         None, description="Lay the instancetype's vCPUs out as sockets, cores, threads, spread or any"
     )
@@ -141,16 +147,3 @@ class PreferenceArgs(Model):
     storage_class: ObjectName | None = Field(None, description="Default storage class of the VMs' DataVolume templates")
     min_cpu: Int | None = Field(None, ge=1, le=VCPUS_MAX, description="Requirement: at least this many vCPUs")
     min_memory: MemoryQuantity | None = Field(None, description="Requirement: at least this much memory")
-    labels: Labels = Field(default_factory=dict, description="Labels of the object")
-    annotations: Annotations = Field(default_factory=dict, description="Annotations of the object")
-    adopt: Adopt = False
-    timeouts: Timeouts = Field(default_factory=Timeouts, description="Wait bounds")
-
-    @property
-    def kind(self) -> str:
-        return PREFERENCE_KINDS[self.cluster]
-
-    @model_validator(mode="after")
-    def _target(self) -> PreferenceArgs:
-        _kubevirt_only(self.target, "preferences")
-        return self

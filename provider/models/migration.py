@@ -138,4 +138,7 @@ def feasibility(args: MigrationArgs, vm: VirtualMachineArgs) -> list[str]:
         ]
         if rwo:
             problems.append(f"disks {', '.join(rwo)} are not ReadWriteMany: KubeVirt cannot live-migrate them")
+        if vm.usb_host_devices:
+            # KubeVirt's LiveMigratable condition: HostDeviceNotLiveMigratable (libvirt re-attaches USB ones)
+            problems.append("the VM has host devices (usb_host_devices), which KubeVirt never live-migrates")
     return problems

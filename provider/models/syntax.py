@@ -263,20 +263,19 @@ def _check_ifname(value: str) -> str:
 IfName = Annotated[str, AfterValidator(_check_ifname)]
 """A Linux network interface name (bridge, bond, NIC)."""
 
-_PORT_NAME = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+# Kubernetes' IsValidPortName (an IANA_SVC_NAME), which KubeVirt's webhook applies to ports[].name
+_PORT_NAME = re.compile(r"^(?=.*[a-z])[a-z0-9]+(-[a-z0-9]+)*$")
+_PORT_NAME_SAYS = (
+    "is not a port name: at most 15 lowercase letters, digits and single inner '-', "
+    "with at least one letter (an IANA service name, e.g. http or ssh-alt)"
+)
 
 
-def _check_port_name(value: str) -> str:
-    # Kubernetes' IsValidPortName (an IANA_SVC_NAME), which KubeVirt's webhook applies to ports[].name
-    if len(value) > 15 or not _PORT_NAME.match(value) or not re.search("[a-z]", value):
-        raise ValueError(
-            f"{echo(value)} is not a port name: at most 15 lowercase letters, digits and single inner '-', "
-            "with at least one letter (an IANA service name, e.g. http or ssh-alt)"
-        )
-    return value
+def port_name_problem(value: str) -> str | None:
+    return _pattern_problem(value, 15, _PORT_NAME, _PORT_NAME_SAYS)
 
 
-PortName = Annotated[str, AfterValidator(_check_port_name)]
+PortName = Annotated[str, AfterValidator(_raising(port_name_problem))]
 """A named port (IANA_SVC_NAME): what a Service's targetPort can refer to."""
 
 _USB_ID = re.compile(r"^(0x)?([0-9a-f]{4})$")

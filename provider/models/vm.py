@@ -8,9 +8,9 @@ field path, and the resource adapter prefixes the resource name.
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SerializerFunctionWrapHandler, field_validator, model_serializer, model_validator
 
 from .common import (
     VCPUS_MAX,
@@ -282,7 +282,10 @@ class VirtualMachineArgs(Model):
         None, description="NoCloud seed (secret as a whole, whatever was passed)", json_schema_extra=SECRET
     )
     serial_console: Bool = Field(True, description="Serial console (libvirt: logged to a file)")
-    vnc: Bool = Field(False, description="VNC graphics")
+    vnc: Bool | None = Field(
+        None,
+        description="VNC graphics (unset: the backend's default; KubeVirt attaches a graphics device, libvirt none)",
+    )
     guest_agent: Bool = Field(False, description="QEMU guest agent channel")
     rng: Bool = Field(False, description="virtio-rng device")
     wait_for_ip: Bool = Field(
@@ -452,6 +455,35 @@ class VirtualMachineArgs(Model):
                 )
         for key, problem in label_problems(self.labels):
             raise field_error(("labels", key), problem)
+        if self.kubevirt is not None and self.kubevirt.instancetype is not None:
+            self._sized_by_instancetype()
+
+    def _sized_by_instancetype(self) -> None:
+        # KubeVirt's webhook refuses memory.guest and cpu sockets/cores/threads next to an instancetype
+        # ("VM field(s) spec.template.spec.domain.memory.guest conflicts with selected instance type");
+        # cpu.model, maxSockets and maxGuest conflict when the instancetype sets them too, which only the
+        # cluster knows: none of them is sent with an instancetype, so none may be given. (Preferences
+        # never conflict: they fill only what the VM leaves unset.)
+        sized: list[tuple[str, ...]] = [(f,) for f in ("memory", "max_memory") if f in self.model_fields_set]
+        if "cpu" in self.model_fields_set:
+            sized += [("cpu", f) for f in ("sockets", "cores", "threads", "max_sockets", "model")]
+            sized = [p for p in sized if p[0] != "cpu" or p[1] in self.cpu.model_fields_set]
+        if sized:
+            raise field_error(
+                sized[0],
+                f"the instancetype sizes the VM: KubeVirt refuses {'.'.join(sized[0])} next to it (the VM field "
+                "conflicts with the selected instance type); remove it, or the instancetype",
+            )
+
+    @model_serializer(mode="wrap")
+    def _without_sizes_of_an_instancetype(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        if self.kubevirt is not None and self.kubevirt.instancetype is not None:
+            # nothing was given there (the validator refuses it): the defaults stand for nothing, and
+            # dumped they would read as given at the next validation
+            data.pop("memory", None)
+            data.pop("cpu", None)
+        return data
 
 
 _LIBVIRT_NETWORK = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.+-]{0,254}$")

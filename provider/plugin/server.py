@@ -69,8 +69,10 @@ KINDS: dict[str, ResourceKind[Any]] = {
         SNAPSHOT_RESTORE,
     )
 }
-IMPORTABLE = frozenset({VIRTUAL_MACHINE.type_name, DISK.type_name, BRIDGE.type_name})
-"""Kinds `pulumi import` can reconstruct from an ID (a Migration is an event, not an object to adopt)."""
+IMPORTABLE = frozenset({VIRTUAL_MACHINE.type_name})
+"""Kinds `pulumi import` reconstructs from an ID alone. A Migration is an event, not an object; a Disk
+or a Bridge needs more than its name to be read (a source, an address): both are taken over by
+declaring them with adopt=True instead."""
 
 
 def parallelism(environ: Mapping[str, str] | None = None, parent_cmdline: list[str] | None = None) -> int:
@@ -287,45 +289,79 @@ class KubevirtProvider(api.Provider):
         kind = _kind(request.type)
         urn = Urn.parse(request.urn)
         props = plain_map(request.properties)
-        importing = not props
-        if importing:
-            if kind.type_name not in IMPORTABLE:
-                raise InvalidSpec(f"a {adapter.kind_label(kind)} cannot be imported", resource=request.resource_id)
-            target, name = adapter.parse_id(request.resource_id, config=self._config)
-            props = {"name": name, "target": target}
+        if not props:
+            return await self._import(kind, urn, request)
         args = kind.parse(props, resource=urn.name)
-        progress = self._log.progress(request.urn, args.name)
+        found = await self._observe(kind, args, props, urn, request.urn)
+        if found is None:
+            return api.ReadResponse(resource_id=None)
+        observed, outs = found
+        secrets = adapter.secret_inputs(kind, secret_paths(request.properties) | secret_paths(request.inputs))
+        return api.ReadResponse(
+            resource_id=request.resource_id,
+            properties=property_map(adapter.state(observed, outs, props.get(PLANNED_CHANGE)), secrets=secrets),
+            inputs=property_map(observed, secrets=secrets),
+        )
+
+    async def _import(self, kind: ResourceKind[Any], urn: Urn, request: api.ReadRequest) -> api.ReadResponse:
+        """`pulumi import` and `Resource.get`: a Read with only the ID (adapter.import_attempts).
+
+        Reads only: the object stays byte-for-byte as it was. An object this resource owns is read
+        as declared; an unmarked one (made with virsh, kubectl, ...) is read with adopt=True, which
+        the imported inputs carry, so the generated code declares the adoption and the first real
+        update marks the object ours; one another stack manages is a Conflict naming that stack.
+        """
+        if kind.type_name not in IMPORTABLE:
+            label = adapter.kind_label(kind)
+            raise InvalidSpec(
+                f"a {label} cannot be imported (a VirtualMachine can): declare it with adopt=True to take "
+                f"an existing {label} over",
+                resource=request.resource_id,
+            )
+        target, name = adapter.parse_id(request.resource_id, config=self._config)
+        declared = {"name": name, "target": target}
+        found = None
+        for props in adapter.import_attempts(declared):
+            args = kind.parse(props, resource=urn.name)
+            found = await self._observe(kind, args, props, urn, request.urn)
+            if found is not None:
+                break
+        if found is None:
+            raise NotFound(
+                f"nothing to import at {request.resource_id}: no {adapter.kind_label(kind)} of that name there",
+                resource=urn.name,
+            )
+        observed, outs = found
+        if observed.get("adopt"):
+            self._log.progress(request.urn, name)(
+                f"imported {name}, made outside Pulumi, unchanged: its inputs say adopt=True, and its first "
+                f"update marks it as owned by {urn.owner}"
+            )
+        inputs = adapter.imported_inputs(observed, dump(kind.parse(declared, resource=urn.name)))
+        secrets = adapter.secret_inputs(kind, set())
+        return api.ReadResponse(
+            resource_id=request.resource_id,
+            properties=property_map(adapter.state({**dump(args), **observed}, outs, None), secrets=secrets),
+            inputs=property_map(inputs, secrets=secrets),
+        )
+
+    async def _observe(
+        self, kind: ResourceKind[Any], args: Any, props: Mapping[str, Any], urn: Urn, request_urn: str
+    ) -> tuple[dict[str, Any], Mapping[str, Any]] | None:
+        """The reconciler's read of `args` (the object as model data, and the outputs), or None when gone."""
+        progress = self._log.progress(request_urn, args.name)
         reconciler = self._reconciler(kind, args)
         found = await self._run(
             lambda: reconciler.read(begin("read", self._effective(args), props, owner=urn.owner, progress=progress))
         )
         if found is None:
-            if importing:
-                # The reconcilers see only objects this resource owns: import takes over nothing foreign.
-                raise NotFound(
-                    f"nothing to import at {request.resource_id}: no {adapter.kind_label(kind)} owned by "
-                    f"{urn.owner} there (an object another stack or tool made is not imported; declare it "
-                    "with adopt=True to take it over)",
-                    resource=urn.name,
-                )
-            return api.ReadResponse(resource_id=None)
+            return None
         observed, outs = found
         if "target" in observed:
             # The reconciler read with the effective target (a private kubeconfig file, maybe):
             # what the state records is the target as declared.
             observed = {**observed, "target": dump(args)["target"]}
-        if importing:
-            inputs = adapter.imported_inputs(observed, dump(args))
-            observed = {**dump(args), **observed}
-        else:
-            inputs = dict(observed)
-        user_secrets = secret_paths(request.properties) | secret_paths(request.inputs)
-        secrets = adapter.secret_inputs(kind, user_secrets)
-        return api.ReadResponse(
-            resource_id=request.resource_id,
-            properties=property_map(adapter.state(observed, outs, props.get(PLANNED_CHANGE)), secrets=secrets),
-            inputs=property_map(inputs, secrets=secrets),
-        )
+        return observed, outs
 
     # -- helpers -------------------------------------------------------------------------
     async def _run(self, call: Callable[[], T]) -> T:

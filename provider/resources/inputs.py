@@ -447,7 +447,8 @@ class TypedVirtualMachine(KindResource):
                 by a permitted resource)
             :param cloud_init: NoCloud seed (secret as a whole, whatever was passed)
             :param serial_console: Serial console (libvirt: logged to a file) (default True)
-            :param vnc: VNC graphics (default False)
+            :param vnc: VNC graphics (unset: the backend's default; KubeVirt attaches a graphics device,
+                libvirt none)
             :param guest_agent: QEMU guest agent channel (default False)
             :param rng: virtio-rng device (default False)
             :param wait_for_ip: On create, wait (bounded) until a NIC has an IPv4 lease from a libvirt-
@@ -652,13 +653,13 @@ class TypedInstancetype(KindResource):
             memory: pulumi.Input[InstancetypeMemoryArgs],
             target: pulumi.Input[LibvirtTargetArgs | KubevirtTargetArgs] | None = None,
             cluster: pulumi.Input[bool] | None = None,
-            node_selector: pulumi.Input[Mapping[str, pulumi.Input[str]]] | None = None,
-            io_threads_policy: pulumi.Input[Literal['shared', 'auto', 'supplementalPool']] | None = None,
-            vm_annotations: pulumi.Input[Mapping[str, pulumi.Input[str]]] | None = None,
             labels: pulumi.Input[Mapping[str, pulumi.Input[str]]] | None = None,
             annotations: pulumi.Input[Mapping[str, pulumi.Input[str]]] | None = None,
             adopt: pulumi.Input[bool] | None = None,
             timeouts: pulumi.Input[TimeoutsArgs] | None = None,
+            node_selector: pulumi.Input[Mapping[str, pulumi.Input[str]]] | None = None,
+            io_threads_policy: pulumi.Input[Literal['shared', 'auto', 'supplementalPool']] | None = None,
+            vm_annotations: pulumi.Input[Mapping[str, pulumi.Input[str]]] | None = None,
             opts: pulumi.ResourceOptions | None = None,
         ) -> None:
             """A KubeVirt instancetype (namespaced, or cluster-wide with cluster=True): the size of VMs.
@@ -668,17 +669,17 @@ class TypedInstancetype(KindResource):
             :param cpu: vCPUs
             :param memory: Memory
             :param target: The KubeVirt cluster (libvirt is refused)
-            :param cluster: VirtualMachineClusterInstancetype (cluster-wide) instead of
-                VirtualMachineInstancetype (default False)
-            :param node_selector: Node labels the VMs must run on
-            :param io_threads_policy: How disks get IO threads
-            :param vm_annotations: Annotations the instancetype puts on its VMs' instances
+            :param cluster: The cluster-wide kind (VirtualMachineCluster...) instead of the namespaced one
+                (default False)
             :param labels: Labels of the object
             :param annotations: Annotations of the object
             :param adopt: Take over an existing object of this name that this stack did not create (it is
                 marked as owned from then on, and deleted with the resource). Default: refuse with a
                 Conflict (default False)
             :param timeouts: Wait bounds
+            :param node_selector: Node labels the VMs must run on
+            :param io_threads_policy: How disks get IO threads
+            :param vm_annotations: Annotations the instancetype puts on its VMs' instances
             :param opts: Resource options (customTimeouts become the `timeouts` input).
             """
 
@@ -695,6 +696,10 @@ class TypedPreference(KindResource):
             name: pulumi.Input[str] | None = None,
             target: pulumi.Input[LibvirtTargetArgs | KubevirtTargetArgs] | None = None,
             cluster: pulumi.Input[bool] | None = None,
+            labels: pulumi.Input[Mapping[str, pulumi.Input[str]]] | None = None,
+            annotations: pulumi.Input[Mapping[str, pulumi.Input[str]]] | None = None,
+            adopt: pulumi.Input[bool] | None = None,
+            timeouts: pulumi.Input[TimeoutsArgs] | None = None,
             cpu_topology: pulumi.Input[Literal['sockets', 'cores', 'threads', 'spread', 'any']] | None = None,
             disk_bus: pulumi.Input[Literal['virtio', 'sata', 'scsi']] | None = None,
             cdrom_bus: pulumi.Input[Literal['sata', 'scsi']] | None = None,
@@ -708,10 +713,6 @@ class TypedPreference(KindResource):
             storage_class: pulumi.Input[str] | None = None,
             min_cpu: pulumi.Input[int] | None = None,
             min_memory: pulumi.Input[str] | None = None,
-            labels: pulumi.Input[Mapping[str, pulumi.Input[str]]] | None = None,
-            annotations: pulumi.Input[Mapping[str, pulumi.Input[str]]] | None = None,
-            adopt: pulumi.Input[bool] | None = None,
-            timeouts: pulumi.Input[TimeoutsArgs] | None = None,
             opts: pulumi.ResourceOptions | None = None,
         ) -> None:
             """A KubeVirt preference (namespaced, or cluster-wide with cluster=True): device defaults of VMs.
@@ -719,8 +720,14 @@ class TypedPreference(KindResource):
             :param resource_name: The Pulumi resource name (the default of `name`).
             :param name: The object's name on the target (default: the resource name).
             :param target: The KubeVirt cluster (libvirt is refused)
-            :param cluster: VirtualMachineClusterPreference (cluster-wide) instead of
-                VirtualMachinePreference (default False)
+            :param cluster: The cluster-wide kind (VirtualMachineCluster...) instead of the namespaced one
+                (default False)
+            :param labels: Labels of the object
+            :param annotations: Annotations of the object
+            :param adopt: Take over an existing object of this name that this stack did not create (it is
+                marked as owned from then on, and deleted with the resource). Default: refuse with a
+                Conflict (default False)
+            :param timeouts: Wait bounds
             :param cpu_topology: Lay the instancetype's vCPUs out as sockets, cores, threads, spread or any
             :param disk_bus: Default disk bus
             :param cdrom_bus: Default CD-ROM bus
@@ -734,12 +741,6 @@ class TypedPreference(KindResource):
             :param storage_class: Default storage class of the VMs' DataVolume templates
             :param min_cpu: Requirement: at least this many vCPUs
             :param min_memory: Requirement: at least this much memory
-            :param labels: Labels of the object
-            :param annotations: Annotations of the object
-            :param adopt: Take over an existing object of this name that this stack did not create (it is
-                marked as owned from then on, and deleted with the resource). Default: refuse with a
-                Conflict (default False)
-            :param timeouts: Wait bounds
             :param opts: Resource options (customTimeouts become the `timeouts` input).
             """
 

@@ -35,8 +35,9 @@ EXPECTED = {
     "kubevirt-server": 3,  # Server: a Disk and a VM
     "kubevirt-bridged-network": 6,  # BridgedNetwork (a Bridge) + 2 Servers (a VM each)
     "libvirt-vm-pool": 10,  # BridgedNetwork (a Bridge), a base Disk, VmPool (3 x a Disk and a VM)
+    "kubevirt-instancetype-snapshot": 4,  # Instancetype, Preference, VM, Snapshot
 }
-SWITCHABLE = {"kubevirt-testvm", "kubevirt-cloudinit-ssh", "kubevirt-datavolumes"}
+SWITCHABLE = {"kubevirt-testvm", "kubevirt-cloudinit-ssh", "kubevirt-datavolumes", "kubevirt-instancetype-snapshot"}
 """Examples that declare their resources through `_target.resources()` (the others compose
 components, which are built on the dynamic resources)."""
 CASES = [(p, "dynamic") for p in EXAMPLES] + [(p, "plugin") for p in EXAMPLES if p.name in SWITCHABLE]
@@ -64,13 +65,13 @@ def test_example_previews_offline(
 ) -> None:
     project = copy_example(example, tmp_path)
     stack = pulumi_stacks(project, prefix="test-example")
-    pulumi_cli.run(["config", "set", "adapter", adapter, "--stack", stack], cwd=project)
+    pulumi_cli.config(project, stack, {"adapter": adapter})
     # nothing answers here: no kubeconfig, and libvirt URIs of hosts that do not exist
     env = {"KUBECONFIG": str(tmp_path / "no-such-kubeconfig")}
-    out = json.loads(pulumi_cli.run(["preview", "--json", "--stack", stack], cwd=project, env_extra=env).stdout)
+    out = json.loads(pulumi_cli.stack_run(project, stack, "preview", "--json", env_extra=env).stdout)
     assert out["changeSummary"] == {"create": EXPECTED[example.name] + 1}  # + the stack itself
-    types = {s["urn"].split("::")[2].rsplit("$", 1)[-1] for s in out["steps"]}
-    ours = {t for t in types if "kubevirt" in t and not t.startswith("pulumi:providers:")}
+    types = {s["newState"]["type"] for s in out["steps"] if s["newState"].get("custom")}
+    ours = {t for t in types if "kubevirt" in t and not t.startswith("pulumi:providers:")}  # not components
     if adapter == "plugin":
         assert ours and all(t.startswith("kubevirt:index:") for t in ours), types
     else:
@@ -111,16 +112,15 @@ def test_example_through_both_adapters(
         for adapter in ("dynamic", "plugin"):
             project = copy_example(tools.REPO / "examples" / example, tmp_path / adapter)
             stack = pulumi_stacks(project, prefix="test-parity")
-            for key, value in (
-                ("adapter", adapter),
-                ("kubeconfig", str(kube_cluster.kubeconfig)),
-                ("namespace", kube_namespace),
-            ):
-                pulumi_cli.run(["config", "set", key, value, "--stack", stack], cwd=project)
+            pulumi_cli.config(
+                project,
+                stack,
+                {"adapter": adapter, "kubeconfig": str(kube_cluster.kubeconfig), "namespace": kube_namespace},
+            )
             assert pulumi_cli.up_changes(project, stack) == {"create": EXPECTED[example] + 1}, adapter
             results[adapter] = (pulumi_cli.outputs(project, stack), cluster_objects(api_client, kube_namespace))
             assert pulumi_cli.up_changes(project, stack) == {"same": EXPECTED[example] + 1}, adapter
-            pulumi_cli.run(["destroy", "--yes", "--stack", stack], cwd=project)
+            pulumi_cli.stack_run(project, stack, "destroy", "--yes")
             assert cluster_objects(api_client, kube_namespace) == {"vms": {}, "secrets": {}}, adapter
     finally:
         api_client.close()

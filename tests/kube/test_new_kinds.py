@@ -14,7 +14,7 @@ fails at its failureDeadline the way KubeVirt reports it.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -28,25 +28,18 @@ from pulumi_kubevirt.provider.resources import (
     SnapshotRestoreProvider,
     VirtualMachineProvider,
 )
-from tests.harness.doubles import NodeSideDoubles
-from tests.harness.kube_fixtures import KubeCluster
 
 from ..libvirt.test_resources import checked, user_inputs
+from . import test_resources
 
 IT_GROUP, IT_VERSION = "instancetype.kubevirt.io", "v1beta1"
 SNAP_GROUP, SNAP_VERSION = "snapshot.kubevirt.io", "v1beta1"
 
 
-@pytest.fixture
-def target(kube_cluster: KubeCluster, kube_namespace: str, kubevirt_double: NodeSideDoubles) -> dict[str, Any]:
-    return {"kind": "kubevirt", "kubeconfig": str(kube_cluster.kubeconfig), "namespace": kube_namespace}
-
-
-@pytest.fixture
-def custom(kube_cluster: KubeCluster) -> Iterator[k8s.CustomObjectsApi]:
-    api_client = kube_cluster.api_client()
-    yield k8s.CustomObjectsApi(api_client)
-    api_client.close()
+# the fixtures of test_resources: the test namespace as a target (with the KubeVirt double running), and
+# a CustomObjectsApi client of the cluster
+target = test_resources.target
+custom = test_resources.custom
 
 
 def _get(custom: k8s.CustomObjectsApi, group: str, plural: str, name: str, ns: str | None) -> dict[str, Any] | None:
@@ -291,3 +284,53 @@ def test_snapshot_refuses_a_foreign_snapshot_of_that_name(
     sp.delete("kubevirt:x/nightly", inputs)
     assert _get(custom, SNAP_GROUP, "virtualmachinesnapshots", "nightly", ns) == before
     vmp.delete(vm.id, vm.outs)
+
+
+def test_an_interrupted_create_is_finished_by_the_next_one(
+    target: dict[str, Any],
+    custom: k8s.CustomObjectsApi,
+    kube_namespace: str,
+) -> None:
+    """A create that died after its write left objects marked as this resource's: the rerun adopts and
+    finishes them (the instancetype is written again as declared, the snapshot is followed to ready)
+    instead of failing on them or making a second object."""
+    from pulumi_kubevirt.provider.kubevirt.render import render_instancetype, render_vm_snapshot
+    from pulumi_kubevirt.provider.models.instancetype import InstancetypeArgs
+    from pulumi_kubevirt.provider.models.snapshot import SnapshotArgs
+    from pulumi_kubevirt.provider.ownership import OWNER, Owner
+
+    ns = kube_namespace
+    vmp, vm = _vm(target, "svc")
+    itp, sp = InstancetypeProvider(), SnapshotProvider()
+    it_in = checked(itp, {}, {"name": "half", "target": target, "cpu": {"guest": 2}, "memory": {"guest": "1Gi"}})
+    owner = Owner.parse(it_in[OWNER], resource="half")
+    # what the interrupted create wrote: our marker, but an older body (cpu 1)
+    stale = render_instancetype(
+        InstancetypeArgs.model_validate({**_model_fields(it_in, InstancetypeArgs), "cpu": {"guest": 1}}),
+        namespace=ns,
+        owner=owner,
+    )
+    written = custom.create_namespaced_custom_object(IT_GROUP, IT_VERSION, ns, "virtualmachineinstancetypes", stale)
+    itp.create(it_in)
+    live = _get(custom, IT_GROUP, "virtualmachineinstancetypes", "half", ns)
+    assert live is not None and live["spec"]["cpu"] == {"guest": 2}
+    assert live["metadata"]["uid"] == written["metadata"]["uid"]  # the same object, finished
+
+    snap_in = checked(sp, {}, {"name": "half-snap", "vm": "svc", "target": target})
+    snap_owner = Owner.parse(snap_in[OWNER], resource="half-snap")
+    snap_args = SnapshotArgs.model_validate(_model_fields(snap_in, SnapshotArgs))
+    body = render_vm_snapshot(snap_args, namespace=ns, owner=snap_owner)
+    made = custom.create_namespaced_custom_object(SNAP_GROUP, SNAP_VERSION, ns, "virtualmachinesnapshots", body)
+    snap = sp.create(snap_in)
+    assert snap.outs["ready"] is True
+    after = _get(custom, SNAP_GROUP, "virtualmachinesnapshots", "half-snap", ns)
+    assert after is not None and after["metadata"]["uid"] == made["metadata"]["uid"]
+    sp.delete(snap.id, snap.outs)
+    itp.delete("kubevirt:x/half", it_in)
+    assert _get(custom, IT_GROUP, "virtualmachineinstancetypes", "half", ns) is None
+    vmp.delete(vm.id, vm.outs)
+
+
+def _model_fields(inputs: dict[str, Any], model: Any) -> dict[str, Any]:
+    """Checked inputs without what only the adapter carries (owner marker, plan summary)."""
+    return {k: v for k, v in inputs.items() if k in model.model_fields}

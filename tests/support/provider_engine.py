@@ -27,25 +27,14 @@ from typing import Any
 
 import dill
 import pulumi
-from pulumi.runtime import rpc
 
 from pulumi_kubevirt.provider.errors import ProviderError
+from tests.support.pulumi_mocks import plain, use
 
 Handler = Callable[[str, dict[str, Any]], tuple[str, dict[str, Any]]]
 """(name, inputs) -> (id, outputs) for a non-dynamic resource type."""
 Deleter = Callable[[str, str, dict[str, Any]], None]
 """(name, id, outputs) -> None."""
-
-
-def plain(value: Any) -> Any:
-    """Inputs without Pulumi's secret wrappers (the mock monitor hands secrets over wrapped)."""
-    if isinstance(value, dict):
-        if value.get(rpc._special_sig_key) == rpc._special_secret_sig:
-            return plain(value["value"])
-        return {k: plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [plain(v) for v in value]
-    return value
 
 
 @dataclass
@@ -84,7 +73,7 @@ class ProviderEngine(pulumi.runtime.Mocks):
     def run(self, program: Callable[[], Any]) -> Any:
         """Run `program` (which declares resources and may return Outputs); return what it
         returned, resolved. Raises whatever a provider raised."""
-        pulumi.runtime.set_mocks(self, project=self.project, stack=self.stack, preview=False)
+        use(self, project=self.project, stack=self.stack, preview=False)
         self.seen = set()
         result: dict[str, Any] = {}
 

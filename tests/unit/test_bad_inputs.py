@@ -23,10 +23,18 @@ import pulumi
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from pulumi.runtime import rpc
 
 from pulumi_kubevirt.provider.core import Failure, ResourceKind
-from pulumi_kubevirt.provider.kinds import BRIDGE, DISK, MIGRATION, VIRTUAL_MACHINE
+from pulumi_kubevirt.provider.kinds import (
+    BRIDGE,
+    DISK,
+    INSTANCETYPE,
+    MIGRATION,
+    PREFERENCE,
+    SNAPSHOT,
+    SNAPSHOT_RESTORE,
+    VIRTUAL_MACHINE,
+)
 from pulumi_kubevirt.provider.models.secrets import secret_fields
 from tests.support import pulumi_mocks
 
@@ -70,9 +78,7 @@ VM_LIBVIRT: dict[str, Any] = {
 
 VM_KUBEVIRT: dict[str, Any] = {
     "name": "vm2",
-    "target": _KUBE,
-    "memory": "2Gi",
-    "cpu": {"sockets": 1, "cores": 2},
+    "target": _KUBE,  # no memory/cpu: the instancetype below sizes the VM
     "disks": [
         {
             "name": "root",
@@ -202,6 +208,86 @@ MIGRATION_KUBEVIRT: dict[str, Any] = {
     "annotations": {"example.com/why": "drain"},
 }
 
+INSTANCETYPE_KUBEVIRT: dict[str, Any] = {
+    "name": "cx1-large",
+    "target": _KUBE,
+    "cluster": True,
+    "cpu": {
+        "guest": 4,
+        "model": "host-passthrough",
+        "dedicated_cpu_placement": True,
+        "isolate_emulator_thread": True,
+        "max_sockets": 8,
+    },
+    "memory": {"guest": "8Gi", "max_guest": "32Gi", "hugepages_page_size": "1Gi"},
+    "node_selector": {"node-role.kubernetes.io/worker": ""},
+    "io_threads_policy": "auto",
+    "vm_annotations": {"example.com/tier": "gold"},
+    "labels": {"tier": "gold"},
+    "annotations": {"example.com/note": "databases"},
+    "adopt": False,
+}
+INSTANCETYPE_OVERCOMMIT: dict[str, Any] = {
+    "name": "o1",
+    "target": _KUBE,
+    "cpu": {"guest": 1},
+    "memory": {"guest": "1Gi", "overcommit_percent": 20},
+}
+PREFERENCE_KUBEVIRT: dict[str, Any] = {
+    "name": "linux",
+    "target": _KUBE,
+    "cluster": False,
+    "cpu_topology": "spread",
+    "disk_bus": "virtio",
+    "cdrom_bus": "sata",
+    "interface_model": "virtio",
+    "rng": True,
+    "autoattach_graphics": False,
+    "autoattach_serial_console": True,
+    "firmware": "efi-secure-boot",
+    "machine_type": "q35",
+    "termination_grace_period_seconds": 60,
+    "storage_class": "ceph-rbd",
+    "min_cpu": 2,
+    "min_memory": "2Gi",
+    "labels": {"os": "linux"},
+    "annotations": {"example.com/owner": "platform"},
+    "adopt": False,
+}
+SNAPSHOT_LIBVIRT: dict[str, Any] = {
+    "name": "before",
+    "vm": "vm1",
+    "target": _LIBVIRT,
+    "disk_only": True,
+    "description": "before the upgrade",
+}
+SNAPSHOT_KUBEVIRT: dict[str, Any] = {
+    "name": "before",
+    "vm": "vm2",
+    "target": _KUBE,
+    "disk_only": True,
+    "description": "before the upgrade",
+    "failure_deadline": "5m",
+    "labels": {"purpose": "upgrade"},
+    "annotations": {"example.com/ticket": "OPS-1"},
+}
+RESTORE_LIBVIRT: dict[str, Any] = {
+    "name": "back",
+    "vm": "vm1",
+    "snapshot": "before",
+    "target": _LIBVIRT,
+    "trigger": "1",
+    "run_after": "running",
+}
+RESTORE_KUBEVIRT: dict[str, Any] = {
+    "name": "back",
+    "vm": "vm2",
+    "snapshot": "before",
+    "target": _KUBE,
+    "trigger": "1",
+    "target_readiness_policy": "StopTarget",
+}
+
 BASES: list[tuple[str, ResourceKind[Any], dict[str, Any]]] = [
     ("VirtualMachine/libvirt", VIRTUAL_MACHINE, VM_LIBVIRT),
     ("VirtualMachine/kubevirt", VIRTUAL_MACHINE, VM_KUBEVIRT),
@@ -215,6 +301,13 @@ BASES: list[tuple[str, ResourceKind[Any], dict[str, Any]]] = [
     ("Bridge/kubevirt", BRIDGE, BRIDGE_KUBEVIRT),
     ("Migration/libvirt", MIGRATION, MIGRATION_LIBVIRT),
     ("Migration/kubevirt", MIGRATION, MIGRATION_KUBEVIRT),
+    ("Instancetype/kubevirt", INSTANCETYPE, INSTANCETYPE_KUBEVIRT),
+    ("Instancetype/kubevirt-overcommit", INSTANCETYPE, INSTANCETYPE_OVERCOMMIT),
+    ("Preference/kubevirt", PREFERENCE, PREFERENCE_KUBEVIRT),
+    ("Snapshot/libvirt", SNAPSHOT, SNAPSHOT_LIBVIRT),
+    ("Snapshot/kubevirt", SNAPSHOT, SNAPSHOT_KUBEVIRT),
+    ("SnapshotRestore/libvirt", SNAPSHOT_RESTORE, RESTORE_LIBVIRT),
+    ("SnapshotRestore/kubevirt", SNAPSHOT_RESTORE, RESTORE_KUBEVIRT),
 ]
 
 
@@ -544,18 +637,7 @@ def _through_the_resource_class(kind: ResourceKind[Any], doc: dict[str, Any]) ->
         return cls("r", name=doc.get("name"), **fields).urn
 
     program()
-    return _unwrapped(mocks.inputs["r"])
-
-
-def _unwrapped(value: Any) -> Any:
-    """Secrets as the dynamic provider host hands them to check: plain values."""
-    if isinstance(value, dict):
-        if value.get(rpc._special_sig_key) == rpc._special_secret_sig:
-            return _unwrapped(value["value"])
-        return {k: _unwrapped(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_unwrapped(v) for v in value]
-    return value
+    return pulumi_mocks.plain(mocks.inputs["r"])  # secrets as the dynamic provider host hands them to check
 
 
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -21,6 +21,8 @@ from pulumi.runtime import rpc
 from pulumi.runtime.mocks import MockMonitor
 
 from pulumi_kubevirt.components import POD_NETWORK, BridgedNetwork, Router, Server, VmPool, render_cloud_config
+from tests.support import pulumi_mocks
+from tests.support.pulumi_mocks import RecordingMocks, is_secret, plain
 
 KUBE = {"kind": "kubevirt", "namespace": "vms", "kubeconfig": "/etc/kube/config"}
 LIBVIRT = {"kind": "libvirt", "uri": "qemu:///system"}
@@ -45,34 +47,29 @@ def provider_kind(inputs: dict[str, Any]) -> str | None:
     return type(dill.loads(base64.b64decode(serialized))).__name__ if serialized else None
 
 
-class Mocks(pulumi.runtime.Mocks):
+def backend_outputs(args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
     """Outputs a backend would compute, by resource: Disk ref, Bridge network, VM addresses."""
-
-    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
-        outs = dict(args.inputs)
-        kind = provider_kind(args.inputs)
-        if kind == "DiskProvider":
-            outs["ref"] = {"pool": "default", "volume": f"{args.name}.qcow2", "format": "qcow2"}
-        if kind == "BridgeProvider":
-            outs["network_name"] = plain(args.inputs["name"])
-            outs["bridge_device"] = plain(args.inputs.get("bridge")) or f"virbr-{args.name}"[:15]
-        if kind == "VirtualMachineProvider":
-            nics = [i["name"] for i in plain(args.inputs.get("interfaces")) or []]
-            outs["ipv4"] = {nic: f"10.0.0.{10 + n}" for n, nic in enumerate(nics)}
-            outs["state"] = "running"
-        if args.typ == SERVICE:
-            outs["spec"] = {**args.inputs["spec"], "clusterIP": "10.96.0.7"}
-            outs["status"] = {"loadBalancer": {}}
-        return f"{args.name}-id", outs
-
-    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
-        return {}, None
+    outs: dict[str, Any] = {}
+    kind = provider_kind(args.inputs)
+    if kind == "DiskProvider":
+        outs["ref"] = {"pool": "default", "volume": f"{args.name}.qcow2", "format": "qcow2"}
+    if kind == "BridgeProvider":
+        outs["network_name"] = plain(args.inputs["name"])
+        outs["bridge_device"] = plain(args.inputs.get("bridge")) or f"virbr-{args.name}"[:15]
+    if kind == "VirtualMachineProvider":
+        nics = [i["name"] for i in plain(args.inputs.get("interfaces")) or []]
+        outs["ipv4"] = {nic: f"10.0.0.{10 + n}" for n, nic in enumerate(nics)}
+        outs["state"] = "running"
+    if args.typ == SERVICE:
+        outs["spec"] = {**args.inputs["spec"], "clusterIP": "10.96.0.7"}
+        outs["status"] = {"loadBalancer": {}}
+    return outs
 
 
 class RecordingMonitor(MockMonitor):
     """The mock monitor, also recording each registration's parent and dependencies."""
 
-    def __init__(self, mocks: Mocks) -> None:
+    def __init__(self, mocks: RecordingMocks) -> None:
         super().__init__(mocks)
         self.registered: list[Registered] = []
         self._lock = threading.Lock()
@@ -112,8 +109,9 @@ class RecordingMonitor(MockMonitor):
 
 @pytest.fixture
 def monitor() -> Iterator[RecordingMonitor]:
-    mon = RecordingMonitor(Mocks())
-    pulumi.runtime.set_mocks(Mocks(), preview=False, monitor=mon)
+    mocks = RecordingMocks(extra=backend_outputs)
+    mon = RecordingMonitor(mocks)
+    pulumi_mocks.use(mocks, preview=False, monitor=mon)
     yield mon
     pulumi.runtime.set_config("pulumi-kubevirt:targetKind", "")
     pulumi.runtime.set_config("pulumi-kubevirt:namespace", "")
@@ -121,21 +119,6 @@ def monitor() -> Iterator[RecordingMonitor]:
 
 def component_urn(typ: str, name: str) -> str:
     return f"urn:pulumi:stack::project::pulumi:pulumi:Stack$pulumi-kubevirt:components:{typ}::{name}"
-
-
-def plain(value: Any) -> Any:
-    """Inputs with Pulumi's secret wrappers removed (the mock monitor hands them over wrapped)."""
-    if isinstance(value, dict):
-        if value.get(rpc._special_sig_key) == rpc._special_secret_sig:
-            return plain(value["value"])
-        return {k: plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [plain(v) for v in value]
-    return value
-
-
-def is_secret(value: Any) -> bool:
-    return isinstance(value, dict) and value.get(rpc._special_sig_key) == rpc._special_secret_sig
 
 
 def is_child(reg: Registered, typ: str, name: str) -> bool:

@@ -212,10 +212,7 @@ def test_scenario5_datavolumes_http_import_and_pvc_clone() -> None:
 
 def test_full_vm_options_validate() -> None:
     args = vm(
-        name="full",
-        memory="2Gi",
-        max_memory="8Gi",
-        cpu={"sockets": 2, "max_sockets": 8, "cores": 2, "threads": 1, "model": "host-passthrough"},
+        name="full",  # no memory/cpu: the instancetype sizes the VM
         machine="q35",
         firmware="uefi",
         disks=[

@@ -152,7 +152,12 @@ def vm_inputs(draw: st.DrawFn) -> dict[str, Any]:
         st.lists(st.tuples(_names, st.sampled_from(["virtio", "sata", "scsi"])), max_size=4, unique_by=lambda t: t[0])
     )
     nics = draw(st.lists(_names, max_size=3, unique=True))
-    return {
+    usb = draw(st.lists(_names, max_size=2, unique=True))
+    usb_id = st.integers(0, 0xFFFF).map(lambda n: f"{n:04x}")
+    machine = draw(st.none() | st.sampled_from(["pc", "q35"]))
+    firmware = draw(st.sampled_from(["bios", "uefi"]))
+    secure_boot = firmware == "uefi" and machine == "q35" and draw(st.booleans())
+    inputs: dict[str, Any] = {
         "name": draw(_names),
         "description": draw(st.none() | _text),
         "labels": draw(st.dictionaries(_names, _text, max_size=3)),
@@ -163,16 +168,20 @@ def vm_inputs(draw: st.DrawFn) -> dict[str, Any]:
             "cores": draw(st.integers(1, 4)),
             "threads": draw(st.integers(1, 2)),
         },
-        "machine": draw(st.none() | st.sampled_from(["pc", "q35"])),
-        "firmware": draw(st.sampled_from(["bios", "uefi"])),
+        "machine": machine,
+        "firmware": firmware,
+        "secure_boot": secure_boot,
+        "smm": True if secure_boot else draw(st.none() | st.booleans()),
         "accelerator": draw(st.sampled_from(["kvm", "tcg"])),
         "disks": [{"name": n, "volume": {"pool": "default", "volume": f"{n}.qcow2"}, "bus": b} for n, b in disks],
         "interfaces": [
             {"name": n, "network": draw(_names), "vlan": draw(st.none() | st.integers(1, 4094))} for n in nics
         ],
-        "vnc": draw(st.booleans()),
+        "usb_host_devices": [{"name": n, "vendor": draw(usb_id), "product": draw(usb_id)} for n in usb],
+        "vnc": draw(st.none() | st.booleans()),
         "rng": draw(st.booleans()),
     }
+    return {k: v for k, v in inputs.items() if v is not None}  # None: unset, as Pulumi sends it
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])

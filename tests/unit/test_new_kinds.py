@@ -6,6 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from pulumi_kubevirt.provider.core import ResourceKind
 from pulumi_kubevirt.provider.kinds import INSTANCETYPE, PREFERENCE, SNAPSHOT, SNAPSHOT_RESTORE, VIRTUAL_MACHINE
@@ -353,3 +355,31 @@ def test_libvirt_snapshot_xml_schema_valid_carries_the_owner_and_reads_back() ->
     ):
         restore = SnapshotRestoreArgs.model_validate({"name": "r", "vm": "v", "snapshot": "s", "run_after": run_after})
         assert lv_render.revert_flags(restore) == flag
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.from_regex(r"[a-z][a-z0-9-]{0,20}[a-z0-9]", fullmatch=True),
+    st.none() | st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), min_size=1, max_size=40),
+    st.booleans(),
+)
+def test_any_libvirt_snapshot_xml_is_schema_valid_and_reads_back(
+    name: str, description: str | None, disk_only: bool
+) -> None:
+    """Names and free text (XML specials, non-ASCII) never break the snapshot XML or its owner marker."""
+    from pulumi_kubevirt.provider.libvirt import parse as lv_parse
+    from pulumi_kubevirt.provider.libvirt import render as lv_render
+    from tests.unit.conftest import validate_xml
+
+    args = SnapshotArgs.model_validate(
+        {"name": name, "vm": "v", "disk_only": disk_only, **({"description": description} if description else {})}
+    )
+    xml = (
+        lv_render.render_disk_only_snapshot(args, owner=str(OWNER), overlays={"vda": f"/var/lib/x/{name}.qcow2.{name}"})
+        if disk_only
+        else lv_render.render_snapshot(args, owner=str(OWNER))
+    )
+    validate_xml(xml, "domainsnapshot")
+    owner, parsed_description, _state, _created = lv_parse.parse_snapshot(xml)
+    assert owner == str(OWNER)
+    assert parsed_description == args.description

@@ -10,7 +10,8 @@ import pulumi
 import pytest
 
 from tests.support import pulumi_mocks
-from tests.support.pulumi_mocks import RecordingMocks, plain
+from tests.support.provider_engine import plain
+from tests.support.pulumi_mocks import RecordingMocks
 
 KUBE = {"kind": "kubevirt", "namespace": "demo"}
 KINDS = {"small": "VirtualMachineInstancetype", "linux": "VirtualMachineClusterPreference"}

@@ -18,8 +18,9 @@ from pulumi.provider.experimental import provider as api
 from pulumi.provider.experimental.property_value import PropertyValue
 
 from pulumi_kubevirt.provider.core import Call
+from pulumi_kubevirt.provider.errors import Conflict, InvalidSpec, NotFound
 from pulumi_kubevirt.provider.kinds import DISK, MIGRATION, VIRTUAL_MACHINE
-from pulumi_kubevirt.provider.ownership import Owner
+from pulumi_kubevirt.provider.ownership import Owner, readable
 from pulumi_kubevirt.provider.plugin import adapter, server
 from pulumi_kubevirt.provider.plugin.config import ProviderConfig, parse_config
 from pulumi_kubevirt.provider.plugin.schema import plugin_schema
@@ -551,3 +552,85 @@ def test_configure_refuses_a_bad_config_naming_the_key() -> None:
     provider = server.KubevirtProvider(workers=2)
     with pytest.raises(Exception, match="provider config targetKind"):
         asyncio.run(provider.configure(api.ConfigureRequest({"kubevirt:config:targetKind": "vmware"}, {}, True, False)))
+
+
+# -- import of objects made outside Pulumi ---------------------------------------------------------
+OTHER_STACK = "proj/prod::web"
+
+
+class MarkedObject(FakeReconciler):
+    """One object at every ID, carrying `marker` (None: made outside Pulumi). Its read sees it
+    through the same rule as the backends' reads (ownership.readable)."""
+
+    def __init__(self, marker: str | None) -> None:
+        super().__init__()
+        self.marker = marker
+
+    def read(self, call: Call[Any]) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        self._record("read", call)
+        args = call.args
+        if not readable(self.marker, call.owner, adopt=args.adopt, what=f"domain {args.name}", resource=args.name):
+            return None
+        observed = {**args.model_dump(mode="json", exclude_none=True), "memory": "128Mi"}
+        return observed, {"uuid": "u-9", "state": "running"}
+
+
+def test_readable_sees_ours_and_adopted_unmarked_objects_only() -> None:
+    owner = Owner("proj/dev", "web")
+    assert readable(str(owner), owner, adopt=False, what="domain vm1", resource="vm1") is True
+    assert readable(owner, owner, adopt=True, what="domain vm1", resource="vm1") is True
+    assert readable(None, owner, adopt=False, what="domain vm1", resource="vm1") is False
+    assert readable(None, owner, adopt=True, what="domain vm1", resource="vm1") is True
+    assert readable(OTHER_STACK, owner, adopt=False, what="domain vm1", resource="vm1") is False
+    with pytest.raises(Conflict, match=r"domain vm1 is managed by proj/prod::web, not by proj/dev::web") as err:
+        readable(OTHER_STACK, owner, adopt=True, what="domain vm1", resource="vm1")
+    assert "left untouched" in str(err.value) and err.value.field == "name"
+
+
+def test_import_of_our_own_object_records_no_adoption(monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = MarkedObject("proj/dev::web")
+    response = asyncio.run(fake_provider(monkeypatch, fake).read(api.ReadRequest(URN, "qemu:///system/vm1", {}, {})))
+    assert [(op, args.adopt) for op, args, _owner in fake.calls] == [("read", False)]
+    assert "adopt" not in plain_map(response.inputs)
+    assert plain_map(response.properties)["adopt"] is False
+
+
+def test_import_of_an_unmarked_object_adopts_it_in_the_generated_inputs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Made with virsh or kubectl: read once as ours (not found), then with adopt=True, which the imported
+    inputs and the state keep, so the next `up` (same inputs) changes nothing and its first update marks it."""
+    fake = MarkedObject(None)
+    response = asyncio.run(fake_provider(monkeypatch, fake).read(api.ReadRequest(URN, "qemu:///system/vm1", {}, {})))
+    assert [(op, args.adopt) for op, args, _owner in fake.calls] == [("read", False), ("read", True)]
+    inputs, state = plain_map(response.inputs), plain_map(response.properties)
+    assert inputs == {
+        "name": "vm1",
+        "memory": "128Mi",
+        "adopt": True,
+        "target": {"kind": "libvirt", "uri": "qemu:///system"},
+    }
+    assert state["adopt"] is True and state["uuid"] == "u-9"
+    checked_inputs = checked(inputs, olds=inputs)
+    assert not adapter.diff(VIRTUAL_MACHINE, state, checked_inputs).changes  # the next `up` is a no-op
+
+
+def test_import_of_another_stacks_object_is_a_conflict_naming_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = MarkedObject(OTHER_STACK)
+    provider = fake_provider(monkeypatch, fake)
+    with pytest.raises(Conflict, match="managed by proj/prod::web, not by proj/dev::web"):
+        asyncio.run(provider.read(api.ReadRequest(URN, "qemu:///system/vm1", {}, {})))
+
+
+def test_import_of_nothing_or_of_a_kind_without_import_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    class Absent(FakeReconciler):
+        def read(self, call: Call[Any]) -> None:
+            self._record("read", call)
+
+    absent = Absent()
+    with pytest.raises(NotFound, match=r"nothing to import at qemu:///system/vm1: no VirtualMachine of that name"):
+        asyncio.run(fake_provider(monkeypatch, absent).read(api.ReadRequest(URN, "qemu:///system/vm1", {}, {})))
+    assert len(absent.calls) == 2
+    for kind in ("Disk", "Bridge", "Migration"):
+        urn = f"urn:pulumi:dev::proj::kubevirt:index:{kind}::x"
+        with pytest.raises(InvalidSpec, match=f"a {kind} cannot be imported .* adopt=True"):
+            asyncio.run(fake_provider(monkeypatch, absent).read(api.ReadRequest(urn, "qemu:///system/x", {}, {})))
+    assert len(absent.calls) == 2  # refused before any read

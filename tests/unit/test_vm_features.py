@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 from lxml import etree
 
-from pulumi_kubevirt.provider.kinds import VIRTUAL_MACHINE
+from pulumi_kubevirt.provider.core import PLANNED_CHANGE
+from pulumi_kubevirt.provider.kinds import MIGRATION, VIRTUAL_MACHINE
 from pulumi_kubevirt.provider.kubevirt import parse as kparse
 from pulumi_kubevirt.provider.kubevirt import render as krender
 from pulumi_kubevirt.provider.libvirt import parse as lparse
@@ -243,7 +244,8 @@ def test_secure_boot_and_smm_on_libvirt() -> None:
     assert root.find("os/firmware/feature").attrib == {"enabled": "yes", "name": "secure-boot"}  # type: ignore[union-attr]
     assert root.find("features/smm").attrib == {"state": "on"}  # type: ignore[union-attr]
     plain = domain_of(libvirt(firmware="uefi", smm=False))
-    assert plain.find("os/loader").attrib == {"secure": "no"}  # type: ignore[union-attr]
+    assert plain.find("os/loader") is None  # libvirt refuses secure='no' with firmware autoselection
+    assert plain.find("os/firmware/feature").attrib == {"enabled": "no", "name": "secure-boot"}  # type: ignore[union-attr]
     assert plain.find("features/smm").attrib == {"state": "off"}  # type: ignore[union-attr]
     assert domain_of(libvirt()).find("features/smm") is None
 
@@ -459,3 +461,95 @@ def test_usb_changes_apply_at_the_next_start(base: dict[str, Any], usb: dict[str
 def test_a_webhook_cause_on_a_host_device_names_it() -> None:
     field = "spec.template.spec.domain.devices.hostDevices[1].deviceName"
     assert kparse.parse_cause_field(field) == "usb_host_devices[1].resource_name"
+    # e.g. "Host Devices feature gate is not enabled in kubevirt-config"
+    assert kparse.parse_cause_field("spec.template.spec.domain.devices.hostDevices") == "usb_host_devices"
+
+
+# -- defaults that follow the backend: vnc ------------------------------------------------------
+def test_vnc_unset_follows_kubevirt_default_and_set_renders_explicitly() -> None:
+    devices = template(manifest_of(kube()))["domain"]["devices"]
+    assert "autoattachGraphicsDevice" not in devices  # KubeVirt's default: a graphics device
+    assert template(manifest_of(kube(vnc=False)))["domain"]["devices"]["autoattachGraphicsDevice"] is False
+    assert template(manifest_of(kube(vnc=True)))["domain"]["devices"]["autoattachGraphicsDevice"] is True
+    checked, found = VIRTUAL_MACHINE.check(None, KUBE, unknown=UNKNOWN)
+    assert found == [] and "vnc" not in checked
+
+
+def test_vnc_false_left_on_a_kubevirt_vm_by_an_older_version_is_drift_from_unset() -> None:
+    args = kube()
+    manifest = krender.render_vm(args, namespace="demo", owner=OWNER)
+    template(manifest)["domain"]["devices"]["autoattachGraphicsDevice"] = False
+    assert diff_data(dump(args), kparse.parse_vm(manifest, args)) == [(("vnc",), None, False)]
+    del template(manifest)["domain"]["devices"]["autoattachGraphicsDevice"]
+    on = kube(vnc=True)
+    assert diff_data(dump(on), kparse.parse_vm(manifest, on)) == []  # absent means attached
+
+
+def test_vnc_unset_on_libvirt_is_no_graphics_and_set_renders_explicitly() -> None:
+    assert domain_of(libvirt()).find("devices/graphics") is None
+    assert domain_of(libvirt(vnc=False)).find("devices/graphics") is None
+    assert domain_of(libvirt(vnc=True)).find("devices/graphics").get("type") == "vnc"  # type: ignore[union-attr]
+    args = libvirt()
+    root = etree.fromstring(lrender.render_domain(args).encode())
+    root.find("devices").append(etree.Element("graphics", type="vnc"))  # type: ignore[union-attr]
+    xml = etree.tostring(root, encoding="unicode")
+    assert diff_data(dump(args), lparse.parse_domain(xml, args)) == [(("vnc",), None, True)]
+
+
+# -- an instancetype sizes the VM -----------------------------------------------------------------
+SIZED: dict[str, Any] = {**KUBE, "kubevirt": {"instancetype": {"name": "u1.medium"}}}
+
+
+@pytest.mark.parametrize(
+    ("fields", "path"),
+    [
+        ({"memory": "2Gi"}, "memory"),
+        ({"memory": "512Mi"}, "memory"),  # the default value, given: still given
+        ({"max_memory": "8Gi"}, "max_memory"),
+        ({"cpu": {"sockets": 2}}, "cpu.sockets"),
+        ({"cpu": {"cores": 1}}, "cpu.cores"),
+        ({"cpu": {"threads": 2}}, "cpu.threads"),
+        ({"cpu": {"model": "host-passthrough"}}, "cpu.model"),
+        ({"cpu": {"max_sockets": 4}}, "cpu.max_sockets"),
+    ],
+)
+def test_sizes_next_to_an_instancetype_are_refused_on_the_field(fields: dict[str, Any], path: str) -> None:
+    found = failures({**SIZED, **fields})
+    assert list(found) == [path], found
+    assert "the instancetype sizes the VM: KubeVirt refuses " + path in found[path]
+    assert "conflicts with the selected instance type" in found[path]
+
+
+def test_an_instancetype_alone_checks_again_from_its_own_output_and_renders_no_sizes() -> None:
+    checked, found = VIRTUAL_MACHINE.check(None, {**SIZED, "cpu": {}}, unknown=UNKNOWN)
+    assert found == []
+    assert "memory" not in checked and "cpu" not in checked  # defaults would read as given next time
+    again, found = VIRTUAL_MACHINE.check(checked, checked, unknown=UNKNOWN)
+    assert found == [] and again[PLANNED_CHANGE] == "no change"
+    domain = template(manifest_of(VirtualMachineArgs.model_validate(SIZED)))["domain"]
+    assert "memory" not in domain and "cpu" not in domain
+
+
+def test_a_preference_never_conflicts_with_sizes() -> None:
+    assert failures({**KUBE, "memory": "2Gi", "cpu": {"sockets": 2}, "kubevirt": {"preference": {"name": "p"}}}) == {}
+
+
+def test_moving_onto_an_instancetype_restarts() -> None:
+    old = {**KUBE, "memory": "2Gi", "cpu": {"sockets": 2}}
+    assert classify(old, SIZED) == {"memory": "restart", "cpu": "restart", "kubevirt": "restart"}
+
+
+def test_usb_host_devices_make_a_kubevirt_vm_not_live_migratable_but_not_a_libvirt_one() -> None:
+    kube_vm = {
+        "name": "web",
+        "target": {"kind": "kubevirt"},
+        "usb_host_devices": [{"name": "t", "resource_name": "a.io/x"}],
+    }
+    _inputs, found = MIGRATION.check(
+        None, {"name": "m", "vm": "web", "target": {"kind": "kubevirt"}, "vm_spec": kube_vm}, unknown=UNKNOWN
+    )
+    assert [f.property for f in found] == ["vm"]
+    assert "usb_host_devices" in found[0].reason and "allow_unsafe" in found[0].reason
+    libvirt_vm = {"name": "web", "usb_host_devices": [{"name": "t", "vendor": "046d", "product": "c52b"}]}
+    migration = {"name": "m", "vm": "web", "destination_uri": "qemu+tcp://b/system", "vm_spec": libvirt_vm}
+    assert MIGRATION.check(None, migration, unknown=UNKNOWN)[1] == []  # libvirt re-attaches USB devices
