@@ -13,16 +13,12 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterator
-from typing import Any, cast
+from typing import Any
 
 import pytest
 
-from pulumi_kubevirt.provider.errors import BackendUnavailable, NotAuthorized, OperationFailed, WaitTimeout
-from pulumi_kubevirt.provider.kubevirt import judges, watching
-from pulumi_kubevirt.provider.kubevirt.client import VM
+from pulumi_kubevirt.provider.errors import BackendUnavailable, NotAuthorized, WaitTimeout
 from pulumi_kubevirt.provider.kubevirt.informer import Expired, Informer, Informers, comparable, version_of
-from pulumi_kubevirt.provider.kubevirt.watching import Watch
-from pulumi_kubevirt.provider.waiting import Deadline, wait
 
 Obj = dict[str, Any]
 
@@ -232,33 +228,3 @@ def test_many_waiters_share_one_list_and_one_watch() -> None:
         waiter.join(5)
     assert all(into == [obj(name, 10 + i, ready=True)] for i, (name, into) in enumerate(seen.items()))
     assert script.list_calls == 1 and len(script.watched_from) == 1
-
-
-class _InformerApi:
-    """What a Watch asks of its Api on the informer path: the informer, and the resource for messages."""
-
-    resource = "web"
-
-    def __init__(self, informer: Informer) -> None:
-        self._informer = informer
-
-    def informer(self, gvr: object, namespace: str | None) -> Informer:
-        return self._informer
-
-
-def test_a_watch_presents_a_state_that_persists_again_each_quiet_window_and_the_judge_decides(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """Nothing changes on the object (an unschedulable VM stays so): the Watch still hands the state to
-    the judge after every quiet window and at the deadline, so a judge timing it (vm_ready) can decide."""
-    stuck = obj("web", 3, printableStatus="ErrorUnschedulable")
-    script = Scripted(([stuck], "3"))
-    monkeypatch.setattr(watching, "_WINDOW", 0.2)
-    watch = Watch(cast(Any, _InformerApi(script.informer())), VM, "web", "ns", after=stuck)
-    seen = list(watch.observations(Deadline(0.5)))
-    assert 3 <= len(seen) <= 5 and all(s == stuck for s in seen)
-    deadline = Deadline(5)
-    began = time.monotonic()
-    with pytest.raises(OperationFailed, match=r"^web: the VM did not start: ErrorUnschedulable for \d+s"):
-        wait(watch.until(judges.vm_ready(deadline, grace=0.3), "the VM to be Ready", deadline, lambda _m: None))
-    assert time.monotonic() - began < 2.0

@@ -4,15 +4,22 @@ the one wait loop (`waiting.wait`) on a recorded sequence of observations. No se
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
 from pulumi_kubevirt.provider.errors import OperationFailed, WaitTimeout
-from pulumi_kubevirt.provider.kubevirt import judges
+from pulumi_kubevirt.provider.kubevirt import judges, watching
+from pulumi_kubevirt.provider.kubevirt.client import VM
+from pulumi_kubevirt.provider.kubevirt.informer import Informer
+from pulumi_kubevirt.provider.kubevirt.watching import Watch
 from pulumi_kubevirt.provider.waiting import Deadline, Poll, Wait, wait
+
+from .test_informer import Scripted
+from .test_informer import obj as scripted_obj
 
 RECORDED: dict[str, dict[str, Any]] = json.loads((Path(__file__).parent / "recorded" / "judges.json").read_text())
 
@@ -214,3 +221,33 @@ def test_poll_backs_off_within_the_deadline() -> None:
     )
     assert wait(spec) == 7
     assert pauses == [0.1, 0.2, 0.3]
+
+
+class _InformerApi:
+    """What a Watch asks of its Api on the informer path: the informer, and the resource for messages."""
+
+    resource = "web"
+
+    def __init__(self, informer: Informer) -> None:
+        self._informer = informer
+
+    def informer(self, gvr: object, namespace: str | None) -> Informer:
+        return self._informer
+
+
+def test_a_watch_presents_a_state_that_persists_again_each_quiet_window_and_the_judge_decides(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Nothing changes on the object (an unschedulable VM stays so): the Watch still hands the state to
+    the judge after every quiet window and at the deadline, so a judge timing it (vm_ready) can decide."""
+    stuck = scripted_obj("web", 3, printableStatus="ErrorUnschedulable")
+    script = Scripted(([stuck], "3"))
+    monkeypatch.setattr(watching, "_WINDOW", 0.2)
+    watch = Watch(cast(Any, _InformerApi(script.informer())), VM, "web", "ns", after=stuck)
+    seen = list(watch.observations(Deadline(0.5)))
+    assert 3 <= len(seen) <= 5 and all(s == stuck for s in seen)
+    deadline = Deadline(5)
+    began = time.monotonic()
+    with pytest.raises(OperationFailed, match=r"^web: the VM did not start: ErrorUnschedulable for \d+s"):
+        wait(watch.until(judges.vm_ready(deadline, grace=0.3), "the VM to be Ready", deadline, lambda _m: None))
+    assert time.monotonic() - began < 2.0
