@@ -85,8 +85,9 @@ LEADER_ELECT_ARGS = (
 # KubeVirt v1.8: LiveMigration and VMLiveUpdateFeatures are GA there (listing them is what
 # older guides say and is harmless), HotplugVolumes is Alpha and must be listed, and so must
 # Snapshot (virt-api's snapshot/restore webhooks refuse every VirtualMachineSnapshot without it:
-# "snapshot feature gate not enabled"; virt-controller runs its snapshot controllers anyway).
-FEATURE_GATES = ("LiveMigration", "VMLiveUpdateFeatures", "HotplugVolumes", "Snapshot")
+# "snapshot feature gate not enabled"; virt-controller runs its snapshot controllers anyway),
+# and HostDevices (its VMI validator refuses any hostDevices without it).
+FEATURE_GATES = ("LiveMigration", "VMLiveUpdateFeatures", "HotplugVolumes", "Snapshot", "HostDevices")
 VM_ROLLOUT_STRATEGY = "LiveUpdate"
 
 SA_PREFIX = f"system:serviceaccount:{NAMESPACE}:"
