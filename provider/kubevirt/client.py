@@ -448,7 +448,8 @@ class Api:
             return self.get(gvr, name, namespace)
         try:
             found = informer.peek(name, deadline=time.monotonic() + min(self.budget, RETRY_BUDGET))
-        except WaitTimeout:
+        except (WaitTimeout, NotAuthorized):
+            # Not listed in time, or a user who may read the object but not list its kind: read it.
             return self.get(gvr, name, namespace)
         except ProviderError as err:
             raise type(err)(err.message, resource=self.resource, field=err.field) from err

@@ -19,27 +19,74 @@ reads it back.
   re-parents them); a domain that is already gone took its snapshots with it.
 - SnapshotRestore create reverts the domain to our snapshot (one call; a rerun
   reverts again, to the same point). It is a record: read/update/delete touch nothing.
+- The snapshot and the revert are blocking libvirt calls (saving or loading the
+  guest's memory takes time): each runs on a worker thread and is waited for no
+  longer than the resource's timeout, then the domain's job is aborted (`_bounded`).
 """
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import libvirt
 
 from ..core import Call
-from ..errors import Conflict, NotFound, OperationFailed
+from ..errors import Conflict, NotFound, OperationFailed, WaitTimeout
 from ..models.common import dump
 from ..models.snapshot import SnapshotArgs, SnapshotRestoreArgs
 from ..outputs import RestoreOutputs, SnapshotOutputs, carried
 from ..ownership import Owner
 from ..plan import Plan
+from ..waiting import Deadline
 from .base import LibvirtReconciler, target_uri
 from .connection import is_not_found, lookup, translate
 from .domains import power_state
 from .parse import parse_owner, parse_snapshot, parse_snapshot_disks
 from .render import overlay_path, render_disk_only_snapshot, render_snapshot, revert_flags, snapshot_flags
+
+_ABORT_GRACE = 30.0
+"""Seconds a timed-out snapshot or revert gets to return after `abortJob` (libvirt answers the abort then)."""
+
+T = TypeVar("T")
+
+
+def _bounded(dom: Any, work: Callable[[], T], *, deadline: Deadline, resource: str, doing: str) -> T:
+    """`work()` (a blocking libvirt call on `dom`: a snapshot with the guest's memory, a revert) on a
+    worker thread, waited for until `deadline`; past it, the domain's job is aborted and WaitTimeout
+    names what ran out. A job libvirt cannot abort (QEMU's internal snapshots) may still finish: its
+    snapshot carries this resource's marker, so the next `up` adopts it and `destroy` removes it."""
+    done = threading.Event()
+    result: list[T] = []
+    failure: list[libvirt.libvirtError] = []
+
+    def run() -> None:
+        try:
+            result.append(work())
+        except libvirt.libvirtError as err:
+            failure.append(err)
+        finally:
+            done.set()
+
+    worker = threading.Thread(target=run, name=f"snapshot-{resource}", daemon=True)
+    worker.start()
+    if not done.wait(deadline.left(0.0)):
+        try:
+            dom.abortJob()
+        except libvirt.libvirtError as err:
+            if err.get_error_code() != libvirt.VIR_ERR_OPERATION_INVALID:
+                raise
+        done.wait(_ABORT_GRACE)
+        raise WaitTimeout(
+            f"{doing} did not finish within the resource's timeout (after {deadline.seconds:.0f}s) and was "
+            "aborted; raise customTimeouts for guests with much memory",
+            resource=resource,
+        )
+    if failure:
+        raise failure[0]
+    return result[0]
 
 
 def _stack_domain(conn: libvirt.virConnect, args: SnapshotArgs | SnapshotRestoreArgs, vm: str, owner: Owner) -> Any:
@@ -97,7 +144,14 @@ class DomainSnapshotReconciler(LibvirtReconciler):
                     )
                 progress(f"snapshot {args.name} was taken by an interrupted create of this resource")
                 return _outputs(existing)
-            snap = dom.snapshotCreateXML(self._snapshot_xml(conn, dom, args, owner), snapshot_flags(args))
+            xml, flags = self._snapshot_xml(conn, dom, args, owner), snapshot_flags(args)
+            snap = _bounded(
+                dom,
+                lambda: dom.snapshotCreateXML(xml, flags),
+                deadline=call.deadline,
+                resource=args.name,
+                doing="taking the snapshot",
+            )
             progress(f"took snapshot {args.name} of domain {args.vm}")
             return _outputs(snap)
 
@@ -177,8 +231,15 @@ class DomainRevertReconciler(LibvirtReconciler):
                     resource=args.name,
                     field="snapshot",
                 )
+            flags = revert_flags(args)
             try:
-                dom.revertToSnapshot(snap, revert_flags(args))
+                _bounded(
+                    dom,
+                    lambda: dom.revertToSnapshot(snap, flags),
+                    deadline=call.deadline,
+                    resource=args.name,
+                    doing="reverting to the snapshot",
+                )
             except libvirt.libvirtError as err:
                 raise OperationFailed(
                     f"libvirt could not revert domain {vm!r} to snapshot {args.snapshot!r}: {err.get_error_message()}",

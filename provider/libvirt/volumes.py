@@ -19,6 +19,7 @@ and it is now empty.
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from typing import Any
 
 import libvirt
@@ -52,12 +53,15 @@ def lookup_volume(conn: libvirt.virConnect, ref: VolumeRef, *, resource: str) ->
 class VolumeReconciler(LibvirtReconciler):
     """CRUD of Disk resources on libvirt."""
 
+    def _pool_lock(self, args: DiskArgs) -> AbstractContextManager[bool]:
+        """This process' lock of the Disk's pool (ledger.py: records and pool removal)."""
+        return self._conns.pool_lock(target_uri(args), args.pool)
+
     def create(self, call: Call[DiskArgs]) -> DiskOutputs:
         args, owner, progress = call.args, call.owner, call.progress
-        uri, name = target_uri(args), args.name
-        vol_name = render.volume_name(args)
+        name, vol_name = args.name, render.volume_name(args)
         with self._call(args, "creating the volume") as conn:
-            with self._conns.pool_lock(uri, args.pool):
+            with self._pool_lock(args):
                 pool = ledger.ensure_pool(conn, args.pool, args.pool_path, resource=name, progress=progress)
                 claim = ledger.claim(conn, pool, vol_name, owner, adopt=args.adopt, resource=name, field="name")
             existing = lookup(pool.storageVolLookupByName, vol_name, resource=name, what="volume")
@@ -144,7 +148,7 @@ class VolumeReconciler(LibvirtReconciler):
         try:
             for vol in created:
                 vol.delete(0)
-            with self._conns.pool_lock(target_uri(args), args.pool):
+            with self._pool_lock(args):
                 pool = lookup(conn.storagePoolLookupByName, args.pool, resource=args.name, what="storage pool")
                 if pool is not None:
                     ledger.release(conn, pool, vol_name, owner, resource=args.name)
@@ -157,9 +161,8 @@ class VolumeReconciler(LibvirtReconciler):
             ) from err
 
     def _forget(self, conn: libvirt.virConnect, args: DiskArgs, owner: Owner, progress: Progress) -> None:
-        uri = target_uri(args)
         vol_name = render.volume_name(args)
-        with self._conns.pool_lock(uri, args.pool):
+        with self._pool_lock(args):
             pool = lookup(conn.storagePoolLookupByName, args.pool, resource=args.name, what="storage pool")
             if pool is None or not pool.isActive():
                 return
@@ -220,21 +223,19 @@ class VolumeReconciler(LibvirtReconciler):
 
     def delete(self, call: Call[DiskArgs]) -> None:
         args, owner, progress = call.args, call.owner, call.progress
-        uri, name = target_uri(args), args.name
-        vol_name = render.volume_name(args)
-        with self._call(args, "deleting the volume") as conn:
-            with self._conns.pool_lock(uri, args.pool):
-                if args.retain_on_delete:
-                    # Forget the ownership too: a later create of this resource must not take the
-                    # retained data for the leftover of an interrupted create and replace it.
-                    pool = lookup(conn.storagePoolLookupByName, args.pool, resource=name, what="storage pool")
-                    if pool is not None and pool.isActive():
-                        ledger.release(conn, pool, vol_name, owner, resource=name)
-                    progress(f"retain_on_delete: keeping {args.pool}/{vol_name} (no longer owned by the stack)")
-                    return
-                if ledger.delete_owned_volume(conn, args.pool, vol_name, owner, resource=name, progress=progress):
-                    progress(f"deleted {args.pool}/{vol_name}")
-                ledger.remove_pool_if_unused(conn, args.pool, resource=name, progress=progress)
+        name, vol_name = args.name, render.volume_name(args)
+        with self._call(args, "deleting the volume") as conn, self._pool_lock(args):
+            if args.retain_on_delete:
+                # Forget the ownership too: a later create of this resource must not take the
+                # retained data for the leftover of an interrupted create and replace it.
+                pool = lookup(conn.storagePoolLookupByName, args.pool, resource=name, what="storage pool")
+                if pool is not None and pool.isActive():
+                    ledger.release(conn, pool, vol_name, owner, resource=name)
+                progress(f"retain_on_delete: keeping {args.pool}/{vol_name} (no longer owned by the stack)")
+                return
+            if ledger.delete_owned_volume(conn, args.pool, vol_name, owner, resource=name, progress=progress):
+                progress(f"deleted {args.pool}/{vol_name}")
+            ledger.remove_pool_if_unused(conn, args.pool, resource=name, progress=progress)
 
 
 def _outputs(args: DiskArgs, vol: libvirt.virStorageVol) -> DiskOutputs:

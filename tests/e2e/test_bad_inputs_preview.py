@@ -107,8 +107,8 @@ def test_preview_refuses_naming_resource_and_field(
     case: str, field: str, words: str, project: Path, pulumi_cli: PulumiCLI, pulumi_stacks: StackFactory
 ) -> None:
     stack = pulumi_stacks(project, prefix="test-bad")
-    pulumi_cli.run(["config", "set", "case", case, "--stack", stack], cwd=project)
-    proc = pulumi_cli.run(["preview", "--stack", stack], cwd=project, check=False)
+    pulumi_cli.config(project, stack, {"case": case})
+    proc = pulumi_cli.stack_run(project, stack, "preview", check=False)
     out = proc.stdout + proc.stderr
     assert proc.returncode != 0, out
     assert "Traceback" not in out and "unhandled exception" not in out, out

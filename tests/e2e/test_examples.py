@@ -81,11 +81,17 @@ def test_example_previews_offline(
 # -- parity on the kube tier -------------------------------------------------------------------------
 def cluster_objects(api_client: k8s.ApiClient, ns: str) -> dict[str, Any]:
     """The VMs and Secrets in `ns`, reduced to what the program declared (no server-set metadata,
-    no owner marker: that names the project and stack, which differ by construction)."""
+    no owner marker: that names the project and stack, which differ by construction; no firmware
+    uuid/serial, which KubeVirt draws per VM)."""
     custom: Any = k8s.CustomObjectsApi(api_client)
     core: Any = k8s.CoreV1Api(api_client)
     vms = custom.list_namespaced_custom_object("kubevirt.io", "v1", ns, "virtualmachines")["items"]
     secrets = core.list_namespaced_secret(ns).items
+    for vm in vms:
+        # virt-api's mutating webhook gives every VM its own firmware uuid and serial.
+        firmware = vm["spec"].get("template", {}).get("spec", {}).get("domain", {}).get("firmware", {})
+        for key in ("uuid", "serial"):
+            firmware.pop(key, None)
     return {
         "vms": {v["metadata"]["name"]: {"labels": v["metadata"].get("labels"), "spec": v["spec"]} for v in vms},
         "secrets": {

@@ -49,21 +49,8 @@ def yaml_project(directory: Path, name: str) -> Path:
 def import_into(cli: PulumiCLI, project: Path, stack: str, logical: str, resource_id: str) -> str:
     """`pulumi import` of `resource_id` as `logical`; the generated YAML program becomes the project's program."""
     generated = project / "generated.yaml"
-    cli.run(
-        [
-            "import",
-            VM_TYPE,
-            logical,
-            resource_id,
-            "--yes",
-            "--protect=false",
-            "--out",
-            str(generated),
-            "--stack",
-            stack,
-        ],
-        cwd=project,
-    )
+    args = ("import", VM_TYPE, logical, resource_id, "--yes", "--protect=false", "--out", str(generated))
+    cli.stack_run(project, stack, *args)
     code = generated.read_text()
     header = (project / "Pulumi.yaml").read_text().split("resources:", 1)[0]
     (project / "Pulumi.yaml").write_text(header + code)
@@ -72,18 +59,15 @@ def import_into(cli: PulumiCLI, project: Path, stack: str, logical: str, resourc
 
 def refused_import(cli: PulumiCLI, project: Path, stack: str, resource_id: str) -> str:
     """The output of an import that must fail (and leave nothing in the state)."""
-    proc = cli.run(
-        ["import", VM_TYPE, "theirs", resource_id, "--yes", "--generate-code=false", "--stack", stack],
-        cwd=project,
-        check=False,
-    )
+    args = ("import", VM_TYPE, "theirs", resource_id, "--yes", "--generate-code=false")
+    proc = cli.stack_run(project, stack, *args, check=False)
     assert proc.returncode != 0, proc.stdout
     assert not [r for r in cli.resources(project, stack) if r["urn"].endswith("::theirs")]
     return proc.stdout + proc.stderr
 
 
 def refresh_changes(cli: PulumiCLI, project: Path, stack: str) -> dict[str, int]:
-    out = cli.run(["refresh", "--yes", "--skip-preview", "--json", "--stack", stack], cwd=project).stdout
+    out = cli.stack_run(project, stack, "refresh", "--yes", "--skip-preview", "--json").stdout
     summaries = [e["summaryEvent"] for e in parse_json_stream(out) if "summaryEvent" in e]
     return {op: int(n) for op, n in summaries[-1]["resourceChanges"].items()}
 
@@ -142,10 +126,10 @@ def test_import_a_domain_made_with_virsh(
         # VirtualMachine.get reads it without taking it over, and destroy leaves it.
         reader = write_python_project(tmp_path / "get", "pkv-import-get", {"__main__.py": GET_PROGRAM})
         get_stack = pulumi_stacks(reader, prefix="test-import")
-        pulumi_cli.run(["config", "set", "id", f"qemu:///system/{name}", "--stack", get_stack], cwd=reader)
+        pulumi_cli.config(reader, get_stack, {"id": f"qemu:///system/{name}"})
         assert pulumi_cli.up_changes(reader, get_stack) == {"create": 1}  # the stack; a read is no change
         assert pulumi_cli.outputs(reader, get_stack) == {"memory": "64Mi", "adopt": True, "state": "stopped"}
-        pulumi_cli.run(["destroy", "--yes", "--stack", get_stack], cwd=reader)
+        pulumi_cli.stack_run(reader, get_stack, "destroy", "--yes")
         assert domain_snapshot(libvirt_conn, name) == before
 
         project = yaml_project(tmp_path / "import", "pkv-import-libvirt")
@@ -169,7 +153,7 @@ def test_import_a_domain_made_with_virsh(
         assert dom.maxMemory() == 96 * 1024
         assert pulumi_cli.up_changes(project, stack) == {"same": 2}
 
-        pulumi_cli.run(["destroy", "--yes", "--stack", stack], cwd=project)
+        pulumi_cli.stack_run(project, stack, "destroy", "--yes")
         with pytest.raises(libvirt.libvirtError):
             libvirt_conn.lookupByName(name)
     finally:
@@ -184,8 +168,8 @@ def test_import_of_a_domain_another_stack_manages_is_refused(
     name = unique_name("vown")
     owner_project = write_python_project(tmp_path / "owner", "pkv-import-owner", {"__main__.py": OWNER_PROGRAM})
     owner_stack = pulumi_stacks(owner_project, prefix="test-import")
-    pulumi_cli.run(["config", "set", "name", name, "--stack", owner_stack], cwd=owner_project)
-    pulumi_cli.run(["up", "--yes", "--skip-preview", "--stack", owner_stack], cwd=owner_project)
+    pulumi_cli.config(owner_project, owner_stack, {"name": name})
+    pulumi_cli.stack_run(owner_project, owner_stack, "up", "--yes", "--skip-preview")
     before = domain_snapshot(libvirt_conn, name)
 
     project = yaml_project(tmp_path / "import", "pkv-import-other")
@@ -197,12 +181,12 @@ def test_import_of_a_domain_another_stack_manages_is_refused(
 
     reader = write_python_project(tmp_path / "get", "pkv-import-get", {"__main__.py": GET_PROGRAM})
     get_stack = pulumi_stacks(reader, prefix="test-import")
-    pulumi_cli.run(["config", "set", "id", f"qemu:///system/{name}", "--stack", get_stack], cwd=reader)
-    got = pulumi_cli.run(["up", "--yes", "--skip-preview", "--stack", get_stack], cwd=reader, check=False)
+    pulumi_cli.config(reader, get_stack, {"id": f"qemu:///system/{name}"})
+    got = pulumi_cli.stack_run(reader, get_stack, "up", "--yes", "--skip-preview", check=False)
     assert got.returncode != 0 and f"managed by pkv-import-owner/{owner_stack}::vm" in got.stdout + got.stderr
     assert domain_snapshot(libvirt_conn, name) == before
 
-    pulumi_cli.run(["destroy", "--yes", "--stack", owner_stack], cwd=owner_project)
+    pulumi_cli.stack_run(owner_project, owner_stack, "destroy", "--yes")
     with pytest.raises(libvirt.libvirtError):
         libvirt_conn.lookupByName(name)
 
@@ -267,8 +251,8 @@ def test_import_a_kubevirt_vm_made_with_the_kubernetes_client(
 
         project = yaml_project(tmp_path / "import", "pkv-import-kube")
         stack = pulumi_stacks(project, prefix="test-import")
-        for key, value in (("kubevirt:targetKind", "kubevirt"), ("kubevirt:kubeconfig", str(kube_cluster.kubeconfig))):
-            pulumi_cli.run(["config", "set", key, value, "--stack", stack], cwd=project)
+        config = {"kubevirt:targetKind": "kubevirt", "kubevirt:kubeconfig": str(kube_cluster.kubeconfig)}
+        pulumi_cli.config(project, stack, config)
 
         out = refused_import(pulumi_cli, project, stack, f"kubevirt:{kube_namespace}/{theirs}")
         assert f"VirtualMachine {kube_namespace}/{theirs} is managed by team-b/prod::web" in out, out
@@ -293,7 +277,7 @@ def test_import_a_kubevirt_vm_made_with_the_kubernetes_client(
         assert updated["spec"]["template"]["spec"]["domain"]["memory"]["guest"] == "192Mi"
         assert pulumi_cli.up_changes(project, stack) == {"same": 2}
 
-        pulumi_cli.run(["destroy", "--yes", "--stack", stack], cwd=project)
+        pulumi_cli.stack_run(project, stack, "destroy", "--yes")
         names = {
             i["metadata"]["name"]
             for i in custom.list_namespaced_custom_object(*VMS[:2], kube_namespace, VMS[2])["items"]

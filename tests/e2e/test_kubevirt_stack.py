@@ -38,12 +38,9 @@ def test_router_stack_up_noop_diff_destroy(
     text = (project / "Pulumi.yaml").read_text().replace("virtualenv: ../../.venv", f"virtualenv: {VENV}")
     (project / "Pulumi.yaml").write_text(text)
     stack = pulumi_stacks(project, prefix="test-kube")
-    for key, value in (
-        ("kubeconfig", str(kube_cluster.kubeconfig)),
-        ("namespace", kube_namespace),
-        ("rootSize", "2Gi"),
-    ):
-        pulumi_cli.run(["config", "set", key, value, "--stack", stack], cwd=project)
+    pulumi_cli.config(
+        project, stack, {"kubeconfig": str(kube_cluster.kubeconfig), "namespace": kube_namespace, "rootSize": "2Gi"}
+    )
 
     assert pulumi_cli.up_changes(project, stack) == {"create": 8}  # 5 resources + 3 components
     outputs = pulumi_cli.outputs(project, stack)
@@ -60,17 +57,18 @@ def test_router_stack_up_noop_diff_destroy(
     assert {"br-lan", "br-web"} <= set(names(custom, "nmstate.io", "v1", "nodenetworkconfigurationpolicies", None))
     secret = k8s.CoreV1Api(api_client).read_namespaced_secret("opnsense-cloudinit", kube_namespace)
     assert secret.data["userdata"]
-    state = pulumi_cli.run(["stack", "export", "--stack", stack], cwd=project).stdout
+    state = pulumi_cli.stack_run(project, stack, "stack", "export").stdout
     assert "hostname: opnsense" not in state  # the user data is a secret: never in the state
 
     assert pulumi_cli.up_changes(project, stack) == {"same": 8}
 
-    pulumi_cli.run(["config", "set", "memory", "3Gi", "--stack", stack], cwd=project)
-    diff = pulumi_cli.run(["preview", "--diff", "--stack", stack], cwd=project).stdout
-    assert re.search(r'planned_change: "[^"]*" => "restart: memory 2Gi->3Gi"', diff), diff
+    pulumi_cli.config(project, stack, {"memory": "3Gi"})
+    diff = pulumi_cli.stack_run(project, stack, "preview", "--diff").stdout
+    # (the CLI pads property names to the longest one shown)
+    assert re.search(r'planned_change\s*: "[^"]*" => "restart: memory 2Gi->3Gi"', diff), diff
     assert pulumi_cli.preview_changes(project, stack) == {"same": 7, "update": 1}
 
-    pulumi_cli.run(["destroy", "--yes", "--stack", stack], cwd=project)
+    pulumi_cli.stack_run(project, stack, "destroy", "--yes")
     assert names(custom, "kubevirt.io", "v1", "virtualmachines", kube_namespace) == []
     assert names(custom, "cdi.kubevirt.io", "v1beta1", "datavolumes", kube_namespace) == []
     assert names(custom, "k8s.cni.cncf.io", "v1", "network-attachment-definitions", kube_namespace) == []

@@ -17,7 +17,7 @@ from tests.harness.guest import (
     wait_for_serial,
 )
 from tests.harness.libvirt_fixtures import TwoHosts
-from tests.harness.pulumi_fixtures import PulumiCLI, StackFactory, write_python_project
+from tests.harness.pulumi_fixtures import PulumiCLI, StackFactory
 
 PROGRAM = """\
 import pulumi
@@ -60,19 +60,21 @@ def test_vm_and_migration_stack(
     tmp_path: Path, pulumi_cli: PulumiCLI, pulumi_stacks: StackFactory, two_hosts: TwoHosts, guest: GuestImage
 ) -> None:
     a, b = two_hosts.a, two_hosts.b
-    project = write_python_project(tmp_path / "mig", "pkv-e2e-migration", {"__main__.py": PROGRAM})
-    stack = pulumi_stacks(project, prefix="test-migration")
+    project, stack = pulumi_stacks.python(tmp_path / "mig", "pkv-e2e-migration", PROGRAM, prefix="test-migration")
     name = unique_name("e2emig")
-    for key, value in (
-        ("name", name),
-        ("a", a.uri),
-        ("b", b.uri),
-        ("bTcp", b.tcp_uri),
-        ("bMigrate", b.migrate_uri),
-        ("kernel", str(guest.kernel)),
-        ("initrd", str(guest.initrd)),
-    ):
-        pulumi_cli.run(["config", "set", key, value, "--stack", stack], cwd=project)
+    pulumi_cli.config(
+        project,
+        stack,
+        {
+            "name": name,
+            "a": a.uri,
+            "b": b.uri,
+            "bTcp": b.tcp_uri,
+            "bMigrate": b.migrate_uri,
+            "kernel": str(guest.kernel),
+            "initrd": str(guest.initrd),
+        },
+    )
 
     assert pulumi_cli.up_changes(project, stack) == {"create": 3}
     outputs = pulumi_cli.outputs(project, stack)
@@ -86,14 +88,14 @@ def test_vm_and_migration_stack(
 
     # nothing to do on a second up; refresh finds the VM on B without drift
     assert pulumi_cli.up_changes(project, stack) == {"same": 3}
-    pulumi_cli.run(["refresh", "--yes", "--stack", stack], cwd=project)
+    pulumi_cli.stack_run(project, stack, "refresh", "--yes")
     # (stack outputs are the program's, captured at `up`; refresh updates the resource state)
     (vm_state,) = [r for r in pulumi_cli.resources(project, stack) if r["urn"].endswith("::vm")]
     assert vm_state["outputs"]["host_uri"] == b.uri
-    summary = json.loads(pulumi_cli.run(["preview", "--json", "--stack", stack], cwd=project).stdout)
+    summary = json.loads(pulumi_cli.stack_run(project, stack, "preview", "--json").stdout)
     assert summary["changeSummary"] == {"same": 3}
 
-    pulumi_cli.run(["destroy", "--yes", "--stack", stack], cwd=project)
+    pulumi_cli.stack_run(project, stack, "destroy", "--yes")
     assert name not in domains(a.uri) and name not in domains(b.uri)
     for node in two_hosts.nodes:
         node.host_path(serial_log_path(name)).unlink(missing_ok=True)

@@ -30,7 +30,7 @@ import libvirt
 import pytest
 
 from tests.harness.guest import unique_name
-from tests.harness.pulumi_fixtures import PulumiCLI, StackFactory, parse_json_stream, write_python_project
+from tests.harness.pulumi_fixtures import PulumiCLI, StackFactory, parse_json_stream
 
 VM_TYPE = "kubevirt:index:VirtualMachine"
 
@@ -58,7 +58,7 @@ pulumi.export("uuid", vm.uuid)
 
 def steps(cli: PulumiCLI, project: Path, stack: str) -> dict[str, dict[str, Any]]:
     """`preview --json` steps of the VirtualMachine resources, by logical name."""
-    out = cli.run(["preview", "--json", "--show-sames", "--stack", stack], cwd=project).stdout
+    out = cli.stack_run(project, stack, "preview", "--json", "--show-sames").stdout
     return {
         s["urn"].rsplit("::", 1)[-1]: s for s in json.loads(out).get("steps", []) if s["urn"].split("::")[2] == VM_TYPE
     }
@@ -67,15 +67,11 @@ def steps(cli: PulumiCLI, project: Path, stack: str) -> dict[str, dict[str, Any]
 def test_vm_stack_up_noop_diff_update_replace_destroy(
     tmp_path: Path, pulumi_cli: PulumiCLI, pulumi_stacks: StackFactory, libvirt_conn: libvirt.virConnect
 ) -> None:
-    project = write_python_project(tmp_path / "plugin-vm", "pkv-plugin-vm", {"__main__.py": VM_PROGRAM})
-    stack = pulumi_stacks(project, prefix="test-plugin")
+    project, stack = pulumi_stacks.python(tmp_path / "plugin-vm", "pkv-plugin-vm", VM_PROGRAM, prefix="test-plugin")
     name = unique_name("plug")
 
-    def config(key: str, value: str) -> None:
-        pulumi_cli.run(["config", "set", key, value, "--stack", stack], cwd=project)
-
-    config("name", name)
-    up = pulumi_cli.run(["up", "--yes", "--skip-preview", "--stack", stack], cwd=project).stdout
+    pulumi_cli.config(project, stack, {"name": name})
+    up = pulumi_cli.stack_run(project, stack, "up", "--yes", "--skip-preview").stdout
     assert f"{VM_TYPE} vm created" in up and "pulumi-python:dynamic" not in up
     assert "defining the domain" in up  # progress shows against the resource
     dom = libvirt_conn.lookupByName(name)
@@ -84,17 +80,16 @@ def test_vm_stack_up_noop_diff_update_replace_destroy(
     assert pulumi_cli.outputs(project, stack)["state"] == "stopped"
 
     assert pulumi_cli.up_changes(project, stack) == {"same": 2}
-    refresh = pulumi_cli.run(["refresh", "--yes", "--skip-preview", "--json", "--stack", stack], cwd=project).stdout
+    refresh = pulumi_cli.stack_run(project, stack, "refresh", "--yes", "--skip-preview", "--json").stdout
     summary = [e["summaryEvent"] for e in parse_json_stream(refresh) if "summaryEvent" in e][-1]
     assert summary["resourceChanges"] == {"same": 2}, refresh  # read back exactly as declared
     assert "Traceback" not in refresh  # the plugin's shutdown leaves nothing on stderr either
     # The flags the CLI passes on to its plugins (the plugin and the language host accept them).
-    pulumi_cli.run(["preview", "--logflow", "-v=1", "--stack", stack], cwd=project)
+    pulumi_cli.stack_run(project, stack, "preview", "--logflow", "-v=1")
     assert pulumi_cli.up_changes(project, stack) == {"same": 2}
 
-    config("memory", "128Mi")
-    config("tier", "b")
-    diff = pulumi_cli.run(["preview", "--diff", "--stack", stack], cwd=project).stdout
+    pulumi_cli.config(project, stack, {"memory": "128Mi", "tier": "b"})
+    diff = pulumi_cli.stack_run(project, stack, "preview", "--diff").stdout
     assert f"~ {VM_TYPE}: (update)" in diff, diff
     assert re.search(r'~ memory\s*: "64Mi" => "128Mi"', diff), diff
     assert '~ tier: "a" => "b"' in diff, diff
@@ -104,8 +99,8 @@ def test_vm_stack_up_noop_diff_update_replace_destroy(
     assert update["detailedDiff"]["memory"]["kind"] == "update"
     assert update["detailedDiff"]["labels.tier"]["kind"] == "update"
 
-    config("name", name + "-b")
-    diff = pulumi_cli.run(["preview", "--diff", "--stack", stack], cwd=project).stdout
+    pulumi_cli.config(project, stack, {"name": name + "-b"})
+    diff = pulumi_cli.stack_run(project, stack, "preview", "--diff").stdout
     assert f"+-{VM_TYPE}: (replace)" in diff, diff
     assert re.search(rf'~ name\s*: "{name}" => "{name}-b"', diff), diff
     replace = steps(pulumi_cli, project, stack)["vm"]
@@ -113,12 +108,12 @@ def test_vm_stack_up_noop_diff_update_replace_destroy(
     assert replace["detailedDiff"]["name"]["kind"] == "update-replace"
     assert replace["detailedDiff"]["memory"]["kind"] == "update"
 
-    config("name", name)
+    pulumi_cli.config(project, stack, {"name": name})
     assert pulumi_cli.up_changes(project, stack) == {"same": 1, "update": 1}
     assert libvirt_conn.lookupByName(name).maxMemory() == 128 * 1024
     assert pulumi_cli.up_changes(project, stack) == {"same": 2}
 
-    pulumi_cli.run(["destroy", "--yes", "--stack", stack], cwd=project)
+    pulumi_cli.stack_run(project, stack, "destroy", "--yes")
     with pytest.raises(libvirt.libvirtError):
         libvirt_conn.lookupByName(name)
 
@@ -230,22 +225,22 @@ def test_custom_timeouts_bound_a_create_and_more_than_four_creates_overlap(
     slow_images: tuple[type[SlowImages], str],
 ) -> None:
     server, base = slow_images
-    project = write_python_project(tmp_path / "plugin-disks", "pkv-plugin-disks", {"__main__.py": DISKS_PROGRAM})
-    stack = pulumi_stacks(project, prefix="test-plugin")
+    project, stack = pulumi_stacks.python(
+        tmp_path / "plugin-disks", "pkv-plugin-disks", DISKS_PROGRAM, prefix="test-plugin"
+    )
     prefix, count = unique_name("pdisk"), 12
-    for key, value in (("prefix", prefix), ("base", base), ("count", str(count))):
-        pulumi_cli.run(["config", "set", key, value, "--stack", stack], cwd=project)
+    pulumi_cli.config(project, stack, {"prefix": prefix, "base": base, "count": str(count)})
 
     # The same creates through the dynamic resources first: their host runs at most 4 calls at once.
-    dynamic = write_python_project(tmp_path / "dynamic-disks", "pkv-dynamic-disks", {"__main__.py": DYNAMIC_DISKS})
-    dynamic_stack = pulumi_stacks(dynamic, prefix="test-plugin")
+    dynamic, dynamic_stack = pulumi_stacks.python(
+        tmp_path / "dynamic-disks", "pkv-dynamic-disks", DYNAMIC_DISKS, prefix="test-plugin"
+    )
     dynamic_prefix = unique_name("ddisk")
-    for key, value in (("prefix", dynamic_prefix), ("base", base), ("count", str(count))):
-        pulumi_cli.run(["config", "set", key, value, "--stack", dynamic_stack], cwd=dynamic)
+    pulumi_cli.config(dynamic, dynamic_stack, {"prefix": dynamic_prefix, "base": base, "count": str(count)})
     started = time.monotonic()
     assert pulumi_cli.up_changes(dynamic, dynamic_stack, "--parallel", "16") == {"create": count + 1}
     dynamic_elapsed, dynamic_peak = time.monotonic() - started, server.peak
-    pulumi_cli.run(["destroy", "--yes", "--stack", dynamic_stack], cwd=dynamic)
+    pulumi_cli.stack_run(dynamic, dynamic_stack, "destroy", "--yes")
     server.peak = 0
 
     started = time.monotonic()
@@ -260,9 +255,9 @@ def test_custom_timeouts_bound_a_create_and_more_than_four_creates_overlap(
     )
     assert server.peak > 4 and server.peak > dynamic_peak, (server.peak, dynamic_peak)
 
-    pulumi_cli.run(["config", "set", "stuck", "true", "--stack", stack], cwd=project)
+    pulumi_cli.config(project, stack, {"stuck": "true"})
     started = time.monotonic()
-    failed = pulumi_cli.run(["up", "--yes", "--skip-preview", "--stack", stack], cwd=project, check=False)
+    failed = pulumi_cli.stack_run(project, stack, "up", "--yes", "--skip-preview", check=False)
     elapsed = time.monotonic() - started
     assert failed.returncode != 0
     output = failed.stdout + failed.stderr
@@ -270,9 +265,9 @@ def test_custom_timeouts_bound_a_create_and_more_than_four_creates_overlap(
     print(f"customTimeouts create=4s, download answered after {SlowImages.slow:.0f}s: up failed after {elapsed:.1f}s")
     assert elapsed < SlowImages.slow / 2, f"the 4s customTimeout did not bound the create ({elapsed:.0f}s)"
     assert f"{prefix}-stuck.qcow2" not in pool_volumes(libvirt_conn, "default")
-    pulumi_cli.run(["config", "rm", "stuck", "--stack", stack], cwd=project)
+    pulumi_cli.stack_run(project, stack, "config", "rm", "stuck")
 
-    pulumi_cli.run(["destroy", "--yes", "--stack", stack], cwd=project)
+    pulumi_cli.stack_run(project, stack, "destroy", "--yes")
     left = set(pool_volumes(libvirt_conn, "default"))
     assert not any(v.startswith(prefix) for v in left), sorted(v for v in left if v.startswith(prefix))
 
@@ -303,19 +298,19 @@ def test_import_a_domain_by_id_then_up_changes_nothing(
 ) -> None:
     """From the dynamic resources to the plugin: forget the dynamic resource, import the domain
     by its ID (the owner marker is the same: project/stack::vm), and run the plugin program."""
-    project = write_python_project(tmp_path / "plugin-import", "pkv-plugin-import", {"__main__.py": DYNAMIC_PROGRAM})
-    stack = pulumi_stacks(project, prefix="test-plugin")
+    project, stack = pulumi_stacks.python(
+        tmp_path / "plugin-import", "pkv-plugin-import", DYNAMIC_PROGRAM, prefix="test-plugin"
+    )
     name = unique_name("pimp")
-    pulumi_cli.run(["config", "set", "name", name, "--stack", stack], cwd=project)
-    pulumi_cli.run(["up", "--yes", "--skip-preview", "--stack", stack], cwd=project)
+    pulumi_cli.config(project, stack, {"name": name})
+    pulumi_cli.stack_run(project, stack, "up", "--yes", "--skip-preview")
     dynamic = [r for r in pulumi_cli.resources(project, stack) if r.get("id", "").endswith(f"/{name}")]
     assert len(dynamic) == 1
-    pulumi_cli.run(["state", "delete", "--yes", dynamic[0]["urn"], "--stack", stack], cwd=project)
+    pulumi_cli.stack_run(project, stack, "state", "delete", "--yes", dynamic[0]["urn"])
 
     resource_id = f"qemu:///system/{name}"
-    pulumi_cli.run(
-        ["import", VM_TYPE, "vm", resource_id, "--yes", "--protect=false", "--generate-code=false", "--stack", stack],
-        cwd=project,
+    pulumi_cli.stack_run(
+        project, stack, "import", VM_TYPE, "vm", resource_id, "--yes", "--protect=false", "--generate-code=false"
     )
     imported = next(r for r in pulumi_cli.resources(project, stack) if r["type"] == VM_TYPE)
     assert imported["id"] == resource_id
@@ -329,13 +324,12 @@ def test_import_a_domain_by_id_then_up_changes_nothing(
     assert "update" not in up and "replace" not in up and "create" not in up, up
 
     # Nothing at the ID: refused (objects made outside Pulumi or by another stack: test_import.py).
-    missing = f"qemu:///system/{unique_name('pnone')}"
-    args = ["import", VM_TYPE, "other", missing, "--yes", "--generate-code=false", "--stack", stack]
-    refused = pulumi_cli.run(args, cwd=project, check=False)
+    args = ("import", VM_TYPE, "other", f"qemu:///system/{unique_name('pnone')}", "--yes", "--generate-code=false")
+    refused = pulumi_cli.stack_run(project, stack, *args, check=False)
     assert refused.returncode != 0 and "nothing to import" in refused.stdout + refused.stderr
     assert not any(r["type"] == VM_TYPE and r["urn"].endswith("::other") for r in pulumi_cli.resources(project, stack))
 
-    pulumi_cli.run(["destroy", "--yes", "--stack", stack], cwd=project)
+    pulumi_cli.stack_run(project, stack, "destroy", "--yes")
     with pytest.raises(libvirt.libvirtError):
         libvirt_conn.lookupByName(name)
 
@@ -389,15 +383,16 @@ def test_the_same_vm_through_both_adapters(
     """Parity: the dynamic resource and the plugin define the same domain and report the same outputs."""
     results: dict[str, tuple[str, dict[str, Any], dict[str, int]]] = {}
     for adapter, program in PARITY_PROGRAMS.items():
-        project = write_python_project(tmp_path / adapter, f"pkv-parity-{adapter}", {"__main__.py": program})
-        stack = pulumi_stacks(project, prefix="test-parity")
+        project, stack = pulumi_stacks.python(
+            tmp_path / adapter, f"pkv-parity-{adapter}", program, prefix="test-parity"
+        )
         name = unique_name("par")
-        pulumi_cli.run(["config", "set", "name", name, "--stack", stack], cwd=project)
-        pulumi_cli.run(["up", "--yes", "--skip-preview", "--stack", stack], cwd=project)
+        pulumi_cli.config(project, stack, {"name": name})
+        pulumi_cli.stack_run(project, stack, "up", "--yes", "--skip-preview")
         outputs = pulumi_cli.outputs(project, stack)
         noop = pulumi_cli.up_changes(project, stack)
         results[adapter] = (normalized_domain(libvirt_conn, name, stack), outputs, noop)
-        pulumi_cli.run(["destroy", "--yes", "--stack", stack], cwd=project)
+        pulumi_cli.stack_run(project, stack, "destroy", "--yes")
         with pytest.raises(libvirt.libvirtError):
             libvirt_conn.lookupByName(name)
     (dyn_xml, dyn_out, dyn_noop), (plug_xml, plug_out, plug_noop) = results["dynamic"], results["plugin"]

@@ -20,7 +20,7 @@ from kubernetes import client as k8s
 
 from tests.harness.doubles import NodeSideDoubles
 from tests.harness.kube_fixtures import KubeCluster
-from tests.harness.pulumi_fixtures import PulumiCLI, StackFactory, write_python_project
+from tests.harness.pulumi_fixtures import PulumiCLI, StackFactory
 
 PROGRAM = """
 import pulumi
@@ -52,11 +52,6 @@ def vm_names(custom: Any, namespace: str) -> list[str]:
     return sorted(i["metadata"]["name"] for i in items)
 
 
-def occurrences(root: Path, needle: str) -> list[str]:
-    raw = needle.encode()
-    return [str(p) for p in root.rglob("*") if p.is_file() and raw in p.read_bytes()]
-
-
 def test_two_explicit_providers_and_a_secret_kubeconfig(
     tmp_path: Path,
     pulumi_cli: PulumiCLI,
@@ -71,21 +66,17 @@ def test_two_explicit_providers_and_a_secret_kubeconfig(
     other = f"test-{secrets.token_hex(4)}"
     core.create_namespace(body={"metadata": {"name": other, "labels": {"pulumi-kubevirt.io/test": "true"}}})
     try:
-        project = write_python_project(tmp_path / "plugin-providers", "pkv-plugin-providers", {"__main__.py": PROGRAM})
-        stack = pulumi_stacks(project, prefix="test-plugin")
-        for key, value in (("kubeconfigFile", str(kube_cluster.kubeconfig)), ("nsA", kube_namespace), ("nsB", other)):
-            pulumi_cli.run(["config", "set", key, value, "--stack", stack], cwd=project)
+        project, stack = pulumi_stacks.python(
+            tmp_path / "plugin-providers", "pkv-plugin-providers", PROGRAM, prefix="test-plugin"
+        )
+        pulumi_cli.config(
+            project, stack, {"kubeconfigFile": str(kube_cluster.kubeconfig), "nsA": kube_namespace, "nsB": other}
+        )
         token = kube_cluster.token
         content = kube_cluster.kubeconfig.read_text()
 
-        printed: list[str] = []
-
-        def run(*args: str) -> str:
-            proc = pulumi_cli.run([*args, "--stack", stack], cwd=project)
-            printed.append(proc.stdout + proc.stderr)
-            return proc.stdout
-
-        run("up", "--yes", "--skip-preview")
+        start = len(pulumi_cli.printed)
+        pulumi_cli.stack_run(project, stack, "up", "--yes", "--skip-preview")
         assert vm_names(custom, kube_namespace) == ["web"]
         assert vm_names(custom, other) == ["web"]
         assert pulumi_cli.up_changes(project, stack) == {"same": 5}
@@ -95,8 +86,10 @@ def test_two_explicit_providers_and_a_secret_kubeconfig(
         resources = pulumi_cli.resources(project, stack)
         vm_a = next(r for r in resources if r["urn"].endswith("::vm-a"))
         provider_a = vm_a["provider"].rsplit("::", 1)[0]  # state keeps `urn::id`; --provider wants the URN
-        run("state", "delete", "--yes", vm_a["urn"])
-        run(
+        pulumi_cli.stack_run(project, stack, "state", "delete", "--yes", vm_a["urn"])
+        pulumi_cli.stack_run(
+            project,
+            stack,
             "import",
             "kubevirt:index:VirtualMachine",
             "vm-a",
@@ -112,20 +105,20 @@ def test_two_explicit_providers_and_a_secret_kubeconfig(
         assert imported["inputs"]["memory"] == "128Mi" and imported["inputs"]["run_state"] == "stopped"
         assert pulumi_cli.up_changes(project, stack) == {"same": 5}
 
-        run("config", "set", "memory", "256Mi")
-        diff = run("preview", "--diff")
+        pulumi_cli.config(project, stack, {"memory": "256Mi"})
+        diff = pulumi_cli.stack_run(project, stack, "preview", "--diff").stdout
         assert diff.count('"128Mi" => "256Mi"') == 2, diff
-        run("up", "--yes", "--skip-preview")
-        export = run("stack", "export")
+        pulumi_cli.stack_run(project, stack, "up", "--yes", "--skip-preview")
+        export = pulumi_cli.stack_run(project, stack, "stack", "export").stdout
         assert '"ciphertext"' in export  # the provider's kubeconfig input is kept encrypted
 
-        run("destroy", "--yes")
+        pulumi_cli.stack_run(project, stack, "destroy", "--yes")
         assert vm_names(custom, kube_namespace) == [] and vm_names(custom, other) == []
 
-        for text in printed:
+        for text in pulumi_cli.printed[start:]:
             assert token not in text
-        assert occurrences(pulumi_cli.backend_dir, token) == []
-        assert occurrences(pulumi_cli.backend_dir, content.splitlines()[0] + "\n" + content.splitlines()[1]) == []
+        assert pulumi_cli.backend_files_holding(token) == []
+        assert pulumi_cli.backend_files_holding(content.splitlines()[0] + "\n" + content.splitlines()[1]) == []
     finally:
         with contextlib.suppress(k8s.ApiException):
             core.delete_namespace(other, propagation_policy="Background")

@@ -68,7 +68,7 @@ def test_yaml_program_vm_disk_bridge(
     (project / "Pulumi.yaml").write_text(PROGRAM)
     stack = pulumi_stacks(project, prefix="test-yaml")
     prefix = unique_name("yaml")
-    pulumi_cli.run(["config", "set", "prefix", prefix, "--stack", stack], cwd=project)
+    pulumi_cli.config(project, stack, {"prefix": prefix})
 
     assert pulumi_cli.up_changes(project, stack) == {"create": 4}
     outputs = pulumi_cli.outputs(project, stack)
@@ -82,14 +82,14 @@ def test_yaml_program_vm_disk_bridge(
 
     assert pulumi_cli.up_changes(project, stack) == {"same": 4}
 
-    pulumi_cli.run(["config", "set", "memory", "96Mi", "--stack", stack], cwd=project)
-    diff = pulumi_cli.run(["preview", "--diff", "--stack", stack], cwd=project).stdout
+    pulumi_cli.config(project, stack, {"memory": "96Mi"})
+    diff = pulumi_cli.stack_run(project, stack, "preview", "--diff").stdout
     assert re.search(r'~ memory\s*: "64Mi" => "96Mi"', diff), diff
     assert pulumi_cli.up_changes(project, stack) == {"same": 3, "update": 1}
     assert libvirt_conn.lookupByName(f"{prefix}-vm").maxMemory() == 96 * 1024
     assert pulumi_cli.up_changes(project, stack) == {"same": 4}
 
-    pulumi_cli.run(["destroy", "--yes", "--stack", stack], cwd=project)
+    pulumi_cli.stack_run(project, stack, "destroy", "--yes")
     for lookup, name in (
         (libvirt_conn.lookupByName, f"{prefix}-vm"),
         (libvirt_conn.networkLookupByName, f"{prefix}-lan"),

@@ -46,8 +46,7 @@ def test_root_stack_up_noop_diff_refresh_destroy(
     stack = pulumi_stacks(project, prefix="test-quickstart")
     prefix = unique_name("qs")
     subnet = free_ipv4_subnet()
-    for key, value in (("prefix", prefix), ("subnet", f"{subnet.network_address + 1}/{subnet.prefixlen}")):
-        pulumi_cli.run(["config", "set", key, value, "--stack", stack], cwd=project)
+    pulumi_cli.config(project, stack, {"prefix": prefix, "subnet": f"{subnet.network_address + 1}/{subnet.prefixlen}"})
 
     assert pulumi_cli.up_changes(project, stack) == {"create": 6}  # 3 resources + 2 components + the stack
     outputs = pulumi_cli.outputs(project, stack)
@@ -60,23 +59,24 @@ def test_root_stack_up_noop_diff_refresh_destroy(
 
     # a second up changes nothing
     assert pulumi_cli.up_changes(project, stack) == {"same": 6}
-    pulumi_cli.run(["preview", "--expect-no-changes", "--stack", stack], cwd=project)
+    pulumi_cli.stack_run(project, stack, "preview", "--expect-no-changes")
 
     # editing memory: an in-place update, classified in the preview
-    pulumi_cli.run(["config", "set", "memory", "192Mi", "--stack", stack], cwd=project)
-    diff = pulumi_cli.run(["preview", "--diff", "--stack", stack], cwd=project).stdout
+    pulumi_cli.config(project, stack, {"memory": "192Mi"})
+    diff = pulumi_cli.stack_run(project, stack, "preview", "--diff").stdout
     assert "~ pulumi-python:dynamic:Resource" in diff or "~ " in diff
     assert "replace" not in diff.split("Resources:")[-1]
-    assert re.search(r'planned_change: "[^"]*" => "restart: memory 128Mi->192Mi"', diff), diff
-    summary = json.loads(pulumi_cli.run(["preview", "--json", "--stack", stack], cwd=project).stdout)["changeSummary"]
+    # (the CLI pads property names to the longest one shown)
+    assert re.search(r'planned_change\s*: "[^"]*" => "restart: memory 128Mi->192Mi"', diff), diff
+    summary = json.loads(pulumi_cli.stack_run(project, stack, "preview", "--json").stdout)["changeSummary"]
     assert summary == {"same": 5, "update": 1}
-    pulumi_cli.run(["config", "set", "memory", "128Mi", "--stack", stack], cwd=project)
+    pulumi_cli.config(project, stack, {"memory": "128Mi"})
 
     # refresh finds no drift, and nothing is left to do after it
-    refresh = pulumi_cli.run(["refresh", "--yes", "--stack", stack], cwd=project)
+    refresh = pulumi_cli.stack_run(project, stack, "refresh", "--yes")
     assert "6 unchanged" in refresh.stdout.split("Resources:")[-1], refresh.stdout
     assert "Exception" not in refresh.stdout + refresh.stderr
     assert pulumi_cli.preview_changes(project, stack) == {"same": 6}
 
-    pulumi_cli.run(["destroy", "--yes", "--stack", stack], cwd=project)
+    pulumi_cli.stack_run(project, stack, "destroy", "--yes")
     assert objects_named(libvirt_conn, prefix) == []

@@ -13,7 +13,7 @@ import libvirt
 import pytest
 
 from tests.harness.guest import unique_name
-from tests.harness.pulumi_fixtures import PulumiCLI, StackFactory, write_python_project
+from tests.harness.pulumi_fixtures import PulumiCLI, StackFactory
 
 PROGRAM = """
 import pulumi
@@ -40,12 +40,11 @@ pulumi.export("uuid", vm.uuid)
 def test_sdk_program_up_noop_update_destroy(
     tmp_path: Path, pulumi_cli: PulumiCLI, pulumi_stacks: StackFactory, libvirt_conn: libvirt.virConnect
 ) -> None:
-    project = write_python_project(tmp_path / "sdk-vm", "pkv-sdk-vm", {"__main__.py": PROGRAM})
-    stack = pulumi_stacks(project, prefix="test-sdk")
+    project, stack = pulumi_stacks.python(tmp_path / "sdk-vm", "pkv-sdk-vm", PROGRAM, prefix="test-sdk")
     name = unique_name("sdk")
-    pulumi_cli.run(["config", "set", "name", name, "--stack", stack], cwd=project)
+    pulumi_cli.config(project, stack, {"name": name})
 
-    up = pulumi_cli.run(["up", "--yes", "--skip-preview", "--stack", stack], cwd=project).stdout
+    up = pulumi_cli.stack_run(project, stack, "up", "--yes", "--skip-preview").stdout
     assert "kubevirt:index:VirtualMachine vm created" in up, up
     assert "pulumi:providers:kubevirt local created" in up, up
     dom = libvirt_conn.lookupByName(name)
@@ -54,10 +53,10 @@ def test_sdk_program_up_noop_update_destroy(
     assert outputs["state"] == "stopped" and outputs["uuid"] == dom.UUIDString()
     assert pulumi_cli.up_changes(project, stack) == {"same": 3}
 
-    pulumi_cli.run(["config", "set", "memory", "128Mi", "--stack", stack], cwd=project)
+    pulumi_cli.config(project, stack, {"memory": "128Mi"})
     assert pulumi_cli.up_changes(project, stack) == {"same": 2, "update": 1}
     assert libvirt_conn.lookupByName(name).maxMemory() == 128 * 1024
 
-    pulumi_cli.run(["destroy", "--yes", "--stack", stack], cwd=project)
+    pulumi_cli.stack_run(project, stack, "destroy", "--yes")
     with pytest.raises(libvirt.libvirtError):
         libvirt_conn.lookupByName(name)

@@ -13,7 +13,7 @@ from pathlib import Path
 import libvirt
 
 from tests.harness.guest import unique_name
-from tests.harness.pulumi_fixtures import PulumiCLI, StackFactory, write_python_project
+from tests.harness.pulumi_fixtures import PulumiCLI, StackFactory
 
 PROGRAM = """
 import pulumi
@@ -36,53 +36,39 @@ pulumi.export("planned_change", vm.planned_change)
 """
 
 
-def occurrences(root: Path, needle: str) -> list[str]:
-    """Files under `root` whose bytes contain `needle`."""
-    raw = needle.encode()
-    return [str(p) for p in root.rglob("*") if p.is_file() and raw in p.read_bytes()]
-
-
 def test_plain_user_data_never_in_plaintext(
     tmp_path: Path, pulumi_cli: PulumiCLI, pulumi_stacks: StackFactory, libvirt_conn: libvirt.virConnect
 ) -> None:
-    project = write_python_project(tmp_path / "secrets", "pkv-secrets", {"__main__.py": PROGRAM})
-    stack = pulumi_stacks(project, prefix="test-secrets")
+    project, stack = pulumi_stacks.python(tmp_path / "secrets", "pkv-secrets", PROGRAM, prefix="test-secrets")
     name = unique_name("sec")
     seeds = [secrets.token_hex(8) + "-tsrif", secrets.token_hex(8) + "-dnoces"]
     first, second = (seed[::-1] for seed in seeds)
-    for key, value in (("name", name), ("seed", seeds[0])):
-        pulumi_cli.run(["config", "set", key, value, "--stack", stack], cwd=project)  # plain config, not --secret
+    start = len(pulumi_cli.printed)
+    pulumi_cli.config(project, stack, {"name": name, "seed": seeds[0]})  # plain config, not --secret
 
-    printed: list[str] = []
-
-    def run(*args: str, check: bool = True) -> str:
-        proc = pulumi_cli.run([*args, "--stack", stack], cwd=project, check=check)
-        printed.append(proc.stdout + proc.stderr)
-        return proc.stdout + proc.stderr
-
-    run("up", "--yes", "--skip-preview")
+    pulumi_cli.stack_run(project, stack, "up", "--yes", "--skip-preview")
     assert libvirt_conn.lookupByName(name).isActive() == 0  # defined, stopped
-    export = run("stack", "export")
+    export = pulumi_cli.stack_run(project, stack, "stack", "export").stdout
     assert first not in export
     assert '"ciphertext"' in export  # the value is kept, encrypted
 
-    pulumi_cli.run(["config", "set", "seed", seeds[1], "--stack", stack], cwd=project)
-    diff = run("preview", "--diff")
+    pulumi_cli.config(project, stack, {"seed": seeds[1]})
+    diff = pulumi_cli.stack_run(project, stack, "preview", "--diff").stdout
     assert "cloud_init.user_data (secret changed)" in diff, diff
-    run("up", "--yes", "--skip-preview")
-    run("refresh", "--yes")
+    pulumi_cli.stack_run(project, stack, "up", "--yes", "--skip-preview")
+    pulumi_cli.stack_run(project, stack, "refresh", "--yes")
 
-    pulumi_cli.run(["config", "set", "broken", "true", "--stack", stack], cwd=project)
-    failed = run("preview", "--diff", check=False)
-    assert "secret_name" in failed, failed  # the failure names the field ...
-    pulumi_cli.run(["config", "rm", "broken", "--stack", stack], cwd=project)
+    pulumi_cli.config(project, stack, {"broken": "true"})
+    failed = pulumi_cli.stack_run(project, stack, "preview", "--diff", check=False)
+    assert "secret_name" in failed.stdout + failed.stderr, failed  # the failure names the field ...
+    pulumi_cli.stack_run(project, stack, "config", "rm", "broken")
 
-    run("destroy", "--yes")
-    run("stack", "rm", "--yes", "--force")
+    pulumi_cli.stack_run(project, stack, "destroy", "--yes")
+    pulumi_cli.stack_run(project, stack, "stack", "rm", "--yes", "--force")
     pulumi_stacks.created.remove((project, stack))
 
-    for text in printed:
+    for text in pulumi_cli.printed[start:]:
         assert first not in text and second not in text
     # ... and nothing under the backend (state, history, backups that outlive `stack rm`) holds either value
-    assert occurrences(pulumi_cli.backend_dir, first) == []
-    assert occurrences(pulumi_cli.backend_dir, second) == []
+    assert pulumi_cli.backend_files_holding(first) == []
+    assert pulumi_cli.backend_files_holding(second) == []

@@ -64,7 +64,7 @@ def _project(tmp_path: Path, cli: PulumiCLI, stacks: StackFactory) -> tuple[Path
     project = write_python_project(tmp_path / "project", "pkv-smoke", {"__main__.py": PROGRAM, "fileprov.py": PROVIDER})
     stack = stacks(project, "smoke")
     target = tmp_path / "managed.txt"
-    cli.run(["config", "set", "path", str(target), "--stack", stack], cwd=project)
+    cli.config(project, stack, {"path": str(target)})
     return project, stack, target
 
 
@@ -80,9 +80,9 @@ def test_up_noop_destroy(tmp_path: Path, pulumi_cli: PulumiCLI, pulumi_stacks: S
 
     again = pulumi_cli.up_changes(project, stack)
     assert set(again) == {"same"} and again["same"] == 2, again
-    pulumi_cli.run(["up", "--yes", "--expect-no-changes", "--stack", stack], cwd=project)
+    pulumi_cli.stack_run(project, stack, "up", "--yes", "--expect-no-changes")
 
-    pulumi_cli.run(["destroy", "--yes", "--stack", stack], cwd=project)
+    pulumi_cli.stack_run(project, stack, "destroy", "--yes")
     assert not target.exists()
     assert pulumi_cli.resources(project, stack) == []
 
@@ -91,7 +91,7 @@ def test_preview_diff(tmp_path: Path, pulumi_cli: PulumiCLI, pulumi_stacks: Stac
     """``preview --diff`` shows the planned create with its inputs; ``preview --json`` counts it; nothing is written."""
     project, stack, target = _project(tmp_path, pulumi_cli, pulumi_stacks)
 
-    diff = pulumi_cli.run(["preview", "--diff", "--stack", stack], cwd=project).stdout
+    diff = pulumi_cli.stack_run(project, stack, "preview", "--diff").stdout
     assert "+ pulumi-python:dynamic:Resource" in diff or "pulumi-python:dynamic:Resource" in diff, diff
     assert str(target) in diff, diff
     assert "hello from pulumi-kubevirt e2e" in diff, diff
@@ -106,7 +106,7 @@ def test_program_error_is_reported(tmp_path: Path, pulumi_cli: PulumiCLI, pulumi
         tmp_path / "broken", "pkv-broken", {"__main__.py": "import pulumi\n\nraise ValueError('boom-from-program')\n"}
     )
     stack = pulumi_stacks(project, "broken")
-    proc = pulumi_cli.run(["up", "--yes", "--stack", stack], cwd=project, check=False)
+    proc = pulumi_cli.stack_run(project, stack, "up", "--yes", check=False)
     assert proc.returncode != 0
     assert "ValueError: boom-from-program" in proc.stdout, proc.stdout
     assert "non-zero exit code" not in proc.stdout, proc.stdout

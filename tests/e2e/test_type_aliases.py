@@ -9,7 +9,7 @@ from pathlib import Path
 import libvirt
 
 from tests.harness.guest import unique_name
-from tests.harness.pulumi_fixtures import PulumiCLI, StackFactory, write_python_project
+from tests.harness.pulumi_fixtures import PulumiCLI, StackFactory
 
 LEGACY = """
 import pulumi
@@ -35,10 +35,9 @@ Disk("data", name=pulumi.Config().require("name"), size="1Mi", format="raw")
 def test_legacy_token_stack_upgrades_without_replacement(
     tmp_path: Path, pulumi_cli: PulumiCLI, pulumi_stacks: StackFactory, libvirt_conn: libvirt.virConnect
 ) -> None:
-    project = write_python_project(tmp_path / "aliases", "pkv-aliases", {"__main__.py": LEGACY})
-    stack = pulumi_stacks(project, prefix="test-aliases")
+    project, stack = pulumi_stacks.python(tmp_path / "aliases", "pkv-aliases", LEGACY, prefix="test-aliases")
     name = unique_name("alias")
-    pulumi_cli.run(["config", "set", "name", name, "--stack", stack], cwd=project)
+    pulumi_cli.config(project, stack, {"name": name})
     assert pulumi_cli.up_changes(project, stack) == {"create": 2}
     types = {r["type"] for r in pulumi_cli.resources(project, stack)}
     assert "pulumi-python:dynamic:Resource" in types

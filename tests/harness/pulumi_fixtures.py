@@ -16,8 +16,12 @@ Fixtures:
   destroyed (bounded) and removed at teardown, so a failing test leaves nothing.
 
 Helpers: ``write_python_project`` writes a Pulumi.yaml (runtime python, the
-project venv as ``virtualenv``) plus program files; ``PulumiCLI.preview_changes``
-/ ``up_changes`` return the engine's change counts from ``--json`` output.
+project venv as ``virtualenv``) plus program files (``StackFactory.python``: one
+program and a fresh stack of it); ``PulumiCLI.stack_run`` runs a command against a
+stack, ``config`` sets plain config, ``printed`` keeps what every command printed
+and ``backend_files_holding`` searches the state backend (the secrets tests);
+``preview_changes`` / ``up_changes`` return the engine's change counts from
+``--json`` output.
 """
 
 from __future__ import annotations
@@ -81,6 +85,9 @@ class PulumiCLI:
     env: dict[str, str]
     backend_dir: Path
     home: Path
+    printed: list[str] = field(default_factory=list)
+    """What every command printed (stdout, then stderr), in order: a test can check that a value
+    was never shown."""
 
     def run(
         self,
@@ -99,9 +106,32 @@ class PulumiCLI:
             )
         except subprocess.TimeoutExpired as err:
             raise PulumiError(_describe(args, cwd, f"timed out after {timeout:.0f}s", err.stdout, err.stderr)) from err
+        self.printed.append(proc.stdout + proc.stderr)
         if check and proc.returncode != 0:
             raise PulumiError(_describe(args, cwd, f"exited {proc.returncode}", proc.stdout, proc.stderr))
         return proc
+
+    def stack_run(
+        self,
+        cwd: Path,
+        stack: str,
+        *args: str,
+        env_extra: Mapping[str, str] | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        check: bool = True,
+    ) -> subprocess.CompletedProcess[str]:
+        """``pulumi ARGS --stack STACK`` in ``cwd`` (as ``run``)."""
+        return self.run([*args, "--stack", stack], cwd=cwd, env_extra=env_extra, timeout=timeout, check=check)
+
+    def config(self, cwd: Path, stack: str, values: Mapping[str, str]) -> None:
+        """``pulumi config set KEY VALUE`` of each item (plain config, not --secret)."""
+        for key, value in values.items():
+            self.stack_run(cwd, stack, "config", "set", key, value)
+
+    def backend_files_holding(self, needle: str) -> list[str]:
+        """Files under the state backend (state, history, backups) whose bytes contain ``needle``."""
+        raw = needle.encode()
+        return [str(p) for p in self.backend_dir.rglob("*") if p.is_file() and raw in p.read_bytes()]
 
     def version(self) -> str:
         """``pulumi version``, e.g. ``v3.259.0``."""
@@ -115,13 +145,13 @@ class PulumiCLI:
 
     def preview_changes(self, cwd: Path, stack: str, *extra: str) -> dict[str, int]:
         """``pulumi preview --json``: the change summary (op -> count, e.g. ``{"create": 1}``)."""
-        out = self.run(["preview", "--json", "--stack", stack, *extra], cwd=cwd).stdout
+        out = self.stack_run(cwd, stack, "preview", "--json", *extra).stdout
         digest = json.loads(out)
         return {op: int(n) for op, n in digest.get("changeSummary", {}).items()}
 
     def up_changes(self, cwd: Path, stack: str, *extra: str) -> dict[str, int]:
         """``pulumi up --yes --skip-preview --json``: the update's resource changes (op -> count)."""
-        out = self.run(["up", "--yes", "--skip-preview", "--json", "--stack", stack, *extra], cwd=cwd).stdout
+        out = self.stack_run(cwd, stack, "up", "--yes", "--skip-preview", "--json", *extra).stdout
         summaries = [e["summaryEvent"] for e in parse_json_stream(out) if isinstance(e, dict) and "summaryEvent" in e]
         if not summaries:
             raise PulumiError(f"`pulumi up --json` printed no summaryEvent:\n{out}")
@@ -129,13 +159,13 @@ class PulumiCLI:
 
     def outputs(self, cwd: Path, stack: str) -> dict[str, Any]:
         """``pulumi stack output --json`` (secrets shown)."""
-        out = self.run(["stack", "output", "--json", "--show-secrets", "--stack", stack], cwd=cwd).stdout
+        out = self.stack_run(cwd, stack, "stack", "output", "--json", "--show-secrets").stdout
         result: dict[str, Any] = json.loads(out)
         return result
 
     def resources(self, cwd: Path, stack: str) -> list[dict[str, Any]]:
         """The resources of the stack's checkpoint (``pulumi stack export``), the stack resource included."""
-        out = self.run(["stack", "export", "--stack", stack], cwd=cwd).stdout
+        out = self.stack_run(cwd, stack, "stack", "export").stdout
         resources: list[dict[str, Any]] = json.loads(out).get("deployment", {}).get("resources") or []
         return resources
 
@@ -165,13 +195,18 @@ class StackFactory:
         self.created.append((cwd, name))
         return name
 
+    def python(self, directory: Path, name: str, program: str, *, prefix: str = "test") -> tuple[Path, str]:
+        """A Python project ``name`` in ``directory`` whose ``__main__.py`` is ``program``, and a fresh stack of it."""
+        project = write_python_project(directory, name, {"__main__.py": program})
+        return project, self(project, prefix)
+
     def teardown(self) -> list[str]:
         """Destroy + remove every created stack; return the failures (does not raise, so all are tried)."""
         failures: list[str] = []
         for cwd, name in reversed(self.created):
-            for args in (["destroy", "--yes", "--stack", name], ["stack", "rm", "--yes", "--force", name]):
+            for args in (("destroy", "--yes"), ("stack", "rm", "--yes", "--force")):
                 try:
-                    self.cli.run(args, cwd=cwd, timeout=TEARDOWN_TIMEOUT)
+                    self.cli.stack_run(cwd, name, *args, timeout=TEARDOWN_TIMEOUT)
                 except PulumiError as err:
                     failures.append(str(err))
         return failures

@@ -49,6 +49,8 @@ from pulumi_kubevirt.provider.libvirt.volumes import VolumeReconciler
 from pulumi_kubevirt.provider.models import BridgeArgs, DiskArgs, VirtualMachineArgs
 from pulumi_kubevirt.provider.models.common import dump
 from pulumi_kubevirt.provider.ownership import Owner
+from pulumi_kubevirt.provider.plan import Plan
+from pulumi_kubevirt.provider.waiting import Progress
 from tests.harness.guest import GuestImage, unique_name
 from tests.harness.libvirt_fixtures import Node, TwoHosts, kill_libvirtd, restart_libvirtd
 
@@ -241,6 +243,33 @@ def quiet(_message: str) -> None:
     return None
 
 
+@dataclass(frozen=True)
+class Calls:
+    """One resource's reconciler calls as the adapters make them (`core.begin`), each quiet unless
+    given a progress (a Killer): a fresh reconciler, as in a new provider process."""
+
+    rec: Any
+    owner: Owner
+
+    @classmethod
+    def of(cls, reconciler: Callable[[Connections], Any], name: str) -> Calls:
+        return cls(reconciler(Connections()), Owner("pkv-tests/faults", name))
+
+    def create(self, args: Any, progress: Progress = quiet) -> dict[str, Any]:
+        return dict(self.rec.create(begin("create", args, owner=self.owner, progress=progress)))
+
+    def read(self, args: Any, state: dict[str, Any], progress: Progress = quiet) -> Any:
+        return self.rec.read(begin("read", args, state, owner=self.owner, progress=progress))
+
+    def update(
+        self, old: Any, new: Any, plan: Plan, state: dict[str, Any], progress: Progress = quiet
+    ) -> dict[str, Any]:
+        return dict(self.rec.update(begin("update", new, state, owner=self.owner, progress=progress), old, plan))
+
+    def delete(self, args: Any, state: dict[str, Any], progress: Progress = quiet) -> None:
+        self.rec.delete(begin("delete", args, state, owner=self.owner, progress=progress))
+
+
 def vm_args(node: Node, guest: GuestImage, name: str, **extra: Any) -> VirtualMachineArgs:
     return VirtualMachineArgs.model_validate(
         {
@@ -312,70 +341,66 @@ VM_DELETE_STEPS = ["shutting down", "undefining", "undefined domain", "dropping 
 @pytest.mark.parametrize("step", VM_CREATE_STEPS)
 def test_vm_create_killed(host: Node, guest: GuestImage, foreign: Foreign, tally: Tally, step: str) -> None:
     before = snapshot(host)
-    rec = DomainReconciler(Connections())
     name = unique_name("fault")
     args = vm_args(host, guest, name)
-    owner = Owner("pkv-tests/faults", name)
+    rec = Calls.of(DomainReconciler, name)
     tally.injected += 1
-    error = inject(host, step, lambda p: rec.create(begin("create", args, owner=owner, progress=p)))
+    error = inject(host, step, lambda p: rec.create(args, p))
     if step in ("defined domain", "started domain"):
         # the rollback could not run: the error says what may be left and that it is ours
-        assert "rolling back failed too" in str(error) and f"owned by {owner}" in str(error), error
-    outs = rec.create(begin("create", args, owner=owner, progress=quiet))  # the next `up`
+        assert "rolling back failed too" in str(error) and f"owned by {rec.owner}" in str(error), error
+    outs = rec.create(args)  # the next `up`
     assert outs["state"] == "running"
-    _assert_vm_converged(host, rec, args, owner, outs, before)
-    rec.delete(begin("delete", args, outs, owner=owner, progress=quiet))
+    _assert_vm_converged(host, rec, args, outs, before)
+    rec.delete(args, outs)
     _assert_back_to(host, before, foreign, tally, f"vm create / {step}")
 
 
 @pytest.mark.parametrize("step", VM_UPDATE_STEPS)
 def test_vm_update_killed(host: Node, guest: GuestImage, foreign: Foreign, tally: Tally, step: str) -> None:
     before = snapshot(host)
-    rec = DomainReconciler(Connections())
     name = unique_name("fault")
     old = vm_args(host, guest, name)
     new = vm_args(host, guest, name, memory="160Mi", cloud_init={"user_data": "#cloud-config\nhostname: two\n"})
-    owner = Owner("pkv-tests/faults", name)
-    state = rec.create(begin("create", old, owner=owner, progress=quiet))
+    rec = Calls.of(DomainReconciler, name)
+    state = rec.create(old)
     plan = VIRTUAL_MACHINE.plan(dump(old), dump(new))
     assert plan.of_kind("restart"), plan
     tally.injected += 1
-    inject(host, step, lambda p: rec.update(begin("update", new, state, owner=owner, progress=p), old, plan))
+    inject(host, step, lambda p: rec.update(old, new, plan, state, p))
     # the next `up` retries the update
-    outs = rec.update(begin("update", new, state, owner=owner, progress=quiet), old, plan)
-    _assert_vm_converged(host, rec, new, owner, outs, before)
-    rec.delete(begin("delete", new, outs, owner=owner, progress=quiet))
+    outs = rec.update(old, new, plan, state)
+    _assert_vm_converged(host, rec, new, outs, before)
+    rec.delete(new, outs)
     _assert_back_to(host, before, foreign, tally, f"vm update / {step}")
 
 
 @pytest.mark.parametrize("step", VM_DELETE_STEPS)
 def test_vm_delete_killed(host: Node, guest: GuestImage, foreign: Foreign, tally: Tally, step: str) -> None:
     before = snapshot(host)
-    rec = DomainReconciler(Connections())
     name = unique_name("fault")
     args = vm_args(host, guest, name)
-    owner = Owner("pkv-tests/faults", name)
-    state = rec.create(begin("create", args, owner=owner, progress=quiet))
-    tally.injected += 1
-    inject(host, step, lambda p: rec.delete(begin("delete", args, state, owner=owner, progress=p)))
-    rec.delete(begin("delete", args, state, owner=owner, progress=quiet))  # the next `destroy`
+    _delete_killed_then_rerun(host, Calls.of(DomainReconciler, name), args, step, tally)
     _assert_back_to(host, before, foreign, tally, f"vm delete / {step}")
 
 
+def _delete_killed_then_rerun(host: Node, rec: Calls, args: Any, step: str, tally: Tally) -> None:
+    """Create, then delete with libvirtd killed at `step`, then the next `destroy`: delete again."""
+    state = rec.create(args)
+    tally.injected += 1
+    inject(host, step, lambda p: rec.delete(args, state, p))
+    rec.delete(args, state)
+
+
 def _assert_vm_converged(
-    host: Node,
-    rec: DomainReconciler,
-    args: VirtualMachineArgs,
-    owner: Owner,
-    outs: dict[str, Any],
-    before: dict[str, str],
+    host: Node, rec: Calls, args: VirtualMachineArgs, outs: dict[str, Any], before: dict[str, str]
 ) -> None:
     now = names_of(snapshot(host))
     new = now - names_of(before)
     seed = f"{args.name}-cidata.iso"
     expected = {f"domain/{args.name}", f"volume/default/{seed}", f"volume/default/{seed}.pkv-owner"}
     assert new - {"pool/default"} == expected, f"leftovers or duplicates: {sorted(new)}"
-    found = rec.read(begin("read", args, outs, owner=owner, progress=quiet))
+    found = rec.read(args, outs)
     assert found is not None
     observed, _ = found
     plan = VIRTUAL_MACHINE.plan(dump(args), observed)
@@ -410,29 +435,23 @@ DISK_DELETE_STEPS = ["dropping its ownership record", "deleted default/", "remov
 @pytest.mark.parametrize("step", DISK_CREATE_STEPS)
 def test_disk_create_killed(host: Node, image: Path, foreign: Foreign, tally: Tally, step: str) -> None:
     before = snapshot(host)
-    rec = VolumeReconciler(Connections())
     name = unique_name("fault")
     args = disk_args(host, image, name)
-    owner = Owner("pkv-tests/faults", name)
+    rec = Calls.of(VolumeReconciler, name)
     tally.injected += 1
-    inject(host, step, lambda p: rec.create(begin("create", args, owner=owner, progress=p)))
-    outs = rec.create(begin("create", args, owner=owner, progress=quiet))
+    inject(host, step, lambda p: rec.create(args, p))
+    outs = rec.create(args)
     _assert_disk_converged(host, args, outs, before, image)
-    rec.delete(begin("delete", args, outs, owner=owner, progress=quiet))
+    rec.delete(args, outs)
     _assert_back_to(host, before, foreign, tally, f"disk create / {step}")
 
 
 @pytest.mark.parametrize("step", DISK_DELETE_STEPS)
 def test_disk_delete_killed(host: Node, image: Path, foreign: Foreign, tally: Tally, step: str) -> None:
     before = snapshot(host)
-    rec = VolumeReconciler(Connections())
     name = unique_name("fault")
     args = disk_args(host, image, name)
-    owner = Owner("pkv-tests/faults", name)
-    outs = rec.create(begin("create", args, owner=owner, progress=quiet))
-    tally.injected += 1
-    inject(host, step, lambda p: rec.delete(begin("delete", args, outs, owner=owner, progress=p)))
-    rec.delete(begin("delete", args, outs, owner=owner, progress=quiet))
+    _delete_killed_then_rerun(host, Calls.of(VolumeReconciler, name), args, step, tally)
     _assert_back_to(host, before, foreign, tally, f"disk delete / {step}")
 
 
@@ -456,42 +475,40 @@ NET_DELETE_STEPS = ["stopping the network", "undefined network"]
 @pytest.mark.parametrize("step", NET_CREATE_STEPS)
 def test_network_create_killed(host: Node, foreign: Foreign, tally: Tally, step: str) -> None:
     before = snapshot(host)
-    rec = NetworkReconciler(Connections())
     name = unique_name("fault")
     args = net_args(host, name)
-    owner = Owner("pkv-tests/faults", name)
+    rec = Calls.of(NetworkReconciler, name)
     tally.injected += 1
-    inject(host, step, lambda p: rec.create(begin("create", args, owner=owner, progress=p)))
-    outs = rec.create(begin("create", args, owner=owner, progress=quiet))
+    inject(host, step, lambda p: rec.create(args, p))
+    outs = rec.create(args)
     assert outs["active"] is True
     assert names_of(snapshot(host)) - names_of(before) == {f"network/{name}"}
-    found = rec.read(begin("read", args, outs, owner=owner, progress=quiet))
+    found = rec.read(args, outs)
     assert found is not None
     plan = BRIDGE.plan(dump(args), found[0])
     assert not plan, plan
-    rec.delete(begin("delete", args, outs, owner=owner, progress=quiet))
+    rec.delete(args, outs)
     _assert_back_to(host, before, foreign, tally, f"network create / {step}")
 
 
 @pytest.mark.parametrize("step", NET_DELETE_STEPS)
 def test_network_delete_killed(host: Node, foreign: Foreign, tally: Tally, step: str) -> None:
     before = snapshot(host)
-    rec = NetworkReconciler(Connections())
     name = unique_name("fault")
     args = net_args(host, name)
-    owner = Owner("pkv-tests/faults", name)
-    outs = rec.create(begin("create", args, owner=owner, progress=quiet))
+    rec = Calls.of(NetworkReconciler, name)
+    outs = rec.create(args)
     tally.injected += 1
     if step == "undefined network":
         # The last step of a delete: the object is gone already; a kill there leaves nothing to
         # retry but must not make the rerun fail.
         killer = Killer(host, step)
-        rec.delete(begin("delete", args, outs, owner=owner, progress=killer))
+        rec.delete(args, outs, killer)
         assert killer.fired
         restart_libvirtd(host)
     else:
-        inject(host, step, lambda p: rec.delete(begin("delete", args, outs, owner=owner, progress=p)))
-    rec.delete(begin("delete", args, outs, owner=owner, progress=quiet))
+        inject(host, step, lambda p: rec.delete(args, outs, p))
+    rec.delete(args, outs)
     _assert_back_to(host, before, foreign, tally, f"network delete / {step}")
 
 
@@ -539,13 +556,12 @@ def test_provider_killed_mid_vm_create(
     before = snapshot(host)
     name = unique_name("fault")
     args = vm_args(host, guest, name)
-    owner = Owner("pkv-tests/faults", name)
+    rec = Calls.of(DomainReconciler, name)
     tally.injected += 1
-    _provider_killed_at("vm", step, args, owner)
-    rec = DomainReconciler(Connections())
-    outs = rec.create(begin("create", args, owner=owner, progress=quiet))
-    _assert_vm_converged(host, rec, args, owner, outs, before)
-    rec.delete(begin("delete", args, outs, owner=owner, progress=quiet))
+    _provider_killed_at("vm", step, args, rec.owner)
+    outs = rec.create(args)
+    _assert_vm_converged(host, rec, args, outs, before)
+    rec.delete(args, outs)
     _assert_back_to(host, before, foreign, tally, f"provider killed / vm create / {step}")
 
 
@@ -554,13 +570,12 @@ def test_provider_killed_mid_disk_create(host: Node, image: Path, foreign: Forei
     before = snapshot(host)
     name = unique_name("fault")
     args = disk_args(host, image, name)
-    owner = Owner("pkv-tests/faults", name)
+    rec = Calls.of(VolumeReconciler, name)
     tally.injected += 1
-    _provider_killed_at("disk", step, args, owner)
-    rec = VolumeReconciler(Connections())
-    outs = rec.create(begin("create", args, owner=owner, progress=quiet))
+    _provider_killed_at("disk", step, args, rec.owner)
+    outs = rec.create(args)
     _assert_disk_converged(host, args, outs, before, image)
-    rec.delete(begin("delete", args, outs, owner=owner, progress=quiet))
+    rec.delete(args, outs)
     _assert_back_to(host, before, foreign, tally, f"provider killed / disk create / {step}")
 
 
@@ -573,24 +588,22 @@ def test_vm_create_timeout_rolls_back_then_converges(
     """No DHCP on the VM's only network: waiting for an address times out (create=5s);
     the rollback removes domain and seed; the next run (no wait for an IP) converges."""
     before = snapshot(host)
-    net_rec = NetworkReconciler(Connections())
     net = net_args(host, unique_name("fault"))
-    net_owner = Owner("pkv-tests/faults", net.name)
-    net_outs = net_rec.create(begin("create", net, owner=net_owner, progress=quiet))
-    rec = DomainReconciler(Connections())
+    net_rec = Calls.of(NetworkReconciler, net.name)
+    net_outs = net_rec.create(net)
     name = unique_name("fault")
     nic = {"interfaces": [{"name": "nic0", "network": net.name}]}
     slow = vm_args(host, guest, name, wait_for_ip=True, timeouts={"create": "5s"}, **nic)
-    owner = Owner("pkv-tests/faults", name)
+    rec = Calls.of(DomainReconciler, name)
     tally.injected += 1
     with pytest.raises(ProviderError, match="gave up after"):
-        rec.create(begin("create", slow, owner=owner, progress=quiet))
+        rec.create(slow)
     assert names_of(snapshot(host)) - names_of(before) - {"pool/default"} == {f"network/{net.name}"}
     args = vm_args(host, guest, name, **nic)
-    outs = rec.create(begin("create", args, owner=owner, progress=quiet))
+    outs = rec.create(args)
     assert outs["state"] == "running"
-    rec.delete(begin("delete", args, outs, owner=owner, progress=quiet))
-    net_rec.delete(begin("delete", net, net_outs, owner=net_owner, progress=quiet))
+    rec.delete(args, outs)
+    net_rec.delete(net, net_outs)
     _assert_back_to(host, before, foreign, tally, "vm create / timeout")
 
 
@@ -599,40 +612,38 @@ def test_vm_create_timeout_rolls_back_then_converges(
 
 def test_disk_update_killed(host: Node, image: Path, foreign: Foreign, tally: Tally) -> None:
     before = snapshot(host)
-    rec = VolumeReconciler(Connections())
     name = unique_name("fault")
     old = disk_args(host, image, name)
     new = old.model_copy(update={"size": "8Mi"})
-    owner = Owner("pkv-tests/faults", name)
-    outs = rec.create(begin("create", old, owner=owner, progress=quiet))
+    rec = Calls.of(VolumeReconciler, name)
+    outs = rec.create(old)
     plan = DISK.plan(dump(old), dump(new))
     tally.injected += 1
-    inject(host, "growing to", lambda p: rec.update(begin("update", new, outs, owner=owner, progress=p), old, plan))
-    outs = rec.update(begin("update", new, outs, owner=owner, progress=quiet), old, plan)
+    inject(host, "growing to", lambda p: rec.update(old, new, plan, outs, p))
+    outs = rec.update(old, new, plan, outs)
     assert outs["capacity"] == 8 << 20
-    rec.delete(begin("delete", new, outs, owner=owner, progress=quiet))
+    rec.delete(new, outs)
     _assert_back_to(host, before, foreign, tally, "disk update / growing to")
 
 
 def test_network_update_killed(host: Node, foreign: Foreign, tally: Tally) -> None:
     before = snapshot(host)
-    rec = NetworkReconciler(Connections())
     name = unique_name("fault")
     old = net_args(host, name)
     new = old.model_copy(update={"mtu": 1400})
-    owner = Owner("pkv-tests/faults", name)
-    outs = rec.create(begin("create", old, owner=owner, progress=quiet))
+    rec = Calls.of(NetworkReconciler, name)
+    outs = rec.create(old)
     plan = BRIDGE.plan(dump(old), dump(new))
     tally.injected += 1
     inject(
         host,
         "redefining the network in place",
-        lambda p: rec.update(begin("update", new, outs, owner=owner, progress=p), old, plan),
+        lambda p: rec.update(old, new, plan, outs, p),
     )
-    outs = rec.update(begin("update", new, outs, owner=owner, progress=quiet), old, plan)
-    found = rec.read(begin("read", new, outs, owner=owner, progress=quiet))
+    outs = rec.update(old, new, plan, outs)
+    found = rec.read(new, outs)
     assert found is not None and found[0].get("mtu") == 1400
-    rec.delete(begin("delete", new, outs, owner=owner, progress=quiet))
+    rec.delete(new, outs)
     _assert_back_to(host, before, foreign, tally, "network update / redefining")
 
 
@@ -645,15 +656,14 @@ def test_refresh_after_interrupted_vm_delete_removes_the_owned_seed(
     """Killed after undefine, before the seed went: the next refresh finds the VM gone (it
     leaves the state) and removes the owned seed, which nothing would ever remove later."""
     before = snapshot(host)
-    rec = DomainReconciler(Connections())
     name = unique_name("fault")
     args = vm_args(host, guest, name)
-    owner = Owner("pkv-tests/faults", name)
-    state = rec.create(begin("create", args, owner=owner, progress=quiet))
+    rec = Calls.of(DomainReconciler, name)
+    state = rec.create(args)
     tally.injected += 1
-    inject(host, "undefined domain", lambda p: rec.delete(begin("delete", args, state, owner=owner, progress=p)))
+    inject(host, "undefined domain", lambda p: rec.delete(args, state, p))
     assert f"volume/default/{name}-cidata.iso" in snapshot(host)
-    assert rec.read(begin("read", args, state, owner=owner, progress=quiet)) is None
+    assert rec.read(args, state) is None
     _assert_back_to(host, before, foreign, tally, "vm delete / undefined domain, then refresh")
 
 
@@ -661,17 +671,16 @@ def test_refresh_after_interrupted_disk_delete_drops_the_record(
     host: Node, image: Path, foreign: Foreign, tally: Tally
 ) -> None:
     before = snapshot(host)
-    rec = VolumeReconciler(Connections())
     name = unique_name("fault")
     args = disk_args(host, image, name)
-    owner = Owner("pkv-tests/faults", name)
-    outs = rec.create(begin("create", args, owner=owner, progress=quiet))
+    rec = Calls.of(VolumeReconciler, name)
+    outs = rec.create(args)
     tally.injected += 1
     killer = Killer(host, "dropping its ownership record")
     with pytest.raises(ProviderError):
-        rec.delete(begin("delete", args, outs, owner=owner, progress=killer))
+        rec.delete(args, outs, killer)
     restart_libvirtd(host)
     assert killer.fired
     assert f"volume/default/{name}.raw.pkv-owner" in snapshot(host)
-    assert rec.read(begin("read", args, outs, owner=owner, progress=quiet)) is None
+    assert rec.read(args, outs) is None
     _assert_back_to(host, before, foreign, tally, "disk delete / volume deleted, then refresh")

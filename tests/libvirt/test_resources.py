@@ -228,62 +228,30 @@ def test_gone_domain_reads_as_deleted_but_connection_errors_do_not(made: list[Ma
     assert not isinstance(err.value, NotFound)
 
 
+def qemu_img_info(path: str) -> str:
+    """`qemu-img info --output=json` of a volume file (shared lock: a guest may hold it)."""
+    return subprocess.run(
+        ["qemu-img", "info", "--output=json", "-U", path], capture_output=True, text=True, check=True, timeout=30
+    ).stdout
+
+
 def test_disks_blank_image_clone_backing_and_grow(made: list[Made], tmp_path: Path) -> None:
     dp = DiskProvider()
-    blank = create(made, dp, checked(dp, {}, {"name": unique_name("disk"), "size": "32Mi"}))
+
+    def disk(**fields: Any) -> Made:
+        return create(made, dp, checked(dp, {}, {"name": unique_name("disk"), **fields}))
+
+    blank = disk(size="32Mi")
     assert blank.outs["capacity"] == 32 * 2**20
     image = tmp_path / "label.raw"
     image.write_bytes(b"PKV-LABEL-TEST\n" + b"\0" * (1 << 20))
-    from_image = create(
-        made,
-        dp,
-        checked(
-            dp,
-            {},
-            {
-                "name": unique_name("disk"),
-                "format": "raw",
-                "size": "4Mi",
-                "source": {"kind": "image", "path": str(image)},
-            },
-        ),
-    )
+    from_image = disk(format="raw", size="4Mi", source={"kind": "image", "path": str(image)})
     assert from_image.outs["capacity"] == 4 * 2**20
     assert Path(from_image.outs["path"]).read_bytes().startswith(b"PKV-LABEL-TEST\n")
-    clone = create(
-        made,
-        dp,
-        checked(
-            dp,
-            {},
-            {
-                "name": unique_name("disk"),
-                "format": "raw",
-                "source": {"kind": "clone", "volume": from_image.outs["ref"]},
-            },
-        ),
-    )
+    clone = disk(format="raw", source={"kind": "clone", "volume": from_image.outs["ref"]})
     assert Path(clone.outs["path"]).read_bytes().startswith(b"PKV-LABEL-TEST\n")
-    overlay = create(
-        made,
-        dp,
-        checked(
-            dp,
-            {},
-            {
-                "name": unique_name("disk"),
-                "source": {"kind": "backing", "volume": blank.outs["ref"]},
-            },
-        ),
-    )
-    info = subprocess.run(
-        ["qemu-img", "info", "--output=json", "-U", overlay.outs["path"]],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=30,
-    ).stdout
-    assert blank.outs["path"] in info
+    overlay = disk(source={"kind": "backing", "volume": blank.outs["ref"]})
+    assert blank.outs["path"] in qemu_img_info(overlay.outs["path"])
     # grow (live) and refuse to shrink (at check time)
     old = checked(dp, {}, {"name": blank.outs["name"], "size": "32Mi", OWNER: blank.outs[OWNER]})
     grown = checked(dp, old, {"name": blank.outs["name"], "size": "48Mi"})
@@ -367,13 +335,7 @@ def test_disk_from_http_url_and_a_clean_error_on_404(made: list[Made], http_dir:
         ),
     )
     assert disk.outs["capacity"] == 16 * 2**20
-    info = subprocess.run(
-        ["qemu-img", "info", "--output=json", "-U", disk.outs["path"]],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=30,
-    ).stdout
+    info = qemu_img_info(disk.outs["path"])
     assert '"format": "qcow2"' in info and '"virtual-size": 16777216' in info
     missing = checked(dp, {}, {"name": unique_name("disk"), "source": {"kind": "url", "url": f"{base}/nope.qcow2"}})
     with pytest.raises(InvalidSpec, match="HTTP 404"):

@@ -13,11 +13,13 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterator
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 
 import pytest
 
 from pulumi_kubevirt.provider.errors import BackendUnavailable, NotAuthorized, WaitTimeout
+from pulumi_kubevirt.provider.kubevirt.client import SECRET, VMI, Api, Cluster, Gvr
 from pulumi_kubevirt.provider.kubevirt.informer import Expired, Informer, Informers, comparable, version_of
 
 Obj = dict[str, Any]
@@ -228,3 +230,20 @@ def test_many_waiters_share_one_list_and_one_watch() -> None:
         waiter.join(5)
     assert all(into == [obj(name, 10 + i, ready=True)] for i, (name, into) in enumerate(seen.items()))
     assert script.list_calls == 1 and len(script.watched_from) == 1
+
+
+def test_a_peek_the_cache_cannot_serve_is_a_get() -> None:
+    """A user who may read an object but not list its kind (RBAC), or a cache not listed in time: a GET."""
+    forbidden = Scripted(NotAuthorized("listing virtualmachineinstances: forbidden"))
+    cluster = SimpleNamespace(api_client=None, informers=Informers(lambda _g, _p, _n: forbidden.informer()))
+    api = Api(cast("Cluster", cluster), resource="web")
+    reads: list[str] = []
+
+    def get(gvr: Gvr, name: str, namespace: str | None) -> Obj | None:
+        reads.append(name)
+        return obj(name, 7)
+
+    api.get = get  # type: ignore[method-assign]
+    assert api.peek(VMI, "web", "ns") == obj("web", 7)
+    assert api.peek(SECRET, "web-cloudinit", "ns") == obj("web-cloudinit", 7)  # no informer for Secrets
+    assert reads == ["web", "web-cloudinit"] and forbidden.list_calls == 1

@@ -3,6 +3,7 @@ against the vendored KubeVirt schemas, parse round-trips, and the change classes
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -383,3 +384,28 @@ def test_any_libvirt_snapshot_xml_is_schema_valid_and_reads_back(
     owner, parsed_description, _state, _created = lv_parse.parse_snapshot(xml)
     assert owner == str(OWNER)
     assert parsed_description == args.description
+
+
+def test_a_libvirt_snapshot_call_is_bounded_by_the_deadline_and_aborted() -> None:
+    """The blocking snapshot/revert call waits no longer than the resource's timeout: past it the domain's
+    job is aborted and WaitTimeout says what ran out; a call that returns in time hands its result back."""
+    import threading
+
+    from pulumi_kubevirt.provider.errors import WaitTimeout
+    from pulumi_kubevirt.provider.libvirt.snapshots import _bounded
+    from pulumi_kubevirt.provider.waiting import Deadline
+
+    class Dom:
+        def __init__(self) -> None:
+            self.aborted = threading.Event()
+
+        def abortJob(self) -> int:
+            self.aborted.set()
+            return 0
+
+    dom = Dom()
+    started = time.monotonic()
+    with pytest.raises(WaitTimeout, match="taking the snapshot did not finish"):
+        _bounded(dom, lambda: dom.aborted.wait(10), deadline=Deadline(0.5), resource="s", doing="taking the snapshot")
+    assert dom.aborted.is_set() and time.monotonic() - started < 5
+    assert _bounded(Dom(), lambda: "snap", deadline=Deadline(5), resource="s", doing="x") == "snap"
