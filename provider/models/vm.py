@@ -397,7 +397,8 @@ class VirtualMachineArgs(Model):
             for f in ("path", "volume"):
                 if getattr(disk, f):
                     raise field_error(("disks", i, f), f"{f} needs a libvirt target")
-        if self.max_memory is not None:
+        sized_by_instancetype = self.kubevirt is not None and self.kubevirt.instancetype is not None
+        if self.max_memory is not None and not sized_by_instancetype:  # (else refused on its own below)
             self._kubevirt_memory_hotplug(self.max_memory)
         kb = self.kernel_boot
         if kb is not None and kb.container_image is None:
