@@ -21,14 +21,11 @@ from ..plan import Plan
 from ..waiting import Progress, wait
 from . import render
 from .base import KubevirtReconciler
-from .client import DATA_VOLUME, PVC, Api
+from .client import DATA_VOLUME, PVC, Api, Gvr
 from .judges import data_volume_done, gone
-from .owned import apply_owned, delete_owned, fetch_owned, foreign, roll_back
+from .owned import apply_owned, delete_owned, fetch_owned, foreign, wait_or_roll_back
 from .parse import parse_data_volume, parse_data_volume_outputs, parse_owner
 from .watching import Watch
-
-_ROLLBACK = 10.0
-"""Seconds a failed create may spend removing its DataVolume (the create's own deadline may be spent)."""
 
 
 class DataVolumeReconciler(KubevirtReconciler):
@@ -39,16 +36,17 @@ class DataVolumeReconciler(KubevirtReconciler):
         api, ns = self._open(call)
         body = render.render_data_volume(args, namespace=ns, owner=owner)
         written = apply_owned(api, DATA_VOLUME, body, owner=owner, adopt=args.adopt, progress=progress)
-        try:
-            status = wait(
-                Watch(api, DATA_VOLUME, args.name, ns, after=written.obj).until(
-                    data_volume_done, "the DataVolume to succeed", call.deadline, progress
-                )
-            )
-        except BaseException:
-            if written.verb != "adopted":  # an adopted DataVolume was the user's: never removed by a failed create
-                roll_back(api.within(_ROLLBACK), [(DATA_VOLUME, args.name, ns)], owner=owner, progress=progress)
-            raise
+        # An adopted DataVolume was the user's: never removed by a failed create.
+        made: list[tuple[Gvr, str, str | None]] = [] if written.verb == "adopted" else [(DATA_VOLUME, args.name, ns)]
+        status = wait_or_roll_back(
+            api,
+            Watch(api, DATA_VOLUME, args.name, ns, after=written.obj).until(
+                data_volume_done, "the DataVolume to succeed", call.deadline, progress
+            ),
+            made,
+            owner=owner,
+            progress=progress,
+        )
         return parse_data_volume_outputs(args, status)
 
     def read(self, call: Call[DiskArgs]) -> tuple[dict[str, Any], DiskOutputs] | None:

@@ -32,11 +32,15 @@ from typing import Any, Literal, TypeVar
 
 from ..errors import Conflict, InvalidSpec, NotFound, ProviderError
 from ..ownership import Owner, readable
-from ..waiting import Progress
+from ..waiting import Progress, Wait, wait
 from .client import Api, Gvr
 from .parse import owned, parse_owner
 
 T = TypeVar("T")
+S = TypeVar("S")
+
+_ROLLBACK = 10.0
+"""Seconds a failed create may spend removing what it made (the create's own deadline may be spent)."""
 
 _ATTEMPTS = 8
 """Reads and writes of one object before giving up on an object that keeps changing."""
@@ -251,3 +255,20 @@ def roll_back(
                 f"could not remove {gvr.describe(name, namespace)} while rolling back ({err.message}); "
                 "it is marked as this resource's: the next `pulumi up` adopts it and `pulumi destroy` removes it"
             )
+
+
+def wait_or_roll_back(
+    api: Api,
+    spec: Wait[S, T],
+    made: list[tuple[Gvr, str, str | None]],
+    *,
+    owner: Owner,
+    progress: Progress,
+) -> T:
+    """The verdict of the wait a create ends with; when the wait fails, runs out or is interrupted,
+    what the create `made` is rolled back (`roll_back`, bounded by `_ROLLBACK`) before the error goes on."""
+    try:
+        return wait(spec)
+    except BaseException:
+        roll_back(api.within(_ROLLBACK), made, owner=owner, progress=progress)
+        raise

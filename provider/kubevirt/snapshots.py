@@ -33,13 +33,10 @@ from ..waiting import Deadline, Progress, wait
 from .base import KubevirtReconciler
 from .client import VM, Api, Gvr
 from .judges import gone, restore_complete, snapshot_ready
-from .owned import apply_owned, delete_owned, fetch_owned, refuse_foreign, roll_back
+from .owned import apply_owned, delete_owned, fetch_owned, refuse_foreign, wait_or_roll_back
 from .parse import parse_vm_restore_outputs, parse_vm_snapshot_outputs, phase
 from .render import VM_RESTORE, VM_SNAPSHOT, render_vm_restore, render_vm_snapshot
 from .watching import Watch
-
-_ROLLBACK = 10.0
-"""Seconds a failed create may spend removing its object (the create's own deadline may be spent)."""
 
 
 def _run_once(
@@ -69,11 +66,13 @@ def _run_once(
         progress(f"following the {gvr.describe(name, ns)} an interrupted create made")
     else:
         apply_owned(api, gvr, body, owner=owner, progress=progress)
-    try:
-        return wait(Watch(api, gvr, name, ns).until(judge, what, deadline, progress))
-    except BaseException:
-        roll_back(api.within(_ROLLBACK), [(gvr, name, ns)], owner=owner, progress=progress)
-        raise
+    return wait_or_roll_back(
+        api,
+        Watch(api, gvr, name, ns).until(judge, what, deadline, progress),
+        [(gvr, name, ns)],
+        owner=owner,
+        progress=progress,
+    )
 
 
 def _remove(api: Api, gvr: Gvr, name: str, ns: str, *, owner: Owner, deadline: Deadline, progress: Progress) -> None:

@@ -210,6 +210,15 @@ LEGACY_TYPE = "pulumi-python:dynamic:Resource"
 """The type every dynamic resource had before the kinds registered their own tokens."""
 
 
+def vm_reference(vm: Resource) -> dict[str, Any]:
+    """The `vm` and `target` inputs of a resource about a VirtualMachine resource: its name and target
+    (libvirt when it has none). Taking its outputs orders this resource after the VM."""
+    return {
+        "vm": getattr(vm, "name"),  # noqa: B009 - a resource attribute set from its inputs
+        "target": getattr(vm, "target", None) or {"kind": "libvirt"},
+    }
+
+
 class KindResource(Resource):
     """Base of the resource classes: one provider class, inputs = the model's fields.
 

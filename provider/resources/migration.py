@@ -8,7 +8,7 @@ import pulumi
 
 from ..kinds import MIGRATION
 from ..models import VirtualMachineArgs
-from ._dynamic import DynamicAdapter, KindResource
+from ._dynamic import DynamicAdapter, KindResource, vm_reference
 from .inputs import TypedMigration
 from .vm import VirtualMachine
 
@@ -54,13 +54,7 @@ class Migration(TypedMigration, module="kubevirt", name="Migration"):
         vm_spec = pulumi.Output.all(**{k: getattr(vm, k) for k in spec_keys}).apply(
             lambda values: {k: v for k, v in values.items() if v is not None}
         )
-        inputs: dict[str, Any] = {
-            "vm": getattr(vm, "name"),  # noqa: B009 - a resource attribute set from its inputs
-            "target": getattr(vm, "target", None) or {"kind": "libvirt"},
-            "vm_spec": vm_spec,
-            **fields,
-        }
-        KindResource.__init__(self, resource_name, name=name, opts=opts, **inputs)
+        KindResource.__init__(self, resource_name, name=name, opts=opts, **vm_reference(vm), vm_spec=vm_spec, **fields)
 
     if not TYPE_CHECKING:  # the type checker sees TypedMigration's typed signature
         __init__ = _construct

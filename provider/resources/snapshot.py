@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 import pulumi
 
 from ..kinds import SNAPSHOT, SNAPSHOT_RESTORE
-from ._dynamic import DynamicAdapter, KindResource
+from ._dynamic import DynamicAdapter, KindResource, vm_reference
 from .inputs import TypedSnapshot, TypedSnapshotRestore
 from .vm import VirtualMachine
 
@@ -50,11 +50,8 @@ class Snapshot(TypedSnapshot, module="kubevirt", name="Snapshot"):
         opts: pulumi.ResourceOptions | None = None,
         **fields: Any,
     ) -> None:
-        if isinstance(vm, VirtualMachine):
-            # the VM's name and target; depending on its outputs orders the snapshot after the VM
-            fields = {"target": getattr(vm, "target", None) or {"kind": "libvirt"}, **fields}
-            vm = getattr(vm, "name")  # noqa: B009 - a resource attribute set from its inputs
-        KindResource.__init__(self, resource_name, name=name, opts=opts, vm=vm, **fields)
+        refs = vm_reference(vm) if isinstance(vm, VirtualMachine) else {"vm": vm}
+        KindResource.__init__(self, resource_name, name=name, opts=opts, **{**refs, **fields})
 
     if not TYPE_CHECKING:  # the type checker sees TypedSnapshot's typed signature
         __init__ = _construct
@@ -84,10 +81,11 @@ class SnapshotRestore(TypedSnapshotRestore, module="kubevirt", name="SnapshotRes
         opts: pulumi.ResourceOptions | None = None,
         **fields: Any,
     ) -> None:
+        refs: dict[str, Any] = {"snapshot": snapshot}
         if isinstance(snapshot, Snapshot):
-            fields = {"vm": snapshot.vm, "target": snapshot.target, **fields}
-            snapshot = getattr(snapshot, "name")  # noqa: B009 - a resource attribute set from its inputs
-        KindResource.__init__(self, resource_name, name=name, opts=opts, snapshot=snapshot, **fields)
+            # its name, and the VM and target it was taken of
+            refs = {"vm": snapshot.vm, "target": snapshot.target, "snapshot": getattr(snapshot, "name")}  # noqa: B009
+        KindResource.__init__(self, resource_name, name=name, opts=opts, **{**refs, **fields})
 
     if not TYPE_CHECKING:  # the type checker sees TypedSnapshotRestore's typed signature
         __init__ = _construct
