@@ -34,13 +34,16 @@ A = TypeVar("A", InstancetypeArgs, PreferenceArgs)
 class _SizingReconciler(KubevirtReconciler, Generic[A]):
     """CRUD of one status-less, namespaced or cluster-scoped instancetype.kubevirt.io object per resource."""
 
-    def _gvr(self, args: A) -> Gvr:
+    @staticmethod
+    def _gvr(args: A) -> Gvr:
         raise NotImplementedError
 
-    def _render(self, args: A, namespace: str, owner: Owner) -> dict[str, Any]:
+    @staticmethod
+    def _render(args: A, *, namespace: str, owner: Owner) -> dict[str, Any]:
         raise NotImplementedError
 
-    def _parse(self, obj: dict[str, Any], args: A) -> dict[str, Any]:
+    @staticmethod
+    def _parse(obj: dict[str, Any], intent: A) -> dict[str, Any]:
         raise NotImplementedError
 
     def _where(self, call: Call[A]) -> tuple[Api, Gvr, str, str | None]:
@@ -52,7 +55,7 @@ class _SizingReconciler(KubevirtReconciler, Generic[A]):
     def create(self, call: Call[A]) -> InstancetypeOutputs:
         args = call.args
         api, gvr, ns, _where = self._where(call)
-        body = self._render(args, ns, call.owner)
+        body = self._render(args, namespace=ns, owner=call.owner)
         refuse_foreign(api, [(gvr, body)], owner=call.owner, adopt=args.adopt)
         apply_owned(api, gvr, body, owner=call.owner, adopt=args.adopt, progress=call.progress)
         return parse_instancetype_outputs(args.name, args.kind)
@@ -72,7 +75,7 @@ class _SizingReconciler(KubevirtReconciler, Generic[A]):
         apply_owned(
             api,
             gvr,
-            self._render(args, ns, call.owner),
+            self._render(args, namespace=ns, owner=call.owner),
             owner=call.owner,
             adopt=args.adopt,
             progress=call.progress,
@@ -89,24 +92,14 @@ class _SizingReconciler(KubevirtReconciler, Generic[A]):
 class InstancetypeReconciler(_SizingReconciler[InstancetypeArgs]):
     """CRUD of Instancetype resources: VirtualMachine(Cluster)Instancetype."""
 
-    def _gvr(self, args: InstancetypeArgs) -> Gvr:
-        return instancetype_gvr(args)
-
-    def _render(self, args: InstancetypeArgs, namespace: str, owner: Owner) -> dict[str, Any]:
-        return render_instancetype(args, namespace=namespace, owner=owner)
-
-    def _parse(self, obj: dict[str, Any], args: InstancetypeArgs) -> dict[str, Any]:
-        return parse_instancetype(obj, args)
+    _gvr = staticmethod(instancetype_gvr)
+    _render = staticmethod(render_instancetype)
+    _parse = staticmethod(parse_instancetype)
 
 
 class PreferenceReconciler(_SizingReconciler[PreferenceArgs]):
     """CRUD of Preference resources: VirtualMachine(Cluster)Preference."""
 
-    def _gvr(self, args: PreferenceArgs) -> Gvr:
-        return preference_gvr(args)
-
-    def _render(self, args: PreferenceArgs, namespace: str, owner: Owner) -> dict[str, Any]:
-        return render_preference(args, namespace=namespace, owner=owner)
-
-    def _parse(self, obj: dict[str, Any], args: PreferenceArgs) -> dict[str, Any]:
-        return parse_preference(obj, args)
+    _gvr = staticmethod(preference_gvr)
+    _render = staticmethod(render_preference)
+    _parse = staticmethod(parse_preference)

@@ -220,27 +220,42 @@ def migration_settled(vmim_uid: str | None) -> Callable[[Obj], bool | None]:
     return judge
 
 
-def snapshot_ready(obj: Obj) -> dict[str, Any] | None:
-    """A VirtualMachineSnapshot that is readyToUse; its Failed phase (or deletion) ends the wait."""
-    if obj is None:
-        raise OperationFailed("the VirtualMachineSnapshot was deleted while being taken")
-    status = obj.get("status") or {}
-    if status.get("readyToUse") is True:
-        return obj
-    if status.get("phase") == "Failed":
-        error = (status.get("error") or {}).get("message")
-        raise OperationFailed(f"the snapshot failed: {error or _messages(obj)}")
-    return None
+def _one_shot(
+    done: str, deleted: str, failed: Callable[[dict[str, Any]], str | None]
+) -> Callable[[Obj], dict[str, Any] | None]:
+    """The judge of a one-shot KubeVirt record: the object once its status says `done: true`; its
+    deletion (`deleted`) or what `failed` makes of it (a message) ends the wait."""
+
+    def judge(obj: Obj) -> dict[str, Any] | None:
+        if obj is None:
+            raise OperationFailed(deleted)
+        if (obj.get("status") or {}).get(done) is True:
+            return obj
+        message = failed(obj)
+        if message is not None:
+            raise OperationFailed(message)
+        return None
+
+    return judge
 
 
-def restore_complete(obj: Obj) -> dict[str, Any] | None:
-    """A VirtualMachineRestore that completed; a Failure condition (or deletion) ends the wait."""
-    if obj is None:
-        raise OperationFailed("the VirtualMachineRestore was deleted while restoring")
+def _snapshot_failed(obj: dict[str, Any]) -> str | None:
     status = obj.get("status") or {}
-    if status.get("complete") is True:
-        return obj
+    if status.get("phase") != "Failed":
+        return None
+    error = (status.get("error") or {}).get("message")
+    return f"the snapshot failed: {error or _messages(obj)}"
+
+
+def _restore_failed(obj: dict[str, Any]) -> str | None:
     failure = condition(obj, "Failure")
-    if failure is not None and failure.get("status") == "True":
-        raise OperationFailed(f"the restore failed: {failure.get('reason', '')} {failure.get('message', '')}".strip())
-    return None
+    if failure is None or failure.get("status") != "True":
+        return None
+    return f"the restore failed: {failure.get('reason', '')} {failure.get('message', '')}".strip()
+
+
+snapshot_ready = _one_shot("readyToUse", "the VirtualMachineSnapshot was deleted while being taken", _snapshot_failed)
+"""A VirtualMachineSnapshot that is readyToUse; its Failed phase (or deletion) ends the wait."""
+
+restore_complete = _one_shot("complete", "the VirtualMachineRestore was deleted while restoring", _restore_failed)
+"""A VirtualMachineRestore that completed; a Failure condition (or deletion) ends the wait."""

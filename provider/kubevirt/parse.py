@@ -513,11 +513,17 @@ def _object_meta(out: dict[str, Any], obj: dict[str, Any], *, drop: tuple[str, .
     return annotations
 
 
-def parse_instancetype(obj: dict[str, Any], intent: InstancetypeArgs) -> dict[str, Any]:
-    """A (Cluster)Instancetype as Instancetype data, in the shape of `dump(intent)`."""
+def _sizing(obj: dict[str, Any], intent: InstancetypeArgs | PreferenceArgs) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The data of an instancetype.kubevirt.io object so far (`dump(intent)` with its name, labels and
+    annotations), and its spec to read the rest from."""
     out = dump(intent)
     _object_meta(out, obj)
-    spec = obj.get("spec") or {}
+    return out, obj.get("spec") or {}
+
+
+def parse_instancetype(obj: dict[str, Any], intent: InstancetypeArgs) -> dict[str, Any]:
+    """A (Cluster)Instancetype as Instancetype data, in the shape of `dump(intent)`."""
+    out, spec = _sizing(obj, intent)
     cpu = spec.get("cpu") or {}
     parsed_cpu: dict[str, Any] = {
         "guest": cpu.get("guest"),
@@ -548,9 +554,7 @@ def parse_instancetype(obj: dict[str, Any], intent: InstancetypeArgs) -> dict[st
 
 def parse_preference(obj: dict[str, Any], intent: PreferenceArgs) -> dict[str, Any]:
     """A (Cluster)Preference as Preference data, in the shape of `dump(intent)`."""
-    out = dump(intent)
-    _object_meta(out, obj)
-    spec = obj.get("spec") or {}
+    out, spec = _sizing(obj, intent)
     devices = spec.get("devices") or {}
     firmware = spec.get("firmware") or {}
     observed: dict[str, Any] = {

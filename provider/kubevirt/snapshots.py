@@ -75,6 +75,12 @@ def _run_once(
     )
 
 
+def _require(api: Api, gvr: Gvr, name: str, ns: str, purpose: str, *, resource: str, field: str) -> None:
+    """OperationFailed on `field` when the object the resource names is not there."""
+    if api.get(gvr, name, ns) is None:
+        raise OperationFailed(f"there is no {gvr.kind} {ns}/{name} {purpose}", resource=resource, field=field)
+
+
 def _remove(api: Api, gvr: Gvr, name: str, ns: str, *, owner: Owner, deadline: Deadline, progress: Progress) -> None:
     if delete_owned(api, gvr, name, ns, owner=owner, progress=progress) == "deleted":
         wait(Watch(api, gvr, name, ns).until(gone, f"the {gvr.kind} to be deleted", deadline, progress))
@@ -86,10 +92,7 @@ class VmSnapshotReconciler(KubevirtReconciler):
     def create(self, call: Call[SnapshotArgs]) -> SnapshotOutputs:
         args = call.args
         api, ns = self._open(call)
-        if api.get(VM, args.vm, ns) is None:
-            raise OperationFailed(
-                f"there is no VirtualMachine {ns}/{args.vm} to snapshot", resource=args.name, field="vm"
-            )
+        _require(api, VM, args.vm, ns, "to snapshot", resource=args.name, field="vm")
         body = render_vm_snapshot(args, namespace=ns, owner=call.owner)
         ready = _run_once(api, VM_SNAPSHOT, body, snapshot_ready, "the snapshot to be ready to use", call)
         return parse_vm_snapshot_outputs(ready)
@@ -118,12 +121,7 @@ class VmRestoreReconciler(KubevirtReconciler):
     def create(self, call: Call[SnapshotRestoreArgs]) -> RestoreOutputs:
         args = call.args
         api, ns = self._open(call)
-        if api.get(VM_SNAPSHOT, args.snapshot, ns) is None:
-            raise OperationFailed(
-                f"there is no VirtualMachineSnapshot {ns}/{args.snapshot} to restore",
-                resource=args.name,
-                field="snapshot",
-            )
+        _require(api, VM_SNAPSHOT, args.snapshot, ns, "to restore", resource=args.name, field="snapshot")
         body = render_vm_restore(args, namespace=ns, owner=call.owner)
         done = _run_once(api, VM_RESTORE, body, restore_complete, "the restore to complete", call)
         return parse_vm_restore_outputs(done)

@@ -11,33 +11,21 @@ completed-job statistics. Deleting the record moves nothing.
 
 from __future__ import annotations
 
-import threading
 import time
-from dataclasses import dataclass
 from typing import Any
 
 import libvirt
 
 from ..core import Call, MigrationRecord
-from ..errors import NotFound, OperationFailed, WaitTimeout
+from ..errors import NotFound, OperationFailed
 from ..models import MigrationArgs, VirtualMachineArgs
 from ..outputs import MigrationOutputs, carried
-from ..waiting import Deadline, Poll, Progress, Wait, wait
+from ..waiting import Deadline, Progress
 from . import render
 from .base import LibvirtReconciler
 from .connection import Connections, translate
 from .domains import DomainReconciler, power_state
-
-_POLL = 0.5
-
-
-@dataclass(frozen=True)
-class _Job:
-    """One observation of a running migration: whether the libvirt call returned, and the share of
-    memory sent (None when the job reports none)."""
-
-    finished: bool
-    percent: int | None
+from .jobs import bounded_job
 
 
 def _memory_sent(dom: libvirt.virDomain) -> int | None:
@@ -50,9 +38,9 @@ def _memory_sent(dom: libvirt.virDomain) -> int | None:
     return int(100 * (total - remaining) / total) if total else None
 
 
-def _job_note(seen: _Job) -> str:
+def _job_note(percent: int | None) -> str:
     """Progress by tens of percent, so the log gets a line per step, not per poll."""
-    return f"{seen.percent // 10 * 10}% of memory sent" if seen.percent is not None and not seen.finished else ""
+    return f"{percent // 10 * 10}% of memory sent" if percent is not None else ""
 
 
 class MigrationReconciler(MigrationRecord, LibvirtReconciler):
@@ -119,51 +107,29 @@ class MigrationReconciler(MigrationRecord, LibvirtReconciler):
         deadline: Deadline,
         progress: Progress,
     ) -> None:
-        """The blocking libvirt call on a worker; here: the wait for it (progress, deadline), abort."""
-        failure: list[libvirt.libvirtError] = []
-        done = threading.Event()
+        """The blocking libvirt call, bounded by the deadline (`jobs.bounded_job`: progress, abort)."""
         flags, params = render.render_migration_flags(args), render.render_migration_params(args)
 
         def work() -> None:
-            try:
-                if args.peer_to_peer:
-                    dom.migrateToURI3(args.destination_uri, params, flags)
-                else:
-                    dom.migrate3(dest, params, flags)
-            except libvirt.libvirtError as err:
-                failure.append(err)
-            finally:
-                done.set()
+            if args.peer_to_peer:
+                dom.migrateToURI3(args.destination_uri, params, flags)
+            else:
+                dom.migrate3(dest, params, flags)
 
-        worker = threading.Thread(target=work, name=f"migrate-{args.vm}", daemon=True)
-        worker.start()
-        job = Wait(
-            "the migration to finish",
-            # `done.wait` as the pause: the wait ends as soon as the worker does.
-            Poll(lambda: _Job(done.is_set(), _memory_sent(dom)), initial=_POLL, maximum=_POLL, pause=done.wait),
-            lambda seen: True if seen.finished else None,
-            deadline,
-            resource=args.name,
-            progress=progress,
-            note=_job_note,
-        )
         try:
-            wait(job)
-        except WaitTimeout as err:
-            try:
-                dom.abortJob()
-            except libvirt.libvirtError as abort_err:
-                if abort_err.get_error_code() != libvirt.VIR_ERR_OPERATION_INVALID:
-                    raise translate(abort_err, resource=args.name, doing="aborting the migration") from abort_err
-            worker.join(30)
-            raise WaitTimeout(
-                "the migration did not finish in time and was aborted; the VM stays on its source "
-                "(raise customTimeouts, bandwidth_mib_s or max_downtime_ms, or enable auto_converge)",
+            bounded_job(
+                dom,
+                work,
+                deadline=deadline,
                 resource=args.name,
-            ) from err
-        worker.join(30)  # it has returned (`done` is set): only its thread is ending
-        if failure:
-            raise translate(failure[0], resource=args.name, doing="migrating") from failure[0]
+                what="the migration",
+                timed_out="the migration did not finish in time and was aborted; the VM stays on its source "
+                "(raise customTimeouts, bandwidth_mib_s or max_downtime_ms, or enable auto_converge)",
+                progress=progress,
+                observe=lambda: _job_note(_memory_sent(dom)),
+            )
+        except libvirt.libvirtError as err:
+            raise translate(err, resource=args.name, doing="migrating") from err
 
     def read(self, call: Call[MigrationArgs]) -> tuple[dict[str, Any], MigrationOutputs] | None:
         """A migration is a record of something that happened: it reads back as recorded."""

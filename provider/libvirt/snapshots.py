@@ -26,7 +26,6 @@ reads it back.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -34,7 +33,7 @@ from typing import Any, TypeVar
 import libvirt
 
 from ..core import Call
-from ..errors import Conflict, NotFound, OperationFailed, WaitTimeout
+from ..errors import Conflict, NotFound, OperationFailed
 from ..models.common import dump
 from ..models.snapshot import SnapshotArgs, SnapshotRestoreArgs
 from ..outputs import RestoreOutputs, SnapshotOutputs, carried
@@ -44,49 +43,27 @@ from ..waiting import Deadline
 from .base import LibvirtReconciler, target_uri
 from .connection import is_not_found, lookup, translate
 from .domains import power_state
+from .jobs import bounded_job
 from .parse import parse_owner, parse_snapshot, parse_snapshot_disks
 from .render import overlay_path, render_disk_only_snapshot, render_snapshot, revert_flags, snapshot_flags
-
-_ABORT_GRACE = 30.0
-"""Seconds a timed-out snapshot or revert gets to return after `abortJob` (libvirt answers the abort then)."""
 
 T = TypeVar("T")
 
 
 def _bounded(dom: Any, work: Callable[[], T], *, deadline: Deadline, resource: str, doing: str) -> T:
-    """`work()` (a blocking libvirt call on `dom`: a snapshot with the guest's memory, a revert) on a
-    worker thread, waited for until `deadline`; past it, the domain's job is aborted and WaitTimeout
-    names what ran out. A job libvirt cannot abort (QEMU's internal snapshots) may still finish: its
-    snapshot carries this resource's marker, so the next `up` adopts it and `destroy` removes it."""
-    done = threading.Event()
-    result: list[T] = []
-    failure: list[libvirt.libvirtError] = []
-
-    def run() -> None:
-        try:
-            result.append(work())
-        except libvirt.libvirtError as err:
-            failure.append(err)
-        finally:
-            done.set()
-
-    worker = threading.Thread(target=run, name=f"snapshot-{resource}", daemon=True)
-    worker.start()
-    if not done.wait(deadline.left(0.0)):
-        try:
-            dom.abortJob()
-        except libvirt.libvirtError as err:
-            if err.get_error_code() != libvirt.VIR_ERR_OPERATION_INVALID:
-                raise
-        done.wait(_ABORT_GRACE)
-        raise WaitTimeout(
-            f"{doing} did not finish within the resource's timeout (after {deadline.seconds:.0f}s) and was "
-            "aborted; raise customTimeouts for guests with much memory",
-            resource=resource,
-        )
-    if failure:
-        raise failure[0]
-    return result[0]
+    """`work()` (a blocking libvirt call on `dom`: a snapshot with the guest's memory, a revert) bounded by
+    `deadline` (`jobs.bounded_job`: past it the domain's job is aborted and WaitTimeout names what ran out).
+    A job libvirt cannot abort (QEMU's internal snapshots) may still finish: its snapshot carries this
+    resource's marker, so the next `up` adopts it and `destroy` removes it."""
+    return bounded_job(
+        dom,
+        work,
+        deadline=deadline,
+        resource=resource,
+        what=doing,
+        timed_out=f"{doing} did not finish within the resource's timeout (after {deadline.seconds:.0f}s) and was "
+        "aborted; raise customTimeouts for guests with much memory",
+    )
 
 
 def _stack_domain(conn: libvirt.virConnect, args: SnapshotArgs | SnapshotRestoreArgs, vm: str, owner: Owner) -> Any:
