@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 import urllib3
 from kubernetes import client, config, watch
@@ -172,6 +172,21 @@ class Clusters:
         return Api(cluster, resource=resource)
 
 
+class _Lazy(Generic[T]):
+    """A value built on first need, once: a caller that comes while it is being built waits for it."""
+
+    def __init__(self, build: Callable[[], T]) -> None:
+        self._build = build
+        self._lock = threading.Lock()
+        self._value: T | None = None
+
+    def get(self) -> T:
+        with self._lock:
+            if self._value is None:
+                self._value = self._build()
+            return self._value
+
+
 class Cluster:
     """One cluster's ApiClient, the API wrappers built on it, and its informers.
 
@@ -181,24 +196,18 @@ class Cluster:
 
     def __init__(self, api_client: client.ApiClient) -> None:
         self.api_client = api_client
-        self._lock = threading.Lock()
-        self._custom: client.CustomObjectsApi | None = None
-        self._core: client.CoreV1Api | None = None
+        # `client.CoreV1Api` looked up only when built: the lookup imports the client's core module
+        self._custom = _Lazy(lambda: client.CustomObjectsApi(api_client))
+        self._core = _Lazy(lambda: client.CoreV1Api(api_client))
         self.informers = Informers(self._informer)
 
     @property
     def custom(self) -> client.CustomObjectsApi:
-        with self._lock:
-            if self._custom is None:
-                self._custom = client.CustomObjectsApi(self.api_client)
-            return self._custom
+        return self._custom.get()
 
     @property
     def core(self) -> client.CoreV1Api:
-        with self._lock:
-            if self._core is None:
-                self._core = client.CoreV1Api(self.api_client)
-            return self._core
+        return self._core.get()
 
     def _informer(self, group: str, plural: str, namespace: str | None) -> Informer:
         gvr = next(g for g in INFORMED if (g.group, g.plural) == (group, plural))

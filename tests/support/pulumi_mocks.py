@@ -29,6 +29,11 @@ class RecordingMocks(pulumi.runtime.Mocks):
         """Inputs by resource name (the last registration of a name wins)."""
         return {name: inputs for _typ, name, inputs in self.created}
 
+    @property
+    def tokens(self) -> dict[str, str]:
+        """Type tokens by resource name."""
+        return {name: typ for typ, name, _inputs in self.created}
+
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
         self.created.append((args.typ, args.name, dict(args.inputs)))
         outs = dict(args.inputs)

@@ -20,6 +20,7 @@ from pulumi_kubevirt.provider.models.snapshot import SnapshotArgs, SnapshotResto
 from pulumi_kubevirt.provider.ownership import Owner
 from pulumi_kubevirt.provider.plan import diff_data
 from tests.support.k8s_schema import validate
+from tests.unit.test_bad_inputs import INSTANCETYPE_KUBEVIRT, PREFERENCE_KUBEVIRT
 
 KUBE = {"kind": "kubevirt", "namespace": "demo"}
 OWNER = Owner("demo-project/dev", "sizes")
@@ -46,26 +47,8 @@ INSTANCETYPES = [
     InstancetypeArgs.model_validate(
         {"name": "u1-small", "target": KUBE, "cpu": {"guest": 1}, "memory": {"guest": "2Gi"}}
     ),
-    InstancetypeArgs.model_validate(
-        {
-            "name": "cx1-large",
-            "target": KUBE,
-            "cluster": True,
-            "cpu": {
-                "guest": 4,
-                "model": "host-passthrough",
-                "dedicated_cpu_placement": True,
-                "isolate_emulator_thread": True,
-                "max_sockets": 8,
-            },
-            "memory": {"guest": "8Gi", "max_guest": "32Gi", "hugepages_page_size": "1Gi"},
-            "node_selector": {"node-role.kubernetes.io/worker": ""},
-            "io_threads_policy": "auto",
-            "vm_annotations": {"example.com/tier": "gold"},
-            "labels": {"tier": "gold"},
-            "annotations": {"note": "sized for databases"},
-        }
-    ),
+    # every field set (the rich document test_bad_inputs mutates), cluster-scoped
+    InstancetypeArgs.model_validate(INSTANCETYPE_KUBEVIRT),
     InstancetypeArgs.model_validate(
         {"name": "o1", "target": KUBE, "cpu": {"guest": 2}, "memory": {"guest": "1024M", "overcommit_percent": 25}}
     ),
@@ -144,27 +127,7 @@ def test_instancetype_update_classes() -> None:
 
 PREFERENCES = [
     PreferenceArgs.model_validate({"name": "empty", "target": KUBE}),
-    PreferenceArgs.model_validate(
-        {
-            "name": "linux-efi",
-            "target": KUBE,
-            "cluster": True,
-            "cpu_topology": "spread",
-            "disk_bus": "virtio",
-            "cdrom_bus": "sata",
-            "interface_model": "virtio",
-            "rng": True,
-            "autoattach_graphics": False,
-            "autoattach_serial_console": True,
-            "firmware": "efi-secure-boot",
-            "machine_type": "q35",
-            "termination_grace_period_seconds": 180,
-            "storage_class": "fast.ssd",
-            "min_cpu": 2,
-            "min_memory": "2Gi",
-            "labels": {"os": "linux"},
-        }
-    ),
+    PreferenceArgs.model_validate({**PREFERENCE_KUBEVIRT, "cluster": True}),  # every field set, cluster-scoped
     PreferenceArgs.model_validate({"name": "bios", "target": KUBE, "firmware": "bios", "rng": False}),
     PreferenceArgs.model_validate({"name": "efi", "target": KUBE, "firmware": "efi", "cpu_topology": "cores"}),
 ]

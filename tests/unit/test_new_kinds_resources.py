@@ -46,8 +46,7 @@ def test_vm_takes_refs_and_snapshot_and_restore_follow_what_they_name(mocks: Rec
     back = SnapshotRestore("back", snapshot=snap, target_readiness_policy="StopTarget")
 
     def check(_: Any) -> None:
-        tokens = {name: typ for typ, name, _inputs in mocks.created}
-        assert tokens == {
+        assert mocks.tokens == {
             "small": "pulumi-python:dynamic/kubevirt:Instancetype",
             "linux": "pulumi-python:dynamic/kubevirt:Preference",
             "db": "pulumi-python:dynamic/kubevirt:VirtualMachine",

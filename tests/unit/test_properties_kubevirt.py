@@ -11,8 +11,10 @@ virt-controller's annotations, defaulted devices) are added before parse, as the
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -304,22 +306,30 @@ def preferences(draw: st.DrawFn) -> dict[str, Any]:
     }
 
 
-@PROFILE
-@given(instancetypes())
-def test_any_valid_instancetype_renders_schema_valid_and_round_trips(inputs: dict[str, Any]) -> None:
-    args = InstancetypeArgs.model_validate(inputs)
-    manifest = render.render_instancetype(args, namespace="default", owner=OWNER)
-    validate(manifest)
-    assert diff_data(dump(args), parse.parse_instancetype(manifest, args)) == []
+SizingRender = Callable[..., dict[str, Any]]
+SizingParse = Callable[[dict[str, Any], Any], dict[str, Any]]
 
 
+@pytest.mark.parametrize(
+    ("strategy", "model", "rendered", "parsed"),
+    [
+        pytest.param(instancetypes(), InstancetypeArgs, render.render_instancetype, parse.parse_instancetype, id="it"),
+        pytest.param(preferences(), PreferenceArgs, render.render_preference, parse.parse_preference, id="pref"),
+    ],
+)
 @PROFILE
-@given(preferences())
-def test_any_valid_preference_renders_schema_valid_and_round_trips(inputs: dict[str, Any]) -> None:
-    args = PreferenceArgs.model_validate(inputs)
-    manifest = render.render_preference(args, namespace="default", owner=OWNER)
+@given(data=st.data())
+def test_any_valid_instancetype_or_preference_renders_schema_valid_and_round_trips(
+    strategy: st.SearchStrategy[dict[str, Any]],
+    model: type[InstancetypeArgs] | type[PreferenceArgs],
+    rendered: SizingRender,
+    parsed: SizingParse,
+    data: st.DataObject,
+) -> None:
+    args = model.model_validate(data.draw(strategy))
+    manifest = rendered(args, namespace="default", owner=OWNER)
     validate(manifest)
-    assert diff_data(dump(args), parse.parse_preference(manifest, args)) == []
+    assert diff_data(dump(args), parsed(manifest, args)) == []
 
 
 @st.composite

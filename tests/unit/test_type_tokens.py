@@ -28,13 +28,12 @@ def test_each_kind_has_its_own_token(mocks: RecordingMocks) -> Any:
     move = Migration("move", vm=vm, destination_uri="qemu+tcp://b/system")
 
     def check(_: Any) -> None:
-        tokens = {name: typ for typ, name, _inputs in mocks.created}
-        assert tokens == {
+        assert mocks.tokens == {
             "lan": "pulumi-python:dynamic/kubevirt:Bridge",
             "root": "pulumi-python:dynamic/kubevirt:Disk",
             "web": "pulumi-python:dynamic/kubevirt:VirtualMachine",
             "move": "pulumi-python:dynamic/kubevirt:Migration",
         }
-        assert LEGACY_TYPE not in tokens.values()
+        assert LEGACY_TYPE not in mocks.tokens.values()
 
     return pulumi.Output.all(lan.urn, disk.urn, vm.urn, move.urn).apply(check)
