@@ -322,7 +322,7 @@ class Api:
         return Api(self._cluster, resource=self.resource, budget=max(1.0, min(RETRY_BUDGET, seconds)))
 
     def _core_verb(self, verb: str, gvr: Gvr) -> Callable[..., Any]:
-        """`verb` (patch, read, delete or create) of a core/v1 kind this backend touches."""
+        """`verb` (patch, read, delete, create or list) of a core/v1 kind this backend touches."""
         kind = _CORE_KINDS.get(gvr.plural)
         if kind is None:
             raise ValueError(f"core/v1 {gvr.plural} is not used by this provider")
@@ -554,9 +554,10 @@ class Api:
         }
         if resource_version:
             kwargs["resource_version"] = resource_version
-        if gvr.group == "":
-            raise ValueError("watch is for custom resources")
-        if gvr.namespaced:
+        core = gvr.group == ""
+        if core:  # typed models: made plain dicts below, as `get` does
+            stream = w.stream(self._core_verb("list", gvr), namespace, **kwargs)  # type: ignore[no-untyped-call]
+        elif gvr.namespaced:
             stream = w.stream(  # type: ignore[no-untyped-call]
                 self._custom.list_namespaced_custom_object, gvr.group, gvr.version, namespace, gvr.plural, **kwargs
             )
@@ -566,7 +567,10 @@ class Api:
             )
         try:
             for event in stream:
-                yield event["type"], event["object"]
+                obj = event["object"]
+                if core:
+                    obj = self._client.sanitize_for_serialization(obj)  # type: ignore[no-untyped-call]
+                yield event["type"], obj
         except ApiException as err:
             if err.status == 410:
                 return  # the version is too old to resume from: the caller reads afresh

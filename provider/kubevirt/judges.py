@@ -4,19 +4,33 @@ A judge looks at one observation (the object as the apiserver returned it, or
 None once it is gone) and returns None to keep waiting, a value when done, or
 raises OperationFailed with the controller's message (a failure ends the wait
 at once). tests/unit/test_judges.py runs them on recorded objects.
+
+A VM's failure statuses are not final in KubeVirt: virt-controller computes
+status.printableStatus afresh on every sync (pkg/virt-controller/watch/vm,
+setPrintableStatus) from the instance's conditions, and the controllers keep
+retrying out of each of them — the scheduler retries an Unschedulable pod, the
+instance syncs once a missing claim appears, the kubelet retries image pulls, a
+crash-looping VM is restarted after a backoff (status.startFailure), CDI retries
+an import. So `vm_ready` counts them as failures only once they persist (a grace
+interval within the resource's timeout, or still there when the deadline comes);
+what no retry can mend fails at once: the VM deleted under the wait, virt-api
+refusing the instance virt-controller creates for it, a start that failed
+`CRASH_LOOP_LIMIT` times in a row.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
 from ..errors import OperationFailed
+from ..waiting import Deadline
 from .parse import condition, phase
 
 Obj = dict[str, Any] | None
 
-VM_FAILURES = frozenset(
+VM_RETRIED_FAILURES = frozenset(
     {
         "CrashLoopBackOff",
         "ErrorUnschedulable",
@@ -27,6 +41,14 @@ VM_FAILURES = frozenset(
         "DataVolumeError",
     }
 )
+"""printableStatus values that mean "not starting, and KubeVirt is retrying"."""
+VM_FAILURE_GRACE = 120.0
+"""Seconds a retried failure may persist (at most half the timeout) before the start counts as failed:
+long enough for a pod rescheduled after a node change or a claim created a moment late, short enough
+that a VM asking for more than any node has is reported well before a 10-minute timeout."""
+CRASH_LOOP_LIMIT = 3
+"""Consecutive failed starts (status.startFailure.consecutiveFailCount) after which a crash loop is
+final: KubeVirt's next retry would come only after 90 s or more (calculateStartBackoffTime)."""
 MIGRATION_FINAL = ("Succeeded", "Failed")
 
 
@@ -45,17 +67,59 @@ def _messages(obj: dict[str, Any]) -> str:
     return "; ".join(found) or "no message"
 
 
-def vm_ready(obj: Obj) -> bool | None:
-    """A VM whose runStrategy means running: Ready, or a failure status."""
-    if obj is None:
-        raise OperationFailed("the VirtualMachine was deleted while starting")
-    status = obj.get("status") or {}
-    printable = status.get("printableStatus")
-    if printable in VM_FAILURES:
-        raise OperationFailed(f"the VM failed to start ({printable}): {_messages(obj)}")
-    if status.get("ready") is True:
-        return True
-    return None
+def vm_ready(
+    deadline: Deadline, *, grace: float = VM_FAILURE_GRACE, clock: Callable[[], float] = time.monotonic
+) -> Callable[[Obj], bool | None]:
+    """A judge for a VM whose runStrategy means running: Ready, or a failure that no retry mends, or a
+    retried failure status (VM_RETRIED_FAILURES) that persisted for `grace` seconds (at most half of
+    the deadline's budget) or is still there when the deadline passes. A streak of failure statuses
+    ends with the first observation in any other status (a retry under way)."""
+    limit = min(grace, deadline.seconds / 2)
+    since: list[float] = []
+
+    def judge(obj: Obj) -> bool | None:
+        if obj is None:
+            raise OperationFailed("the VirtualMachine was deleted while starting")
+        status = obj.get("status") or {}
+        if status.get("ready") is True:
+            return True
+        refused = _instance_refused(obj)
+        if refused is not None:
+            raise OperationFailed(f"KubeVirt refused the VM's instance: {refused}")
+        printable = status.get("printableStatus")
+        if printable not in VM_RETRIED_FAILURES:
+            since.clear()
+            return None
+        failed_starts = (status.get("startFailure") or {}).get("consecutiveFailCount")
+        if printable == "CrashLoopBackOff" and isinstance(failed_starts, int) and failed_starts >= CRASH_LOOP_LIMIT:
+            raise OperationFailed(
+                f"the VM failed to start {failed_starts} times in a row (CrashLoopBackOff): {_messages(obj)}"
+            )
+        now = clock()
+        if not since:
+            since.append(now)
+        held = now - since[0]
+        if held >= limit or deadline.passed():
+            raise OperationFailed(
+                f"the VM did not start: {printable} for {held:.0f}s while KubeVirt retried "
+                f"({_messages(obj)}); fix the cause, or raise the resource's customTimeouts if it clears by itself"
+            )
+        return None
+
+    return judge
+
+
+def _instance_refused(obj: dict[str, Any]) -> str | None:
+    """virt-controller's Failure condition when the apiserver refused the VMI it creates for the VM
+    (reason FailedCreate, message "Failure while starting VMI: ..."; virt-api's denial, the schema's,
+    or virt-controller's own "failed create validation"): the same template is refused on every retry.
+    Other FailedCreate causes (a conflict, the apiserver away) are retried and pass."""
+    failure = condition(obj, "Failure")
+    if failure is None or failure.get("status") != "True" or failure.get("reason") != "FailedCreate":
+        return None
+    message = str(failure.get("message") or "")
+    final = ("denied the request", "is invalid", "failed create validation")
+    return message if any(mark in message for mark in final) else None
 
 
 def vm_stopped(obj: Obj) -> bool | None:
@@ -67,6 +131,21 @@ def vm_stopped(obj: Obj) -> bool | None:
 
 def gone(obj: Obj) -> bool | None:
     return True if obj is None else None
+
+
+def claim_released(data_volume: str) -> Callable[[Obj], bool | None]:
+    """The PVC of a deleted DataVolume: gone, or no longer the DataVolume's (the garbage collector
+    removes it after the DataVolume, and the PVC protection only once no pod mounts it)."""
+
+    def judge(obj: Obj) -> bool | None:
+        refs = _owner_refs(obj)
+        return None if any(r.get("kind") == "DataVolume" and r.get("name") == data_volume for r in refs) else True
+
+    return judge
+
+
+def _owner_refs(obj: Obj) -> list[dict[str, Any]]:
+    return list(((obj or {}).get("metadata") or {}).get("ownerReferences") or [])
 
 
 def data_volume_done(obj: Obj) -> dict[str, Any] | None:

@@ -12,7 +12,7 @@ stop/start cycle of the runStrategy.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..core import Call
@@ -25,8 +25,8 @@ from ..plan import Plan
 from ..waiting import Deadline, Progress, wait
 from . import render
 from .base import KubevirtReconciler
-from .client import DATA_VOLUME, SECRET, VM, VMI, Api, Gvr
-from .judges import generation_observed, gone, vm_ready, vm_stopped
+from .client import DATA_VOLUME, PVC, SECRET, VM, VMI, Api, Gvr
+from .judges import claim_released, generation_observed, gone, vm_ready, vm_stopped
 from .owned import apply_owned, delete_owned, fetch_owned, foreign, refuse_foreign, roll_back
 from .parse import condition, owned, parse_vm, parse_vm_outputs
 from .watching import Watch
@@ -119,7 +119,9 @@ class VmReconciler(KubevirtReconciler):
         if strategy in ("Always", "RerunOnFailure"):
             progress("waiting for the VM to be Ready")
             seen = wait(
-                Watch(api, VM, args.name, ns, after=written).until(_ready, "the VM to be Ready", deadline, progress)
+                Watch(api, VM, args.name, ns, after=written).until(
+                    _ready(deadline), "the VM to be Ready", deadline, progress
+                )
             )
         elif strategy == "Halted":
             wait(Watch(api, VM, args.name, ns, after=written).until(vm_stopped, "the VM to stop", deadline, progress))
@@ -223,6 +225,13 @@ class VmReconciler(KubevirtReconciler):
                             gone, "the VM's DataVolume to be deleted", deadline, progress
                         )
                     )
+                    # its claim goes after it (garbage collector, then PVC protection): a next `up`
+                    # making the DataVolume again must not find the old claim still being deleted
+                    wait(
+                        Watch(api, PVC, dv, ns).until(
+                            claim_released(dv), "the DataVolume's claim to go", deadline, progress
+                        )
+                    )
         for name in render.secret_names(args):
             delete_owned(api, SECRET, name, ns, owner=owner, progress=progress)
 
@@ -240,6 +249,11 @@ class VmReconciler(KubevirtReconciler):
         return parse_vm_outputs(args, ns, vm, vmi)
 
 
-def _ready(obj: dict[str, Any] | None) -> dict[str, Any] | None:
+def _ready(deadline: Deadline) -> Callable[[dict[str, Any] | None], dict[str, Any] | None]:
     """`vm_ready`, handing back the VM it judged Ready (its status is the outputs')."""
-    return obj if vm_ready(obj) else None
+    ready = vm_ready(deadline)
+
+    def judge(obj: dict[str, Any] | None) -> dict[str, Any] | None:
+        return obj if ready(obj) else None
+
+    return judge

@@ -6,7 +6,9 @@ come from the kind's shared informer in the namespace (informer.py: one list +
 watch per kind and namespace for every wait of the provider process, no
 request per object), newer versions only, so nothing is missed between a write
 and the wait and nothing older than the write is judged. Each change is an
-observation (None once the object is deleted).
+observation (None once the object is deleted), and so is the object as it
+stands after every quiet window and at the deadline (a state that persists is
+judged again: `vm_ready` fails a retried failure status that lasts).
 
 Without an informer (a kind none serves; an object absent at the start; an
 apiserver whose resourceVersions are not integers) the object itself is
@@ -51,7 +53,7 @@ __all__ = [
 T = TypeVar("T")
 
 _WINDOW = 10.0
-"""Seconds of one watch before the object is read afresh."""
+"""Seconds of one watch before the object is read afresh (or, on an informer, judged again as it stands)."""
 
 
 @dataclass(frozen=True)
@@ -76,8 +78,18 @@ class Watch:
             yield from self._watched(first, deadline)
             return
         end = time.monotonic() + deadline.left(floor=0)
+        last = first
         try:
-            yield from informer.observe(self.name, after=first, deadline=end)
+            while True:
+                window = informer.observe(self.name, after=last, deadline=min(end, time.monotonic() + _WINDOW))
+                for seen in window:
+                    last = seen
+                    yield seen
+                # The state as it stands, once more after each quiet window and at the deadline: a
+                # judge that times a persisting state (vm_ready) decides on it though nothing changed.
+                yield last
+                if time.monotonic() >= end:
+                    return
         except ProviderError as err:
             raise type(err)(err.message, resource=self.api.resource, field=err.field) from err
 

@@ -368,11 +368,38 @@ class VirtualMachineArgs(Model):
             if first != i:
                 raise field_error(("hosts", i), f"{echo(host)} is the host of hosts[{first}] again")
 
+    def _kubevirt_memory_hotplug(self, max_memory: str) -> None:
+        """KubeVirt renders max_memory as memory.maxGuest (memory hotplug under LiveUpdate), which its
+        VM webhook (v1.8 liveupdate/memory ValidateLiveUpdateMemory) refuses below 1Gi of guest memory
+        and off its 2Mi hotplug block; it names spec.template.spec.domain.memory.guest, so do we,
+        except for maxGuest's own alignment."""
+        block = 2 * 2**20
+        if quantity_bytes(self.memory) < 2**30:
+            raise field_error(
+                ("memory",),
+                f"KubeVirt hot-plugs memory (max_memory) only for at least 1Gi of memory (memory is {self.memory}): "
+                "raise memory to 1Gi or drop max_memory",
+            )
+        if quantity_bytes(self.memory) % block:
+            raise field_error(
+                ("memory",),
+                f"{self.memory} is not a multiple of 2Mi, KubeVirt's memory hotplug block (max_memory is set): "
+                "use Mi or Gi sizes such as 1Gi or 1536Mi",
+            )
+        if quantity_bytes(max_memory) % block:
+            raise field_error(
+                ("max_memory",),
+                f"{max_memory} is not a multiple of 2Mi, KubeVirt's memory hotplug block: use Mi or Gi sizes",
+            )
+
     def _kubevirt_only(self) -> None:
         for i, disk in enumerate(self.disks):
             for f in ("path", "volume"):
                 if getattr(disk, f):
                     raise field_error(("disks", i, f), f"{f} needs a libvirt target")
+        sized_by_instancetype = self.kubevirt is not None and self.kubevirt.instancetype is not None
+        if self.max_memory is not None and not sized_by_instancetype:  # (else refused on its own below)
+            self._kubevirt_memory_hotplug(self.max_memory)
         kb = self.kernel_boot
         if kb is not None and kb.container_image is None:
             # KubeVirt's webhook: kernel arguments without an external kernel are refused, and host

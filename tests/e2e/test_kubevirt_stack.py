@@ -11,8 +11,8 @@ from pathlib import Path
 from kubernetes import client as k8s
 
 from tests.harness import tools
+from tests.harness.doubles import NodeSideDoubles
 from tests.harness.kube_fixtures import KubeCluster
-from tests.harness.kubevirt_test_double import KubevirtTestDouble
 from tests.harness.pulumi_fixtures import VENV, PulumiCLI, StackFactory
 
 
@@ -30,7 +30,7 @@ def test_router_stack_up_noop_diff_destroy(
     pulumi_stacks: StackFactory,
     kube_cluster: KubeCluster,
     kube_namespace: str,
-    kubevirt_double: KubevirtTestDouble,
+    kubevirt_double: NodeSideDoubles,
 ) -> None:
     project = tmp_path / "kubevirt-router"
     shutil.copytree(tools.REPO / "examples" / "kubevirt-router", project)

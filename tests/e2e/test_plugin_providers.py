@@ -18,8 +18,8 @@ from typing import Any
 
 from kubernetes import client as k8s
 
+from tests.harness.doubles import NodeSideDoubles
 from tests.harness.kube_fixtures import KubeCluster
-from tests.harness.kubevirt_test_double import KubevirtTestDouble
 from tests.harness.pulumi_fixtures import PulumiCLI, StackFactory
 
 PROGRAM = """
@@ -58,7 +58,7 @@ def test_two_explicit_providers_and_a_secret_kubeconfig(
     pulumi_stacks: StackFactory,
     kube_cluster: KubeCluster,
     kube_namespace: str,
-    kubevirt_double: KubevirtTestDouble,
+    kubevirt_double: NodeSideDoubles,
 ) -> None:
     api_client = kube_cluster.api_client()
     core: Any = k8s.CoreV1Api(api_client)

@@ -1,19 +1,21 @@
-"""Kube tier fixtures: a real etcd + kube-apiserver with the KubeVirt/CDI/NAD/nmstate CRDs.
+"""Kube tier fixtures: a real etcd + kube-apiserver, the real KubeVirt control plane, the CRDs.
 
 Role: start the real control-plane binaries built by scripts/build-go-tools.sh
 (``etcd``, ``kube-apiserver`` in the cache bin), on loopback ports only, with the
-flags envtest uses; install every CRD of ``tests.harness.crds``; hand the tests a
-kubeconfig. There is no controller-manager, scheduler or kubelet: nothing
-garbage-collects and namespaces never finish terminating. The behaviour of
-KubeVirt's own controllers is played by ``tests.harness.kubevirt_test_double``.
+flags envtest uses plus the front-proxy flags an aggregated API server needs;
+install the CRDs (``tests.harness.crds.tier_crds``: KubeVirt's from the version the
+tier runs, the vendored CDI/NAD/nmstate ones); then start kube-controller-manager,
+kube-scheduler, virt-api and virt-controller (``tests.harness.kubevirt_control_plane``)
+and hand the tests a kubeconfig. What needs a node or cannot be built (kubelet,
+virt-handler, CDI, nmstate) is played by ``tests.harness.doubles``.
 
 Fixtures:
 - ``kube_cluster`` (session): a ``KubeCluster`` (``kubeconfig``, ``server``,
   ``token``, ``api_client()``, ``restart_apiserver()``).
-- ``kube_namespace`` (function): a fresh ``test-<random>`` namespace name.
-- ``kubevirt_double`` (function; the double itself runs session-wide as
-  ``kubevirt_double_session``): the running ``KubevirtTestDouble``; a test
-  errors at teardown if the double crashed or one of its writes failed.
+- ``kube_namespace`` (function): a fresh ``test-<random>`` namespace name (deleted after).
+- ``kubevirt_double`` (function; the doubles run session-wide as
+  ``kubevirt_double_session``): the running ``NodeSideDoubles``; a test errors at
+  teardown if a double or a control-plane component died, or a write failed.
 
 Processes are started in their own session and with ``setpriv --pdeathsig``
 (when available) so they die with the test run; teardown stops only the PIDs it
@@ -52,8 +54,9 @@ from kubernetes import watch as k8s_watch
 from kubernetes.client.exceptions import ApiException
 
 from tests.harness import crds as crd_data
+from tests.harness import kubevirt_control_plane as control_plane
 from tests.harness import tools
-from tests.harness.kubevirt_test_double import KubevirtTestDouble
+from tests.harness.doubles import NodeSideDoubles
 
 TIER = "kube"
 ETCD_READY_TIMEOUT = 30.0
@@ -144,6 +147,11 @@ class KubeCluster:
     etcd_bin: Path
     apiserver_bin: Path
     token: str = field(default_factory=lambda: secrets.token_hex(16))
+    # user name -> groups of further static-token users (one kubeconfig each, `kubeconfig_for`)
+    users: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    extra_apiserver_args: list[str] = field(default_factory=list)
+    crds: list[dict[str, Any]] = field(default_factory=crd_data.all_crds)
+    _tokens: dict[str, str] = field(default_factory=dict)
     etcd_port: int = 0
     etcd_peer_port: int = 0
     port: int = 0
@@ -153,6 +161,7 @@ class KubeCluster:
     """Opt-in: an audit policy file; the apiserver then writes JSON audit events to `audit_log`."""
     _etcd: _Process | None = None
     _apiserver: _Process | None = None
+    control_plane: Any = None  # the KubevirtControlPlane around this apiserver, once started
 
     @property
     def server(self) -> str:
@@ -197,7 +206,7 @@ class KubeCluster:
         self._write_kubeconfig()
         self.startup_seconds = time.monotonic() - began
         began = time.monotonic()
-        crds = crd_data.all_crds()
+        crds = self.crds
         established = install_crds(self.api_client(), crds)
         warm_up_crds(self.api_client(pool_maxsize=len(crds)), crds)
         # The apiserver delays every create by 2 s while a CRD's Established
@@ -224,8 +233,7 @@ class KubeCluster:
         first-request wait of each CRD's new watch cache.
         """
         self._start_apiserver()
-        crds = crd_data.all_crds()
-        warm_up_crds(self.api_client(pool_maxsize=len(crds)), crds)
+        warm_up_crds(self.api_client(pool_maxsize=len(self.crds)), self.crds)
 
     def restart_apiserver(self, downtime: float = 0.0, crash: bool = False) -> float:
         """Stop and start the apiserver (same port, cert dir and etcd); the seconds it was away.
@@ -243,18 +251,28 @@ class KubeCluster:
         self.start_apiserver()
         return time.monotonic() - began
 
-    def api_client(self, pool_maxsize: int | None = None) -> k8s.ApiClient:
-        """A fresh kubernetes ApiClient from this cluster's kubeconfig."""
+    def api_client(self, pool_maxsize: int | None = None, user: str | None = None) -> k8s.ApiClient:
+        """A fresh kubernetes ApiClient from this cluster's kubeconfig (admin, or one of `users`)."""
         configuration = k8s.Configuration()
-        k8s_config.load_kube_config(config_file=str(self.kubeconfig), client_configuration=configuration)  # type: ignore[no-untyped-call]
+        path = self.kubeconfig if user is None else self.kubeconfig_for(user)
+        k8s_config.load_kube_config(config_file=str(path), client_configuration=configuration)  # type: ignore[no-untyped-call]
         if pool_maxsize is not None:
             configuration.connection_pool_maxsize = pool_maxsize
         return k8s.ApiClient(configuration)
 
     # -- internals -------------------------------------------------------
 
+    def kubeconfig_for(self, user: str) -> Path:
+        """A kubeconfig for one of `users` (static token)."""
+        safe = user.replace(":", "-")
+        return self.workdir / f"kubeconfig-{safe}"
+
     def _write_auth_files(self) -> None:
-        (self.workdir / "tokens.csv").write_text(f'{self.token},admin,admin-uid,"system:masters"\n')
+        lines = [f'{self.token},admin,admin-uid,"system:masters"']
+        for user, groups in self.users.items():
+            token = self._tokens.setdefault(user, secrets.token_hex(16))
+            lines.append(f'{token},{user},{user}-uid,"{",".join(groups)}"')
+        (self.workdir / "tokens.csv").write_text("\n".join(lines) + "\n")
         key = self.workdir / "sa.key"
         if not key.exists():
             openssl = shutil.which("openssl")
@@ -322,11 +340,14 @@ class KubeCluster:
             "--service-cluster-ip-range=10.0.0.0/24",
             "--authorization-mode=RBAC",
             f"--token-auth-file={self.workdir / 'tokens.csv'}",
-            "--enable-aggregator-routing=true",
+            # Off: aggregated API servers are then reached through their Service, which for
+            # virt-api is an ExternalName `localhost` (Endpoints may not be loopback).
+            "--enable-aggregator-routing=false",
             # Without it a SIGTERM waits for every open watch until the 60 s server
             # shutdown timeout; with it the apiserver ends them and exits in ~1 s.
             "--shutdown-watch-termination-grace-period=2s",
             "--allow-privileged=true",
+            *self.extra_apiserver_args,
             *(
                 [
                     f"--audit-policy-file={self.audit_policy}",
@@ -369,18 +390,23 @@ class KubeCluster:
             return False, str(err)
 
     def _write_kubeconfig(self) -> None:
+        self._write_kubeconfig_file(self.kubeconfig, "admin", self.token)
+        for user in self.users:
+            self._write_kubeconfig_file(self.kubeconfig_for(user), user, self._tokens[user])
+
+    def _write_kubeconfig_file(self, path: Path, user: str, token: str) -> None:
         config = {
             "apiVersion": "v1",
             "kind": "Config",
             "clusters": [
                 {"name": "pkv-test", "cluster": {"server": self.server, "certificate-authority": str(self.ca_file)}}
             ],
-            "users": [{"name": "admin", "user": {"token": self.token}}],
-            "contexts": [{"name": "pkv-test", "context": {"cluster": "pkv-test", "user": "admin"}}],
+            "users": [{"name": user, "user": {"token": token}}],
+            "contexts": [{"name": "pkv-test", "context": {"cluster": "pkv-test", "user": user}}],
             "current-context": "pkv-test",
         }
-        self.kubeconfig.write_text(yaml.safe_dump(config, sort_keys=False))
-        self.kubeconfig.chmod(0o600)
+        path.write_text(yaml.safe_dump(config, sort_keys=False))
+        path.chmod(0o600)
 
 
 CRD_RESOURCE = ("apiextensions.k8s.io", "v1", "customresourcedefinitions")
@@ -570,34 +596,89 @@ def condition(obj: dict[str, Any] | None, cond_type: str) -> dict[str, Any] | No
     return None
 
 
+# -- the tier's cluster (the fixture below; bench/ starts one too) ------------------
+
+
+def kube_tier_cluster(workdir: Path, *, audit_policy: Path | None = None) -> KubeCluster:
+    """The kube tier's apiserver, not started yet, configured for the real control plane (its
+    users, the aggregation flags, the CRDs of the KubeVirt version it runs), which it holds
+    in `control_plane`; `start_kube_tier` starts both."""
+    etcd_bin = tools.tool(TIER, "etcd")
+    apiserver_bin = tools.tool(TIER, "kube-apiserver")
+    manifests_bin = tools.tool(TIER, "kubevirt-manifests")
+    for name in ("virt-api", "virt-controller", "kube-controller-manager", "kube-scheduler"):
+        tools.tool(TIER, name)
+    pki = control_plane.make_pki(workdir / "pki")
+    manifests = control_plane.kubevirt_manifests(manifests_bin)
+    cluster = KubeCluster(
+        workdir=workdir,
+        etcd_bin=etcd_bin,
+        apiserver_bin=apiserver_bin,
+        users=dict(control_plane.USERS),
+        extra_apiserver_args=control_plane.aggregation_apiserver_args(pki),
+        crds=crd_data.tier_crds(list(manifests.crds)),
+        audit_policy=audit_policy,
+    )
+    cluster.control_plane = control_plane.KubevirtControlPlane(cluster, pki, manifests)
+    return cluster
+
+
+def start_kube_tier(cluster: KubeCluster) -> None:
+    """Start etcd + the apiserver, then the control plane around them (each waited for); the
+    caller stops `cluster.control_plane` and `cluster`, also when this raises."""
+    cluster.start()
+    cluster.control_plane.start(process_factory=_Process, free_port=free_port)
+
+
 # -- fixtures ------------------------------------------------------------------
 
 
 @pytest.fixture(scope="session")
-def kube_cluster() -> Iterator[KubeCluster]:
-    """A real etcd + kube-apiserver with all CRDs installed (session-wide).
+def kube_cluster(request: pytest.FixtureRequest) -> Iterator[KubeCluster]:
+    """A real etcd + kube-apiserver with all CRDs installed, and the real control plane
+    around it (``tests.harness.kubevirt_control_plane``), session-wide.
 
-    The work dir is /tmp/pkv-kube-* (pid files, logs, certs, etcd data).
+    The work dir is /tmp/pkv-kube-* (pid files, logs, certs, etcd data). Each
+    component's version is printed when it is up.
     """
-    etcd_bin = tools.tool(TIER, "etcd")
-    apiserver_bin = tools.tool(TIER, "kube-apiserver")
     workdir = Path(tempfile.mkdtemp(prefix="pkv-kube-"))
-    cluster = KubeCluster(workdir=workdir, etcd_bin=etcd_bin, apiserver_bin=apiserver_bin)
+    cluster: KubeCluster | None = None
+    plane: control_plane.KubevirtControlPlane | None = None
     try:
         try:
-            cluster.start()
-        except KubeClusterError as err:
+            cluster = kube_tier_cluster(workdir)
+            plane = cluster.control_plane
+            start_kube_tier(cluster)
+        except (KubeClusterError, control_plane.ControlPlaneError) as err:
             pytest.fail(f"[kube tier] control plane did not start: {err}", pytrace=False)
+        pins = tools.versions()
+        started = f"kube-apiserver v{pins['KUBERNETES_VERSION']} + etcd v{pins['ETCD_VERSION']}"
+        _report(request, [f"{started} up in {cluster.startup_seconds:.1f}s", *plane.version_lines()])
         yield cluster
     finally:
-        cluster.stop()
+        if plane is not None:
+            plane.stop()
+            if plane.crashes:
+                _report(request, [f"restarted after it exited (as its Deployment would):\n{c}" for c in plane.crashes])
+        if cluster is not None:
+            cluster.stop()
         if os.environ.get("PKV_KEEP_KUBE") != "1":
             shutil.rmtree(workdir, ignore_errors=True)
 
 
+def _report(request: pytest.FixtureRequest, lines: list[str]) -> None:
+    """Print lines on the terminal even while output is captured (so CI logs show them)."""
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
+    suspend = capture.global_and_fixture_disabled() if capture is not None else contextlib.nullcontext()
+    with suspend:
+        for line in lines:
+            print(f"\n[kube tier] {line}", end="", flush=True)
+        print(flush=True)
+
+
 @pytest.fixture
 def kube_namespace(kube_cluster: KubeCluster) -> Iterator[str]:
-    """A fresh `test-<random>` namespace; deleted afterwards (it stays Terminating: no controllers)."""
+    """A fresh `test-<random>` namespace; deleted afterwards (kube-controller-manager empties it)."""
     name = f"test-{secrets.token_hex(4)}"
     with contextlib.closing(kube_cluster.api_client()) as api_client:
         core: Any = k8s.CoreV1Api(api_client)
@@ -613,24 +694,26 @@ def kube_namespace(kube_cluster: KubeCluster) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def kubevirt_double_session(kube_cluster: KubeCluster) -> Iterator[KubevirtTestDouble]:
-    """The KubeVirt/CDI/nmstate test double, running against `kube_cluster` for the whole session."""
-    double = KubevirtTestDouble(kube_cluster.api_client(pool_maxsize=16))
-    double.start()
+def kubevirt_double_session(kube_cluster: KubeCluster) -> Iterator[NodeSideDoubles]:
+    """The node-side doubles (kubelet, virt-handler, CDI, nmstate) on `kube_cluster`, session-wide."""
+    doubles = NodeSideDoubles(kube_cluster.api_client(pool_maxsize=16, user=control_plane.TEST_DOUBLE_USER))
+    doubles.start()
     try:
-        yield double
+        yield doubles
     finally:
-        double.stop()
+        doubles.stop()
 
 
 @pytest.fixture
-def kubevirt_double(kubevirt_double_session: KubevirtTestDouble) -> Iterator[KubevirtTestDouble]:
-    """The session's test double; the test errors if the double crashed or a write of it failed meanwhile."""
-    double = kubevirt_double_session
-    before = len(double.errors)
-    double.check_alive()
-    yield double
-    double.check_alive()
-    new = double.errors[before:]
+def kubevirt_double(kube_cluster: KubeCluster, kubevirt_double_session: NodeSideDoubles) -> Iterator[NodeSideDoubles]:
+    """The session's doubles; the test errors if a double or a control-plane component died,
+    or a write of a double failed, meanwhile."""
+    doubles = kubevirt_double_session
+    before = len(doubles.errors)
+    doubles.check_alive()
+    yield doubles
+    doubles.check_alive()
+    kube_cluster.control_plane.check_alive()
+    new = doubles.errors[before:]
     if new:
         pytest.fail("test double errors during this test:\n" + "\n".join(new), pytrace=False)

@@ -20,8 +20,8 @@ import yaml
 from kubernetes import client as k8s
 
 from pulumi_kubevirt.components import POD_NETWORK, BridgedNetwork, Router, Server, VmPool
+from tests.harness.doubles import NodeSideDoubles
 from tests.harness.kube_fixtures import KubeCluster
-from tests.harness.kubevirt_test_double import KubevirtTestDouble
 from tests.support.provider_engine import ProviderEngine
 
 SERVICE = "kubernetes:core/v1:Service"
@@ -52,7 +52,7 @@ def api(kube_cluster: KubeCluster) -> Iterator[k8s.ApiClient]:
 
 
 @pytest.fixture
-def target(kube_cluster: KubeCluster, kube_namespace: str, kubevirt_double: KubevirtTestDouble) -> dict[str, Any]:
+def target(kube_cluster: KubeCluster, kube_namespace: str, kubevirt_double: NodeSideDoubles) -> dict[str, Any]:
     return {"kind": "kubevirt", "kubeconfig": str(kube_cluster.kubeconfig), "namespace": kube_namespace}
 
 

@@ -44,11 +44,11 @@ import pytest
 from pulumi_kubevirt.provider.errors import WaitTimeout
 from pulumi_kubevirt.provider.ownership import OWNER
 from pulumi_kubevirt.provider.resources import BridgeProvider, DiskProvider, MigrationProvider, VirtualMachineProvider
+from tests.harness.doubles import NodeSideDoubles
 from tests.harness.kube_fixtures import KubeCluster
-from tests.harness.kubevirt_test_double import KubevirtTestDouble
 
 from ..libvirt.test_resources import checked
-from .cluster_objects import VM, Cluster
+from .cluster_objects import VM, Cluster, Kind
 from .fault_child import STEP, call
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -57,7 +57,7 @@ DOUBLE = "test-double.pulumi-kubevirt.io"
 
 
 @pytest.fixture
-def target(kube_cluster: KubeCluster, kube_namespace: str, kubevirt_double: KubevirtTestDouble) -> dict[str, Any]:
+def target(kube_cluster: KubeCluster, kube_namespace: str, kubevirt_double: NodeSideDoubles) -> dict[str, Any]:
     return {"kind": "kubevirt", "kubeconfig": str(kube_cluster.kubeconfig), "namespace": kube_namespace}
 
 
@@ -309,12 +309,21 @@ def provider_kills(scenario: Scenario, cluster: Cluster, ns: str, tally: Tally, 
         p.delete(rid, state)  # the next `destroy`
         check_objects(cluster, ns, set(), scenario.cluster_names, tally, scenario.baseline)
         if total is not None:
-            assert total == step - 1
+            # The real garbage collector may remove the VM's template DataVolume before the delete gets
+            # to it (then one "deleted" step fewer than the run before): every step reached was killed.
+            assert total in (step - 1, step - 2), f"delete had {total} steps, step {step - 1} was killed"
             tally.steps["delete"] = total
             break
         tally.injected += 1
         tally.converged += 1
         step += 1
+
+
+def _gone(cluster: Cluster, kind: Kind, name: str, ns: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while cluster.get(kind, name, ns) is not None:
+        assert time.monotonic() < deadline, f"{kind.kind} {ns}/{name} still there after {timeout}s"
+        time.sleep(0.5)
 
 
 def _made(provider: Any, props: dict[str, Any]) -> tuple[str, dict[str, Any]]:
@@ -491,7 +500,7 @@ def test_vm_apiserver_killed_at_each_step(target: dict[str, Any], cluster: Clust
 
 
 def test_timeouts_roll_back_and_the_next_up_converges(target: dict[str, Any], cluster: Cluster) -> None:
-    """A VM that never gets ready within create=3s (its instance is held in Scheduling), and an
+    """A VM that never gets ready within create=3s (its instance held in Scheduled by the virt-handler double), and an
     apiserver away longer than the create's deadline: the create fails and removes what it made."""
     ns = target["namespace"]
     scenario = vm_scenario(target)
@@ -500,11 +509,13 @@ def test_timeouts_roll_back_and_the_next_up_converges(target: dict[str, Any], cl
     held = {
         **scenario.create,
         "timeouts": {"create": "3s"},
-        "kubevirt": {"annotations": {f"{DOUBLE}/hold": "Scheduling"}},
+        "kubevirt": {"annotations": {f"{DOUBLE}/hold": "Scheduled"}},
     }
     with pytest.raises(WaitTimeout):
         p.create(checked(p, {}, {OWNER: owner, **held}))
-    # the VM's DataVolume is KubeVirt's (owned by the VM): it goes with the VM, as the GC would do it
+    # the VM's DataVolume is KubeVirt's (owned by the VM): it goes with the VM, as the GC would do it.
+    # The rollback deleted the VM; virt-controller's finalizer holds it until its instance stopped.
+    _gone(cluster, VM, "fvm", ns)
     check_objects(cluster, ns, set(), set(), Tally("timeout"))
     rid, state = _made(p, checked(p, {}, {OWNER: owner, **scenario.create}))
     scenario.check(state)
@@ -523,6 +534,8 @@ def test_refresh_and_destroy_find_owned_leftovers(target: dict[str, Any], cluste
     props = checked(p, {}, {OWNER: owner_of("fvm"), **scenario.create})
     rid, state = _made(p, props)
     cluster.delete(VM, "fvm", ns)
+    # virt-controller's finalizer keeps the VM until its instance has stopped: deleted means gone
+    _gone(cluster, VM, "fvm", ns)
     read = p.read(rid, state)
     assert read.id == rid and read.outs["state"] == "Missing" and read.inputs["run_state"] == "stopped"
     diff = p.diff(rid, read.outs, props)

@@ -20,17 +20,17 @@ from pulumi_kubevirt.provider.kubevirt.render import OWNER_RESOURCE, OWNER_STACK
 from pulumi_kubevirt.provider.models import KubevirtTarget
 from pulumi_kubevirt.provider.ownership import OWNER, Owner
 from pulumi_kubevirt.provider.resources import BridgeProvider, DiskProvider, MigrationProvider, VirtualMachineProvider
+from tests.harness.doubles import NodeSideDoubles
 from tests.harness.kube_fixtures import KubeCluster
-from tests.harness.kubevirt_test_double import KubevirtTestDouble
 
 from ..libvirt.test_resources import checked, user_inputs
-from .cluster_objects import DV, NAD, NNCP, SECRET, VM, VMIM, Cluster, Kind, condition_true, status
+from .cluster_objects import DV, NAD, NNCP, SECRET, VM, VMI, VMIM, Cluster, Kind, condition_true, status
 
 FOREIGN_KEY = "not-written-by-the-stack"
 
 
 @pytest.fixture
-def target(kube_cluster: KubeCluster, kube_namespace: str, kubevirt_double: KubevirtTestDouble) -> dict[str, Any]:
+def target(kube_cluster: KubeCluster, kube_namespace: str, kubevirt_double: NodeSideDoubles) -> dict[str, Any]:
     return {"kind": "kubevirt", "kubeconfig": str(kube_cluster.kubeconfig), "namespace": kube_namespace}
 
 
@@ -108,8 +108,17 @@ def _foreign_nncp(cluster: Cluster, name: str, ns: str) -> dict[str, Any]:
 
 
 def _foreign_vmim(cluster: Cluster, name: str, ns: str) -> dict[str, Any]:
+    # KubeVirt's migration-create webhook refuses a migration of a VMI that does not exist, so
+    # the other team migrates a VM of theirs that runs; the migration is left once it finished.
+    template = {"spec": {"domain": {"devices": {}, "resources": {"requests": {"memory": "64Mi"}}}}}
+    vm = {
+        "metadata": {"name": "someone-elses", "namespace": ns},
+        "spec": {"runStrategy": "Always", "template": template},
+    }
+    cluster.create(VM, vm, ns)
+    cluster.settled(VMI, "someone-elses", ns, lambda o: status(o, "phase") == "Running", timeout=60.0)
     cluster.create(VMIM, {"metadata": {"name": name, "namespace": ns}, "spec": {"vmiName": "someone-elses"}}, ns)
-    return cluster.settled(VMIM, name, ns, lambda o: status(o, "phase") == "Failed")
+    return cluster.settled(VMIM, name, ns, lambda o: status(o, "phase") in ("Succeeded", "Failed"), timeout=60.0)
 
 
 def _vm(target: dict[str, Any], name: str) -> tuple[Any, dict[str, Any]]:

@@ -1,8 +1,8 @@
 """VirtualMachine, Disk, Bridge and Migration providers on a real kube-apiserver.
 
-The apiserver, etcd and the CRDs are real; the KubeVirt/CDI/nmstate controllers
-are the test double (tests/harness/kubevirt_test_double.py), which writes status
-the way they would. Each test drives the dynamic providers as Pulumi's host does.
+The apiserver, etcd, the CRDs, virt-api, virt-controller, kube-controller-manager and
+kube-scheduler are real; the kubelet, virt-handler, CDI and nmstate are the test doubles
+of tests/harness/doubles. Each test drives the dynamic providers as Pulumi's host does.
 """
 
 from __future__ import annotations
@@ -15,11 +15,19 @@ from typing import Any
 import pytest
 from kubernetes import client as k8s
 
-from pulumi_kubevirt.provider.errors import OperationFailed, WaitTimeout
+from pulumi_kubevirt.provider.errors import OperationFailed, ProviderError, WaitTimeout
 from pulumi_kubevirt.provider.outputs import VM_OUTPUTS
 from pulumi_kubevirt.provider.resources import BridgeProvider, DiskProvider, MigrationProvider, VirtualMachineProvider
-from tests.harness.kube_fixtures import KubeCluster, condition, field_path
-from tests.harness.kubevirt_test_double import KubevirtTestDouble
+from tests.harness.doubles import NodeSideDoubles
+from tests.harness.kube_fixtures import (
+    MIGRATIONS,
+    VIRTUAL_MACHINE_INSTANCES,
+    VIRTUAL_MACHINES,
+    KubeCluster,
+    condition,
+    field_path,
+    wait_for_object,
+)
 
 from ..libvirt.test_resources import checked, user_inputs
 
@@ -27,7 +35,7 @@ DOUBLE = "test-double.pulumi-kubevirt.io"
 
 
 @pytest.fixture
-def target(kube_cluster: KubeCluster, kube_namespace: str, kubevirt_double: KubevirtTestDouble) -> dict[str, Any]:
+def target(kube_cluster: KubeCluster, kube_namespace: str, kubevirt_double: NodeSideDoubles) -> dict[str, Any]:
     return {"kind": "kubevirt", "kubeconfig": str(kube_cluster.kubeconfig), "namespace": kube_namespace}
 
 
@@ -53,8 +61,8 @@ def vm_inputs(target: dict[str, Any], name: str = "vm1", **extra: Any) -> dict[s
     return {
         "name": name,
         "target": target,
-        "memory": "256Mi",
-        "max_memory": "1Gi",
+        "memory": "1Gi",
+        "max_memory": "4Gi",
         "disks": [{"name": "containerdisk", "container_image": "quay.io/kubevirt/cirros-container-disk-demo"}],
         "interfaces": [{"name": "default", "pod": True}],
         "cloud_init": {"user_data": "#cloud-config\npassword: hunter2\n"},
@@ -90,22 +98,25 @@ def test_vm_lifecycle_start_stop_drift_restart_delete(
     assert vmp.diff(created.id, outs, v2).replaces == []
     outs = dict(vmp.update(created.id, outs, v2).outs)
     assert outs["printable_status"] == "Stopped"
-    assert get(custom, "virtualmachineinstances", ns, "vm1") is None
+    # virt-controller reports Stopped while the VMI still finalizes; it goes soon after.
+    wait_for_object(
+        kube_cluster.api_client(), VIRTUAL_MACHINE_INSTANCES, "vm1", lambda o: o is None, namespace=ns, timeout=30
+    )
     v3 = checked(vmp, v2, {**user_inputs(v2), "run_state": "running"})
     outs = dict(vmp.update(created.id, outs, v3).outs)
     assert outs["printable_status"] == "Running"
 
     # drift made with another client is detected, field by field, and repaired by the next update
-    patch = {"spec": {"template": {"spec": {"domain": {"memory": {"guest": "300Mi"}}}}}}
+    patch = {"spec": {"template": {"spec": {"domain": {"memory": {"guest": "1536Mi"}}}}}}
     custom.patch_namespaced_custom_object("kubevirt.io", "v1", ns, "virtualmachines", "vm1", patch)
     read = vmp.read(created.id, outs)
-    assert read.inputs["memory"] == "300Mi"
+    assert read.inputs["memory"] == "1536Mi"
     diff = vmp.diff(created.id, read.outs, v3)
     assert diff.changes is True and diff.replaces == []
     outs = dict(vmp.update(created.id, read.outs, v3).outs)
     assert (
         field_path(get(custom, "virtualmachines", ns, "vm1"), "spec", "template", "spec", "domain", "memory", "guest")
-        == "256Mi"
+        == "1Gi"
     )
 
     # restart-class change with restart_policy auto: stop/start cycle, nothing pending afterwards
@@ -142,17 +153,18 @@ def test_vm_start_failure_ends_the_wait_with_the_reason(target: dict[str, Any], 
         vm_inputs(
             target,
             "vm3",
-            kubevirt={
-                "annotations": {
-                    f"{DOUBLE}/fail": "ErrorUnschedulable",
-                    f"{DOUBLE}/message": "0/3 nodes are available: insufficient memory",
-                }
-            },
+            # The real kube-scheduler finds no node with this label.
+            kubevirt={"node_selector": {"kubernetes.io/hostname": "no-such-node"}},
+            # KubeVirt retries an unschedulable VM: it fails the start once it persists half the timeout
+            timeouts={"create": "30s"},
         ),
     )
-    with pytest.raises(OperationFailed, match="ErrorUnschedulable"):
+    with pytest.raises(OperationFailed, match=r"ErrorUnschedulable for \d+s while KubeVirt retried .*node affinity"):
         vmp.create(inputs)
-    assert get(custom, "virtualmachines", target["namespace"], "vm3") is None  # rolled back
+    # rolled back: deleted (virt-controller removes its finalizer, then the VM is gone)
+    wait_for_object(
+        custom.api_client, VIRTUAL_MACHINES, "vm3", lambda o: o is None, namespace=target["namespace"], timeout=30
+    )
 
 
 def test_datavolume_import_success_failure_and_grow(target: dict[str, Any], custom: k8s.CustomObjectsApi) -> None:
@@ -281,7 +293,8 @@ def test_migration_succeeds_fails_and_cancels(target: dict[str, Any], custom: k8
     # the VM resource follows: same VM, new node, no drift
     read = vmp.read(vm.id, vm.outs)
     assert read.outs["node"] == done.outs["destination_host"]
-    assert vmp.diff(vm.id, read.outs, vm_in).changes is False
+    after = vmp.diff(vm.id, read.outs, vm_in)
+    assert after.changes is False, {k: (read.outs.get(k), v) for k, v in vm_in.items() if read.outs.get(k) != v}
 
     with pytest.raises(OperationFailed, match=r"the migration failed: .*target pod crashed"):
         mp.create(
@@ -293,9 +306,17 @@ def test_migration_succeeds_fails_and_cancels(target: dict[str, Any], custom: k8
     held = migration("m3", annotations={f"{DOUBLE}/hold": "Running"}, timeouts={"create": "4s"})
     with pytest.raises(WaitTimeout):
         mp.create(held)
-    assert get(custom, "virtualmachineinstancemigrations", ns, "m3") is None
-    vmi = get(custom, "virtualmachineinstances", ns, "mover")
-    assert field_path(vmi, "status", "migrationState", "abortStatus") == "Succeeded"
+    # The VMIM is deleted; virt-controller asks virt-handler to abort, then drops its finalizer.
+    client = custom.api_client
+    wait_for_object(client, MIGRATIONS, "m3", lambda o: o is None, namespace=ns, timeout=30)
+    wait_for_object(
+        client,
+        VIRTUAL_MACHINE_INSTANCES,
+        "mover",
+        lambda o: field_path(o, "status", "migrationState", "abortStatus") == "Succeeded",
+        namespace=ns,
+        timeout=30,
+    )
     vmp.delete(vm.id, read.outs)
 
 
@@ -336,12 +357,15 @@ def test_a_restarted_apiserver_is_retried_and_converges(target: dict[str, Any], 
     vmp.delete(created.id, read.outs)
 
 
-def test_pause_without_virt_api_is_a_clear_error_and_rolls_back(
+def test_pause_needs_virt_handler_a_clear_error_and_rolls_back(
     target: dict[str, Any], custom: k8s.CustomObjectsApi
 ) -> None:
-    """Pause is virt-api's subresource; this cluster (like any without KubeVirt's virt-api) does not serve it."""
+    """Pause is virt-api's subresource; the real virt-api serves it but hands it to the
+    virt-handler of the VMI's node, which this cluster (no node) does not have."""
     vmp = VirtualMachineProvider()
     inputs = checked(vmp, {}, vm_inputs(target, "paused", run_state="paused"))
-    with pytest.raises(OperationFailed, match=r"does not serve subresources\.kubevirt\.io"):
+    with pytest.raises(ProviderError, match=r"paused: .*pause.*No virt-handler on node node0\d found"):
         vmp.create(inputs)
-    assert get(custom, "virtualmachines", target["namespace"], "paused") is None
+    wait_for_object(
+        custom.api_client, VIRTUAL_MACHINES, "paused", lambda o: o is None, namespace=target["namespace"], timeout=30
+    )

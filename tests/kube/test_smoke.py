@@ -2,8 +2,9 @@
 
 (a) The real kube-apiserver enforces the vendored CRD schemas: it rejects what
     they forbid (type errors, CEL rules) and accepts the official examples.
-(b) The KubeVirt/CDI/nmstate test double drives VMs, VMIs, DataVolumes, NNCPs
-    and migrations through the phases the real controllers do.
+(b) The real control plane (virt-controller, virt-api, kube-controller-manager,
+    kube-scheduler) with the node-side doubles (kubelet, virt-handler, CDI, nmstate)
+    drives VMs, VMIs, pods, DataVolumes, NNCPs and migrations through their phases.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from kubernetes import client as k8s
 from kubernetes.client.exceptions import ApiException
 
 from tests.harness import crds as crd_data
-from tests.harness import kubevirt_test_double as td
+from tests.harness.doubles import NodeSideDoubles
+from tests.harness.doubles.engine import FAIL, HOLD, MESSAGE, rest_json
 from tests.harness.kube_fixtures import (
     DATA_VOLUMES,
     MIGRATIONS,
@@ -35,7 +37,6 @@ from tests.harness.kube_fixtures import (
     field_path,
     wait_for_object,
 )
-from tests.harness.kubevirt_test_double import KubevirtTestDouble
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "third_party" / "api-reference" / "examples"
 
@@ -75,11 +76,13 @@ def create(api: Any, resource: Resource, body: Obj, namespace: str | None = None
 
 
 def vm_body(name: str, run_strategy: str = "Always", annotations: dict[str, str] | None = None) -> Obj:
+    """The official cirros VM; `annotations` go on the template (virt-controller copies them to the VMI)."""
     vm = load_example("kubevirt/vm-cirros.yaml")
-    vm["metadata"] = {"name": name, "annotations": dict(annotations or {})}
+    vm["metadata"] = {"name": name}
     vm["spec"]["runStrategy"] = run_strategy
     template = vm["spec"]["template"]
     template["metadata"]["labels"] = {"kubevirt.io/vm": name}
+    template["metadata"]["annotations"] = dict(annotations or {})
     template["spec"]["domain"]["devices"]["interfaces"] = [{"name": "default", "masquerade": {}}]
     template["spec"]["networks"] = [{"name": "default", "pod": {}}]
     return vm
@@ -94,13 +97,16 @@ def dv_body(name: str, annotations: dict[str, str] | None = None) -> Obj:
 # -- (a) the real apiserver enforces the real schemas ------------------------------
 
 
-def test_all_crds_installed_as_assembled(api: Any) -> None:
+def test_all_crds_installed_as_generated(api: Any, kube_cluster: KubeCluster) -> None:
+    """KubeVirt's CRDs come from the version the tier runs (virt-operator's generator); the
+    vendored v1.9 schemas stay what renders are validated against."""
     served = {
         c["metadata"]["name"]: c
         for c in api.list_cluster_custom_object("apiextensions.k8s.io", "v1", "customresourcedefinitions")["items"]
     }
-    wanted = [c["metadata"]["name"] for c in crd_data.all_crds()]
-    assert len(wanted) == 36 and set(wanted) <= set(served)
+    wanted = [c["metadata"]["name"] for c in kube_cluster.crds]
+    assert len(wanted) == 35 and set(wanted) <= set(served)
+    assert len(kube_cluster.control_plane.manifests.crds) == 19  # KubeVirt v1.8.0: no plugins.plugin.kubevirt.io yet
     assert len(crd_data.kubevirt_crds()) == 20
 
     def subresources(name: str, version: str) -> Obj:
@@ -177,63 +183,77 @@ def test_vmi_status_is_part_of_main_resource_but_vm_status_is_not(api: Any, kube
     created = create(api, VIRTUAL_MACHINES, vm, kube_namespace)
     assert "status" not in created or created["status"].get("printableStatus") != "Bogus"
     vmi = load_example("kubevirt/vmi-ephemeral.yaml")
-    vmi["metadata"] = {"name": unique("vmi"), "annotations": {td.FAIL: "ErrorUnschedulable"}}
+    vmi["metadata"] = {"name": unique("vmi")}
     vmi["status"] = {"phase": "Pending"}
     created_vmi = create(api, VIRTUAL_MACHINE_INSTANCES, vmi, kube_namespace)
     assert created_vmi["status"]["phase"] == "Pending"  # no status subresource on the VMI CRD
 
 
-# -- (b) the test double --------------------------------------------------------------
+# -- (b) the real control plane, with the node-side doubles -----------------------
 
 
-def test_vm_always_runs_then_halted_stops(
-    api: Any, kube_cluster: KubeCluster, kube_namespace: str, kubevirt_double: KubevirtTestDouble
-) -> None:
-    client = kube_cluster.api_client()
-    create(api, VIRTUAL_MACHINES, vm_body("web", annotations={td.NODE: "node02"}), kube_namespace)
-
+def running_vmi(client: k8s.ApiClient, namespace: str, name: str) -> Obj:
     vmi = wait_for_object(
         client,
         VIRTUAL_MACHINE_INSTANCES,
-        "web",
+        name,
         lambda o: field_path(o, "status", "phase") == "Running",
-        namespace=kube_namespace,
+        namespace=namespace,
         what="VMI Running",
     )
     assert vmi is not None
-    assert vmi["status"]["nodeName"] == "node02"
-    assert vmi["metadata"]["ownerReferences"][0]["kind"] == "VirtualMachine"
-    iface = vmi["status"]["interfaces"][0]
-    assert iface["name"] == "default" and iface["ipAddress"].startswith("10.244.") and iface["mac"]
-    assert (condition(vmi, "Ready") or {}).get("status") == "True"
-    assert [p["phase"] for p in vmi["status"]["phaseTransitionTimestamps"]] == [
-        "Pending",
-        "Scheduling",
-        "Scheduled",
-        "Running",
-    ]
+    return vmi
 
+
+def printable_status(client: k8s.ApiClient, namespace: str, name: str, printable: str, timeout: float = 60) -> Obj:
     vm = wait_for_object(
         client,
         VIRTUAL_MACHINES,
-        "web",
-        lambda o: field_path(o, "status", "printableStatus") == "Running",
-        namespace=kube_namespace,
-        what="VM Running",
+        name,
+        lambda o: field_path(o, "status", "printableStatus") == printable,
+        namespace=namespace,
+        timeout=timeout,
+        what=f"printableStatus {printable}",
     )
     assert vm is not None
-    assert vm["status"]["ready"] is True and vm["status"]["created"] is True
-    assert (condition(vm, "Ready") or {}).get("status") == "True"
-    assert vm["status"]["observedGeneration"] == vm["status"]["desiredGeneration"] == vm["metadata"]["generation"]
+    return vm
 
+
+def patch_vm(api: Any, namespace: str, name: str, patch: Obj) -> None:
     api.patch_namespaced_custom_object(
-        VIRTUAL_MACHINES.group,
-        VIRTUAL_MACHINES.version,
-        kube_namespace,
-        VIRTUAL_MACHINES.plural,
-        "web",
-        {"spec": {"runStrategy": "Halted"}},
+        VIRTUAL_MACHINES.group, VIRTUAL_MACHINES.version, namespace, VIRTUAL_MACHINES.plural, name, patch
     )
+
+
+def test_vm_always_runs_then_halted_stops(
+    api: Any, kube_cluster: KubeCluster, kube_namespace: str, kubevirt_double: NodeSideDoubles
+) -> None:
+    """virt-controller makes the VMI and its launcher pod, kube-scheduler binds the pod to the
+    node the template selects, the kubelet double runs it, the virt-handler double the domain."""
+    client = kube_cluster.api_client()
+    vm = vm_body("web")
+    vm["spec"]["template"]["spec"]["nodeSelector"] = {"kubernetes.io/hostname": "node02"}
+    create(api, VIRTUAL_MACHINES, vm, kube_namespace)
+
+    vmi = running_vmi(client, kube_namespace, "web")
+    assert vmi["status"]["nodeName"] == "node02"
+    assert vmi["metadata"]["labels"]["kubevirt.io/nodeName"] == "node02"
+    assert vmi["metadata"]["ownerReferences"][0]["kind"] == "VirtualMachine"
+    iface = vmi["status"]["interfaces"][0]
+    assert iface["name"] == "default" and iface["ipAddress"].startswith("10.244.") and iface["mac"]
+    phases = [p["phase"] for p in vmi["status"]["phaseTransitionTimestamps"]]
+    assert phases[-1] == "Running" and "Scheduled" in phases
+    pods = k8s.CoreV1Api(client).list_namespaced_pod(kube_namespace, label_selector="kubevirt.io=virt-launcher")
+    assert [p.spec.node_name for p in pods.items] == ["node02"]
+
+    vm = wait_for_object(
+        client, VIRTUAL_MACHINES, "web", lambda o: field_path(o, "status", "ready") is True, namespace=kube_namespace
+    )
+    assert vm is not None
+    assert vm["status"]["printableStatus"] == "Running" and vm["status"]["created"] is True
+    assert (condition(vm, "Ready") or {}).get("status") == "True"
+
+    patch_vm(api, kube_namespace, "web", {"spec": {"runStrategy": "Halted"}})
     wait_for_object(
         client, VIRTUAL_MACHINE_INSTANCES, "web", lambda o: o is None, namespace=kube_namespace, what="VMI deleted"
     )
@@ -241,49 +261,56 @@ def test_vm_always_runs_then_halted_stops(
         client,
         VIRTUAL_MACHINES,
         "web",
-        lambda o: field_path(o, "status", "printableStatus") == "Stopped",
+        lambda o: field_path(o, "status", "printableStatus") == "Stopped" and "created" not in o["status"],
         namespace=kube_namespace,
         what="VM Stopped",
     )
-    assert vm is not None
-    assert "ready" not in vm["status"] and "created" not in vm["status"]
-    ready = condition(vm, "Ready") or {}
-    assert (ready.get("status"), ready.get("reason")) == ("False", "VMINotExists")
+    assert vm is not None and "ready" not in vm["status"]
+    assert k8s.CoreV1Api(client).list_namespaced_pod(kube_namespace).items == []
     client.close()
 
 
-def test_vm_template_change_requires_restart(
-    api: Any, kube_cluster: KubeCluster, kube_namespace: str, kubevirt_double: KubevirtTestDouble
+def test_live_update_of_memory_needs_no_restart_but_other_changes_do(
+    api: Any, kube_cluster: KubeCluster, kube_namespace: str, kubevirt_double: NodeSideDoubles
 ) -> None:
+    """KubeVirt's LiveUpdate rollout strategy (set in the KubeVirt CR) hot-plugs guest memory;
+    a change it cannot apply live sets RestartRequired."""
     client = kube_cluster.api_client()
-    create(api, VIRTUAL_MACHINES, vm_body("gen"), kube_namespace)
-    wait_for_object(
-        client, VIRTUAL_MACHINES, "gen", lambda o: field_path(o, "status", "ready") is True, namespace=kube_namespace
-    )
-    api.patch_namespaced_custom_object(
-        VIRTUAL_MACHINES.group,
-        VIRTUAL_MACHINES.version,
-        kube_namespace,
-        VIRTUAL_MACHINES.plural,
+    vm = vm_body("gen")
+    # KubeVirt hot-plugs memory only from 1Gi of guest memory up (its VM webhook says so).
+    vm["spec"]["template"]["spec"]["domain"]["memory"] = {"guest": "1Gi", "maxGuest": "4Gi"}
+    vm["spec"]["template"]["spec"]["domain"]["resources"] = {}
+    create(api, VIRTUAL_MACHINES, vm, kube_namespace)
+    printable_status(client, kube_namespace, "gen", "Running")
+    patch_vm(api, kube_namespace, "gen", {"spec": {"template": {"spec": {"domain": {"memory": {"guest": "2Gi"}}}}}})
+    vmi = wait_for_object(
+        client,
+        VIRTUAL_MACHINE_INSTANCES,
         "gen",
-        {"spec": {"template": {"spec": {"domain": {"memory": {"guest": "256Mi"}}}}}},
+        lambda o: field_path(o, "spec", "domain", "memory", "guest") == "2Gi",
+        namespace=kube_namespace,
+        what="memory hot-plugged into the VMI",
     )
+    assert vmi is not None
+    vm = api.get_namespaced_custom_object(
+        VIRTUAL_MACHINES.group, VIRTUAL_MACHINES.version, kube_namespace, VIRTUAL_MACHINES.plural, "gen"
+    )
+    assert condition(vm, "RestartRequired") is None
+    patch_vm(api, kube_namespace, "gen", {"spec": {"template": {"spec": {"domain": {"devices": {"rng": {}}}}}}})
     vm = wait_for_object(
         client,
         VIRTUAL_MACHINES,
         "gen",
-        lambda o: condition(o, "RestartRequired") is not None,
+        lambda o: (condition(o, "RestartRequired") or {}).get("status") == "True",
         namespace=kube_namespace,
         what="RestartRequired",
     )
     assert vm is not None
-    assert vm["status"]["desiredGeneration"] == vm["metadata"]["generation"]
-    assert vm["status"]["observedGeneration"] < vm["status"]["desiredGeneration"]
     client.close()
 
 
 def test_data_volume_import_succeeds(
-    api: Any, kube_cluster: KubeCluster, kube_namespace: str, kubevirt_double: KubevirtTestDouble
+    api: Any, kube_cluster: KubeCluster, kube_namespace: str, kubevirt_double: NodeSideDoubles
 ) -> None:
     client = kube_cluster.api_client()
     create(api, DATA_VOLUMES, dv_body("disk"), kube_namespace)
@@ -300,15 +327,17 @@ def test_data_volume_import_succeeds(
     assert dv["status"]["claimName"] == "disk"
     assert (condition(dv, "Ready") or {}).get("status") == "True"
     assert (condition(dv, "Bound") or {}).get("status") == "True"
+    pvc = k8s.CoreV1Api(client).read_namespaced_persistent_volume_claim("disk", kube_namespace)
+    assert pvc.status.phase == "Bound" and pvc.metadata.owner_references[0].kind == "DataVolume"
     client.close()
 
 
 def test_data_volume_failure_is_annotated(
-    api: Any, kube_cluster: KubeCluster, kube_namespace: str, kubevirt_double: KubevirtTestDouble
+    api: Any, kube_cluster: KubeCluster, kube_namespace: str, kubevirt_double: NodeSideDoubles
 ) -> None:
     client = kube_cluster.api_client()
     message = "Unable to connect to http data source: expected status code 200, got 404"
-    create(api, DATA_VOLUMES, dv_body("broken", {td.FAIL: "ImportFailed", td.MESSAGE: message}), kube_namespace)
+    create(api, DATA_VOLUMES, dv_body("broken", {FAIL: "ImportFailed", MESSAGE: message}), kube_namespace)
     dv = wait_for_object(
         client,
         DATA_VOLUMES,
@@ -324,7 +353,9 @@ def test_data_volume_failure_is_annotated(
     client.close()
 
 
-def test_nncp_becomes_available(api: Any, kube_cluster: KubeCluster, kubevirt_double: KubevirtTestDouble) -> None:
+def test_nncp_becomes_available_and_gc_removes_enactments(
+    api: Any, kube_cluster: KubeCluster, kubevirt_double: NodeSideDoubles
+) -> None:
     client = kube_cluster.api_client()
     name = unique("br1")
     nncp = load_example("nmstate/linux-bridge.yaml")
@@ -342,7 +373,7 @@ def test_nncp_becomes_available(api: Any, kube_cluster: KubeCluster, kubevirt_do
     assert field_path(nnce, "status", "policyGeneration") == 1
 
     failing = unique("bad-br")
-    nncp["metadata"] = {"name": failing, "annotations": {td.FAIL: "FailedToConfigure", td.MESSAGE: "no such port eth9"}}
+    nncp["metadata"] = {"name": failing, "annotations": {FAIL: "FailedToConfigure", MESSAGE: "no such port eth9"}}
     create(api, NNCPS, nncp)
     degraded = wait_for_object(
         client, NNCPS, failing, lambda o: (condition(o, "Degraded") or {}).get("status") == "True", what="NNCP Degraded"
@@ -354,21 +385,18 @@ def test_nncp_becomes_available(api: Any, kube_cluster: KubeCluster, kubevirt_do
     assert "no such port eth9" in (condition(enactment, "Failing") or {})["message"]
     for policy in (name, failing):
         api.delete_cluster_custom_object(NNCPS.group, NNCPS.version, NNCPS.plural, policy)
+    # kube-controller-manager's garbage collector deletes the enactments the policies own.
+    for policy in (name, failing):
+        wait_for_object(client, NNCES, f"node01.{policy}", lambda o: o is None, what="enactment collected")
     client.close()
 
 
 def test_migration_moves_vmi_and_delete_aborts(
-    api: Any, kube_cluster: KubeCluster, kube_namespace: str, kubevirt_double: KubevirtTestDouble
+    api: Any, kube_cluster: KubeCluster, kube_namespace: str, kubevirt_double: NodeSideDoubles
 ) -> None:
     client = kube_cluster.api_client()
     create(api, VIRTUAL_MACHINES, vm_body("mig"), kube_namespace)
-    wait_for_object(
-        client,
-        VIRTUAL_MACHINE_INSTANCES,
-        "mig",
-        lambda o: field_path(o, "status", "phase") == "Running",
-        namespace=kube_namespace,
-    )
+    source = running_vmi(client, kube_namespace, "mig")["status"]["nodeName"]
     create(
         api,
         MIGRATIONS,
@@ -387,16 +415,10 @@ def test_migration_moves_vmi_and_delete_aborts(
         lambda o: field_path(o, "status", "phase") == "Succeeded",
         namespace=kube_namespace,
         what="migration Succeeded",
+        timeout=60,
     )
-    assert [p["phase"] for p in field_path(vmim, "status", "phaseTransitionTimestamps")] == [
-        "Pending",
-        "Scheduling",
-        "Scheduled",
-        "PreparingTarget",
-        "TargetReady",
-        "Running",
-        "Succeeded",
-    ]
+    phases = [p["phase"] for p in field_path(vmim, "status", "phaseTransitionTimestamps")]
+    assert phases[-1] == "Succeeded" and {"Scheduling", "PreparingTarget", "Running"} <= set(phases)
     vmi = wait_for_object(
         client,
         VIRTUAL_MACHINE_INSTANCES,
@@ -405,8 +427,9 @@ def test_migration_moves_vmi_and_delete_aborts(
         namespace=kube_namespace,
     )
     state = field_path(vmi, "status", "migrationState")
-    assert (state["sourceNode"], state["targetNode"]) == ("node01", "node02")
-    assert field_path(vmi, "status", "nodeName") == "node02"
+    target = state["targetNode"]
+    assert state["sourceNode"] == source and target != source
+    assert field_path(vmi, "status", "nodeName") == target
     assert state["startTimestamp"] and state["endTimestamp"] and not state.get("failed")
 
     # A migration held in Running, deleted: cancelled, the VMI stays put.
@@ -416,7 +439,7 @@ def test_migration_moves_vmi_and_delete_aborts(
         {
             "apiVersion": "kubevirt.io/v1",
             "kind": "VirtualMachineInstanceMigration",
-            "metadata": {"name": "mig-2", "annotations": {td.HOLD: "Running"}},
+            "metadata": {"name": "mig-2", "annotations": {HOLD: "Running"}},
             "spec": {"vmiName": "mig"},
         },
         kube_namespace,
@@ -428,14 +451,9 @@ def test_migration_moves_vmi_and_delete_aborts(
         lambda o: field_path(o, "status", "phase") == "Running",
         namespace=kube_namespace,
         what="migration Running",
+        timeout=60,
     )
-    wait_for_object(
-        client,
-        VIRTUAL_MACHINES,
-        "mig",
-        lambda o: field_path(o, "status", "printableStatus") == "Migrating",
-        namespace=kube_namespace,
-    )
+    printable_status(client, kube_namespace, "mig", "Migrating")
     api.delete_namespaced_custom_object(
         MIGRATIONS.group, MIGRATIONS.version, kube_namespace, MIGRATIONS.plural, "mig-2"
     )
@@ -447,104 +465,80 @@ def test_migration_moves_vmi_and_delete_aborts(
         namespace=kube_namespace,
         what="migration aborted",
     )
-    assert field_path(vmi, "status", "nodeName") == "node02"
+    assert field_path(vmi, "status", "nodeName") == target
     assert field_path(vmi, "status", "migrationState", "failed") is True
     client.close()
 
 
-def test_double_converges_after_apiserver_restart(
-    api: Any, kube_cluster: KubeCluster, kube_namespace: str, kubevirt_double: KubevirtTestDouble
+def test_control_plane_converges_after_apiserver_restart(
+    api: Any, kube_cluster: KubeCluster, kube_namespace: str, kubevirt_double: NodeSideDoubles
 ) -> None:
     client = kube_cluster.api_client()
-    create(api, VIRTUAL_MACHINES, vm_body("held", annotations={td.HOLD: "Scheduling"}), kube_namespace)
+    create(api, VIRTUAL_MACHINES, vm_body("held", annotations={HOLD: "Scheduled"}), kube_namespace)
     wait_for_object(
         client,
         VIRTUAL_MACHINE_INSTANCES,
         "held",
-        lambda o: field_path(o, "status", "phase") == "Scheduling",
+        lambda o: field_path(o, "status", "phase") == "Scheduled",
         namespace=kube_namespace,
     )
-    assert kube_cluster.restart_apiserver() < 15
-    assert kube_cluster.restart_apiserver(crash=True) < 15
+    # A restart serves the CRDs and the aggregated subresources.kubevirt.io again before /readyz:
+    # a few seconds alone, measured up to 18 s on the two shared cores under other tiers' load.
+    assert kube_cluster.restart_apiserver() < 30
+    assert kube_cluster.restart_apiserver(crash=True) < 30
     # The held VMI goes on once released; a VM created after the restarts runs too.
-    vmi = api.get_namespaced_custom_object(
+    api.patch_namespaced_custom_object(
         VIRTUAL_MACHINE_INSTANCES.group,
         VIRTUAL_MACHINE_INSTANCES.version,
         kube_namespace,
         VIRTUAL_MACHINE_INSTANCES.plural,
         "held",
-    )
-    vmi["metadata"]["annotations"].pop(td.HOLD)
-    api.replace_namespaced_custom_object(
-        VIRTUAL_MACHINE_INSTANCES.group,
-        VIRTUAL_MACHINE_INSTANCES.version,
-        kube_namespace,
-        VIRTUAL_MACHINE_INSTANCES.plural,
-        "held",
-        vmi,
+        {"metadata": {"annotations": {HOLD: None}}},
     )
     create(api, VIRTUAL_MACHINES, vm_body("after"), kube_namespace)
     for name in ("held", "after"):
-        wait_for_object(
-            client,
-            VIRTUAL_MACHINES,
-            name,
-            lambda o: field_path(o, "status", "printableStatus") == "Running",
-            namespace=kube_namespace,
-            timeout=30,
-            what="VM Running after restart",
-        )
+        printable_status(client, kube_namespace, name, "Running")
+    kube_cluster.control_plane.check_alive()
     client.close()
 
 
 def test_vm_manual_start_failures_and_data_volume_templates(
-    api: Any, kube_cluster: KubeCluster, kube_namespace: str, kubevirt_double: KubevirtTestDouble
+    api: Any, kube_cluster: KubeCluster, kube_namespace: str, kubevirt_double: NodeSideDoubles
 ) -> None:
     client = kube_cluster.api_client()
 
-    def status_is(name: str, printable: str) -> Obj | None:
-        return wait_for_object(
-            client,
-            VIRTUAL_MACHINES,
-            name,
-            lambda o: field_path(o, "status", "printableStatus") == printable,
-            namespace=kube_namespace,
-            what=f"printableStatus {printable}",
-        )
-
-    # Manual: nothing runs until a Start request (what virt-api's start subresource writes).
+    # Manual: nothing runs until virt-api's start subresource is called.
     create(api, VIRTUAL_MACHINES, vm_body("manual", run_strategy="Manual"), kube_namespace)
-    status_is("manual", "Stopped")
-    api.patch_namespaced_custom_object_status(
-        VIRTUAL_MACHINES.group,
-        VIRTUAL_MACHINES.version,
-        kube_namespace,
-        VIRTUAL_MACHINES.plural,
-        "manual",
-        {"status": {"stateChangeRequests": [{"action": "Start"}]}},
+    printable_status(client, kube_namespace, "manual", "Stopped")
+    rest_json(
+        client, "PUT", f"/apis/subresources.kubevirt.io/v1/namespaces/{kube_namespace}/virtualmachines/manual/start", {}
     )
-    vm = status_is("manual", "Running")
-    assert "stateChangeRequests" not in field_path(vm, "status")
+    printable_status(client, kube_namespace, "manual", "Running")
 
-    # Injected failures surface the way KubeVirt reports them.
+    # Failures surface the way KubeVirt reports them.
     create(
         api,
         VIRTUAL_MACHINES,
-        vm_body("panics", annotations={td.FAIL: "GuestPanicked", td.MESSAGE: "kernel panic"}),
+        vm_body("panics", annotations={FAIL: "GuestPanicked", MESSAGE: "kernel panic"}),
         kube_namespace,
     )
-    vm = status_is("panics", "CrashLoopBackOff")
-    failure = condition(vm, "Failure") or {}
-    assert (failure.get("reason"), failure.get("message")) == ("GuestPanicked", "kernel panic")
-    assert field_path(vm, "status", "startFailure", "consecutiveFailCount") == 1
-    create(api, VIRTUAL_MACHINES, vm_body("pending", annotations={td.FAIL: "ErrorUnschedulable"}), kube_namespace)
-    status_is("pending", "ErrorUnschedulable")
+    printable_status(client, kube_namespace, "panics", "CrashLoopBackOff")
+    pending = vm_body("pending")
+    pending["spec"]["template"]["spec"]["nodeSelector"] = {"kubernetes.io/hostname": "no-such-node"}
+    create(api, VIRTUAL_MACHINES, pending, kube_namespace)
+    printable_status(client, kube_namespace, "pending", "ErrorUnschedulable")
+    unpullable = vm_body("unpullable")
+    unpullable["spec"]["template"]["spec"]["volumes"][0]["containerDisk"]["image"] = "registry.invalid/no/such:image"
+    create(api, VIRTUAL_MACHINES, unpullable, kube_namespace)
+    printable_status(client, kube_namespace, "unpullable", "ErrImagePull")
 
-    # dataVolumeTemplates: the VM provisions its DataVolume first, then runs.
+    # dataVolumeTemplates: virt-controller creates the DataVolume, waits for it, then runs.
     vm_dv = vm_body("with-disk")
     vm_dv["spec"]["dataVolumeTemplates"] = [{"metadata": {"name": "with-disk-root"}, "spec": dv_body("x")["spec"]}]
+    vm_dv["spec"]["template"]["spec"]["volumes"].append({"name": "root", "dataVolume": {"name": "with-disk-root"}})
+    vm_dv["spec"]["template"]["spec"]["domain"]["devices"]["disks"].append({"name": "root", "disk": {"bus": "virtio"}})
     create(api, VIRTUAL_MACHINES, vm_dv, kube_namespace)
-    status_is("with-disk", "Running")
+    printable_status(client, kube_namespace, "with-disk", "Running")
     dv = wait_for_object(client, DATA_VOLUMES, "with-disk-root", lambda o: o is not None, namespace=kube_namespace)
     assert field_path(dv, "status", "phase") == "Succeeded"
     assert field_path(dv, "metadata", "ownerReferences", 0, "name") == "with-disk"

@@ -17,6 +17,10 @@ SPEC = "spec.template.spec."
         (SPEC + "domain.devices.disks[2].name", "disks[2]"),
         (SPEC + "volumes[1].containerDisk", "disks[1]"),
         (SPEC + "domain.devices.disks[0].disk.bus", "disks[0].bus"),
+        # v1.8's "Host Devices feature gate is not enabled in kubevirt-config" names this path
+        (SPEC + "HostDevices", "usb_host_devices"),
+        # its LiveUpdate memory rules name the guest memory (for maxGuest's too)
+        (SPEC + "domain.memory.guest", "memory"),
     ],
 )
 def test_device_and_volume_entries_name_the_input_entry(cause: str, field: str) -> None:

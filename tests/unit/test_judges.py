@@ -4,15 +4,22 @@ the one wait loop (`waiting.wait`) on a recorded sequence of observations. No se
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
 from pulumi_kubevirt.provider.errors import OperationFailed, WaitTimeout
-from pulumi_kubevirt.provider.kubevirt import judges
+from pulumi_kubevirt.provider.kubevirt import judges, watching
+from pulumi_kubevirt.provider.kubevirt.client import VM
+from pulumi_kubevirt.provider.kubevirt.informer import Informer
+from pulumi_kubevirt.provider.kubevirt.watching import Watch
 from pulumi_kubevirt.provider.waiting import Deadline, Poll, Wait, wait
+
+from .test_informer import Scripted
+from .test_informer import obj as scripted_obj
 
 RECORDED: dict[str, dict[str, Any]] = json.loads((Path(__file__).parent / "recorded" / "judges.json").read_text())
 
@@ -21,13 +28,80 @@ def obj(name: str) -> dict[str, Any]:
     return json.loads(json.dumps(RECORDED[name]))
 
 
-def test_vm_ready_waits_while_starting_and_ends_on_ready_or_a_failure_status() -> None:
-    assert judges.vm_ready(obj("vm_starting")) is None
-    assert judges.vm_ready(obj("vm_running")) is True
-    with pytest.raises(OperationFailed, match=r"ErrorUnschedulable.*Insufficient memory"):
-        judges.vm_ready(obj("vm_unschedulable"))
+class Clock:
+    """A hand-moved monotonic clock for the judges that time a persisting state."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_vm_ready_waits_while_starting_and_ends_on_ready() -> None:
+    judge = judges.vm_ready(Deadline(600))
+    assert judge(obj("vm_starting")) is None
+    assert judge(obj("vm_running")) is True
     with pytest.raises(OperationFailed, match="deleted while starting"):
-        judges.vm_ready(None)
+        judge(None)
+
+
+@pytest.mark.parametrize("recorded", ["vm_unschedulable", "vm_pvc_not_found", "vm_crash_loop"])
+def test_vm_ready_rides_out_a_failure_status_kubevirt_retries(recorded: str) -> None:
+    """virt-controller recomputes printableStatus on every sync and the controllers retry out of these
+    (a recreated VM briefly reports them on a real cluster): not a failure while they come and go."""
+    clock = Clock()
+    judge = judges.vm_ready(Deadline(600), clock=clock)
+    assert judge(obj(recorded)) is None
+    clock.now += judges.VM_FAILURE_GRACE - 1
+    assert judge(obj(recorded)) is None
+    assert judge(obj("vm_starting")) is None  # a retry under way: the streak ends
+    clock.now += 30
+    assert judge(obj(recorded)) is None
+    clock.now += judges.VM_FAILURE_GRACE - 1
+    assert judge(obj("vm_running")) is True
+
+
+def test_vm_ready_fails_on_a_failure_status_that_persists_for_the_grace_with_kubevirts_message() -> None:
+    clock = Clock()
+    judge = judges.vm_ready(Deadline(600), clock=clock)
+    assert judge(obj("vm_unschedulable")) is None
+    clock.now += 60
+    assert judge(obj("vm_pvc_not_found")) is None  # another retried failure: the same streak
+    clock.now += judges.VM_FAILURE_GRACE - 60
+    with pytest.raises(OperationFailed, match=r"ErrorPvcNotFound for 120s.*PVC demo/web-data does not exist"):
+        judge(obj("vm_pvc_not_found"))
+
+
+def test_vm_ready_grace_is_at_most_half_the_timeout_and_a_failure_at_the_deadline_is_reported_as_such() -> None:
+    clock = Clock()
+    short = judges.vm_ready(Deadline(30), clock=clock)
+    assert short(obj("vm_unschedulable")) is None
+    clock.now += 15
+    with pytest.raises(OperationFailed, match=r"ErrorUnschedulable for 15s.*Insufficient memory"):
+        short(obj("vm_unschedulable"))
+    at_deadline = judges.vm_ready(Deadline(0), clock=Clock())
+    with pytest.raises(OperationFailed, match=r"ErrorUnschedulable for 0s.*customTimeouts"):
+        at_deadline(obj("vm_unschedulable"))
+    assert judges.vm_ready(Deadline(0))(obj("vm_starting")) is None  # not a failure: wait() times out
+
+
+def test_vm_ready_fails_at_once_on_what_no_retry_mends() -> None:
+    judge = judges.vm_ready(Deadline(600), clock=Clock())
+    with pytest.raises(OperationFailed, match=r"failed to start 3 times in a row \(CrashLoopBackOff\)"):
+        judge(obj("vm_crash_loop_third"))
+    with pytest.raises(OperationFailed, match=r"refused the VM's instance: .*denied the request: spec.domain"):
+        judge(obj("vm_instance_refused"))
+    assert judge(obj("vm_instance_conflict")) is None  # virt-controller retries a conflict
+
+
+def test_vm_ready_in_the_wait_loop_reports_kubevirts_failure_not_a_timeout() -> None:
+    deadline = Deadline(0)  # the last observation a Watch makes is the read once the deadline passed
+    spec = Wait(
+        "the VM to be Ready", Recorded(["vm_unschedulable"]), judges.vm_ready(deadline), deadline, resource="web"
+    )
+    with pytest.raises(OperationFailed, match=r"^web: the VM did not start: ErrorUnschedulable"):
+        wait(spec)
 
 
 def test_vm_stopped_needs_stopped_and_not_ready() -> None:
@@ -40,6 +114,16 @@ def test_vm_stopped_needs_stopped_and_not_ready() -> None:
 def test_gone() -> None:
     assert judges.gone(obj("vm_stopped")) is None
     assert judges.gone(None) is True
+
+
+def test_claim_released_waits_while_the_data_volume_still_owns_its_claim() -> None:
+    judge = judges.claim_released("web-root")
+    ref = {"apiVersion": "cdi.kubevirt.io/v1beta1", "kind": "DataVolume", "name": "web-root", "uid": "u1"}
+    deleting = {"metadata": {"name": "web-root", "deletionTimestamp": "2026-01-01T00:00:00Z", "ownerReferences": [ref]}}
+    assert judge(deleting) is None  # the garbage collector and the PVC protection have not finished
+    assert judge(None) is True
+    assert judge({"metadata": {"name": "web-root"}}) is True  # someone else's claim now: not ours to wait for
+    assert judge({"metadata": {"name": "web-root", "ownerReferences": [{**ref, "name": "other"}]}}) is True
 
 
 def test_data_volume_done_returns_the_status_and_fails_on_cdi_errors_only() -> None:
@@ -137,3 +221,33 @@ def test_poll_backs_off_within_the_deadline() -> None:
     )
     assert wait(spec) == 7
     assert pauses == [0.1, 0.2, 0.3]
+
+
+class _InformerApi:
+    """What a Watch asks of its Api on the informer path: the informer, and the resource for messages."""
+
+    resource = "web"
+
+    def __init__(self, informer: Informer) -> None:
+        self._informer = informer
+
+    def informer(self, gvr: object, namespace: str | None) -> Informer:
+        return self._informer
+
+
+def test_a_watch_presents_a_state_that_persists_again_each_quiet_window_and_the_judge_decides(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Nothing changes on the object (an unschedulable VM stays so): the Watch still hands the state to
+    the judge after every quiet window and at the deadline, so a judge timing it (vm_ready) can decide."""
+    stuck = scripted_obj("web", 3, printableStatus="ErrorUnschedulable")
+    script = Scripted(([stuck], "3"))
+    monkeypatch.setattr(watching, "_WINDOW", 0.2)
+    watch = Watch(cast(Any, _InformerApi(script.informer())), VM, "web", "ns", after=stuck)
+    seen = list(watch.observations(Deadline(0.5)))
+    assert 3 <= len(seen) <= 5 and all(s == stuck for s in seen)
+    deadline = Deadline(5)
+    began = time.monotonic()
+    with pytest.raises(OperationFailed, match=r"^web: the VM did not start: ErrorUnschedulable for \d+s"):
+        wait(watch.until(judges.vm_ready(deadline, grace=0.3), "the VM to be Ready", deadline, lambda _m: None))
+    assert time.monotonic() - began < 2.0

@@ -291,7 +291,7 @@ ROUND_TRIP_VMS = [
     vm(name="stopped", run_state="stopped", description="x <y>", labels={"a": "b"}),
     vm(
         name="rt",
-        memory="1024M",
+        memory="1Gi",  # KubeVirt hot-plugs memory (max_memory) only from 1Gi up, in 2Mi blocks
         max_memory="4Gi",
         cpu={"sockets": 2, "max_sockets": 4, "cores": 2, "model": "host-model"},
         machine="q35",

@@ -125,7 +125,8 @@ HARNESS_PLUGINS = {
     "tests.harness.libvirt_fixtures",
     "tests.harness.kube_fixtures",
     "tests.harness.pulumi_fixtures",
-    "tests.harness.kubevirt_test_double",
+    "tests.harness.kubevirt_control_plane",
+    "tests.harness.doubles",
 }
 
 

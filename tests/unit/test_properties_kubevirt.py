@@ -48,6 +48,9 @@ _size = st.builds(lambda n, u: f"{n}{u}", st.integers(1, 512), st.sampled_from([
     lambda s: not s.endswith("Mi") or int(s[:-2]) >= 1
 )
 _memory = st.builds(lambda n: f"{n}Mi", st.integers(16, 8192)) | st.builds(lambda n: f"{n}Gi", st.integers(1, 64))
+_hotplug_memory = st.builds(lambda n: f"{2 * n}Mi", st.integers(512, 4096)) | st.builds(
+    lambda n: f"{n}Gi", st.integers(1, 64)
+)
 _mac = st.builds(
     lambda b: "02:" + ":".join(f"{x:02x}" for x in b), st.lists(st.integers(0, 255), min_size=5, max_size=5)
 )
@@ -202,6 +205,8 @@ def kubevirt_vms(draw: st.DrawFn) -> dict[str, Any]:
     if draw(st.booleans()):
         inputs["cpu"]["model"] = draw(st.sampled_from(["host-passthrough", "host-model", "Haswell"]))
     if draw(st.booleans()):
+        # KubeVirt's memory hotplug (maxGuest) wants at least 1Gi of guest memory, in 2Mi blocks
+        inputs["memory"] = draw(_hotplug_memory)
         inputs["max_memory"] = "128Gi"
     if draw(st.booleans()):
         inputs["machine"] = draw(st.sampled_from(["q35", "pc-q35-rhel9.4.0"]))

@@ -340,6 +340,28 @@ BAD: list[tuple[str, ResourceKind[Any], dict[str, Any], str, str]] = [
         "interfaces[0].binding",
         "pod network",
     ),
+    # KubeVirt's VM webhook (LiveUpdate memory hotplug) reports these on memory.guest
+    (
+        "memory hotplug below 1Gi",
+        VIRTUAL_MACHINE,
+        {**KVM, "memory": "512Mi", "max_memory": "2Gi"},
+        "memory",
+        "at least 1Gi",
+    ),
+    (
+        "memory hotplug off the 2Mi block",
+        VIRTUAL_MACHINE,
+        {**KVM, "memory": "1100M", "max_memory": "4Gi"},
+        "memory",
+        "multiple of 2Mi",
+    ),
+    (
+        "maxGuest off the 2Mi block",
+        VIRTUAL_MACHINE,
+        {**KVM, "memory": "1Gi", "max_memory": "3000M"},
+        "max_memory",
+        "multiple of 2Mi",
+    ),
     (
         "sriov on the pod network",
         VIRTUAL_MACHINE,
