@@ -122,6 +122,23 @@ def _instance_refused(obj: dict[str, Any]) -> str | None:
     return message if any(mark in message for mark in final) else None
 
 
+def volumes_applied(added: frozenset[str], removed: frozenset[str]) -> Callable[[Obj], dict[str, Any] | None]:
+    """virt-controller has applied the addvolume/removevolume requests to the VM (status.volumeRequests
+    drained, the template holds every added volume and none of the removed): the VM it judged."""
+
+    def judge(obj: Obj) -> dict[str, Any] | None:
+        if obj is None:
+            raise OperationFailed("the VirtualMachine was deleted while its volumes were hot-plugged")
+        status = obj.get("status") or {}
+        names = {
+            v.get("name") for v in ((obj.get("spec") or {}).get("template") or {}).get("spec", {}).get("volumes") or []
+        }
+        done = not status.get("volumeRequests") and added <= names and not removed & names
+        return obj if done else None
+
+    return judge
+
+
 def vm_stopped(obj: Obj) -> bool | None:
     if obj is None:
         return True

@@ -162,6 +162,21 @@ def parse_vm(obj: dict[str, Any], intent: VirtualMachineArgs) -> dict[str, Any]:
     return out
 
 
+def parse_hotplugged(vm: Mapping[str, Any] | None) -> frozenset[str]:
+    """The VM's volumes marked hotpluggable (attached by virt-api's addvolume): the ones removevolume
+    can detach from the running VM."""
+    volumes = _get(vm, "spec", "template", "spec", "volumes") or []
+    return frozenset(
+        str(v.get("name"))
+        for v in volumes
+        if _get(v, "dataVolume", "hotpluggable") is True or _get(v, "persistentVolumeClaim", "hotpluggable") is True
+    )
+
+
+def parse_volume_names(vm: Mapping[str, Any] | None) -> frozenset[str]:
+    return frozenset(str(v.get("name")) for v in _get(vm, "spec", "template", "spec", "volumes") or [])
+
+
 def _disks(
     disks: list[dict[str, Any]], volumes: list[dict[str, Any]], spec: dict[str, Any], intent: VirtualMachineArgs
 ) -> list[dict[str, Any]]:

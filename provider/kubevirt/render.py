@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..models import BridgeArgs, DiskArgs, KernelBoot, MigrationArgs, VirtualMachineArgs
+from ..models import BridgeArgs, DiskArgs, DiskAttachment, KernelBoot, MigrationArgs, VirtualMachineArgs
 from ..models.instancetype import InstancetypeArgs, PreferenceArgs
 from ..models.kubevirt import ClusterRef, Probe
 from ..models.snapshot import SnapshotArgs, SnapshotRestoreArgs
@@ -131,14 +131,17 @@ def _metadata(
     return meta
 
 
-def render_vm(args: VirtualMachineArgs, *, namespace: str, owner: Owner) -> dict[str, Any]:
-    """The kubevirt.io/v1 VirtualMachine."""
+def render_vm(
+    args: VirtualMachineArgs, *, namespace: str, owner: Owner, hotplugged: frozenset[str] = frozenset()
+) -> dict[str, Any]:
+    """The kubevirt.io/v1 VirtualMachine; the disks named in `hotplugged` (attached to the running VM
+    through virt-api's addvolume) keep the volume source's `hotpluggable` mark virt-api gave them."""
     opts = args.kubevirt
     annotations = dict(opts.annotations) if opts else {}
     if args.description is not None:
         annotations["pulumi-kubevirt.dev/description"] = args.description
     meta = _metadata(args.name, namespace, owner, labels=args.labels, annotations=annotations)
-    spec: dict[str, Any] = {"runStrategy": run_strategy(args), "template": _template(args)}
+    spec: dict[str, Any] = {"runStrategy": run_strategy(args), "template": _template(args, hotplugged)}
     templates = [
         _dv_template(d.name, args.name, d.template, owner, namespace) for d in args.disks if d.template is not None
     ]
@@ -155,7 +158,7 @@ def _ref(ref: ClusterRef, default: str) -> dict[str, str]:
     return {"name": ref.name, "kind": ref.kind or default}
 
 
-def _template(args: VirtualMachineArgs) -> dict[str, Any]:
+def _template(args: VirtualMachineArgs, hotplugged: frozenset[str]) -> dict[str, Any]:
     opts = args.kubevirt
     uses_instancetype = opts is not None and opts.instancetype is not None
     domain: dict[str, Any] = {"devices": _devices(args)}
@@ -189,7 +192,7 @@ def _template(args: VirtualMachineArgs) -> dict[str, Any]:
     ]
     if networks:
         spec["networks"] = networks
-    volumes = _volumes(args)
+    volumes = _volumes(args, hotplugged)
     if volumes:
         spec["volumes"] = volumes
     if args.cloud_init is not None and args.cloud_init.ssh_authorized_keys:
@@ -263,24 +266,13 @@ def _probe(probe: Probe) -> dict[str, Any]:
 
 
 def _devices(args: VirtualMachineArgs) -> dict[str, Any]:
-    disks: list[dict[str, Any]] = []
-    for disk in args.disks:
-        entry: dict[str, Any] = {"name": disk.name}
-        if disk.cdrom:
-            entry["cdrom"] = {"bus": disk.bus, "readonly": True}
-        else:
-            entry["disk"] = {"bus": disk.bus}
-            if disk.readonly:
-                entry["disk"]["readonly"] = True
-        if disk.boot_order is not None:
-            entry["bootOrder"] = disk.boot_order
-        disks.append(entry)
+    disks = [render_disk(disk) for disk in args.disks]
     if args.cloud_init is not None:
         disks.append({"name": "cloudinitdisk", "disk": {"bus": "virtio"}})
     interfaces: list[dict[str, Any]] = []
     for nic in args.interfaces:
         binding = nic.binding or ("masquerade" if nic.pod else "bridge")
-        entry = {"name": nic.name, binding: {}, "model": nic.model}
+        entry: dict[str, Any] = {"name": nic.name, binding: {}, "model": nic.model}
         if nic.mac is not None:
             entry["macAddress"] = nic.mac
         if nic.ports:
@@ -303,25 +295,47 @@ def _devices(args: VirtualMachineArgs) -> dict[str, Any]:
     return devices
 
 
-def _volumes(args: VirtualMachineArgs) -> list[dict[str, Any]]:
-    volumes: list[dict[str, Any]] = []
-    for disk in args.disks:
-        entry: dict[str, Any] = {"name": disk.name}
-        if disk.template is not None:
-            entry["dataVolume"] = {"name": dv_template_name(args.name, disk.name)}
-        elif disk.data_volume is not None:
-            entry["dataVolume"] = {"name": disk.data_volume}
-        elif disk.pvc is not None:
-            entry["persistentVolumeClaim"] = {"claimName": disk.pvc}
-        elif disk.container_image is not None:
-            entry["containerDisk"] = {"image": disk.container_image}
-        elif disk.secret is not None:
-            entry["secret"] = {"secretName": disk.secret}
-        elif disk.config_map is not None:
-            entry["configMap"] = {"name": disk.config_map}
-        elif disk.empty_disk is not None:
-            entry["emptyDisk"] = {"capacity": disk.empty_disk}
-        volumes.append(entry)
+def render_disk(disk: DiskAttachment) -> dict[str, Any]:
+    """One entry of domain.devices.disks (also the `disk` of an addvolume request)."""
+    entry: dict[str, Any] = {"name": disk.name}
+    if disk.cdrom:
+        entry["cdrom"] = {"bus": disk.bus, "readonly": True}
+    else:
+        entry["disk"] = {"bus": disk.bus}
+        if disk.readonly:
+            entry["disk"]["readonly"] = True
+    if disk.boot_order is not None:
+        entry["bootOrder"] = disk.boot_order
+    return entry
+
+
+def render_volume(vm: str, disk: DiskAttachment, *, hotplugged: bool = False) -> dict[str, Any]:
+    """One entry of spec.volumes; `hotplugged` marks a claim or DataVolume source as virt-api's
+    addvolume does (its `volumeSource` is this entry without the name)."""
+    entry: dict[str, Any] = {"name": disk.name}
+    if disk.template is not None:
+        entry["dataVolume"] = {"name": dv_template_name(vm, disk.name)}
+    elif disk.data_volume is not None:
+        entry["dataVolume"] = {"name": disk.data_volume}
+    elif disk.pvc is not None:
+        entry["persistentVolumeClaim"] = {"claimName": disk.pvc}
+    elif disk.container_image is not None:
+        entry["containerDisk"] = {"image": disk.container_image}
+    elif disk.secret is not None:
+        entry["secret"] = {"secretName": disk.secret}
+    elif disk.config_map is not None:
+        entry["configMap"] = {"name": disk.config_map}
+    elif disk.empty_disk is not None:
+        entry["emptyDisk"] = {"capacity": disk.empty_disk}
+    if hotplugged:
+        for source in ("dataVolume", "persistentVolumeClaim"):
+            if source in entry:
+                entry[source]["hotpluggable"] = True
+    return entry
+
+
+def _volumes(args: VirtualMachineArgs, hotplugged: frozenset[str]) -> list[dict[str, Any]]:
+    volumes = [render_volume(args.name, disk, hotplugged=disk.name in hotplugged) for disk in args.disks]
     ci = args.cloud_init
     if ci is not None:
         secret = ci.secret_name or cloud_init_secret_name(args.name)

@@ -2,14 +2,41 @@
 
 KubeVirt's own semantics (VM rollout strategy LiveUpdate, the default since
 v1.2): cpu sockets up to maxSockets and guest memory up to maxGuest are hot
-plugged; labels, annotations, run strategy and eviction strategy are object
-edits; everything else in the template sets the VM's RestartRequired
-condition and applies at the next start.
+plugged; a claim or DataVolume disk on the virtio/scsi bus is hot-plugged
+(virt-api's addvolume) and a hot-plugged one detached (removevolume), with the
+HotplugVolumes feature gate; labels, annotations, run strategy and eviction
+strategy are object edits; everything else in the template sets the VM's
+RestartRequired condition and applies at the next start. A disk the VM booted
+with is not hot-pluggable in KubeVirt (removevolume refuses it): removing one
+is a template edit KubeVirt reports as RestartRequired (`pending_restart`).
 """
 
 from __future__ import annotations
 
-from ..plan import Rule, memory_within_ceiling, sockets_within_ceiling
+from collections.abc import Mapping
+from typing import Any
+
+from ..plan import Kind, Rule, memory_within_ceiling, sockets_within_ceiling
+
+
+def hot_pluggable(disk: Mapping[str, Any]) -> bool:
+    """KubeVirt can attach (addvolume) or detach (removevolume) this disk on the running VM: a claim
+    or an existing DataVolume (its hotplug sources) as a plain disk on the virtio or scsi bus
+    (v1.8 storage/admitters ValidateHotplugDiskConfiguration), not a boot disk. `disk` is the
+    disks[] item as the model dumps it."""
+    source = disk.get("pvc") is not None or disk.get("data_volume") is not None
+    return (
+        source
+        and disk.get("bus", "virtio") in ("virtio", "scsi")
+        and not disk.get("cdrom")
+        and disk.get("boot_order") is None
+    )
+
+
+def _disk_plug(before: Any, after: Any, old: dict[str, Any], new: dict[str, Any]) -> Kind:
+    disk = after if after is not None else before
+    return "live" if isinstance(disk, dict) and hot_pluggable(disk) else "restart"
+
 
 VM_RULES: list[Rule] = [
     ("name", "replace"),
@@ -24,6 +51,7 @@ VM_RULES: list[Rule] = [
     ("kubevirt.eviction_strategy", "live"),
     ("memory", memory_within_ceiling),
     ("cpu.sockets", sockets_within_ceiling),
+    ("disks[]", _disk_plug),
 ]
 
 DATA_VOLUME_RULES: list[Rule] = [

@@ -5,7 +5,10 @@ field manager, never onto a stranger's object), then bounded watches. Create is
 idempotent per owner: a rerun after an interruption adopts the Secrets and the
 VM it made and finishes; a failed create removes what it made. Start/stop is
 a runStrategy edit (never a replacement); pause/unpause go through virt-api's
-subresources.kubevirt.io. Restart-class changes set KubeVirt's RestartRequired
+subresources.kubevirt.io, and so does disk hot-plug: a hot-pluggable disk added
+to a running VM is attached with addvolume, a hot-plugged one removed with
+removevolume (virt-controller writes both into the VM's template and instance,
+marked hotpluggable, which the apply that follows keeps). Restart-class changes set KubeVirt's RestartRequired
 condition: reported as `pending_restart`, or, with restart_policy auto, applied by a
 stop/start cycle of the runStrategy.
 """
@@ -26,9 +29,10 @@ from ..waiting import Deadline, Progress, wait
 from . import render
 from .base import KubevirtReconciler
 from .client import DATA_VOLUME, PVC, SECRET, VM, VMI, Api, Gvr
-from .judges import claim_released, generation_observed, gone, vm_ready, vm_stopped
+from .judges import claim_released, generation_observed, gone, vm_ready, vm_stopped, volumes_applied
 from .owned import apply_owned, delete_owned, fetch_owned, foreign, refuse_foreign, roll_back
-from .parse import condition, owned, parse_vm, parse_vm_outputs
+from .parse import condition, owned, parse_hotplugged, parse_vm, parse_vm_outputs, parse_volume_names
+from .rules import hot_pluggable
 from .watching import Watch
 
 _OBSERVE = 15.0
@@ -190,8 +194,9 @@ class VmReconciler(KubevirtReconciler):
             raise foreign(VM, new.name, ns, current, owner, new.name)
         for secret in self._secrets(new, ns, owner):
             apply_owned(api, SECRET, secret, owner=owner, adopt=new.adopt, progress=progress)
+        hotplugged = self._hot_plug(api, new, ns, current, deadline, progress)
         progress("applying the VirtualMachine in place")
-        vm = render.render_vm(new, namespace=ns, owner=owner)
+        vm = render.render_vm(new, namespace=ns, owner=owner, hotplugged=hotplugged)
         # A VM deleted out of band (its Secrets still ours, see `_remnant`) is made again.
         applied = apply_owned(api, VM, vm, owner=owner, adopt=new.adopt, progress=progress).obj
         self._observed(api, new, ns, applied, deadline, progress)
@@ -200,12 +205,59 @@ class VmReconciler(KubevirtReconciler):
         running = render.run_strategy(new) in ("Always", "RerunOnFailure")
         if plan.of_kind("restart") and new.restart_policy.mode == "auto" and running:
             progress("restart-class change and restart_policy=auto: stopping and starting")
-            halted = render.render_vm(new.model_copy(update={"run_state": "stopped"}), namespace=ns, owner=owner)
+            halted = render.render_vm(
+                new.model_copy(update={"run_state": "stopped"}), namespace=ns, owner=owner, hotplugged=hotplugged
+            )
             apply_owned(api, VM, halted, owner=owner, must_exist=True, progress=progress)
             wait(Watch(api, VM, new.name, ns).until(vm_stopped, "the VM to stop", deadline, progress))
             apply_owned(api, VM, vm, owner=owner, must_exist=True, progress=progress)
         self._settle(api, new, ns, deadline, progress)
         return self._outputs(api, new, ns)
+
+    def _hot_plug(
+        self,
+        api: Api,
+        args: VirtualMachineArgs,
+        ns: str,
+        current: Mapping[str, Any] | None,
+        deadline: Deadline,
+        progress: Progress,
+    ) -> frozenset[str]:
+        """Attach the hot-pluggable disks new to a running VM (addvolume) and detach the hot-plugged ones
+        it no longer has (removevolume), then wait until virt-controller has written them into the VM.
+        The disks hot-plugged that remain: their volumes keep KubeVirt's hotpluggable mark. A stopped
+        VM (no instance) takes them as a template edit, like any other change."""
+        wanted = {disk.name: disk for disk in args.disks}
+        plugged = parse_hotplugged(current)
+        if current is None or api.get(VMI, args.name, ns) is None:
+            return frozenset(plugged & wanted.keys())
+        have = parse_volume_names(current)
+        pending = {
+            str((r.get("addVolumeOptions") or r.get("removeVolumeOptions") or {}).get("name"))
+            for r in (current.get("status") or {}).get("volumeRequests") or []
+        }
+        added = frozenset(
+            name
+            for name, disk in wanted.items()
+            if name not in have and hot_pluggable(dump(disk)) and name not in pending
+        )
+        removed = frozenset(name for name in plugged - wanted.keys() if name not in pending)
+        for name in sorted(added):
+            progress(f"hot-plugging disk {name}")
+            volume = render.render_volume(args.name, wanted[name], hotplugged=True)
+            volume.pop("name")
+            body = {"name": name, "disk": render.render_disk(wanted[name]), "volumeSource": volume}
+            api.subresource(VM, args.name, ns, "addvolume", body)
+        for name in sorted(removed):
+            progress(f"unplugging disk {name}")
+            api.subresource(VM, args.name, ns, "removevolume", {"name": name})
+        if added or removed or pending:
+            current = wait(
+                Watch(api, VM, args.name, ns).until(
+                    volumes_applied(added, removed), "virt-controller to hot-plug the disks", deadline, progress
+                )
+            )
+        return frozenset(parse_hotplugged(current) & wanted.keys())
 
     def delete(self, call: Call[VirtualMachineArgs]) -> None:
         args, owner, progress, deadline = call.args, call.owner, call.progress, call.deadline

@@ -401,8 +401,8 @@ class KubevirtControlPlane:
             api.close()
 
     def version_lines(self) -> list[str]:
-        """One line per component: name, version, log file."""
-        return [f"{c.name} {c.version} (log {c.log})" for c in self.components]
+        """One line per component once it answers (up and, for virt-controller, leading): name, version, log."""
+        return [f"{c.name} {c.version} running (log {c.log})" for c in self.components]
 
     # -- installing --------------------------------------------------------------------
 

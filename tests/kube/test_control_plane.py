@@ -60,6 +60,8 @@ def test_components_are_up_with_their_pinned_versions(kube_cluster: KubeCluster)
     versions = {c.name: c.version for c in plane.components}
     pins = tools.versions()
     assert versions["virt-api"] == "v" + pins["KUBEVIRT_VERSION"]
+    assert versions["virt-controller"] == "v" + pins["KUBEVIRT_VERSION"]
+    assert all(" running (log " in line for line in plane.version_lines())
     assert versions["kube-controller-manager"] == "Kubernetes v" + pins["KUBERNETES_VERSION"]
     assert versions["kube-scheduler"] == "Kubernetes v" + pins["KUBERNETES_VERSION"]
 
@@ -147,3 +149,41 @@ def _wait_gone(read: Any, what: str, timeout: float = 60.0) -> None:
             raise
         time.sleep(0.5)
     raise AssertionError(f"{what} still there after {timeout}s")
+
+
+@pytest.mark.parametrize(
+    ("guest", "kubevirt_says"),
+    [
+        ("512Mi", "Memory hotplug is only available for VMs with at least 1Gi of guest memory"),
+        ("1100M", "Guest memory must be 2Mi aligned"),
+    ],
+)
+def test_virt_api_refuses_memory_hotplug_rules_on_the_field_our_check_names(
+    kube_cluster: KubeCluster, kube_namespace: str, api_client: k8s.ApiClient, guest: str, kubevirt_says: str
+) -> None:
+    """maxGuest under LiveUpdate: KubeVirt's VM webhook refuses too little or unaligned guest memory on
+    spec.template.spec.domain.memory.guest; our check refuses the same inputs at preview on `memory`,
+    and the provider's translator maps KubeVirt's refusal to that field too."""
+    vmp = VirtualMachineProvider()
+    inputs = {
+        **multus_inputs(kube_cluster, kube_namespace, "mem", "bridge"),
+        "interfaces": [{"name": "default", "pod": True}],
+        "max_memory": "4Gi",
+    }
+    refused = vmp.check({}, {OWNER: "pkv-tests/cp::mem", **inputs, "memory": guest})
+    assert [f.property for f in refused.failures] == ["memory"]
+
+    args = VIRTUAL_MACHINE.parse(checked(vmp, {}, {**inputs, "memory": "1Gi"}), resource="mem")
+    manifest = render.render_vm(args, namespace=kube_namespace, owner=Owner("pkv-tests/cp", "mem"))
+    manifest["spec"]["template"]["spec"]["domain"]["memory"]["guest"] = guest
+    custom = k8s.CustomObjectsApi(api_client)
+    with pytest.raises(ApiException) as caught:
+        custom.create_namespaced_custom_object("kubevirt.io", "v1", kube_namespace, "virtualmachines", manifest)
+    status = json.loads(caught.value.body)
+    assert caught.value.status == 422, status
+    assert 'admission webhook "virtualmachine-validator.kubevirt.io" denied the request' in status["message"]
+    assert {"field": "spec.template.spec.domain.memory.guest", "message": kubevirt_says} in [
+        {k: c.get(k) for k in ("field", "message")} for c in status["details"]["causes"]
+    ]
+    error = translate(caught.value, resource="mem", doing="creating the VirtualMachine")
+    assert isinstance(error, InvalidSpec) and error.field == "memory" and kubevirt_says in str(error)

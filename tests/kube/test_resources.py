@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -18,7 +17,6 @@ from kubernetes import client as k8s
 from pulumi_kubevirt.provider.errors import OperationFailed, ProviderError, WaitTimeout
 from pulumi_kubevirt.provider.outputs import VM_OUTPUTS
 from pulumi_kubevirt.provider.resources import BridgeProvider, DiskProvider, MigrationProvider, VirtualMachineProvider
-from tests.harness.doubles import NodeSideDoubles
 from tests.harness.kube_fixtures import (
     MIGRATIONS,
     VIRTUAL_MACHINE_INSTANCES,
@@ -32,18 +30,6 @@ from tests.harness.kube_fixtures import (
 from ..libvirt.test_resources import checked, user_inputs
 
 DOUBLE = "test-double.pulumi-kubevirt.io"
-
-
-@pytest.fixture
-def target(kube_cluster: KubeCluster, kube_namespace: str, kubevirt_double: NodeSideDoubles) -> dict[str, Any]:
-    return {"kind": "kubevirt", "kubeconfig": str(kube_cluster.kubeconfig), "namespace": kube_namespace}
-
-
-@pytest.fixture
-def custom(kube_cluster: KubeCluster) -> Iterator[k8s.CustomObjectsApi]:
-    api_client = kube_cluster.api_client()
-    yield k8s.CustomObjectsApi(api_client)
-    api_client.close()
 
 
 def get(
@@ -369,3 +355,84 @@ def test_pause_needs_virt_handler_a_clear_error_and_rolls_back(
     wait_for_object(
         custom.api_client, VIRTUAL_MACHINES, "paused", lambda o: o is None, namespace=target["namespace"], timeout=30
     )
+
+
+def test_cpu_and_memory_change_is_live_under_live_update(target: dict[str, Any], custom: k8s.CustomObjectsApi) -> None:
+    """KubeVirt's LiveUpdate rollout (the KubeVirt CR): sockets up to maxSockets and memory up to maxGuest
+    reach the running instance without RestartRequired; the provider plans them live and reports
+    nothing pending."""
+    ns = target["namespace"]
+    vmp = VirtualMachineProvider()
+    v1 = checked(vmp, {}, vm_inputs(target, "hot", cpu={"sockets": 1, "max_sockets": 4}))
+    created = vmp.create(v1)
+    v2 = checked(vmp, v1, {**user_inputs(v1), "memory": "2Gi", "cpu": {"sockets": 2, "max_sockets": 4}})
+    assert v2["planned_change"] == "live: cpu.sockets 1->2, memory 1Gi->2Gi"
+    outs = dict(vmp.update(created.id, created.outs, v2).outs)
+    assert outs["pending_restart"] is False and outs["pending_changes"] == []
+    vmi = wait_for_object(
+        custom.api_client,
+        VIRTUAL_MACHINE_INSTANCES,
+        "hot",
+        lambda o: (
+            field_path(o, "spec", "domain", "memory", "guest") == "2Gi"
+            and field_path(o, "spec", "domain", "cpu", "sockets") == 2
+        ),
+        namespace=ns,
+        what="virt-controller's live update of the instance",
+    )
+    assert vmi is not None
+    assert condition(get(custom, "virtualmachines", ns, "hot"), "RestartRequired") is None
+    vmp.delete(created.id, outs)
+
+
+def _volume_names(obj: dict[str, Any] | None, *path: str) -> set[str]:
+    return {v["name"] for v in field_path(obj, *path) or []}
+
+
+def test_disk_hot_plug_is_live_through_addvolume_and_removevolume(
+    target: dict[str, Any], custom: k8s.CustomObjectsApi
+) -> None:
+    """A DataVolume disk added to the running VM goes through virt-api's addvolume: virt-controller
+    writes it into the VM (marked hotpluggable) and its instance, and nothing waits for a restart;
+    removing it again is removevolume."""
+    ns = target["namespace"]
+    dp = DiskProvider()
+    data = dp.create(checked(dp, {}, {"name": "hp-data", "target": target, "size": "1Gi"}))
+    vmp = VirtualMachineProvider()
+    v1 = checked(vmp, {}, vm_inputs(target, "hp"))
+    created = vmp.create(v1)
+    disks = [*v1["disks"], {"name": "data", "data_volume": "hp-data", "bus": "scsi"}]
+    v2 = checked(vmp, v1, {**user_inputs(v1), "disks": disks})
+    assert v2["planned_change"] == "live: +disks[data]"
+    outs = dict(vmp.update(created.id, created.outs, v2).outs)
+    assert outs["pending_restart"] is False
+    vm = get(custom, "virtualmachines", ns, "hp")
+    volumes = {v["name"]: v for v in field_path(vm, "spec", "template", "spec", "volumes")}
+    assert volumes["data"]["dataVolume"] == {"name": "hp-data", "hotpluggable": True}
+    assert condition(vm, "RestartRequired") is None
+    wait_for_object(
+        custom.api_client,
+        VIRTUAL_MACHINE_INSTANCES,
+        "hp",
+        lambda o: "data" in _volume_names(o, "spec", "volumes"),
+        namespace=ns,
+        what="the volume hot-plugged into the instance",
+    )
+    read = vmp.read(created.id, outs)
+    assert vmp.diff(created.id, read.outs, v2).changes is False
+
+    v3 = checked(vmp, v2, {**user_inputs(v2), "disks": v1["disks"]})
+    assert v3["planned_change"] == "live: -disks[data]"
+    outs = dict(vmp.update(created.id, read.outs, v3).outs)
+    assert outs["pending_restart"] is False
+    assert "data" not in _volume_names(get(custom, "virtualmachines", ns, "hp"), "spec", "template", "spec", "volumes")
+    wait_for_object(
+        custom.api_client,
+        VIRTUAL_MACHINE_INSTANCES,
+        "hp",
+        lambda o: "data" not in _volume_names(o, "spec", "volumes"),
+        namespace=ns,
+        what="the volume unplugged from the instance",
+    )
+    vmp.delete(created.id, outs)
+    dp.delete(data.id, data.outs)
