@@ -20,7 +20,6 @@ import yaml
 from kubernetes import client as k8s
 
 from pulumi_kubevirt.components import POD_NETWORK, BridgedNetwork, Router, Server, VmPool
-from tests.harness.doubles import NodeSideDoubles
 from tests.harness.kube_fixtures import KubeCluster
 from tests.support.provider_engine import ProviderEngine
 
@@ -49,11 +48,6 @@ def api(kube_cluster: KubeCluster) -> Iterator[k8s.ApiClient]:
     client = kube_cluster.api_client()
     yield client
     client.close()
-
-
-@pytest.fixture
-def target(kube_cluster: KubeCluster, kube_namespace: str, kubevirt_double: NodeSideDoubles) -> dict[str, Any]:
-    return {"kind": "kubevirt", "kubeconfig": str(kube_cluster.kubeconfig), "namespace": kube_namespace}
 
 
 @pytest.fixture

@@ -44,7 +44,6 @@ import pytest
 from pulumi_kubevirt.provider.errors import WaitTimeout
 from pulumi_kubevirt.provider.ownership import OWNER
 from pulumi_kubevirt.provider.resources import BridgeProvider, DiskProvider, MigrationProvider, VirtualMachineProvider
-from tests.harness.doubles import NodeSideDoubles
 from tests.harness.kube_fixtures import KubeCluster
 
 from ..libvirt.test_resources import checked
@@ -54,18 +53,6 @@ from .fault_child import STEP, call
 ROOT = Path(__file__).resolve().parents[2]
 CHILD_TIMEOUT = 90.0
 DOUBLE = "test-double.pulumi-kubevirt.io"
-
-
-@pytest.fixture
-def target(kube_cluster: KubeCluster, kube_namespace: str, kubevirt_double: NodeSideDoubles) -> dict[str, Any]:
-    return {"kind": "kubevirt", "kubeconfig": str(kube_cluster.kubeconfig), "namespace": kube_namespace}
-
-
-@pytest.fixture
-def cluster(kube_cluster: KubeCluster) -> Iterator[Cluster]:
-    api_client = kube_cluster.api_client()
-    yield Cluster(api_client)
-    api_client.close()
 
 
 @dataclass

@@ -30,16 +30,9 @@ from pulumi_kubevirt.provider.resources import (
 )
 
 from ..libvirt.test_resources import checked, user_inputs
-from . import test_resources
 
 IT_GROUP, IT_VERSION = "instancetype.kubevirt.io", "v1beta1"
 SNAP_GROUP, SNAP_VERSION = "snapshot.kubevirt.io", "v1beta1"
-
-
-# the fixtures of test_resources: the test namespace as a target (with the KubeVirt double running), and
-# a CustomObjectsApi client of the cluster
-target = test_resources.target
-custom = test_resources.custom
 
 
 def _get(custom: k8s.CustomObjectsApi, group: str, plural: str, name: str, ns: str | None) -> dict[str, Any] | None:

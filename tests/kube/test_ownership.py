@@ -8,7 +8,7 @@ managedFields included), and compared after the provider ran: byte-for-byte.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -20,25 +20,12 @@ from pulumi_kubevirt.provider.kubevirt.render import OWNER_RESOURCE, OWNER_STACK
 from pulumi_kubevirt.provider.models import KubevirtTarget
 from pulumi_kubevirt.provider.ownership import OWNER, Owner
 from pulumi_kubevirt.provider.resources import BridgeProvider, DiskProvider, MigrationProvider, VirtualMachineProvider
-from tests.harness.doubles import NodeSideDoubles
 from tests.harness.kube_fixtures import KubeCluster
 
 from ..libvirt.test_resources import checked, user_inputs
 from .cluster_objects import DV, NAD, NNCP, SECRET, VM, VMI, VMIM, Cluster, Kind, condition_true, status
 
 FOREIGN_KEY = "not-written-by-the-stack"
-
-
-@pytest.fixture
-def target(kube_cluster: KubeCluster, kube_namespace: str, kubevirt_double: NodeSideDoubles) -> dict[str, Any]:
-    return {"kind": "kubevirt", "kubeconfig": str(kube_cluster.kubeconfig), "namespace": kube_namespace}
-
-
-@pytest.fixture
-def cluster(kube_cluster: KubeCluster) -> Iterator[Cluster]:
-    api_client = kube_cluster.api_client()
-    yield Cluster(api_client)
-    api_client.close()
 
 
 def vm_inputs(target: dict[str, Any], name: str, **extra: Any) -> dict[str, Any]:

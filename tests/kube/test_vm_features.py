@@ -12,9 +12,7 @@ from pulumi_kubevirt.provider.resources import VirtualMachineProvider
 from tests.harness.kube_fixtures import field_path
 
 from ..libvirt.test_resources import checked
-from .test_resources import custom, get, target
-
-__all__ = ["custom", "target"]  # the fixtures, shared with test_resources
+from .test_resources import get
 
 FEATURES: dict[str, Any] = {
     "run_state": "stopped",
