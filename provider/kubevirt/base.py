@@ -7,11 +7,14 @@ type once for every reconciler (no per-module `_target`/`_api` helpers).
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..core import Call, Targeted
 from ..errors import InvalidSpec
 from ..models import KubevirtTarget
 from ..waiting import Deadline
-from .client import Api, Clusters
+from .client import Api, Clusters, Gvr
+from .owned import fetch_owned
 
 
 def kubevirt_target(args: Targeted) -> KubevirtTarget:
@@ -35,3 +38,9 @@ class KubevirtReconciler:
     def _open(self, call: Call[Targeted]) -> tuple[Api, str]:
         """What every call starts from: the verbs within its deadline, and the resource's namespace."""
         return self._api(call.args, call.deadline), kubevirt_target(call.args).namespace
+
+    def _fetch(self, call: Call[Targeted], gvr: Gvr) -> dict[str, Any] | None:
+        """The resource's own object of `gvr` (named as the resource, in its namespace), or None when it is
+        absent or not this resource's (`owned.fetch_owned`)."""
+        api, ns = self._open(call)
+        return fetch_owned(api, gvr, call.args.name, ns, owner=call.owner)

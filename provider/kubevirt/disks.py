@@ -23,7 +23,7 @@ from . import render
 from .base import KubevirtReconciler
 from .client import DATA_VOLUME, PVC, Api, Gvr
 from .judges import data_volume_done, gone
-from .owned import apply_owned, delete_owned, fetch_owned, foreign, wait_or_roll_back
+from .owned import apply_owned, delete_owned, foreign, wait_or_roll_back
 from .parse import parse_data_volume, parse_data_volume_outputs, parse_owner
 from .watching import Watch
 
@@ -50,12 +50,10 @@ class DataVolumeReconciler(KubevirtReconciler):
         return parse_data_volume_outputs(args, status)
 
     def read(self, call: Call[DiskArgs]) -> tuple[dict[str, Any], DiskOutputs] | None:
-        args = call.args
-        api, ns = self._open(call)
-        obj = fetch_owned(api, DATA_VOLUME, args.name, ns, owner=call.owner)
+        obj = self._fetch(call, DATA_VOLUME)
         if obj is None:
             return None
-        return parse_data_volume(obj, args), parse_data_volume_outputs(args, obj.get("status") or {})
+        return parse_data_volume(obj, call.args), parse_data_volume_outputs(call.args, obj.get("status") or {})
 
     def update(self, call: Call[DiskArgs], old: DiskArgs, plan: Plan) -> DiskOutputs:
         new, owner, progress = call.args, call.owner, call.progress

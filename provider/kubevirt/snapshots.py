@@ -98,13 +98,11 @@ class VmSnapshotReconciler(KubevirtReconciler):
         return parse_vm_snapshot_outputs(ready)
 
     def read(self, call: Call[SnapshotArgs]) -> tuple[dict[str, Any], SnapshotOutputs] | None:
-        args = call.args
-        api, ns = self._open(call)
-        obj = fetch_owned(api, VM_SNAPSHOT, args.name, ns, owner=call.owner)
+        obj = self._fetch(call, VM_SNAPSHOT)
         if obj is None:
             return None
         # The spec is immutable (KubeVirt's webhook refuses edits): only the outputs move.
-        return dump(args), parse_vm_snapshot_outputs(obj)
+        return dump(call.args), parse_vm_snapshot_outputs(obj)
 
     def update(self, call: Call[SnapshotArgs], old: SnapshotArgs, plan: Plan) -> SnapshotOutputs:
         # SNAPSHOT_RULES: only the wait bounds can change in place, which touches nothing.
@@ -127,8 +125,7 @@ class VmRestoreReconciler(KubevirtReconciler):
         return parse_vm_restore_outputs(done)
 
     def read(self, call: Call[SnapshotRestoreArgs]) -> tuple[dict[str, Any], RestoreOutputs] | None:
-        api, ns = self._open(call)
-        obj = fetch_owned(api, VM_RESTORE, call.args.name, ns, owner=call.owner)
+        obj = self._fetch(call, VM_RESTORE)
         # A finished restore whose record was cleaned up is still history, not drift.
         outputs = parse_vm_restore_outputs(obj) if obj is not None else carried(call.state, RestoreOutputs)
         return dump(call.args), outputs
