@@ -53,6 +53,20 @@ def multus_inputs(kube_cluster: KubeCluster, namespace: str, name: str, binding:
     }
 
 
+def _refused_by_virt_api(
+    api_client: k8s.ApiClient, namespace: str, manifest: dict[str, Any]
+) -> tuple[pytest.ExceptionInfo[ApiException], dict[str, Any]]:
+    """The VM create refused by KubeVirt's VM validating webhook (422): the exception and its Status."""
+    with pytest.raises(ApiException) as caught:
+        k8s.CustomObjectsApi(api_client).create_namespaced_custom_object(
+            "kubevirt.io", "v1", namespace, "virtualmachines", manifest
+        )
+    status: dict[str, Any] = json.loads(caught.value.body)
+    assert caught.value.status == 422, status
+    assert 'admission webhook "virtualmachine-validator.kubevirt.io" denied the request' in status["message"]
+    return caught, status
+
+
 def test_components_are_up_with_their_pinned_versions(kube_cluster: KubeCluster) -> None:
     plane = kube_cluster.control_plane
     assert isinstance(plane, control_plane.KubevirtControlPlane)
@@ -84,12 +98,7 @@ def test_virt_api_webhook_refuses_what_our_check_refuses_first(
     iface = manifest["spec"]["template"]["spec"]["domain"]["devices"]["interfaces"][0]
     iface.pop("bridge")
     iface["masquerade"] = {}
-    custom = k8s.CustomObjectsApi(api_client)
-    with pytest.raises(ApiException) as caught:
-        custom.create_namespaced_custom_object("kubevirt.io", "v1", kube_namespace, "virtualmachines", manifest)
-    status = json.loads(caught.value.body)
-    assert caught.value.status == 422, status
-    assert 'admission webhook "virtualmachine-validator.kubevirt.io" denied the request' in status["message"]
+    caught, status = _refused_by_virt_api(api_client, kube_namespace, manifest)
     assert MASQUERADE_ON_MULTUS in status["message"]
     assert {"field": "spec.template.spec.domain.devices.interfaces[0].name", "message": MASQUERADE_ON_MULTUS} in [
         {k: c.get(k) for k in ("field", "message")} for c in status["details"]["causes"]
@@ -100,7 +109,9 @@ def test_virt_api_webhook_refuses_what_our_check_refuses_first(
     # With the bridge binding (what our check accepts) KubeVirt takes the same VM.
     iface.pop("masquerade")
     iface["bridge"] = {}
-    custom.create_namespaced_custom_object("kubevirt.io", "v1", kube_namespace, "virtualmachines", manifest)
+    k8s.CustomObjectsApi(api_client).create_namespaced_custom_object(
+        "kubevirt.io", "v1", kube_namespace, "virtualmachines", manifest
+    )
 
 
 def test_virt_api_serves_subresources_through_the_aggregator(kube_namespace: str, api_client: k8s.ApiClient) -> None:
@@ -176,12 +187,7 @@ def test_virt_api_refuses_memory_hotplug_rules_on_the_field_our_check_names(
     args = VIRTUAL_MACHINE.parse(checked(vmp, {}, {**inputs, "memory": "1Gi"}), resource="mem")
     manifest = render.render_vm(args, namespace=kube_namespace, owner=Owner("pkv-tests/cp", "mem"))
     manifest["spec"]["template"]["spec"]["domain"]["memory"]["guest"] = guest
-    custom = k8s.CustomObjectsApi(api_client)
-    with pytest.raises(ApiException) as caught:
-        custom.create_namespaced_custom_object("kubevirt.io", "v1", kube_namespace, "virtualmachines", manifest)
-    status = json.loads(caught.value.body)
-    assert caught.value.status == 422, status
-    assert 'admission webhook "virtualmachine-validator.kubevirt.io" denied the request' in status["message"]
+    caught, status = _refused_by_virt_api(api_client, kube_namespace, manifest)
     assert {"field": "spec.template.spec.domain.memory.guest", "message": kubevirt_says} in [
         {k: c.get(k) for k in ("field", "message")} for c in status["details"]["causes"]
     ]
