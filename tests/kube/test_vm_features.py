@@ -1,13 +1,23 @@
 """VM features of issue 12 on a real kube-apiserver with the vendored KubeVirt CRDs: every field
 render.py writes survives the apiserver's structural schema (an unknown field would be pruned
-silently, and the next read would show it as drift), and the VM reads back without drift."""
+silently, and the next read would show it as drift), the real virt-api accepts it, and the VM reads
+back without drift; what virt-api's webhook refuses, check refuses first, on the same field."""
 
 from __future__ import annotations
 
+import json
+import secrets
+from collections.abc import Callable, Iterator
 from typing import Any
 
+import pytest
 from kubernetes import client as k8s
 
+from pulumi_kubevirt.provider.kinds import VIRTUAL_MACHINE
+from pulumi_kubevirt.provider.kubevirt.parse import parse_cause_field, parse_status_causes
+from pulumi_kubevirt.provider.kubevirt.render import render_vm
+from pulumi_kubevirt.provider.models import VirtualMachineArgs
+from pulumi_kubevirt.provider.ownership import Owner
 from pulumi_kubevirt.provider.resources import VirtualMachineProvider
 from tests.harness.kube_fixtures import field_path
 
@@ -90,3 +100,121 @@ def test_a_vm_sized_by_an_instancetype_carries_no_sizes(target: dict[str, Any], 
     read = vmp.read(created.id, created.outs)
     assert vmp.diff(created.id, read.outs, inputs).changes is False, read.inputs
     vmp.delete(created.id, created.outs)
+
+
+# -- what the real virt-api webhook refuses, check refuses first, on the same field ----------------
+KERNEL = FEATURES["kernel_boot"]
+
+
+def _drop_paths(domain: dict[str, Any]) -> None:
+    container = domain["firmware"]["kernelBoot"]["container"]
+    del container["kernelPath"], container["initrdPath"]
+
+
+def _secure_without_smm(domain: dict[str, Any]) -> None:
+    domain["firmware"]["bootloader"]["efi"]["secureBoot"] = True
+
+
+def _bad_port_name(domain: dict[str, Any]) -> None:
+    domain["devices"]["interfaces"][0]["ports"][0]["name"] = "HTTP"
+
+
+WEBHOOK_CASES: list[tuple[str, dict[str, Any], Callable[[dict[str, Any]], None], dict[str, Any], str, str]] = [
+    # (id, valid inputs, how the manifest is spoiled, the same mistake as inputs, field, the webhook's words)
+    (
+        "instancetype-memory",
+        {"kubevirt": {"instancetype": {"name": "INSTANCETYPE"}}},
+        lambda d: d.update(memory={"guest": "1Gi"}),
+        {"memory": "1Gi"},
+        "memory",
+        "conflicts with selected instance type",
+    ),
+    (
+        "instancetype-sockets",
+        {"kubevirt": {"instancetype": {"name": "INSTANCETYPE"}}},
+        lambda d: d.update(cpu={"sockets": 2}),
+        {"cpu": {"sockets": 2}},
+        "cpu.sockets",
+        "conflicts with selected instance type",
+    ),
+    (
+        "secure-boot-without-smm",
+        {"firmware": "uefi"},
+        _secure_without_smm,
+        {"secure_boot": True},
+        "smm",
+        "requires SMM",
+    ),
+    (
+        "kernel-boot-without-paths",
+        {"kernel_boot": KERNEL},
+        _drop_paths,
+        {"kernel_boot": {"container_image": KERNEL["container_image"]}},
+        "kernel_boot.kernel",
+        "kernelBoot.container",
+    ),
+    (
+        "port-name",
+        {"interfaces": [{"name": "default", "pod": True, "ports": [{"name": "http", "port": 80}]}]},
+        _bad_port_name,
+        {"interfaces": [{"name": "default", "pod": True, "ports": [{"name": "HTTP", "port": 80}]}]},
+        "interfaces[0].ports[0].name",
+        "Invalid name of the port",
+    ),
+]
+
+
+@pytest.fixture
+def instancetype(custom: k8s.CustomObjectsApi) -> Iterator[str]:
+    name = f"test-{secrets.token_hex(3)}"
+    body = {
+        "apiVersion": "instancetype.kubevirt.io/v1beta1",
+        "kind": "VirtualMachineClusterInstancetype",
+        "metadata": {"name": name},
+        "spec": {"cpu": {"guest": 1}, "memory": {"guest": "128Mi"}},
+    }
+    custom.create_cluster_custom_object(
+        "instancetype.kubevirt.io", "v1beta1", "virtualmachineclusterinstancetypes", body
+    )
+    yield name
+    custom.delete_cluster_custom_object(
+        "instancetype.kubevirt.io", "v1beta1", "virtualmachineclusterinstancetypes", name
+    )
+
+
+def _with_instancetype(value: Any, name: str) -> Any:
+    if isinstance(value, dict):
+        return {k: _with_instancetype(v, name) for k, v in value.items()}
+    return name if value == "INSTANCETYPE" else value
+
+
+@pytest.mark.parametrize(
+    ("valid", "spoil", "mistake", "field", "words"), [c[1:] for c in WEBHOOK_CASES], ids=[c[0] for c in WEBHOOK_CASES]
+)
+def test_the_real_webhook_refuses_what_check_refuses_on_the_same_field(
+    target: dict[str, Any],
+    custom: k8s.CustomObjectsApi,
+    instancetype: str,
+    valid: dict[str, Any],
+    spoil: Callable[[dict[str, Any]], None],
+    mistake: dict[str, Any],
+    field: str,
+    words: str,
+) -> None:
+    ns = target["namespace"]
+    base = _with_instancetype({"name": "spoiled", "target": target, "run_state": "stopped", **valid}, instancetype)
+    args = VirtualMachineArgs.model_validate(base)
+    manifest = render_vm(args, namespace=ns, owner=Owner("pkv-tests/webhooks", "spoiled"))
+    spoil(manifest["spec"]["template"]["spec"]["domain"])
+    with pytest.raises(k8s.ApiException) as err:
+        custom.create_namespaced_custom_object("kubevirt.io", "v1", ns, "virtualmachines", manifest)
+    assert err.value.status == 422, err.value.body
+    status = json.loads(err.value.body)
+    assert words in status["message"], status["message"]
+    webhook_fields = {parse_cause_field(f) for f in parse_status_causes(status)}
+    # check refuses the same mistake offline, on the field the webhook's cause maps to (when it names one)...
+    _checked, found = VIRTUAL_MACHINE.check(None, {**base, **mistake}, unknown=object())
+    assert [f.property for f in found] == [field], [(f.property, f.reason) for f in found]
+    # ... or inside it: the webhook names kernelBoot.container, check the kernel path itself
+    assert all(w is None or w == field or field.startswith((w + ".", w + "[")) for w in webhook_fields), webhook_fields
+    assert get(custom, "virtualmachines", ns, "spoiled") is None
