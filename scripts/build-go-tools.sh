@@ -126,13 +126,26 @@ build_language_python() {
     # that speaks the same plugin protocol and runs the same upstream exec script; it runs with
     # the project venv's python (it needs the PyPI pulumi SDK's gRPC stubs). The stamp differs
     # from $v, so every setup run tries the real module again first.
-    local venv=${PKV_VENV:-$(dirname "$HERE")/.venv} shebang='#!/usr/bin/env python3'
-    if "$venv/bin/python" -c 'import pulumi.runtime.proto.language_pb2_grpc' 2>/dev/null; then
-        shebang="#!$venv/bin/python"
-    else
-        log "WARNING: $venv has no pulumi SDK; the stand-in will use the first python3 on PATH"
-    fi
-    { echo "$shebang"; tail -n +2 "$HERE/pulumi-language-python-standin"; } >"$BIN/pulumi-language-python.tmp"
+    # The stand-in is shared by every checkout that uses this cache, so it must not depend on
+    # one checkout's venv staying there: a small launcher runs it with the python3 on PATH when
+    # that has the pulumi SDK (the Makefile and the test harness put the running checkout's venv
+    # there), else with the venv of the setup that installed it (a clone deleted after its CI
+    # run leaves the others working).
+    local venv=${PKV_VENV:-$(dirname "$HERE")/.venv}
+    "$venv/bin/python" -c 'import pulumi.runtime.proto.language_pb2_grpc' 2>/dev/null ||
+        log "WARNING: $venv has no pulumi SDK; the stand-in will use the first python3 on PATH that has it"
+    install -m 644 "$HERE/pulumi-language-python-standin" "$BIN/pulumi-language-python-standin.py"
+    {
+        echo '#!/bin/sh'
+        echo '# Launcher of the pulumi-language-python STAND-IN (scripts/build-go-tools.sh).'
+        printf 'for py in python3 %q; do\n' "$venv/bin/python"
+        echo '    if command -v "$py" >/dev/null 2>&1 && "$py" -c "import pulumi.runtime.proto.language_pb2_grpc" 2>/dev/null; then'
+        echo '        exec "$py" "$(dirname "$0")/pulumi-language-python-standin.py" "$@"'
+        echo '    fi'
+        echo 'done'
+        echo 'echo "pulumi-language-python stand-in: no python with the pulumi SDK (tried python3 on PATH and the setup venv)" >&2'
+        echo 'exit 1'
+    } >"$BIN/pulumi-language-python.tmp"
     chmod 755 "$BIN/pulumi-language-python.tmp"
     mv "$BIN/pulumi-language-python.tmp" "$BIN/pulumi-language-python"
     stamp pulumi-language-python "$v-standin"
