@@ -250,16 +250,17 @@ class Cluster:
             _request_timeout=window + 10,
             deserialize=False,
         )
+        # A dropped watch (apiserver restart) becomes BackendUnavailable: transient, so the informer
+        # backs off and lists again.
         try:
-            for event in stream:
-                yield str(event["type"]), dict(event["object"])
-        except ApiException as err:
-            if err.status == 410:
-                raise Expired from err
-            raise translate(err, resource="", doing=f"watching {gvr.plural}") from err
-        except (urllib3.exceptions.HTTPError, ConnectionError) as err:
-            # A dropped watch (apiserver restart): transient, so the informer backs off and lists again.
-            raise BackendUnavailable(f"watching {gvr.plural}: the apiserver is unreachable ({err})") from err
+            with _translated(f"watching {gvr.plural}", resource=None):
+                try:
+                    for event in stream:
+                        yield str(event["type"]), dict(event["object"])
+                except ApiException as err:
+                    if err.status == 410:
+                        raise Expired from err
+                    raise
         finally:
             w.stop()  # type: ignore[no-untyped-call]
 
