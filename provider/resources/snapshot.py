@@ -32,8 +32,6 @@ class Snapshot(TypedSnapshot, module="kubevirt", name="Snapshot"):
     deleting the resource deletes the snapshot.
     """
 
-    vm: pulumi.Output[str]
-    target: pulumi.Output[dict[str, Any]]
     ready: pulumi.Output[bool]
     phase: pulumi.Output[str | None]
     creation_time: pulumi.Output[str | None]
