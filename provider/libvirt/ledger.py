@@ -240,8 +240,9 @@ def ensure_pool(
     if pool is None:
         target = path or (DEFAULT_POOL_DIR if name == "default" else f"/var/lib/libvirt/pools/{name}")
         progress(f"creating storage pool {name} at {target}")
+        # Defined only: starting with WITH_BUILD below makes its directory. A separate build()
+        # would race another process that defined the same pool and started it meanwhile.
         pool = conn.storagePoolDefineXML(render.render_pool(name, target), 0)
-        pool.build(0)
         pool.setAutostart(1)
     if not pool.isActive():
         if not pool_is_ours(pool):
