@@ -66,11 +66,20 @@ def test_reconciler_outputs_are_declared() -> None:
     for cls in (instancetypes.InstancetypeReconciler, instancetypes.PreferenceReconciler):
         for method in ("create", "update"):
             assert typing.get_type_hints(getattr(cls, method))["return"] is outputs.InstancetypeOutputs
+
+    def filled(cls: type, hint: object) -> object:
+        """`hint` with a generic base's type parameters replaced by what `cls` declares for them."""
+        for base in getattr(cls, "__orig_bases__", ()):
+            params = getattr(typing.get_origin(base), "__parameters__", ())
+            hint = dict(zip(params, typing.get_args(base), strict=False)).get(hint, hint)
+        return hint
+
     for typed, (kind, reconcilers) in expected.items():
         assert kind.output_keys == frozenset(typed.__annotations__) == outputs.output_keys(typed)
         for cls in reconcilers:
             for method in ("create", "update"):
-                returned = typing.get_type_hints(getattr(cls, method))["return"]
+                returned = filled(cls, typing.get_type_hints(getattr(cls, method))["return"])
                 assert returned is typed, f"{cls.__name__}.{method} returns {returned}, not {typed.__name__}"
             read = typing.get_type_hints(cls.read)["return"]
-            assert typed in typing.get_args(typing.get_args(read)[0]), f"{cls.__name__}.read returns {read}"
+            read_outputs = [filled(cls, hint) for hint in typing.get_args(typing.get_args(read)[0])]
+            assert typed in read_outputs, f"{cls.__name__}.read returns {read}"
