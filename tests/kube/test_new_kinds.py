@@ -223,7 +223,14 @@ def test_snapshot_waits_until_ready_then_restore_completes(
     sp.delete(snap.id, snap.outs)
     assert _get(custom, SNAP_GROUP, "virtualmachinerestores", "rollback", ns) is None
     assert _get(custom, SNAP_GROUP, "virtualmachinesnapshots", "before-upgrade", ns) is None
+    # a snapshot without its object is gone; a restore whose record was cleaned up is history, not drift
     assert sp.read(snap.id, snap.outs).id is None
+    history = rp.read(restore.id, restore.outs)
+    assert history.id == restore.id
+    assert {k: history.outs[k] for k in ("complete", "restore_time")} == {
+        "complete": True,
+        "restore_time": restore.outs["restore_time"],
+    }
     vmp.delete(vm.id, vm.outs)
 
 
