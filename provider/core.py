@@ -168,18 +168,25 @@ class ResourceKind(Generic[M]):
                     failures = self.transition(old_model, model)
                     if failures:
                         return dict(given), failures
+                # Old inputs only (the engine sends check no outputs): a rule that needs what the
+                # backend recorded (plan.Recorded) judges it unknown here, conservatively.
                 summary = self.plan(dump(old_model), checked).summary()
         checked[PLANNED_CHANGE] = summary
         return checked, []
 
     # -- plan ---------------------------------------------------------------
     def plan(self, old: Mapping[str, Any], new: Mapping[str, Any]) -> Plan:
-        """Classified changes between two input documents (old state or inputs, new inputs)."""
+        """Classified changes between two input documents (old state or inputs, new inputs). The
+        outputs recorded in an old state reach the rules that read them (plan.Recorded); old inputs
+        (check's) carry none."""
         target = str((new.get("target") or {}).get("kind", "libvirt"))
         old_doc = {k: v for k, v in old.items() if k in self.model.model_fields}
         new_doc = {k: v for k, v in new.items() if k in self.model.model_fields}
+        recorded = {k: v for k, v in old.items() if k in self.output_keys}
         rules = [*BOOKKEEPING_RULES, *self.rules[target]]
-        return plan_changes(old_doc, new_doc, rules, default=self.default[target], secrets=self.secret_paths)
+        return plan_changes(
+            old_doc, new_doc, rules, default=self.default[target], secrets=self.secret_paths, recorded=recorded
+        )
 
     def parse(self, data: Mapping[str, Any], *, resource: str) -> M:
         """Inputs (or the input part of state) as the model; InvalidSpec naming the field otherwise."""

@@ -26,6 +26,8 @@ class VmOutputs(TypedDict, total=False):
     phase: str | None
     node: str | None
     conditions: dict[str, str]
+    hot_plugged_disks: list[str]
+    """KubeVirt: the disks hot-plugged into the VM (addvolume), the ones removevolume can detach live."""
 
 
 class DiskOutputs(TypedDict, total=False):

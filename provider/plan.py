@@ -15,7 +15,7 @@ classification rules; the most severe class decides what happens:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import Any, Literal
@@ -177,8 +177,21 @@ def diff_data(old: Any, new: Any, path: Path = ()) -> list[tuple[Path, Any, Any]
 
 
 Verdict = Callable[[Any, Any, dict[str, Any], dict[str, Any]], Kind]
-Rule = tuple[str, "Kind | Verdict"]
-"""(fnmatch pattern over normalized paths, a class or a function(old, new, old_doc, new_doc) -> class)."""
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """A verdict that reads the resource's recorded outputs too (what only the backend knew when it
+    last wrote them): `judge(old, new, recorded)`. `recorded` is empty where no outputs are at hand
+    (check compares old inputs with new ones: the engine sends it no outputs) and lacks the keys that
+    state written by an older version did not record: the judge decides what an unknown means."""
+
+    judge: Callable[[Any, Any, Mapping[str, Any]], Kind]
+
+
+Rule = tuple[str, "Kind | Verdict | Recorded"]
+"""(fnmatch pattern over normalized paths, a class, a function(old, new, old_doc, new_doc) -> class,
+or a `Recorded` verdict)."""
 
 
 def plan_changes(
@@ -188,16 +201,23 @@ def plan_changes(
     default: Kind = "restart",
     *,
     secrets: tuple[Path, ...] = (),
+    recorded: Mapping[str, Any] | None = None,
 ) -> Plan:
     """Classify every changed path by the first matching rule; values at or under `secrets` stay
-    out of the summary."""
+    out of the summary. `recorded`: the resource's last outputs, for `Recorded` verdicts (none known
+    when omitted)."""
     changes = []
     for path, before, after in diff_data(old, new):
         norm = rule_text(path)
         kind: Kind = default
         for pattern, verdict in rules:
             if fnmatchcase(norm, pattern):
-                kind = verdict(before, after, old, new) if callable(verdict) else verdict
+                if isinstance(verdict, Recorded):
+                    kind = verdict.judge(before, after, recorded or {})
+                elif callable(verdict):
+                    kind = verdict(before, after, old, new)
+                else:
+                    kind = verdict
                 break
         changes.append(Change(path, before, after, kind))
     return Plan(tuple(changes), secrets)

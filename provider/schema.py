@@ -74,6 +74,11 @@ _OUTPUT_TYPES: dict[str, dict[str, Any]] = {
         "additionalProperties": {"type": "string"},
         "description": "KubeVirt: condition statuses",
     },
+    "hot_plugged_disks": {
+        "type": "array",
+        "items": {"type": "string"},
+        "description": "KubeVirt: disks hot-plugged into the running VM (removing one is live, any other a restart)",
+    },
     "claim_name": {"type": "string", "description": "KubeVirt: the PVC holding the data"},
     "source_host": {"type": "string", "description": "Migration: where the VM ran"},
     "source_uri": {"type": "string", "description": "Migration: the source libvirt URI"},

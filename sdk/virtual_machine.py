@@ -675,6 +675,7 @@ class VirtualMachine(pulumi.CustomResource):
             __props__.__dict__["wait_for_ip"] = wait_for_ip
             __props__.__dict__["conditions"] = None
             __props__.__dict__["host_uri"] = None
+            __props__.__dict__["hot_plugged_disks"] = None
             __props__.__dict__["ipv4"] = None
             __props__.__dict__["macs"] = None
             __props__.__dict__["node"] = None
@@ -721,6 +722,7 @@ class VirtualMachine(pulumi.CustomResource):
         __props__.__dict__["guest_agent"] = None
         __props__.__dict__["host_uri"] = None
         __props__.__dict__["hosts"] = None
+        __props__.__dict__["hot_plugged_disks"] = None
         __props__.__dict__["interfaces"] = None
         __props__.__dict__["ipv4"] = None
         __props__.__dict__["kernel_boot"] = None
@@ -840,6 +842,14 @@ class VirtualMachine(pulumi.CustomResource):
         libvirt: other hypervisors a Migration may move this VM to; read/update/delete look there too
         """
         return pulumi.get(self, "hosts")
+
+    @_builtins.property
+    @pulumi.getter
+    def hot_plugged_disks(self) -> pulumi.Output[Optional[Sequence[_builtins.str]]]:
+        """
+        KubeVirt: disks hot-plugged into the running VM (removing one is live, any other a restart)
+        """
+        return pulumi.get(self, "hot_plugged_disks")
 
     @_builtins.property
     @pulumi.getter

@@ -401,6 +401,7 @@ def parse_vm_outputs(
         "pending_restart": pending,
         "pending_changes": [str(restart.get("message") or "RestartRequired")] if pending and restart else [],
         "host_uri": f"kubevirt:{namespace}/{vmi_status.get('nodeName') or ''}",
+        "hot_plugged_disks": sorted(parse_hotplugged(vm)),
     }
 
 

@@ -9,6 +9,8 @@ strategy are object edits; everything else in the template sets the VM's
 RestartRequired condition and applies at the next start. A disk the VM booted
 with is not hot-pluggable in KubeVirt (removevolume refuses it): removing one
 is a template edit KubeVirt reports as RestartRequired (`pending_restart`).
+Which disks were hot-plugged, the VM's outputs record (`hot_plugged_disks`):
+the disk rule reads them (a `plan.Recorded` verdict).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ..plan import Kind, Rule, memory_within_ceiling, sockets_within_ceiling
+from ..plan import Kind, Recorded, Rule, memory_within_ceiling, sockets_within_ceiling
 
 
 def hot_pluggable(disk: Mapping[str, Any]) -> bool:
@@ -33,9 +35,23 @@ def hot_pluggable(disk: Mapping[str, Any]) -> bool:
     )
 
 
-def _disk_plug(before: Any, after: Any, old: dict[str, Any], new: dict[str, Any]) -> Kind:
-    disk = after if after is not None else before
-    return "live" if isinstance(disk, dict) and hot_pluggable(disk) else "restart"
+HOT_PLUGGED = "hot_plugged_disks"
+"""The VM output recording the disks hot-plugged into it (parse.parse_hotplugged at its last write)."""
+
+
+def _disk_plug(before: Any, after: Any, recorded: Mapping[str, Any]) -> Kind:
+    """Adding a hot-pluggable disk is live (addvolume). Removing one is live only when it was
+    hot-plugged (removevolume): a disk the VM booted with is in its template, and dropping it is a
+    template edit KubeVirt applies at the next start. Which disks were hot-plugged only the recorded
+    outputs say; where they do not (check, which gets no outputs, or state written before
+    `hot_plugged_disks` was recorded) the removal may need a restart, and the plan says so."""
+    if before is None:
+        return "live" if isinstance(after, dict) and hot_pluggable(after) else "restart"
+    if after is not None:
+        return "restart"
+    plugged = recorded.get(HOT_PLUGGED)
+    name = before.get("name") if isinstance(before, dict) else None
+    return "live" if isinstance(plugged, (list, tuple)) and name in plugged else "restart"
 
 
 VM_RULES: list[Rule] = [
@@ -51,7 +67,7 @@ VM_RULES: list[Rule] = [
     ("kubevirt.eviction_strategy", "live"),
     ("memory", memory_within_ceiling),
     ("cpu.sockets", sockets_within_ceiling),
-    ("disks[]", _disk_plug),
+    ("disks[]", Recorded(_disk_plug)),
 ]
 
 DATA_VOLUME_RULES: list[Rule] = [

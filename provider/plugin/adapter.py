@@ -144,7 +144,9 @@ def diff(kind: ResourceKind[Any], olds: Mapping[str, Any], news: Mapping[str, An
 
 
 def stables(kind: ResourceKind[Any]) -> list[str]:
-    return sorted(k for k in kind.output_keys if k not in ("state", "pending_restart", "pending_changes"))
+    return sorted(
+        k for k in kind.output_keys if k not in ("state", "pending_restart", "pending_changes", "hot_plugged_disks")
+    )
 
 
 def detailed_diff(plan: Plan, old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, PropertyChange]:

@@ -270,7 +270,8 @@ class KubevirtProvider(api.Provider):
                 plan,
             )
         )
-        state = adapter.state(dump(new), outs, news.get(PLANNED_CHANGE))
+        # What the update did: its plan read the recorded outputs, which check's summary could not.
+        state = adapter.state(dump(new), outs, plan.summary())
         secrets = adapter.secret_inputs(kind, secret_paths(request.news) | secret_paths(request.olds))
         return api.UpdateResponse(properties=property_map(state, secrets=secrets))
 

@@ -100,7 +100,9 @@ class DynamicAdapter(ResourceProvider):
         return DiffResult(
             changes=bool(plan),
             replaces=plan.replaces,
-            stables=sorted(k for k in self.kind.output_keys if k not in ("state", "pending_restart")),
+            stables=sorted(
+                k for k in self.kind.output_keys if k not in ("state", "pending_restart", "hot_plugged_disks")
+            ),
             delete_before_replace=same_name,
         )
 
@@ -131,7 +133,8 @@ class DynamicAdapter(ResourceProvider):
         owner = Owner.parse(_olds.get(OWNER) or _news.get(OWNER), resource=new.name)
         call = begin("update", new, _olds, owner=owner, progress=stderr_progress(new.name))
         outs = self._reconciler(new).update(call, old, plan)
-        return UpdateResult(self._state(new, outs, {**_news, OWNER: str(owner)}))
+        # What the update did: its plan read the recorded outputs, which check's summary could not.
+        return UpdateResult(self._state(new, outs, {**_news, PLANNED_CHANGE: plan.summary(), OWNER: str(owner)}))
 
     def delete(self, _id: str, _props: dict[str, Any]) -> None:
         args = self.kind.parse(_props, resource=str(_props.get("name")))

@@ -62,6 +62,7 @@ class VirtualMachine(TypedVirtualMachine, module="kubevirt", name="VirtualMachin
     phase: pulumi.Output[str | None]
     node: pulumi.Output[str | None]
     conditions: pulumi.Output[dict[str, str]]
+    hot_plugged_disks: pulumi.Output[list[str] | None]
     planned_change: pulumi.Output[str]
     provider_class = VirtualMachineProvider
 

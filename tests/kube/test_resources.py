@@ -15,6 +15,7 @@ import pytest
 from kubernetes import client as k8s
 
 from pulumi_kubevirt.provider.errors import OperationFailed, ProviderError, WaitTimeout
+from pulumi_kubevirt.provider.models.common import dump
 from pulumi_kubevirt.provider.outputs import VM_OUTPUTS
 from pulumi_kubevirt.provider.resources import BridgeProvider, DiskProvider, MigrationProvider, VirtualMachineProvider
 from tests.harness.kube_fixtures import (
@@ -394,21 +395,28 @@ def test_disk_hot_plug_is_live_through_addvolume_and_removevolume(
 ) -> None:
     """A DataVolume disk added to the running VM goes through virt-api's addvolume: virt-controller
     writes it into the VM (marked hotpluggable) and its instance, and nothing waits for a restart;
-    removing it again is removevolume."""
+    the outputs record it as hot-plugged, so the plan of removing it again (what diff and update
+    compute from the state) is live, and it is: removevolume, nothing pending. Removing a disk the
+    VM booted with is planned restart, and KubeVirt does report RestartRequired for it."""
     ns = target["namespace"]
     dp = DiskProvider()
     data = dp.create(checked(dp, {}, {"name": "hp-data", "target": target, "size": "1Gi"}))
+    base = dp.create(checked(dp, {}, {"name": "hp-base", "target": target, "size": "1Gi"}))
     vmp = VirtualMachineProvider()
-    v1 = checked(vmp, {}, vm_inputs(target, "hp"))
+    booted = {"name": "base", "data_volume": "hp-base", "bus": "scsi"}
+    v1 = checked(vmp, {}, vm_inputs(target, "hp", disks=[*vm_inputs(target)["disks"], booted]))
     created = vmp.create(v1)
+    assert created.outs["hot_plugged_disks"] == []
     disks = [*v1["disks"], {"name": "data", "data_volume": "hp-data", "bus": "scsi"}]
     v2 = checked(vmp, v1, {**user_inputs(v1), "disks": disks})
     assert v2["planned_change"] == "live: +disks[data]"
     outs = dict(vmp.update(created.id, created.outs, v2).outs)
     assert outs["pending_restart"] is False
+    assert outs["hot_plugged_disks"] == ["data"]
     vm = get(custom, "virtualmachines", ns, "hp")
     volumes = {v["name"]: v for v in field_path(vm, "spec", "template", "spec", "volumes")}
     assert volumes["data"]["dataVolume"] == {"name": "hp-data", "hotpluggable": True}
+    assert volumes["base"]["dataVolume"] == {"name": "hp-base"}
     assert condition(vm, "RestartRequired") is None
     wait_for_object(
         custom.api_client,
@@ -419,13 +427,21 @@ def test_disk_hot_plug_is_live_through_addvolume_and_removevolume(
         what="the volume hot-plugged into the instance",
     )
     read = vmp.read(created.id, outs)
+    assert read.outs["hot_plugged_disks"] == ["data"]
     assert vmp.diff(created.id, read.outs, v2).changes is False
 
     v3 = checked(vmp, v2, {**user_inputs(v2), "disks": v1["disks"]})
-    assert v3["planned_change"] == "live: -disks[data]"
+    # check gets old inputs only (no outputs): which disk was hot-plugged it cannot know, so it
+    # says a removal may need a restart; diff and update plan from the recorded outputs
+    assert v3["planned_change"] == "restart: -disks[data]"
+    assert _planned(vmp, read.outs, v3) == "live: -disks[data]"
     outs = dict(vmp.update(created.id, read.outs, v3).outs)
-    assert outs["pending_restart"] is False
-    assert "data" not in _volume_names(get(custom, "virtualmachines", ns, "hp"), "spec", "template", "spec", "volumes")
+    assert outs["pending_restart"] is False and outs["pending_changes"] == []
+    assert outs["planned_change"] == "live: -disks[data]"
+    assert outs["hot_plugged_disks"] == []
+    vm = get(custom, "virtualmachines", ns, "hp")
+    assert "data" not in _volume_names(vm, "spec", "template", "spec", "volumes")
+    assert condition(vm, "RestartRequired") is None
     wait_for_object(
         custom.api_client,
         VIRTUAL_MACHINE_INSTANCES,
@@ -434,5 +450,26 @@ def test_disk_hot_plug_is_live_through_addvolume_and_removevolume(
         namespace=ns,
         what="the volume unplugged from the instance",
     )
+
+    v4 = checked(vmp, v3, {**user_inputs(v3), "disks": [d for d in v3["disks"] if d["name"] != "base"]})
+    assert v4["planned_change"] == "restart: -disks[base]"
+    assert _planned(vmp, outs, v4) == "restart: -disks[base]"
+    outs = dict(vmp.update(created.id, outs, v4).outs)
+    assert outs["pending_restart"] is True and outs["pending_changes"]
+    assert outs["planned_change"] == "restart: -disks[base]"
+    vm = get(custom, "virtualmachines", ns, "hp")
+    assert "base" not in _volume_names(vm, "spec", "template", "spec", "volumes")
+    restart = condition(vm, "RestartRequired")
+    assert restart is not None and restart["status"] == "True"
+    # the running instance keeps the disk it booted with until the restart
+    vmi = get(custom, "virtualmachineinstances", ns, "hp")
+    assert "base" in _volume_names(vmi, "spec", "volumes")
     vmp.delete(created.id, outs)
     dp.delete(data.id, data.outs)
+    dp.delete(base.id, base.outs)
+
+
+def _planned(vmp: VirtualMachineProvider, state: dict[str, Any], news: dict[str, Any]) -> str:
+    """The plan diff and update make of `news` against the resource's state (its recorded outputs too)."""
+    kind = vmp.kind
+    return kind.plan(state, dump(kind.parse(news, resource=str(news["name"])))).summary()
