@@ -150,6 +150,28 @@ def gone(obj: Obj) -> bool | None:
     return True if obj is None else None
 
 
+def gone_by_uid(uid: str) -> Callable[[Obj], bool | None]:
+    """The object with `uid` is gone: nothing under its name, or another object (made since) there."""
+
+    def judge(obj: Obj) -> bool | None:
+        return True if obj is None or (obj.get("metadata") or {}).get("uid") != uid else None
+
+    return judge
+
+
+def deleting(obj: Obj) -> bool:
+    """Whether the object is being deleted: its deletionTimestamp is set, its finalizers not yet done."""
+    return bool(((obj or {}).get("metadata") or {}).get("deletionTimestamp"))
+
+
+def deletion_note(obj: Obj) -> str:
+    """The progress line of an object being deleted: what still holds it (its finalizers)."""
+    if not deleting(obj):
+        return ""
+    finalizers = ((obj or {}).get("metadata") or {}).get("finalizers") or []
+    return "terminating, held by " + ", ".join(map(str, finalizers)) if finalizers else "terminating"
+
+
 def claim_released(data_volume: str) -> Callable[[Obj], bool | None]:
     """The PVC of a deleted DataVolume: gone, or no longer the DataVolume's (the garbage collector
     removes it after the DataVolume, and the PVC protection only once no pod mounts it)."""

@@ -13,7 +13,17 @@ owner:
 - someone else's    -> Conflict naming the object, which is left byte-for-byte
                        as it was, unless the resource says `adopt=True` (then the
                        apply stamps our marker onto it);
+- ours, terminating -> (deletionTimestamp set: a roll back or destroy that did not
+                       see its finalizers through) waited for until it is gone (bounded),
+                       then created anew: never applied onto an object on its way out;
 - delete            -> only ours, by UID; a foreign object is left and reported.
+
+A failed create's roll back (`roll_back`, `wait_or_roll_back`) deletes what the
+create made and waits, within its bound, until each deleted object is gone
+(a VM, a DataVolume, a VirtualMachineSnapshot linger while their controllers'
+finalizers run), so an immediate retry of the same name creates instead of
+colliding with a terminating object; whatever is still terminating when the
+bound runs out is named in the progress, and the create's own error goes on.
 
 Every write reports `"<verb> <Kind> <namespace>/<name>"` through `progress`
 (verbs: created, updated, adopted, deleted, left). Those lines are the named
@@ -30,17 +40,20 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any, Literal, TypeVar
 
-from ..errors import Conflict, InvalidSpec, NotFound, ProviderError
+from ..errors import Conflict, InvalidSpec, NotFound, ProviderError, WaitTimeout
 from ..ownership import Owner, readable
-from ..waiting import Progress, Wait, wait
+from ..waiting import Deadline, Progress, Wait, wait
 from .client import Api, Gvr
+from .judges import deleting, deletion_note, gone_by_uid
 from .parse import owned, parse_owner
+from .watching import Watch
 
 T = TypeVar("T")
 S = TypeVar("S")
 
 _ROLLBACK = 10.0
-"""Seconds a failed create may spend removing what it made (the create's own deadline may be spent)."""
+"""Seconds a failed create may spend removing what it made and waiting for it to be gone (the create's own
+deadline may be spent)."""
 
 _ATTEMPTS = 8
 """Reads and writes of one object before giving up on an object that keeps changing."""
@@ -121,10 +134,14 @@ def apply_owned(
     progress: Progress,
     adopt: bool = False,
     must_exist: bool = False,
+    deadline: Deadline | None = None,
 ) -> Written:
     """Create `body`, or apply it onto the object of that name when it is ours (or `adopt`).
 
-    `must_exist`: an absent object is NotFound instead of being created.
+    `must_exist`: an absent object is NotFound instead of being created (and an object being deleted is
+    written as it is). Otherwise an object of ours being deleted (deletionTimestamp set) is waited for
+    until it is gone, within `deadline` (default: the api's retry budget, which `_open` draws from the
+    call's deadline), and then created anew.
     """
     name: str = body["metadata"]["name"]
     namespace: str | None = body["metadata"].get("namespace")
@@ -147,22 +164,38 @@ def apply_owned(
             progress(f"created {what}")
             _own_fields(api, gvr, created)
             return Written(created, "created")
-        if owned(current, owner):
-            verb: Verb = "updated"
-            _own_fields(api, gvr, current)
-        elif adopt:
-            verb = "adopted"
-        elif peeked:
-            continue
-        else:
+        mine = owned(current, owner)
+        if not mine and not adopt:
+            if peeked:
+                continue
             raise foreign(gvr, name, namespace, current, owner, api.resource)
         uid = _uid(current)
+        if deleting(current) and not must_exist:
+            if not peeked:
+                _wait_terminated(api, gvr, name, namespace, uid, deadline or Deadline(api.budget), progress)
+            continue  # judged again on a fresh read: absent now, so created
+        verb: Verb = "updated" if mine else "adopted"
+        if mine:
+            _own_fields(api, gvr, current)
         written = _conditional(api, gvr, name, namespace, uid, partial(api.apply, gvr, body, uid=uid))
         if written is _CHANGED:
             continue
         progress(f"{verb} {what}")
         return Written(written if isinstance(written, dict) else None, verb)
     raise Conflict(f"{what} kept changing while it was being written; run `pulumi up` again", resource=api.resource)
+
+
+def _wait_terminated(
+    api: Api, gvr: Gvr, name: str, namespace: str | None, uid: str, deadline: Deadline, progress: Progress
+) -> None:
+    """Wait until the object with `uid`, ours and being deleted, is gone; WaitTimeout naming it otherwise."""
+    what = gvr.describe(name, namespace)
+    progress(f"{what} of this resource is being deleted: waiting for it to be gone before creating it anew")
+    wait(
+        Watch(api, gvr, name, namespace)
+        .until(gone_by_uid(uid), f"the earlier {what}, being deleted, to be gone", deadline, progress)
+        .noting(deletion_note)
+    )
 
 
 def _own_fields(api: Api, gvr: Gvr, obj: dict[str, Any]) -> None:
@@ -191,22 +224,36 @@ def delete_owned(
 ) -> Removal:
     """Delete the object if it is ours (or, with `adopt`, unmarked: imported and not updated since):
     "deleted"; "absent" when gone; "foreign" (left, reported) otherwise."""
+    return _delete(api, gvr, name, namespace, owner=owner, progress=progress, adopt=adopt)[0]
+
+
+def _delete(
+    api: Api,
+    gvr: Gvr,
+    name: str,
+    namespace: str | None,
+    *,
+    owner: Owner,
+    progress: Progress,
+    adopt: bool = False,
+) -> tuple[Removal, str]:
+    """`delete_owned`, and the UID of the object it deleted ("" unless "deleted")."""
     what = gvr.describe(name, namespace)
     for _ in range(_ATTEMPTS):
         current = api.get(gvr, name, namespace)
         if current is None:
-            return "absent"
+            return "absent", ""
         if not owned(current, owner) and not (adopt and parse_owner(current) is None):
             progress(f"left {what}: it is not owned by {owner}")
-            return "foreign"
+            return "foreign", ""
         uid = _uid(current)
         deleted = _conditional(api, gvr, name, namespace, uid, partial(api.delete, gvr, name, namespace, uid=uid))
         if deleted is _CHANGED:
             continue
         if deleted:
             progress(f"deleted {what}")
-            return "deleted"
-        return "absent"
+            return "deleted", uid
+        return "absent", ""
     raise Conflict(f"{what} kept changing while it was being deleted; run the command again", resource=api.resource)
 
 
@@ -244,17 +291,63 @@ def roll_back(
     *,
     owner: Owner,
     progress: Progress,
+    deadline: Deadline | None = None,
 ) -> None:
-    """Best effort: delete what this create made, newest first. What cannot be removed now
-    (the apiserver is away) stays, marked ours: the next `pulumi up` adopts it, `destroy` removes it."""
+    """Best effort, within `deadline` (default: the api's retry budget, which callers set to their
+    roll back bound): delete what this create made, newest first, then wait until each deleted object
+    is gone (its finalizers done), so that a retry of the same name creates rather than meeting it
+    terminating. Never raises a ProviderError: the caller's own error is what goes on.
+
+    What cannot be removed now (the apiserver is away) stays, marked ours: the next `pulumi up`
+    adopts it, `destroy` removes it. What is still terminating when the bound runs out is reported
+    by name: the next `pulumi up` waits for it to be gone before creating it again (`apply_owned`)."""
+    bound = deadline or Deadline(api.budget)
+    deleted: list[tuple[Gvr, str, str | None, str]] = []
     for gvr, name, namespace in reversed(made):
         try:
-            delete_owned(api, gvr, name, namespace, owner=owner, progress=progress)
+            removal, uid = _delete(api.within(bound.left()), gvr, name, namespace, owner=owner, progress=progress)
         except ProviderError as err:
             progress(
                 f"could not remove {gvr.describe(name, namespace)} while rolling back ({err.message}); "
                 "it is marked as this resource's: the next `pulumi up` adopts it and `pulumi destroy` removes it"
             )
+            continue
+        if removal == "deleted":
+            deleted.append((gvr, name, namespace, uid))
+    for gvr, name, namespace, uid in deleted:
+        _see_gone(api.within(bound.left()), gvr, name, namespace, uid, bound, progress)
+
+
+def _see_gone(
+    api: Api, gvr: Gvr, name: str, namespace: str | None, uid: str, deadline: Deadline, progress: Progress
+) -> None:
+    """Wait until the object a roll back deleted is gone; report it by name when it is not (never raises a
+    ProviderError: the create's own error is the one that goes on)."""
+    what = gvr.describe(name, namespace)
+    seen: list[dict[str, Any] | None] = [None]
+    judge = gone_by_uid(uid)
+
+    def watched(obj: dict[str, Any] | None) -> bool | None:
+        seen[0] = obj
+        return judge(obj)
+
+    try:
+        wait(
+            Watch(api, gvr, name, namespace)
+            .until(watched, f"{what} to be gone", deadline, progress)
+            .noting(deletion_note)
+        )
+    except WaitTimeout:
+        held = deletion_note(seen[0]) or "still there"
+        progress(
+            f"{what} is still terminating ({held}) after {deadline.seconds:g}s of rolling back; "
+            "the next `pulumi up` waits for it to be gone before creating it again"
+        )
+    except ProviderError as err:
+        progress(
+            f"could not see {what} go while rolling back ({err.message}); "
+            "the next `pulumi up` waits for it to be gone before creating it again"
+        )
 
 
 def wait_or_roll_back(
@@ -266,9 +359,10 @@ def wait_or_roll_back(
     progress: Progress,
 ) -> T:
     """The verdict of the wait a create ends with; when the wait fails, runs out or is interrupted,
-    what the create `made` is rolled back (`roll_back`, bounded by `_ROLLBACK`) before the error goes on."""
+    what the create `made` is rolled back and waited for until gone (`roll_back`, bounded by `_ROLLBACK`)
+    before the error goes on."""
     try:
         return wait(spec)
     except BaseException:
-        roll_back(api.within(_ROLLBACK), made, owner=owner, progress=progress)
+        roll_back(api.within(_ROLLBACK), made, owner=owner, progress=progress, deadline=Deadline(_ROLLBACK))
         raise

@@ -44,6 +44,7 @@ import pytest
 from pulumi_kubevirt.provider.errors import WaitTimeout
 from pulumi_kubevirt.provider.ownership import OWNER
 from pulumi_kubevirt.provider.resources import BridgeProvider, DiskProvider, MigrationProvider, VirtualMachineProvider
+from tests.harness.doubles.engine import rest_json
 from tests.harness.kube_fixtures import KubeCluster
 
 from ..libvirt.test_resources import checked
@@ -487,8 +488,10 @@ def test_vm_apiserver_killed_at_each_step(target: dict[str, Any], cluster: Clust
 
 
 def test_timeouts_roll_back_and_the_next_up_converges(target: dict[str, Any], cluster: Cluster) -> None:
-    """A VM that never gets ready within create=3s (its instance held in Scheduled by the virt-handler double), and an
-    apiserver away longer than the create's deadline: the create fails and removes what it made."""
+    """A VM that never gets ready within create=3s (its instance held in Scheduled by the virt-handler double):
+    the create fails and removes what it made, and returns only once it is gone (the rollback waited while
+    virt-controller's finalizer held the VM until its instance stopped), so the immediate retry of the same
+    name creates anew and converges."""
     ns = target["namespace"]
     scenario = vm_scenario(target)
     p = scenario.provider
@@ -498,17 +501,102 @@ def test_timeouts_roll_back_and_the_next_up_converges(target: dict[str, Any], cl
         "timeouts": {"create": "3s"},
         "kubevirt": {"annotations": {f"{DOUBLE}/hold": "Scheduled"}},
     }
-    with pytest.raises(WaitTimeout):
+    with pytest.raises(WaitTimeout, match="the VM to be Ready"):
         p.create(checked(p, {}, {OWNER: owner, **held}))
-    # the VM's DataVolume is KubeVirt's (owned by the VM): it goes with the VM, as the GC would do it.
-    # The rollback deleted the VM; virt-controller's finalizer holds it until its instance stopped.
-    _gone(cluster, VM, "fvm", ns)
+    # the VM's DataVolume is KubeVirt's (owned by the VM): the rollback removes it with the VM. No waiting
+    # here: what the rollback deleted is gone when the create's error comes back.
+    assert cluster.get(VM, "fvm", ns) is None
     check_objects(cluster, ns, set(), set(), Tally("timeout"))
     rid, state = _made(p, checked(p, {}, {OWNER: owner, **scenario.create}))
     scenario.check(state)
     check_objects(cluster, ns, scenario.created, set(), Tally("timeout"))
     p.delete(rid, state)
     check_objects(cluster, ns, set(), set(), Tally("timeout"))
+
+
+KEEP = f"{DOUBLE}/keep"
+"""A finalizer of the test's: holds a deleted VM terminating until the test removes it."""
+
+
+def _finalizers(cluster: Cluster, ns: str, name: str) -> list[str]:
+    return list(((cluster.get(VM, name, ns) or {}).get("metadata") or {}).get("finalizers") or [])
+
+
+def _patch_finalizers(cluster: Cluster, ns: str, name: str, patch: list[dict[str, Any]]) -> None:
+    rest_json(cluster.api_client, "PATCH", VM.path(ns, name), patch, content_type="application/json-patch+json")
+
+
+def _keep_when_created(cluster: Cluster, ns: str, name: str, timeout: float) -> threading.Thread:
+    """Add KEEP to the VM's finalizers once virt-controller has put its own there (appended: theirs stays)."""
+
+    def run() -> None:
+        deadline = time.monotonic() + timeout
+        while not _finalizers(cluster, ns, name):
+            assert time.monotonic() < deadline, f"VirtualMachine {ns}/{name} got no finalizer in {timeout}s"
+            time.sleep(0.1)
+        _patch_finalizers(cluster, ns, name, [{"op": "add", "path": "/metadata/finalizers/-", "value": KEEP}])
+
+    keeper = threading.Thread(target=run)
+    keeper.start()
+    return keeper
+
+
+def _release_later(cluster: Cluster, ns: str, name: str, delay: float) -> threading.Thread:
+    """Remove KEEP from the VM's finalizers after `delay` seconds (guarded by a test of the entry)."""
+
+    def run() -> None:
+        time.sleep(delay)
+        index = _finalizers(cluster, ns, name).index(KEEP)
+        entry = f"/metadata/finalizers/{index}"
+        _patch_finalizers(
+            cluster, ns, name, [{"op": "test", "path": entry, "value": KEEP}, {"op": "remove", "path": entry}]
+        )
+
+    releaser = threading.Thread(target=run)
+    releaser.start()
+    return releaser
+
+
+def test_a_rollback_that_runs_out_names_the_terminating_vm_and_the_retry_waits_for_it(
+    target: dict[str, Any], cluster: Cluster, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The held VM also carries a finalizer nobody removes during the rollback: the rollback's bound (10 s)
+    runs out, the create's own WaitTimeout comes back and the progress names the VM still terminating; the
+    immediate retry of the same name waits for it (released 3 s later) and then creates anew and converges,
+    never writing onto the VM on its way out."""
+    ns = target["namespace"]
+    scenario = vm_scenario(target)
+    p = scenario.provider
+    owner = owner_of("fvm")
+    held = {
+        **scenario.create,
+        "timeouts": {"create": "6s"},
+        "kubevirt": {"annotations": {f"{DOUBLE}/hold": "Scheduled"}},
+    }
+    keeper = _keep_when_created(cluster, ns, "fvm", timeout=6.0)
+    started = time.monotonic()
+    with pytest.raises(WaitTimeout, match="the VM to be Ready"):
+        p.create(checked(p, {}, {OWNER: owner, **held}))
+    assert time.monotonic() - started < 6 + 10 + 15  # the create's bound, the rollback's, a slow box's slack
+    keeper.join(10)
+    left = cluster.get(VM, "fvm", ns)
+    assert left is not None and left["metadata"].get("deletionTimestamp") and KEEP in left["metadata"]["finalizers"]
+    rolled_back = capsys.readouterr().err
+    assert (
+        f"fvm: VirtualMachine {ns}/fvm is still terminating (terminating, held by " in rolled_back
+        and KEEP in rolled_back.split("is still terminating", 1)[1].split("\n", 1)[0]
+    ), rolled_back
+    releaser = _release_later(cluster, ns, "fvm", delay=3.0)
+    rid, state = _made(p, checked(p, {}, {OWNER: owner, **scenario.create}))
+    releaser.join(10)
+    scenario.check(state)
+    retried = capsys.readouterr().err
+    assert f"VirtualMachine {ns}/fvm of this resource is being deleted: waiting for it to be gone" in retried
+    now = cluster.get(VM, "fvm", ns)
+    assert now is not None and now["metadata"]["uid"] != left["metadata"]["uid"]
+    check_objects(cluster, ns, scenario.created, set(), Tally("rollback ran out"))
+    p.delete(rid, state)
+    check_objects(cluster, ns, set(), set(), Tally("rollback ran out"))
 
 
 def test_refresh_and_destroy_find_owned_leftovers(target: dict[str, Any], cluster: Cluster) -> None:
