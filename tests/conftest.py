@@ -31,6 +31,11 @@ TIER_PLUGINS: dict[str, tuple[str, ...]] = {
 }
 _TIERS = tuple(TIER_PLUGINS)
 
+# A tier's conftest and test modules import its plugins too (for KubeCluster and the like), and a
+# folder's conftest is imported before pytest_collectstart registers the plugins: marked here, the
+# plugins' asserts are rewritten whoever imports them first (marking imports nothing).
+pytest.register_assert_rewrite(*sorted({plugin for plugins in TIER_PLUGINS.values() for plugin in plugins}))
+
 
 def tier_of(path: Path) -> str | None:
     """The tier whose folder holds `path` (or is `path`), if any."""
