@@ -15,10 +15,11 @@ import pulumi
 
 from pulumi_kubevirt.components import BridgedNetwork, Server
 from pulumi_kubevirt.provider import Disk
+from pulumi_kubevirt.provider.resources.inputs import LibvirtTargetArgs
 
 config = pulumi.Config()
 prefix = config.get("prefix") or "quickstart"
-target = {"kind": "libvirt", "uri": config.get("libvirtUri") or "qemu:///system"}
+target: LibvirtTargetArgs = {"kind": "libvirt", "uri": config.get("libvirtUri") or "qemu:///system"}
 guest = Path(os.environ.get("PKV_CACHE", Path.home() / ".cache" / "pulumi-kubevirt")) / "guest"
 
 lan = BridgedNetwork(f"{prefix}-lan", target=target, ipv4={"address": config.get("subnet") or "10.213.0.1/24"})

@@ -1,6 +1,6 @@
 """Conference demo `testvm` (SCENARIOS.md #3): a halted cirros VM with cloud-init on the pod network.
 
-Start it later by setting `run_state` to "running" (an in-place runStrategy edit, never a replacement).
+Start it later with `pulumi config set running true` (an in-place runStrategy edit, never a replacement).
 """
 
 import sys
@@ -15,7 +15,7 @@ config = pulumi.Config()
 vm = resources().VirtualMachine(
     "testvm",
     target=kubevirt_target(),
-    run_state=config.get("runState") or "stopped",
+    run_state="running" if config.get_bool("running") else "stopped",
     memory="64M",
     labels={"kubevirt.io/size": "small", "kubevirt.io/domain": "testvm"},
     disks=[{"name": "containerdisk", "container_image": "quay.io/kubevirt/cirros-container-disk-demo"}],

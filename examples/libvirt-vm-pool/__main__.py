@@ -11,9 +11,10 @@ import pulumi
 
 from pulumi_kubevirt.components import BridgedNetwork, VmPool, render_cloud_config
 from pulumi_kubevirt.provider import Disk
+from pulumi_kubevirt.provider.resources.inputs import LibvirtTargetArgs
 
 config = pulumi.Config()
-target = {"kind": "libvirt", "uri": config.get("libvirtUri") or "qemu+ssh://root@hv1/system"}
+target: LibvirtTargetArgs = {"kind": "libvirt", "uri": config.get("libvirtUri") or "qemu+ssh://root@hv1/system"}
 
 net = BridgedNetwork("pool-net", target=target, ipv4={"address": "10.77.10.1/24"})
 base = Disk(
