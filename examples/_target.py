@@ -1,10 +1,10 @@
 """Shared by the KubeVirt examples: the target from stack config (kubectl's resolution rules),
 and the resource classes of the adapter the stack chose.
 
-The two adapters have the same classes, arguments and outputs, so `resources()` is typed as
-one of them: `make lint` (scripts/mypy.sh) checks the examples twice under mypy --strict,
-against the dynamic resource classes and, with `--always-true PLUGIN_SDK`, against the
-plugin's SDK, so an example must be right for either adapter.
+The two adapters have the same classes and take the same arguments, so `resources()` is typed
+as one adapter's classes: `make lint` (scripts/mypy.sh) checks the examples twice under mypy
+--strict, with `--always-false PLUGIN_SDK` against the dynamic resource classes and with
+`--always-true PLUGIN_SDK` against the plugin's SDK, so an example must be right for either.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Protocol, cast
 import pulumi
 
 PLUGIN_SDK = False
-"""Set by the type checker only (see above)."""
+"""Which adapter the type checker reads `Resources` from (see above); no effect at run time."""
 
 if TYPE_CHECKING:
     if PLUGIN_SDK:
@@ -46,22 +46,14 @@ if TYPE_CHECKING:
 class Resources(Protocol):
     """The resource classes of an adapter, by name."""
 
-    @property
-    def VirtualMachine(self) -> type[VirtualMachine]: ...
-    @property
-    def Disk(self) -> type[Disk]: ...
-    @property
-    def Bridge(self) -> type[Bridge]: ...
-    @property
-    def Migration(self) -> type[Migration]: ...
-    @property
-    def Instancetype(self) -> type[Instancetype]: ...
-    @property
-    def Preference(self) -> type[Preference]: ...
-    @property
-    def Snapshot(self) -> type[Snapshot]: ...
-    @property
-    def SnapshotRestore(self) -> type[SnapshotRestore]: ...
+    VirtualMachine: type[VirtualMachine]
+    Disk: type[Disk]
+    Bridge: type[Bridge]
+    Migration: type[Migration]
+    Instancetype: type[Instancetype]
+    Preference: type[Preference]
+    Snapshot: type[Snapshot]
+    SnapshotRestore: type[SnapshotRestore]
 
 
 def kubevirt_target() -> KubevirtTargetArgs:
