@@ -1,8 +1,10 @@
 """pulumi-kubevirt: virtual machines, disks, bridges, migrations, instancetypes and snapshots as Pulumi resources.
 
-`pulumi_kubevirt.provider` exports the resources; the typed inputs are in
-`pulumi_kubevirt.provider.models`. Layers, bottom up, each importing only
-those below it (the contracts of `.importlinter`, checked by `make lint`):
+`pulumi_kubevirt.provider` exports the resources; their typed inputs (the
+keyword arguments and the TypedDicts they take, generated from the models) are
+in `pulumi_kubevirt.provider.resources.inputs`. Layers, bottom up, each
+importing only those below it (the contracts of `.importlinter`, checked by
+`make lint`):
 
 - `models`, `errors` -> `plan`, `outputs`, `ownership`, `waiting` -> `core`:
   validation, classification and the check/diff/CRUD driver; no I/O library

@@ -18,6 +18,7 @@ from pydantic import BaseModel
 
 from .core import ResourceKind
 from .kinds import BRIDGE, DISK, INSTANCETYPE, MIGRATION, PREFERENCE, SNAPSHOT, SNAPSHOT_RESTORE, VIRTUAL_MACHINE
+from .models import ClusterRef
 
 PACKAGE = "kubevirt"
 """The plugin's package name: binary `pulumi-resource-kubevirt`, tokens `kubevirt:index:*`, config `kubevirt:*`."""
@@ -58,7 +59,7 @@ _OUTPUT_TYPES: dict[str, dict[str, Any]] = {
     "ref": {
         "type": "object",
         "additionalProperties": {"type": "string"},
-        "description": "What a VM attaches (a Disk's source; an Instancetype's or Preference's {name, kind})",
+        "description": "What a VM disk or another Disk's source takes: the libvirt volume or the DataVolume",
     },
     "path": {"type": "string", "description": "Volume path on the hypervisor"},
     "capacity": {"type": "integer", "description": "Size in bytes"},
@@ -100,6 +101,19 @@ _OUTPUT_TYPES: dict[str, dict[str, Any]] = {
 
 def _token(name: str) -> str:
     return f"{PACKAGE}:index:{name}"
+
+
+_KIND_OUTPUT_TYPES: dict[str, dict[str, dict[str, Any]]] = {
+    kind: {
+        "ref": {
+            # the type VirtualMachineArgs.kubevirt takes (a type of the schema: the VM's inputs define it)
+            "$ref": "#/types/" + _token(ClusterRef.__name__),
+            "description": "The reference a VM's kubevirt.instancetype / kubevirt.preference takes: {name, kind}",
+        }
+    }
+    for kind in ("Instancetype", "Preference")
+}
+"""Outputs whose type differs by kind (the Disk's `ref` is a map; these are the type a VM takes)."""
 
 
 class _Converter:
@@ -178,7 +192,11 @@ def build_schema() -> dict[str, Any]:
     ]
     for name, kind in kinds:
         inputs, required = conv.model(kind.model)
-        outputs = {**inputs, **{k: _OUTPUT_TYPES[k] for k in sorted(kind.output_keys | {"planned_change"})}}
+        own = _KIND_OUTPUT_TYPES.get(name, {})
+        outputs = {
+            **inputs,
+            **{k: own.get(k, _OUTPUT_TYPES[k]) for k in sorted(kind.output_keys | {"planned_change"})},
+        }
         resources[_token(name)] = {
             "description": (kind.model.__doc__ or "").strip(),
             "inputProperties": inputs,

@@ -529,7 +529,7 @@ class Disk(pulumi.CustomResource):
     @pulumi.getter
     def ref(self) -> pulumi.Output[Optional[Mapping[str, _builtins.str]]]:
         """
-        What a VM attaches (a Disk's source; an Instancetype's or Preference's {name, kind})
+        What a VM disk or another Disk's source takes: the libvirt volume or the DataVolume
         """
         return pulumi.get(self, "ref")
 

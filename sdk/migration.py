@@ -46,7 +46,7 @@ class MigrationArgs:
         """
         The set of arguments for constructing a Migration resource.
 
-        :param pulumi.Input[_builtins.str] vm: The VM to move (pass the VirtualMachine resource as `vm=`)
+        :param pulumi.Input[_builtins.str] vm: The VM to move, by name (the dynamic Migration also takes the VirtualMachine)
         :param pulumi.Input[_builtins.bool] allow_unsafe: Skip the feasibility checks (host-passthrough CPU, local disks)
         :param pulumi.Input[Mapping[str, pulumi.Input[_builtins.str]]] annotations: KubeVirt: migration object annotations
         :param pulumi.Input[_builtins.bool] auto_converge: libvirt: throttle vCPUs when memory does not converge
@@ -61,13 +61,13 @@ class MigrationArgs:
         :param pulumi.Input[_builtins.bool] peer_to_peer: libvirt: the source libvirtd drives the migration
         :param pulumi.Input[_builtins.bool] persistent: libvirt: define the VM persistently on the destination
         :param pulumi.Input[_builtins.bool] post_copy: libvirt: allow switching to post-copy
-        :param pulumi.Input[Union['LibvirtTargetArgs', 'KubevirtTargetArgs']] target: The VM's target (filled from `vm=`)
+        :param pulumi.Input[Union['LibvirtTargetArgs', 'KubevirtTargetArgs']] target: The VM's target (the dynamic Migration takes it from a VirtualMachine passed as `vm`)
         :param pulumi.Input[Mapping[str, pulumi.Input[_builtins.str]]] target_node_selector: KubeVirt: extra node selector for the target (addedNodeSelector)
         :param pulumi.Input['TimeoutsArgs'] timeouts: Wait bounds
         :param pulumi.Input[_builtins.str] trigger: Change this value to run the migration again
         :param pulumi.Input[_builtins.bool] tunnelled: libvirt: tunnel the stream through libvirtd (needs peer_to_peer)
         :param pulumi.Input[_builtins.bool] undefine_source: libvirt: remove the definition from the source afterwards
-        :param pulumi.Input[Mapping[str, Any]] vm_spec: The VM's inputs (filled from `vm=`), for preview-time feasibility checks
+        :param pulumi.Input[Mapping[str, Any]] vm_spec: The VM's inputs, for preview-time feasibility checks (the dynamic Migration takes them from a VirtualMachine passed as `vm`)
         """
         pulumi.set(__self__, "vm", vm)
         if allow_unsafe is None:
@@ -135,7 +135,7 @@ class MigrationArgs:
     @pulumi.getter
     def vm(self) -> pulumi.Input[_builtins.str]:
         """
-        The VM to move (pass the VirtualMachine resource as `vm=`)
+        The VM to move, by name (the dynamic Migration also takes the VirtualMachine)
         """
         return pulumi.get(self, "vm")
 
@@ -315,7 +315,7 @@ class MigrationArgs:
     @pulumi.getter
     def target(self) -> pulumi.Input[Optional[Union['LibvirtTargetArgs', 'KubevirtTargetArgs']]]:
         """
-        The VM's target (filled from `vm=`)
+        The VM's target (the dynamic Migration takes it from a VirtualMachine passed as `vm`)
         """
         return pulumi.get(self, "target")
 
@@ -387,7 +387,7 @@ class MigrationArgs:
     @pulumi.getter
     def vm_spec(self) -> pulumi.Input[Optional[Mapping[str, Any]]]:
         """
-        The VM's inputs (filled from `vm=`), for preview-time feasibility checks
+        The VM's inputs, for preview-time feasibility checks (the dynamic Migration takes them from a VirtualMachine passed as `vm`)
         """
         return pulumi.get(self, "vm_spec")
 
@@ -444,14 +444,14 @@ class Migration(pulumi.CustomResource):
         :param pulumi.Input[_builtins.bool] peer_to_peer: libvirt: the source libvirtd drives the migration
         :param pulumi.Input[_builtins.bool] persistent: libvirt: define the VM persistently on the destination
         :param pulumi.Input[_builtins.bool] post_copy: libvirt: allow switching to post-copy
-        :param pulumi.Input[Union[Union['LibvirtTargetArgs', 'LibvirtTargetArgsDict'], Union['KubevirtTargetArgs', 'KubevirtTargetArgsDict']]] target: The VM's target (filled from `vm=`)
+        :param pulumi.Input[Union[Union['LibvirtTargetArgs', 'LibvirtTargetArgsDict'], Union['KubevirtTargetArgs', 'KubevirtTargetArgsDict']]] target: The VM's target (the dynamic Migration takes it from a VirtualMachine passed as `vm`)
         :param pulumi.Input[Mapping[str, pulumi.Input[_builtins.str]]] target_node_selector: KubeVirt: extra node selector for the target (addedNodeSelector)
         :param pulumi.Input[Union['TimeoutsArgs', 'TimeoutsArgsDict']] timeouts: Wait bounds
         :param pulumi.Input[_builtins.str] trigger: Change this value to run the migration again
         :param pulumi.Input[_builtins.bool] tunnelled: libvirt: tunnel the stream through libvirtd (needs peer_to_peer)
         :param pulumi.Input[_builtins.bool] undefine_source: libvirt: remove the definition from the source afterwards
-        :param pulumi.Input[_builtins.str] vm: The VM to move (pass the VirtualMachine resource as `vm=`)
-        :param pulumi.Input[Mapping[str, Any]] vm_spec: The VM's inputs (filled from `vm=`), for preview-time feasibility checks
+        :param pulumi.Input[_builtins.str] vm: The VM to move, by name (the dynamic Migration also takes the VirtualMachine)
+        :param pulumi.Input[Mapping[str, Any]] vm_spec: The VM's inputs, for preview-time feasibility checks (the dynamic Migration takes them from a VirtualMachine passed as `vm`)
         """
         ...
     @overload
@@ -794,7 +794,7 @@ class Migration(pulumi.CustomResource):
     @pulumi.getter
     def target(self) -> pulumi.Output[Optional[Any]]:
         """
-        The VM's target (filled from `vm=`)
+        The VM's target (the dynamic Migration takes it from a VirtualMachine passed as `vm`)
         """
         return pulumi.get(self, "target")
 
@@ -842,7 +842,7 @@ class Migration(pulumi.CustomResource):
     @pulumi.getter
     def vm(self) -> pulumi.Output[_builtins.str]:
         """
-        The VM to move (pass the VirtualMachine resource as `vm=`)
+        The VM to move, by name (the dynamic Migration also takes the VirtualMachine)
         """
         return pulumi.get(self, "vm")
 
@@ -850,7 +850,7 @@ class Migration(pulumi.CustomResource):
     @pulumi.getter
     def vm_spec(self) -> pulumi.Output[Optional[Mapping[str, Any]]]:
         """
-        The VM's inputs (filled from `vm=`), for preview-time feasibility checks
+        The VM's inputs, for preview-time feasibility checks (the dynamic Migration takes them from a VirtualMachine passed as `vm`)
         """
         return pulumi.get(self, "vm_spec")
 

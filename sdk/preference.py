@@ -659,9 +659,9 @@ class Preference(pulumi.CustomResource):
 
     @_builtins.property
     @pulumi.getter
-    def ref(self) -> pulumi.Output[Optional[Mapping[str, _builtins.str]]]:
+    def ref(self) -> pulumi.Output[Optional['outputs.ClusterRef']]:
         """
-        What a VM attaches (a Disk's source; an Instancetype's or Preference's {name, kind})
+        The reference a VM's kubevirt.instancetype / kubevirt.preference takes: {name, kind}
         """
         return pulumi.get(self, "ref")
 

@@ -33,14 +33,14 @@ class SnapshotArgs:
         """
         The set of arguments for constructing a Snapshot resource.
 
-        :param pulumi.Input[_builtins.str] vm: The VM to snapshot (pass the VirtualMachine resource as `vm=`)
+        :param pulumi.Input[_builtins.str] vm: The VM to snapshot, by name (the dynamic Snapshot also takes the VirtualMachine)
         :param pulumi.Input[Mapping[str, pulumi.Input[_builtins.str]]] annotations: KubeVirt: annotations of the object
         :param pulumi.Input[_builtins.str] description: Free text
         :param pulumi.Input[_builtins.bool] disk_only: libvirt: True = external disk-only snapshot (overlay files), False/unset = internal snapshot with the running guest's memory (every disk qcow2). KubeVirt snapshots are always of the disks
         :param pulumi.Input[_builtins.str] failure_deadline: KubeVirt: how long the snapshot controller may try before it marks the snapshot failed
         :param pulumi.Input[Mapping[str, pulumi.Input[_builtins.str]]] labels: KubeVirt: labels of the VirtualMachineSnapshot
         :param pulumi.Input[_builtins.str] name: Snapshot name (the VirtualMachineSnapshot / the libvirt snapshot)
-        :param pulumi.Input[Union['LibvirtTargetArgs', 'KubevirtTargetArgs']] target: The VM's target (filled from `vm=`)
+        :param pulumi.Input[Union['LibvirtTargetArgs', 'KubevirtTargetArgs']] target: The VM's target (the dynamic Snapshot takes it from a VirtualMachine passed as `vm`)
         :param pulumi.Input['TimeoutsArgs'] timeouts: Wait bounds
         """
         pulumi.set(__self__, "vm", vm)
@@ -65,7 +65,7 @@ class SnapshotArgs:
     @pulumi.getter
     def vm(self) -> pulumi.Input[_builtins.str]:
         """
-        The VM to snapshot (pass the VirtualMachine resource as `vm=`)
+        The VM to snapshot, by name (the dynamic Snapshot also takes the VirtualMachine)
         """
         return pulumi.get(self, "vm")
 
@@ -149,7 +149,7 @@ class SnapshotArgs:
     @pulumi.getter
     def target(self) -> pulumi.Input[Optional[Union['LibvirtTargetArgs', 'KubevirtTargetArgs']]]:
         """
-        The VM's target (filled from `vm=`)
+        The VM's target (the dynamic Snapshot takes it from a VirtualMachine passed as `vm`)
         """
         return pulumi.get(self, "target")
 
@@ -197,9 +197,9 @@ class Snapshot(pulumi.CustomResource):
         :param pulumi.Input[_builtins.str] failure_deadline: KubeVirt: how long the snapshot controller may try before it marks the snapshot failed
         :param pulumi.Input[Mapping[str, pulumi.Input[_builtins.str]]] labels: KubeVirt: labels of the VirtualMachineSnapshot
         :param pulumi.Input[_builtins.str] name: Snapshot name (the VirtualMachineSnapshot / the libvirt snapshot)
-        :param pulumi.Input[Union[Union['LibvirtTargetArgs', 'LibvirtTargetArgsDict'], Union['KubevirtTargetArgs', 'KubevirtTargetArgsDict']]] target: The VM's target (filled from `vm=`)
+        :param pulumi.Input[Union[Union['LibvirtTargetArgs', 'LibvirtTargetArgsDict'], Union['KubevirtTargetArgs', 'KubevirtTargetArgsDict']]] target: The VM's target (the dynamic Snapshot takes it from a VirtualMachine passed as `vm`)
         :param pulumi.Input[Union['TimeoutsArgs', 'TimeoutsArgsDict']] timeouts: Wait bounds
-        :param pulumi.Input[_builtins.str] vm: The VM to snapshot (pass the VirtualMachine resource as `vm=`)
+        :param pulumi.Input[_builtins.str] vm: The VM to snapshot, by name (the dynamic Snapshot also takes the VirtualMachine)
         """
         ...
     @overload
@@ -381,7 +381,7 @@ class Snapshot(pulumi.CustomResource):
     @pulumi.getter
     def target(self) -> pulumi.Output[Optional[Any]]:
         """
-        The VM's target (filled from `vm=`)
+        The VM's target (the dynamic Snapshot takes it from a VirtualMachine passed as `vm`)
         """
         return pulumi.get(self, "target")
 
@@ -397,7 +397,7 @@ class Snapshot(pulumi.CustomResource):
     @pulumi.getter
     def vm(self) -> pulumi.Output[_builtins.str]:
         """
-        The VM to snapshot (pass the VirtualMachine resource as `vm=`)
+        The VM to snapshot, by name (the dynamic Snapshot also takes the VirtualMachine)
         """
         return pulumi.get(self, "vm")
 

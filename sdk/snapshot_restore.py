@@ -32,14 +32,14 @@ class SnapshotRestoreArgs:
         """
         The set of arguments for constructing a SnapshotRestore resource.
 
-        :param pulumi.Input[_builtins.str] snapshot: The snapshot to restore (pass the Snapshot resource as `snapshot=`)
+        :param pulumi.Input[_builtins.str] snapshot: The snapshot to restore, by name (the dynamic SnapshotRestore also takes the Snapshot)
         :param pulumi.Input[_builtins.str] name: Name of this restore (the VirtualMachineRestore on KubeVirt)
         :param pulumi.Input[_builtins.str] run_after: One of: snapshot, running, paused libvirt: the guest's state after the revert: as in the snapshot, running, or paused
-        :param pulumi.Input[Union['LibvirtTargetArgs', 'KubevirtTargetArgs']] target: The VM's target (filled from `snapshot=`)
+        :param pulumi.Input[Union['LibvirtTargetArgs', 'KubevirtTargetArgs']] target: The VM's target (the dynamic SnapshotRestore takes it from a Snapshot passed as `snapshot`)
         :param pulumi.Input[_builtins.str] target_readiness_policy: One of: StopTarget, WaitGracePeriod, FailImmediate, WaitEventually KubeVirt: what to do when the VM runs (default: KubeVirt's, WaitGracePeriod)
         :param pulumi.Input['TimeoutsArgs'] timeouts: Wait bounds
         :param pulumi.Input[_builtins.str] trigger: Change this value to restore the same snapshot again
-        :param pulumi.Input[_builtins.str] vm: The VM to restore (filled from `snapshot=`; required with a name)
+        :param pulumi.Input[_builtins.str] vm: The VM to restore, by name (required; the dynamic SnapshotRestore takes it from a Snapshot passed as `snapshot`)
         """
         pulumi.set(__self__, "snapshot", snapshot)
         if name is not None:
@@ -63,7 +63,7 @@ class SnapshotRestoreArgs:
     @pulumi.getter
     def snapshot(self) -> pulumi.Input[_builtins.str]:
         """
-        The snapshot to restore (pass the Snapshot resource as `snapshot=`)
+        The snapshot to restore, by name (the dynamic SnapshotRestore also takes the Snapshot)
         """
         return pulumi.get(self, "snapshot")
 
@@ -99,7 +99,7 @@ class SnapshotRestoreArgs:
     @pulumi.getter
     def target(self) -> pulumi.Input[Optional[Union['LibvirtTargetArgs', 'KubevirtTargetArgs']]]:
         """
-        The VM's target (filled from `snapshot=`)
+        The VM's target (the dynamic SnapshotRestore takes it from a Snapshot passed as `snapshot`)
         """
         return pulumi.get(self, "target")
 
@@ -147,7 +147,7 @@ class SnapshotRestoreArgs:
     @pulumi.getter
     def vm(self) -> pulumi.Input[Optional[_builtins.str]]:
         """
-        The VM to restore (filled from `snapshot=`; required with a name)
+        The VM to restore, by name (required; the dynamic SnapshotRestore takes it from a Snapshot passed as `snapshot`)
         """
         return pulumi.get(self, "vm")
 
@@ -178,12 +178,12 @@ class SnapshotRestore(pulumi.CustomResource):
         :param pulumi.ResourceOptions opts: Options for the resource.
         :param pulumi.Input[_builtins.str] name: Name of this restore (the VirtualMachineRestore on KubeVirt)
         :param pulumi.Input[_builtins.str] run_after: One of: snapshot, running, paused libvirt: the guest's state after the revert: as in the snapshot, running, or paused
-        :param pulumi.Input[_builtins.str] snapshot: The snapshot to restore (pass the Snapshot resource as `snapshot=`)
-        :param pulumi.Input[Union[Union['LibvirtTargetArgs', 'LibvirtTargetArgsDict'], Union['KubevirtTargetArgs', 'KubevirtTargetArgsDict']]] target: The VM's target (filled from `snapshot=`)
+        :param pulumi.Input[_builtins.str] snapshot: The snapshot to restore, by name (the dynamic SnapshotRestore also takes the Snapshot)
+        :param pulumi.Input[Union[Union['LibvirtTargetArgs', 'LibvirtTargetArgsDict'], Union['KubevirtTargetArgs', 'KubevirtTargetArgsDict']]] target: The VM's target (the dynamic SnapshotRestore takes it from a Snapshot passed as `snapshot`)
         :param pulumi.Input[_builtins.str] target_readiness_policy: One of: StopTarget, WaitGracePeriod, FailImmediate, WaitEventually KubeVirt: what to do when the VM runs (default: KubeVirt's, WaitGracePeriod)
         :param pulumi.Input[Union['TimeoutsArgs', 'TimeoutsArgsDict']] timeouts: Wait bounds
         :param pulumi.Input[_builtins.str] trigger: Change this value to restore the same snapshot again
-        :param pulumi.Input[_builtins.str] vm: The VM to restore (filled from `snapshot=`; required with a name)
+        :param pulumi.Input[_builtins.str] vm: The VM to restore, by name (required; the dynamic SnapshotRestore takes it from a Snapshot passed as `snapshot`)
         """
         ...
     @overload
@@ -332,7 +332,7 @@ class SnapshotRestore(pulumi.CustomResource):
     @pulumi.getter
     def snapshot(self) -> pulumi.Output[_builtins.str]:
         """
-        The snapshot to restore (pass the Snapshot resource as `snapshot=`)
+        The snapshot to restore, by name (the dynamic SnapshotRestore also takes the Snapshot)
         """
         return pulumi.get(self, "snapshot")
 
@@ -340,7 +340,7 @@ class SnapshotRestore(pulumi.CustomResource):
     @pulumi.getter
     def target(self) -> pulumi.Output[Optional[Any]]:
         """
-        The VM's target (filled from `snapshot=`)
+        The VM's target (the dynamic SnapshotRestore takes it from a Snapshot passed as `snapshot`)
         """
         return pulumi.get(self, "target")
 
@@ -372,7 +372,7 @@ class SnapshotRestore(pulumi.CustomResource):
     @pulumi.getter
     def vm(self) -> pulumi.Output[Optional[_builtins.str]]:
         """
-        The VM to restore (filled from `snapshot=`; required with a name)
+        The VM to restore, by name (required; the dynamic SnapshotRestore takes it from a Snapshot passed as `snapshot`)
         """
         return pulumi.get(self, "vm")
 

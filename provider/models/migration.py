@@ -23,10 +23,15 @@ class MigrationArgs(Model):
     """A live (or offline) migration of a VirtualMachine."""
 
     name: Name = Field(description="Name of this migration (the VirtualMachineInstanceMigration on KubeVirt)")
-    vm: Name = Field(description="The VM to move (pass the VirtualMachine resource as `vm=`)")
-    target: Target = Field(default_factory=LibvirtTarget, description="The VM's target (filled from `vm=`)")
+    vm: Name = Field(description="The VM to move, by name (the dynamic Migration also takes the VirtualMachine)")
+    target: Target = Field(
+        default_factory=LibvirtTarget,
+        description="The VM's target (the dynamic Migration takes it from a VirtualMachine passed as `vm`)",
+    )
     vm_spec: dict[str, Any] | None = Field(
-        None, description="The VM's inputs (filled from `vm=`), for preview-time feasibility checks"
+        None,
+        description="The VM's inputs, for preview-time feasibility checks (the dynamic Migration takes them from a "
+        "VirtualMachine passed as `vm`)",
     )
     destination_uri: LibvirtUri | None = Field(
         None, description="libvirt: destination as the source libvirtd reaches it (qemu+tcp://host/system)"

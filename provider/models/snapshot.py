@@ -25,8 +25,11 @@ class SnapshotArgs(Model):
     """A snapshot of a VirtualMachine (KubeVirt VirtualMachineSnapshot, libvirt domain snapshot)."""
 
     name: Name = Field(description="Snapshot name (the VirtualMachineSnapshot / the libvirt snapshot)")
-    vm: Name = Field(description="The VM to snapshot (pass the VirtualMachine resource as `vm=`)")
-    target: Target = Field(default_factory=LibvirtTarget, description="The VM's target (filled from `vm=`)")
+    vm: Name = Field(description="The VM to snapshot, by name (the dynamic Snapshot also takes the VirtualMachine)")
+    target: Target = Field(
+        default_factory=LibvirtTarget,
+        description="The VM's target (the dynamic Snapshot takes it from a VirtualMachine passed as `vm`)",
+    )
     disk_only: Bool | None = Field(
         None,
         description="libvirt: True = external disk-only snapshot (overlay files), False/unset = internal snapshot "
@@ -57,9 +60,18 @@ class SnapshotRestoreArgs(Model):
     """Restoring a VirtualMachine from a Snapshot (KubeVirt VirtualMachineRestore, libvirt revert)."""
 
     name: Name = Field(description="Name of this restore (the VirtualMachineRestore on KubeVirt)")
-    vm: Name | None = Field(None, description="The VM to restore (filled from `snapshot=`; required with a name)")
-    snapshot: Name = Field(description="The snapshot to restore (pass the Snapshot resource as `snapshot=`)")
-    target: Target = Field(default_factory=LibvirtTarget, description="The VM's target (filled from `snapshot=`)")
+    vm: Name | None = Field(
+        None,
+        description="The VM to restore, by name (required; the dynamic SnapshotRestore takes it from a Snapshot "
+        "passed as `snapshot`)",
+    )
+    snapshot: Name = Field(
+        description="The snapshot to restore, by name (the dynamic SnapshotRestore also takes the Snapshot)"
+    )
+    target: Target = Field(
+        default_factory=LibvirtTarget,
+        description="The VM's target (the dynamic SnapshotRestore takes it from a Snapshot passed as `snapshot`)",
+    )
     trigger: SingleLine | None = Field(None, description="Change this value to restore the same snapshot again")
     target_readiness_policy: Literal["StopTarget", "WaitGracePeriod", "FailImmediate", "WaitEventually"] | None = Field(
         None, description="KubeVirt: what to do when the VM runs (default: KubeVirt's, WaitGracePeriod)"

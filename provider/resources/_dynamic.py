@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import pulumi
 from pulumi.dynamic import (
@@ -229,6 +229,12 @@ class KindResource(Resource):
     whatever the user passed, and stay secret in the outputs."""
 
     provider_class: ClassVar[type[DynamicAdapter]]
+    if TYPE_CHECKING:
+        # Every kind has `name` (an input: the object's name, default the logical name), as the plugin's
+        # SDK does. Declared for the type checker only: Pulumi translates outputs by the annotations it
+        # finds at run time, and one would turn a wrong-typed name into a crash of the program under
+        # mocks instead of check's error (as the Snapshot's vm did).
+        name: pulumi.Output[str]
     refers: ClassVar[tuple[str, type[Resource]] | None] = None
     """The field that may name another resource, and that resource's class (e.g. `("vm", VirtualMachine)`)."""
 

@@ -610,8 +610,9 @@ class TypedMigration(KindResource):
 
             :param resource_name: The Pulumi resource name (the default of `name`).
             :param name: The object's name on the target (default: the resource name).
-            :param vm: The VM to move (pass the VirtualMachine resource as `vm=`)
-            :param target: The VM's target (filled from `vm=`)
+            :param vm: The VM to move, by name (the dynamic Migration also takes the VirtualMachine)
+            :param target: The VM's target (the dynamic Migration takes it from a VirtualMachine passed as
+                `vm`)
             :param destination_uri: libvirt: destination as the source libvirtd reaches it
                 (qemu+tcp://host/system)
             :param destination_client_uri: libvirt: destination as Pulumi reaches it (default:
@@ -769,8 +770,9 @@ class TypedSnapshot(KindResource):
 
             :param resource_name: The Pulumi resource name (the default of `name`).
             :param name: The object's name on the target (default: the resource name).
-            :param vm: The VM to snapshot (pass the VirtualMachine resource as `vm=`)
-            :param target: The VM's target (filled from `vm=`)
+            :param vm: The VM to snapshot, by name (the dynamic Snapshot also takes the VirtualMachine)
+            :param target: The VM's target (the dynamic Snapshot takes it from a VirtualMachine passed as
+                `vm`)
             :param disk_only: libvirt: True = external disk-only snapshot (overlay files), False/unset =
                 internal snapshot with the running guest's memory (every disk qcow2). KubeVirt snapshots are
                 always of the disks
@@ -807,9 +809,12 @@ class TypedSnapshotRestore(KindResource):
 
             :param resource_name: The Pulumi resource name (the default of `name`).
             :param name: The object's name on the target (default: the resource name).
-            :param snapshot: The snapshot to restore (pass the Snapshot resource as `snapshot=`)
-            :param vm: The VM to restore (filled from `snapshot=`; required with a name)
-            :param target: The VM's target (filled from `snapshot=`)
+            :param snapshot: The snapshot to restore, by name (the dynamic SnapshotRestore also takes the
+                Snapshot)
+            :param vm: The VM to restore, by name (required; the dynamic SnapshotRestore takes it from a
+                Snapshot passed as `snapshot`)
+            :param target: The VM's target (the dynamic SnapshotRestore takes it from a Snapshot passed as
+                `snapshot`)
             :param trigger: Change this value to restore the same snapshot again
             :param target_readiness_policy: KubeVirt: what to do when the VM runs (default: KubeVirt's,
                 WaitGracePeriod)

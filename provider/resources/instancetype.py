@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pulumi
 
 from ..kinds import INSTANCETYPE, PREFERENCE
 from ._dynamic import DynamicAdapter
 from .inputs import TypedInstancetype, TypedPreference
+
+if TYPE_CHECKING:
+    from typing import TypeAlias
+
+    from .inputs import ClusterRefArgs
+
+    Reference: TypeAlias = ClusterRefArgs
+    """What `ref` holds, {name, kind}: the reference a VM's kubevirt.instancetype / kubevirt.preference takes."""
+else:
+    # Pulumi translates an output by its annotation as evaluated at run time, and refuses a dict for a
+    # TypedDict ("Unexpected type"): at run time `ref` is the plain dict the provider returns.
+    Reference = dict[str, str]
 
 
 class InstancetypeProvider(DynamicAdapter):
@@ -28,7 +42,7 @@ class Instancetype(TypedInstancetype, module="kubevirt", name="Instancetype"):
     VMs that already use it keep the revision KubeVirt captured for them (see kubevirt/rules.py).
     """
 
-    ref: pulumi.Output[dict[str, str]]
+    ref: pulumi.Output[Reference]
     planned_change: pulumi.Output[str]
 
     provider_class = InstancetypeProvider
@@ -40,7 +54,7 @@ class Preference(TypedPreference, module="kubevirt", name="Preference"):
     A VM uses it with `kubevirt={"preference": pref.ref}`.
     """
 
-    ref: pulumi.Output[dict[str, str]]
+    ref: pulumi.Output[Reference]
     planned_change: pulumi.Output[str]
 
     provider_class = PreferenceProvider
