@@ -48,6 +48,7 @@ What they need was worked out from their source (kubevirt.io/kubevirt v1.8.0):
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import ssl
 import subprocess
@@ -66,7 +67,7 @@ from kubernetes import client as k8s
 from kubernetes.client.exceptions import ApiException
 
 from tests.harness import tools
-from tests.harness.doubles.engine import rest_json
+from tests.harness.doubles.engine import rest, rest_json
 
 Obj = dict[str, Any]
 
@@ -74,6 +75,13 @@ NAMESPACE = "kubevirt"
 VIRT_API_SERVICE = "virt-api"
 KUBEVIRT_CR = "kubevirt"
 READY_TIMEOUT = 120.0
+RECONNECT_TIMEOUT = READY_TIMEOUT
+"""Seconds the components may take to be back after an apiserver restart: client-go's reflectors
+relist with a backoff that doubles up to 30 s, jittered up to twice that, while the apiserver is away
+(two restarts in a row reach the cap), and a component may have to sync its caches again."""
+WATCHED = ("virtualmachines", "virtualmachineinstances", "pods")
+"""The kinds whose cluster-wide watches (the informers of virt-controller, virt-api, kube-scheduler and
+the node-side doubles) `watchers` counts: what drives a VM to Running."""
 # virt-controller exits ("leaderelection lost") when it cannot renew its lease within the
 # renew deadline; tests stop the apiserver for a few seconds, so give it a minute.
 LEADER_ELECT_ARGS = (
@@ -365,6 +373,63 @@ class KubevirtControlPlane:
         if dead:
             raise ControlPlaneError("control-plane component exited:\n" + "\n".join(dead))
 
+    def watchers(self) -> dict[str, int]:
+        """The open cluster-wide watches of each of `WATCHED`, as the apiserver counts them
+        (`apiserver_longrunning_requests` in its /metrics); take it before a restart for `wait_reconnected`."""
+        api = self.cluster.api_client()
+        try:
+            return _watch_counts(api)
+        finally:
+            api.close()
+
+    def wait_reconnected(self, watchers: dict[str, int], timeout: float = RECONNECT_TIMEOUT) -> None:
+        """After an apiserver restart, wait (bounded) until the control plane is back: the apiserver ready
+        (/readyz), virt-api served through the aggregator, virt-controller leading, and at least as many
+        cluster-wide watches of each of `WATCHED` open as `watchers` (taken before the restart) counted,
+        so the components' informers see changes again. ControlPlaneError naming what is not back."""
+        deadline = time.monotonic() + timeout
+        api = self.cluster.api_client()
+        try:
+            while True:
+                self.check_alive()
+                missing = self._not_back(api, watchers)
+                if not missing:
+                    return
+                if time.monotonic() >= deadline:
+                    raise ControlPlaneError(f"the control plane was not back within {timeout:g}s: {missing}")
+                time.sleep(0.5)
+        finally:
+            api.close()
+
+    def _not_back(self, api: k8s.ApiClient, watchers: dict[str, int]) -> str:
+        """What of the control plane is not back yet ("" when everything is)."""
+        ready, answer = self.cluster._readyz()
+        if not ready:
+            return f"apiserver /readyz: {answer}"
+        try:
+            rest_json(api, "GET", "/apis/subresources.kubevirt.io/v1/version", timeout=10)
+            counts = _watch_counts(api)
+        except ApiException as err:
+            return f"{err.status} {err.reason}: {str(err.body)[:300]}"
+        except (urllib3.exceptions.HTTPError, OSError) as err:
+            return str(err)
+        leading, answer = self._leading()
+        if not leading:
+            return f"virt-controller /leader: {answer}"
+        behind = {kind: f"{counts.get(kind, 0)} of {n}" for kind, n in watchers.items() if counts.get(kind, 0) < n}
+        return f"cluster-wide watches open again: {behind}" if behind else ""
+
+    def _leading(self) -> tuple[bool, str]:
+        """Whether virt-controller says it leads (its /leader), and its answer."""
+        context = ssl.create_default_context(cafile=str(self.pki.ca_cert))
+        url = f"https://127.0.0.1:{self.virt_controller_port}/leader"
+        try:
+            with urllib.request.urlopen(url, timeout=3, context=context) as resp:
+                body = json.loads(resp.read())
+        except (urllib.error.URLError, OSError, ValueError) as err:
+            return False, str(err)
+        return body.get("apiserver", {}).get("leader") == "true", json.dumps(body)
+
     def _supervise(self) -> None:
         """Restart virt-api/virt-controller when they exit, as their Deployments would.
 
@@ -583,28 +648,41 @@ class KubevirtControlPlane:
             ],
         )
         deadline = time.monotonic() + READY_TIMEOUT
-        context = ssl.create_default_context(cafile=str(self.pki.ca_cert))
-        url = f"https://127.0.0.1:{self.virt_controller_port}/leader"
         last = "no answer yet"
         while time.monotonic() < deadline:
             self.check_alive()
-            try:
-                with urllib.request.urlopen(url, timeout=3, context=context) as resp:
-                    body = json.loads(resp.read())
-                    if body.get("apiserver", {}).get("leader") == "true":
-                        # virt-controller has no version flag or endpoint; it is built from the
-                        # same pinned module as virt-api, whose /version was checked.
-                        stamp = tools.BIN / ".versions" / "virt-controller"
-                        version = stamp.read_text().strip() if stamp.exists() else "?"
-                        self.components.append(Component("virt-controller", version, proc.log))
-                        return
-                    last = json.dumps(body)
-            except (urllib.error.URLError, OSError, ValueError) as err:
-                last = str(err)
+            leading, last = self._leading()
+            if leading:
+                # virt-controller has no version flag or endpoint; it is built from the
+                # same pinned module as virt-api, whose /version was checked.
+                stamp = tools.BIN / ".versions" / "virt-controller"
+                version = stamp.read_text().strip() if stamp.exists() else "?"
+                self.components.append(Component("virt-controller", version, proc.log))
+                return
             time.sleep(0.5)
         raise ControlPlaneError(
             f"virt-controller not leading within {READY_TIMEOUT}s (last /leader: {last})\n{proc.died()}"
         )
+
+
+_LABEL = re.compile(r'(\w+)="([^"]*)"')
+
+
+def _watch_counts(api: k8s.ApiClient) -> dict[str, int]:
+    """Open cluster-wide WATCH requests of each of `WATCHED`, from the apiserver's /metrics."""
+    response = rest(api, "GET", "/metrics", timeout=10)
+    data = response.read()
+    if response.status != 200:
+        raise ApiException(http_resp=response, body=data.decode(errors="replace") if data else None)
+    counts = dict.fromkeys(WATCHED, 0)
+    for line in data.decode(errors="replace").splitlines():
+        if not line.startswith("apiserver_longrunning_requests{"):
+            continue
+        labels_text, _, value = line.rpartition("} ")
+        labels = dict(_LABEL.findall(labels_text))
+        if labels.get("verb") == "WATCH" and labels.get("scope") == "cluster" and labels.get("resource") in counts:
+            counts[labels["resource"]] += int(float(value))
+    return counts
 
 
 def _version_flag(binary: Path) -> str:
