@@ -224,20 +224,15 @@ def delete_owned(
 ) -> Removal:
     """Delete the object if it is ours (or, with `adopt`, unmarked: imported and not updated since):
     "deleted"; "absent" when gone; "foreign" (left, reported) otherwise."""
-    return _delete(api, gvr, name, namespace, owner=owner, progress=progress, adopt=adopt)[0]
+    return _delete(api, (gvr, name, namespace), owner, progress, adopt)[0]
 
 
 def _delete(
-    api: Api,
-    gvr: Gvr,
-    name: str,
-    namespace: str | None,
-    *,
-    owner: Owner,
-    progress: Progress,
-    adopt: bool = False,
+    api: Api, where: tuple[Gvr, str, str | None], owner: Owner, progress: Progress, adopt: bool
 ) -> tuple[Removal, str]:
-    """`delete_owned`, and the UID of the object it deleted ("" unless "deleted")."""
+    """`delete_owned` of the object `where` (kind, name, namespace), and the UID of the object it deleted
+    ("" unless "deleted")."""
+    gvr, name, namespace = where
     what = gvr.describe(name, namespace)
     for _ in range(_ATTEMPTS):
         current = api.get(gvr, name, namespace)
@@ -303,9 +298,10 @@ def roll_back(
     by name: the next `pulumi up` waits for it to be gone before creating it again (`apply_owned`)."""
     bound = deadline or Deadline(api.budget)
     deleted: list[tuple[Gvr, str, str | None, str]] = []
-    for gvr, name, namespace in reversed(made):
+    for where in reversed(made):
+        gvr, name, namespace = where
         try:
-            removal, uid = _delete(api.within(bound.left()), gvr, name, namespace, owner=owner, progress=progress)
+            removal, uid = _delete(api.within(bound.left()), where, owner, progress, False)
         except ProviderError as err:
             progress(
                 f"could not remove {gvr.describe(name, namespace)} while rolling back ({err.message}); "

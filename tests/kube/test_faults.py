@@ -487,20 +487,26 @@ def test_vm_apiserver_killed_at_each_step(target: dict[str, Any], cluster: Clust
     assert tally.injected == tally.converged >= 9 and tally.orphans == 0
 
 
+def _held_vm(target: dict[str, Any], create_timeout: str) -> tuple[Scenario, str, dict[str, Any]]:
+    """The VM scenario, a fresh owner, and the scenario's create inputs for a VM that never gets ready
+    within `create_timeout` (its instance held in Scheduled by the virt-handler double)."""
+    scenario = vm_scenario(target)
+    held = {
+        **scenario.create,
+        "timeouts": {"create": create_timeout},
+        "kubevirt": {"annotations": {f"{DOUBLE}/hold": "Scheduled"}},
+    }
+    return scenario, owner_of("fvm"), held
+
+
 def test_timeouts_roll_back_and_the_next_up_converges(target: dict[str, Any], cluster: Cluster) -> None:
     """A VM that never gets ready within create=3s (its instance held in Scheduled by the virt-handler double):
     the create fails and removes what it made, and returns only once it is gone (the rollback waited while
     virt-controller's finalizer held the VM until its instance stopped), so the immediate retry of the same
     name creates anew and converges."""
     ns = target["namespace"]
-    scenario = vm_scenario(target)
+    scenario, owner, held = _held_vm(target, "3s")
     p = scenario.provider
-    owner = owner_of("fvm")
-    held = {
-        **scenario.create,
-        "timeouts": {"create": "3s"},
-        "kubevirt": {"annotations": {f"{DOUBLE}/hold": "Scheduled"}},
-    }
     with pytest.raises(WaitTimeout, match="the VM to be Ready"):
         p.create(checked(p, {}, {OWNER: owner, **held}))
     # the VM's DataVolume is KubeVirt's (owned by the VM): the rollback removes it with the VM. No waiting
@@ -565,14 +571,8 @@ def test_a_rollback_that_runs_out_names_the_terminating_vm_and_the_retry_waits_f
     immediate retry of the same name waits for it (released 3 s later) and then creates anew and converges,
     never writing onto the VM on its way out."""
     ns = target["namespace"]
-    scenario = vm_scenario(target)
+    scenario, owner, held = _held_vm(target, "6s")
     p = scenario.provider
-    owner = owner_of("fvm")
-    held = {
-        **scenario.create,
-        "timeouts": {"create": "6s"},
-        "kubevirt": {"annotations": {f"{DOUBLE}/hold": "Scheduled"}},
-    }
     keeper = _keep_when_created(cluster, ns, "fvm", timeout=6.0)
     started = time.monotonic()
     with pytest.raises(WaitTimeout, match="the VM to be Ready"):
