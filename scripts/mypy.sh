@@ -25,7 +25,9 @@ trap 'rm -rf "$LINKS"' EXIT
 # name (and mypy takes one `__main__` per run), so mypy reads each through a link named after its
 # folder, beside DIR/_target.py; the messages are mapped back to the real files. Twice, each with
 # its own cache (mypy drops a cache made with other options): against the dynamic resources, then
-# against the plugin's SDK.
+# against the plugin's SDK. The mapping matches a link by its name in any folder: mypy replays the
+# errors of an unchanged module from its cache with the path of the run that found them (an
+# earlier run's temporary folder).
 check_programs() {
     local dir=$1 program name adapter flag rc=0
     shift
@@ -37,9 +39,9 @@ check_programs() {
         name=program_${name//[^A-Za-z0-9_]/_}
         ln -sfn "$program" "$LINKS/$name.py"
         files+=("$LINKS/$name.py")
-        rename+=(-e "s|^$(escape "$LINKS/$name.py"):|${program#"$ROOT"/}:|")
+        rename+=(-e "s|^[^:]*/$name\.py:|${program#"$ROOT"/}:|")
     done
-    [[ -f $dir/_target.py ]] && rename+=(-e "s|^$(escape "$LINKS/_target.py"):|${dir#"$ROOT"/}/_target.py:|")
+    [[ -f $dir/_target.py ]] && rename+=(-e "s|^[^:]*/_target\.py:|${dir#"$ROOT"/}/_target.py:|")
     for adapter in dynamic plugin; do
         echo "mypy: programs against the $adapter adapter"
         [[ $adapter == plugin ]] && flag=--always-true || flag=--always-false
@@ -48,8 +50,6 @@ check_programs() {
     done
     return $rc
 }
-
-escape() { printf '%s' "$1" | sed 's/[][\.*^$|]/\\&/g'; }
 
 if [[ ${1:-} == --examples ]]; then
     check_programs "$EXAMPLES" "$EXAMPLES"/*/__main__.py
