@@ -71,12 +71,15 @@ class BridgeReconciler(KubevirtReconciler):
         if args.manage_node_bridge:
             progress(f"applying the node network policy for {args.bridge}")
             nncp = render.render_nncp(args, owner=owner)
-            written = apply_owned(api, NNCP, nncp, owner=owner, adopt=args.adopt, progress=progress)
+            written = apply_owned(api, NNCP, nncp, owner=owner, adopt=args.adopt, progress=progress, deadline=deadline)
             if written.verb != "adopted":
                 made.append((NNCP, args.name, None))
             _wait_applied(api, args.name, written.obj, deadline, "the node network policy to be Available", progress)
         nad = render.render_nad(args, namespace=ns, owner=owner)
-        if apply_owned(api, NAD, nad, owner=owner, adopt=args.adopt, progress=progress).verb != "adopted":
+        if (
+            apply_owned(api, NAD, nad, owner=owner, adopt=args.adopt, progress=progress, deadline=deadline).verb
+            != "adopted"
+        ):
             made.append((NAD, args.name, ns))
 
     def create(self, call: Call[BridgeArgs]) -> BridgeOutputs:

@@ -35,7 +35,9 @@ class DataVolumeReconciler(KubevirtReconciler):
         args, owner, progress = call.args, call.owner, call.progress
         api, ns = self._open(call)
         body = render.render_data_volume(args, namespace=ns, owner=owner)
-        written = apply_owned(api, DATA_VOLUME, body, owner=owner, adopt=args.adopt, progress=progress)
+        written = apply_owned(
+            api, DATA_VOLUME, body, owner=owner, adopt=args.adopt, progress=progress, deadline=call.deadline
+        )
         # An adopted DataVolume was the user's: never removed by a failed create.
         made: list[tuple[Gvr, str, str | None]] = [] if written.verb == "adopted" else [(DATA_VOLUME, args.name, ns)]
         status = wait_or_roll_back(

@@ -57,7 +57,7 @@ class _SizingReconciler(KubevirtReconciler, Generic[A]):
         api, gvr, ns, _where = self._where(call)
         body = self._render(args, namespace=ns, owner=call.owner)
         refuse_foreign(api, [(gvr, body)], owner=call.owner, adopt=args.adopt)
-        apply_owned(api, gvr, body, owner=call.owner, adopt=args.adopt, progress=call.progress)
+        apply_owned(api, gvr, body, owner=call.owner, adopt=args.adopt, progress=call.progress, deadline=call.deadline)
         return parse_instancetype_outputs(args.name, args.kind)
 
     def read(self, call: Call[A]) -> tuple[dict[str, Any], InstancetypeOutputs] | None:

@@ -57,7 +57,8 @@ class VmimReconciler(MigrationRecord, KubevirtReconciler):
             )
         source_node = (vmi.get("status") or {}).get("nodeName")
         progress(f"migrating {args.vm} away from {source_node}")
-        apply_owned(api, VMIM, render_vmim(args, namespace=ns, owner=owner), owner=owner, progress=progress)
+        body = render_vmim(args, namespace=ns, owner=owner)
+        apply_owned(api, VMIM, body, owner=owner, progress=progress, deadline=deadline)
         return self._finish(api, args, ns, owner, deadline, progress, source_node)
 
     def _finish(

@@ -53,10 +53,15 @@ class VmReconciler(KubevirtReconciler):
         made: list[tuple[Gvr, str, str | None]] = []
         try:
             for secret in secrets:
-                if apply_owned(api, SECRET, secret, owner=owner, adopt=args.adopt, progress=progress).verb != "adopted":
+                if (
+                    apply_owned(
+                        api, SECRET, secret, owner=owner, adopt=args.adopt, progress=progress, deadline=call.deadline
+                    ).verb
+                    != "adopted"
+                ):
                     made.append((SECRET, secret["metadata"]["name"], ns))
             progress("applying the VirtualMachine")
-            written = apply_owned(api, VM, vm, owner=owner, adopt=args.adopt, progress=progress)
+            written = apply_owned(api, VM, vm, owner=owner, adopt=args.adopt, progress=progress, deadline=call.deadline)
             if written.verb != "adopted":
                 # KubeVirt makes the template DataVolumes (marked ours by the template metadata) after the
                 # VM; removed after it, so the VM controller cannot make them again meanwhile.
@@ -193,12 +198,12 @@ class VmReconciler(KubevirtReconciler):
         if current is not None and not owned(current, owner) and not new.adopt:
             raise foreign(VM, new.name, ns, current, owner, new.name)
         for secret in self._secrets(new, ns, owner):
-            apply_owned(api, SECRET, secret, owner=owner, adopt=new.adopt, progress=progress)
+            apply_owned(api, SECRET, secret, owner=owner, adopt=new.adopt, progress=progress, deadline=deadline)
         hotplugged = self._hot_plug(api, new, ns, current, deadline, progress)
         progress("applying the VirtualMachine in place")
         vm = render.render_vm(new, namespace=ns, owner=owner, hotplugged=hotplugged)
         # A VM deleted out of band (its Secrets still ours, see `_remnant`) is made again.
-        applied = apply_owned(api, VM, vm, owner=owner, adopt=new.adopt, progress=progress).obj
+        applied = apply_owned(api, VM, vm, owner=owner, adopt=new.adopt, progress=progress, deadline=deadline).obj
         self._observed(api, new, ns, applied, deadline, progress)
         for stale in set(render.secret_names(old)) - set(render.secret_names(new)):
             delete_owned(api, SECRET, stale, ns, owner=owner, progress=progress)
