@@ -63,6 +63,10 @@ ETCD_READY_TIMEOUT = 30.0
 APISERVER_READY_TIMEOUT = 120.0
 CRD_ESTABLISHED_TIMEOUT = 120.0
 STOP_TIMEOUT = 20.0
+SETTLE_TIMEOUT = control_plane.READY_TIMEOUT
+"""Seconds a test waits for the cluster to act on an object (virt-controller, kube-scheduler, the garbage
+collector, the node-side doubles): their work queues retry with backoff, and on CI's two cores, shared
+with the test and the provider, they take many times their idle second or two."""
 LOG_TAIL_LINES = 40
 
 
@@ -518,7 +522,7 @@ def wait_for_object(
     predicate: Callable[[dict[str, Any] | None], bool],
     *,
     namespace: str | None = None,
-    timeout: float = 30.0,
+    timeout: float = SETTLE_TIMEOUT,
     what: str = "condition",
 ) -> dict[str, Any] | None:
     """Watch one object until `predicate(obj)` holds (obj is None while absent); bounded.

@@ -16,6 +16,7 @@ from kubernetes import client as k8s
 from kubernetes.client.exceptions import ApiException
 
 from tests.harness.doubles.engine import DV, NNCP, VM, VMI, VMIM, Kind, rest_json
+from tests.harness.kube_fixtures import SETTLE_TIMEOUT
 
 MANAGED_BY = "app.kubernetes.io/managed-by=pulumi-kubevirt"
 
@@ -76,7 +77,7 @@ class Cluster:
         namespace: str | None,
         ready: Callable[[dict[str, Any]], bool],
         *,
-        timeout: float = 20.0,
+        timeout: float = SETTLE_TIMEOUT,
         quiet: float = 0.5,
     ) -> dict[str, Any]:
         """The object once `ready(obj)` holds and its resourceVersion stayed put for `quiet` seconds

@@ -26,7 +26,7 @@ from pulumi_kubevirt.provider.resources import VirtualMachineProvider
 from tests.harness import kubevirt_control_plane as control_plane
 from tests.harness import tools
 from tests.harness.doubles.engine import rest_json
-from tests.harness.kube_fixtures import KubeCluster
+from tests.harness.kube_fixtures import SETTLE_TIMEOUT, KubeCluster
 
 from ..libvirt.test_resources import checked
 
@@ -149,7 +149,7 @@ def test_garbage_collector_and_namespace_controller_run(kube_cluster: KubeCluste
     _wait_gone(lambda: core.read_namespace(namespace), f"namespace {namespace}")
 
 
-def _wait_gone(read: Any, what: str, timeout: float = 60.0) -> None:
+def _wait_gone(read: Any, what: str, timeout: float = SETTLE_TIMEOUT) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:

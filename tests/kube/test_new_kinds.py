@@ -28,6 +28,7 @@ from pulumi_kubevirt.provider.resources import (
     SnapshotRestoreProvider,
     VirtualMachineProvider,
 )
+from tests.harness.kube_fixtures import SETTLE_TIMEOUT
 
 from ..libvirt.test_resources import checked, user_inputs
 
@@ -156,7 +157,7 @@ def test_instancetype_refuses_a_foreign_object_and_leaves_it_byte_for_byte(
 
 
 def _settled(
-    custom: k8s.CustomObjectsApi, name: str, ns: str, ready: Callable[[Any], bool], timeout: float = 30.0
+    custom: k8s.CustomObjectsApi, name: str, ns: str, ready: Callable[[Any], bool], timeout: float = SETTLE_TIMEOUT
 ) -> dict[str, Any] | None:
     """The VirtualMachineSnapshot once `ready(it or None)` holds and it stayed the same for a second."""
     deadline = time.monotonic() + timeout

@@ -103,9 +103,9 @@ def _foreign_vmim(cluster: Cluster, name: str, ns: str) -> dict[str, Any]:
         "spec": {"runStrategy": "Always", "template": template},
     }
     cluster.create(VM, vm, ns)
-    cluster.settled(VMI, "someone-elses", ns, lambda o: status(o, "phase") == "Running", timeout=60.0)
+    cluster.settled(VMI, "someone-elses", ns, lambda o: status(o, "phase") == "Running")
     cluster.create(VMIM, {"metadata": {"name": name, "namespace": ns}, "spec": {"vmiName": "someone-elses"}}, ns)
-    return cluster.settled(VMIM, name, ns, lambda o: status(o, "phase") in ("Succeeded", "Failed"), timeout=60.0)
+    return cluster.settled(VMIM, name, ns, lambda o: status(o, "phase") in ("Succeeded", "Failed"))
 
 
 def _vm(target: dict[str, Any], name: str) -> tuple[Any, dict[str, Any]]:

@@ -86,9 +86,7 @@ def test_vm_lifecycle_start_stop_drift_restart_delete(
     outs = dict(vmp.update(created.id, outs, v2).outs)
     assert outs["printable_status"] == "Stopped"
     # virt-controller reports Stopped while the VMI still finalizes; it goes soon after.
-    wait_for_object(
-        kube_cluster.api_client(), VIRTUAL_MACHINE_INSTANCES, "vm1", lambda o: o is None, namespace=ns, timeout=30
-    )
+    wait_for_object(kube_cluster.api_client(), VIRTUAL_MACHINE_INSTANCES, "vm1", lambda o: o is None, namespace=ns)
     v3 = checked(vmp, v2, {**user_inputs(v2), "run_state": "running"})
     outs = dict(vmp.update(created.id, outs, v3).outs)
     assert outs["printable_status"] == "Running"
@@ -149,9 +147,7 @@ def test_vm_start_failure_ends_the_wait_with_the_reason(target: dict[str, Any], 
     with pytest.raises(OperationFailed, match=r"ErrorUnschedulable for \d+s while KubeVirt retried .*node affinity"):
         vmp.create(inputs)
     # rolled back: deleted (virt-controller removes its finalizer, then the VM is gone)
-    wait_for_object(
-        custom.api_client, VIRTUAL_MACHINES, "vm3", lambda o: o is None, namespace=target["namespace"], timeout=30
-    )
+    wait_for_object(custom.api_client, VIRTUAL_MACHINES, "vm3", lambda o: o is None, namespace=target["namespace"])
 
 
 def test_datavolume_import_success_failure_and_grow(target: dict[str, Any], custom: k8s.CustomObjectsApi) -> None:
@@ -295,14 +291,13 @@ def test_migration_succeeds_fails_and_cancels(target: dict[str, Any], custom: k8
         mp.create(held)
     # The VMIM is deleted; virt-controller asks virt-handler to abort, then drops its finalizer.
     client = custom.api_client
-    wait_for_object(client, MIGRATIONS, "m3", lambda o: o is None, namespace=ns, timeout=30)
+    wait_for_object(client, MIGRATIONS, "m3", lambda o: o is None, namespace=ns)
     wait_for_object(
         client,
         VIRTUAL_MACHINE_INSTANCES,
         "mover",
         lambda o: field_path(o, "status", "migrationState", "abortStatus") == "Succeeded",
         namespace=ns,
-        timeout=30,
     )
     vmp.delete(vm.id, read.outs)
 
@@ -353,9 +348,7 @@ def test_pause_needs_virt_handler_a_clear_error_and_rolls_back(
     inputs = checked(vmp, {}, vm_inputs(target, "paused", run_state="paused"))
     with pytest.raises(ProviderError, match=r"paused: .*pause.*No virt-handler on node node0\d found"):
         vmp.create(inputs)
-    wait_for_object(
-        custom.api_client, VIRTUAL_MACHINES, "paused", lambda o: o is None, namespace=target["namespace"], timeout=30
-    )
+    wait_for_object(custom.api_client, VIRTUAL_MACHINES, "paused", lambda o: o is None, namespace=target["namespace"])
 
 
 def test_cpu_and_memory_change_is_live_under_live_update(target: dict[str, Any], custom: k8s.CustomObjectsApi) -> None:

@@ -29,6 +29,7 @@ from tests.harness.kube_fixtures import (
     NADS,
     NNCES,
     NNCPS,
+    SETTLE_TIMEOUT,
     VIRTUAL_MACHINE_INSTANCES,
     VIRTUAL_MACHINES,
     KubeCluster,
@@ -205,7 +206,9 @@ def running_vmi(client: k8s.ApiClient, namespace: str, name: str) -> Obj:
     return vmi
 
 
-def printable_status(client: k8s.ApiClient, namespace: str, name: str, printable: str, timeout: float = 60) -> Obj:
+def printable_status(
+    client: k8s.ApiClient, namespace: str, name: str, printable: str, timeout: float = SETTLE_TIMEOUT
+) -> Obj:
     vm = wait_for_object(
         client,
         VIRTUAL_MACHINES,
@@ -415,7 +418,6 @@ def test_migration_moves_vmi_and_delete_aborts(
         lambda o: field_path(o, "status", "phase") == "Succeeded",
         namespace=kube_namespace,
         what="migration Succeeded",
-        timeout=60,
     )
     phases = [p["phase"] for p in field_path(vmim, "status", "phaseTransitionTimestamps")]
     assert phases[-1] == "Succeeded" and {"Scheduling", "PreparingTarget", "Running"} <= set(phases)
@@ -451,7 +453,6 @@ def test_migration_moves_vmi_and_delete_aborts(
         lambda o: field_path(o, "status", "phase") == "Running",
         namespace=kube_namespace,
         what="migration Running",
-        timeout=60,
     )
     printable_status(client, kube_namespace, "mig", "Migrating")
     api.delete_namespaced_custom_object(
