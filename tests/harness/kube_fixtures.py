@@ -166,6 +166,9 @@ class KubeCluster:
     _etcd: _Process | None = None
     _apiserver: _Process | None = None
     control_plane: Any = None  # the KubevirtControlPlane around this apiserver, once started
+    _watchers_before_stop: dict[str, int] | None = None
+    """The control plane's cluster-wide watches counted before the first apiserver stop not yet waited out
+    (`wait_control_plane_back`)."""
 
     @property
     def server(self) -> str:
@@ -226,9 +229,25 @@ class KubeCluster:
                 proc.stop()
 
     def stop_apiserver(self, crash: bool = False) -> None:
-        """Stop the apiserver only (etcd keeps the data): graceful (SIGTERM, ~1 s) or `crash` (SIGKILL)."""
+        """Stop the apiserver only (etcd keeps the data): graceful (SIGTERM, ~1 s) or `crash` (SIGKILL).
+
+        Counts the control plane's watches first (the first stop since the last `wait_control_plane_back`:
+        a later stop would count informers still backing off from the earlier one)."""
         assert self._apiserver is not None
+        if self._watchers_before_stop is None and self.control_plane is not None and self._apiserver.running():
+            self._watchers_before_stop = self.control_plane.watchers()
         self._apiserver.stop(crash=crash)
+
+    def wait_control_plane_back(self) -> None:
+        """After apiserver restarts: wait (bounded by RECONNECT_TIMEOUT) until the control plane watches
+        again what it watched before the first stop; nothing to do when the apiserver was not stopped.
+
+        /readyz is not enough: client-go's informers relist after a backoff of up to a minute, and the
+        test that restarted the apiserver may end first; the tests after it would then wait on a
+        virt-controller, kube-scheduler or double that does not see their objects yet."""
+        watchers, self._watchers_before_stop = self._watchers_before_stop, None
+        if watchers is not None:
+            self.control_plane.wait_reconnected(watchers)
 
     def start_apiserver(self) -> None:
         """Start the apiserver again on the same port, cert dir and etcd; wait for /readyz.
@@ -718,6 +737,8 @@ def kubevirt_double(kube_cluster: KubeCluster, kubevirt_double_session: NodeSide
     yield doubles
     doubles.check_alive()
     kube_cluster.control_plane.check_alive()
+    # A test that restarted the apiserver leaves the control plane whole for the next one.
+    kube_cluster.wait_control_plane_back()
     new = doubles.errors[before:]
     if new:
         pytest.fail("test double errors during this test:\n" + "\n".join(new), pytrace=False)
