@@ -277,11 +277,18 @@ def remove_pool_if_unused(conn: libvirt.virConnect, name: str, *, resource: str,
             # Its directory is gone already (an interrupted removal): only the definition is left.
             pool.undefine()
             return True
-    pool.refresh(0)
+    # No refresh: libvirtd refuses it ("asynchronous jobs running") while another process builds a
+    # volume in the pool, and that volume is already counted here; a file put there by hand makes
+    # the rmdir below refuse.
     if pool.numOfVolumes() > 0:
         return False
     progress(f"removing storage pool {name}: this provider created it and its last volume is gone")
-    pool.destroy()
+    try:
+        pool.destroy()
+    except libvirt.libvirtError:
+        if pool.isActive():
+            return False  # refused: another process started building a volume in it just now
+        raise
     try:
         pool.delete(0)
     except libvirt.libvirtError:

@@ -2,6 +2,9 @@
 
 - Two provider processes (two `Connections`, so no shared in-process lock) starting the same
   new pool at once both succeed: "already active" from the other one is not an error.
+- The last volume of a pool the provider made deleted while another process builds a volume in it:
+  the pool is kept and the delete succeeds (libvirtd refuses to refresh or stop a pool while a volume
+  is being built in it, "asynchronous jobs running").
 - In one provider process every kind shares one `Backends` (one pool lock per pool), so a VM's
   cloud-init seed and Disks created at the same time in a new pool never race.
 """
@@ -9,10 +12,13 @@
 from __future__ import annotations
 
 import concurrent.futures
+import threading
+import time
 import uuid
 from typing import Any
 
 import libvirt
+from lxml import etree
 
 from pulumi_kubevirt.provider.libvirt import ledger
 from pulumi_kubevirt.provider.libvirt.connection import Connections
@@ -52,6 +58,67 @@ def test_two_processes_start_one_new_pool(libvirt_uri: str, libvirt_conn: libvir
         assert made.isActive() and ledger.pool_is_ours(made)
     finally:
         remove_pool(libvirt_conn, name)
+
+
+def _raw_volume(name: str, size: int, *, allocated: bool) -> str:
+    volume = etree.Element("volume")
+    etree.SubElement(volume, "name").text = name
+    etree.SubElement(volume, "capacity").text = str(size)
+    etree.SubElement(volume, "allocation").text = str(size if allocated else 0)
+    etree.SubElement(etree.SubElement(volume, "target"), "format", type="raw")
+    return str(etree.tostring(volume, encoding="unicode"))
+
+
+def test_last_volume_gone_while_another_process_builds_one_keeps_the_pool(
+    libvirt_uri: str, libvirt_conn: libvirt.virConnect
+) -> None:
+    name, source_pool = unique_name("pool"), unique_name("pool")
+    pool, origin = (
+        ledger.ensure_pool(libvirt_conn, n, f"/var/lib/libvirt/pools/{n}", resource=n, progress=print)
+        for n in (name, source_pool)
+    )
+    # The other process clones 1 GiB into the pool: libvirtd builds the copy for seconds.
+    origin.createXML(_raw_volume("source.raw", 1 << 30, allocated=True), 0)
+    cloned: list[object] = []
+
+    def clone() -> None:
+        conns = Connections()  # another process: its own connection and locks
+        try:
+            conn = conns.get(libvirt_uri, resource=name)
+            source = conn.storagePoolLookupByName(source_pool).storageVolLookupByName("source.raw")
+            target = conn.storagePoolLookupByName(name)
+            cloned.append(target.createXMLFrom(_raw_volume("copy.raw", 1 << 30, allocated=False), source, 0).name())
+        except libvirt.libvirtError as err:
+            cloned.append(err)
+        finally:
+            conns.close()
+
+    worker = threading.Thread(target=clone)
+    try:
+        worker.start()
+        deadline = time.monotonic() + 60
+        while "copy.raw" not in pool.listVolumes():  # counted from the start of its build
+            assert worker.is_alive() and time.monotonic() < deadline, f"the clone never started: {cloned}"
+            time.sleep(0.01)
+        # This process's last volume in the pool is gone: the pool holds the one being built.
+        assert ledger.remove_pool_if_unused(libvirt_conn, name, resource=name, progress=print) is False
+        building = worker.is_alive()
+        worker.join(120)
+        assert cloned == ["copy.raw"], cloned  # the other process was not disturbed
+        assert pool.isActive()
+        pool.storageVolLookupByName("copy.raw").delete(0)
+        assert ledger.remove_pool_if_unused(libvirt_conn, name, resource=name, progress=print) is True
+        assert name not in libvirt_conn.listStoragePools() + libvirt_conn.listDefinedStoragePools()
+        print(f"the copy was {'still' if building else 'no longer'} being built when the pool's removal was tried")
+    finally:
+        worker.join(120)
+        for pool_name in (name, source_pool):
+            if pool_name in libvirt_conn.listStoragePools() + libvirt_conn.listDefinedStoragePools():
+                leftover = libvirt_conn.storagePoolLookupByName(pool_name)
+                if leftover.isActive():
+                    for vol in leftover.listAllVolumes():
+                        vol.delete(0)
+                remove_pool(libvirt_conn, pool_name)
 
 
 def test_seed_and_disks_in_a_new_pool_at_once(libvirt_uri: str, libvirt_conn: libvirt.virConnect) -> None:
