@@ -42,6 +42,10 @@ DISK_RE = re.compile(r"^PKV-DISK (\S+) (\d+)$")
 DISK_LABEL_RE = re.compile(r"^PKV-DISK-LABEL (\S+) (\S+)$")
 PING_RE = re.compile(r"^PKV-PING (ok|fail) (\S+)$")
 
+BOOT_TIMEOUT = 120.0
+"""Seconds a wait that spans a boot may take (to the boot marker, the lease, the first heartbeats): the
+guest prints its marker in ~8 s on an idle machine under TCG, many times that on CI's two loaded cores."""
+
 #: Where libvirtd (qemu:///system, and each namespace host in its own mount
 #: namespace) keeps QEMU logs; serial logs of test guests go there too.
 QEMU_LOG_DIR = Path("/var/log/libvirt/qemu")

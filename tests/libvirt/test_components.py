@@ -22,6 +22,7 @@ from lxml import etree
 
 from pulumi_kubevirt.components import BridgedNetwork, Router, Server, VmPool
 from tests.harness.guest import (
+    BOOT_TIMEOUT,
     BOOTED,
     DISK_LABEL_RE,
     IP_RE,
@@ -112,7 +113,7 @@ def test_server_on_a_bridged_network_boots_its_image_with_cloud_init_and_reports
     assert out["ssh"] == [f"{ip}:22"]
 
     # the root disk is the image, attached first: the guest reads its label on vda
-    lines = wait_for_serial(serial_log_path(name), IP_RE, 60)
+    lines = wait_for_serial(serial_log_path(name), IP_RE, BOOT_TIMEOUT)
     assert IP_RE.match(lines[0]).group(2).split("/")[0] == ip  # type: ignore[union-attr]
     log = read_serial(serial_log_path(name))
     assert log.count(BOOTED) == 1
@@ -203,7 +204,7 @@ def test_vm_pool_scales_and_rolls_a_restart_class_change_one_vm_at_a_time(
 
     # a restart-class change rolls: VM 1 is updated only after VM 0 restarted and runs again
     for i in range(2):
-        wait_for_serial(serial_log_path(f"{name}-{i}"), "^PKV-ACPI-READY$", 90)
+        wait_for_serial(serial_log_path(f"{name}-{i}"), "^PKV-ACPI-READY$", BOOT_TIMEOUT)
     engine.events.clear()
     out = engine.run(pool(2, "160Mi"))
     assert out["states"] == ["running", "running"]
@@ -214,4 +215,4 @@ def test_vm_pool_scales_and_rolls_a_restart_class_change_one_vm_at_a_time(
         dom = libvirt_conn.lookupByName(f"{name}-{i}")
         assert dom.isActive() and dom.maxMemory() == 160 * 1024
         # rebooted once into the new config (the update returns once the domain runs; the guest boots on)
-        assert len(wait_for_serial(serial_log_path(f"{name}-{i}"), f"^{BOOTED}$", 90, count=2)) == 2
+        assert len(wait_for_serial(serial_log_path(f"{name}-{i}"), f"^{BOOTED}$", BOOT_TIMEOUT, count=2)) == 2

@@ -16,6 +16,7 @@ import pytest
 from pulumi_kubevirt.provider.errors import BackendUnavailable, ProviderError
 from pulumi_kubevirt.provider.resources import MigrationProvider, VirtualMachineProvider
 from tests.harness.guest import (
+    BOOT_TIMEOUT,
     BOOTED,
     HEARTBEAT_RE,
     GuestImage,
@@ -52,7 +53,7 @@ def vm_on_a(two_hosts: TwoHosts, guest: GuestImage) -> Iterator[dict[str, Any]]:
     )
     result = vmp.create(inputs)
     state = {"inputs": inputs, "id": result.id, "outs": dict(result.outs)}
-    wait_for_serial(a.host_path(serial_log_path(inputs["name"])), HEARTBEAT_RE, 90, count=3)
+    wait_for_serial(a.host_path(serial_log_path(inputs["name"])), HEARTBEAT_RE, BOOT_TIMEOUT, count=3)
     yield state
     vmp.delete(state["id"], state["outs"])
     for node in two_hosts.nodes:

@@ -21,6 +21,7 @@ from pulumi_kubevirt.provider.errors import Conflict, InvalidSpec, NotFound, Pro
 from pulumi_kubevirt.provider.ownership import OWNER
 from pulumi_kubevirt.provider.resources import BridgeProvider, DiskProvider, VirtualMachineProvider
 from tests.harness.guest import (
+    BOOT_TIMEOUT,
     BOOTED,
     HEARTBEAT_RE,
     IP_RE,
@@ -115,8 +116,8 @@ def test_vm_boots_gets_dhcp_and_reads_back_without_drift(made: list[Made], lan: 
     )
     vm = create(made, vmp, inputs)
     assert vm.outs["state"] == "running"
-    assert len(wait_for_serial(serial_log_path(name), BOOTED, 60)) == 1
-    ip_lines = wait_for_serial(serial_log_path(name), IP_RE, 60)
+    assert len(wait_for_serial(serial_log_path(name), BOOTED, BOOT_TIMEOUT)) == 1
+    ip_lines = wait_for_serial(serial_log_path(name), IP_RE, BOOT_TIMEOUT)
     assert IP_RE.match(ip_lines[0]).group(2).split("/")[0] == vm.outs["ipv4"]["nic0"]  # type: ignore[union-attr]
     assert vm.outs["macs"]["nic0"].startswith("52:54:00:")
     assert vm.outs["pending_restart"] is False
@@ -136,7 +137,7 @@ def test_live_and_restart_class_updates_never_reboot(
     log.unlink(missing_ok=True)
     v1 = checked(vmp, {}, vm_inputs(guest, name, max_memory="256Mi", cpu={"sockets": 1, "max_sockets": 2}))
     vm = create(made, vmp, v1)
-    wait_for_serial(log, HEARTBEAT_RE, 60, count=2)
+    wait_for_serial(log, HEARTBEAT_RE, BOOT_TIMEOUT, count=2)
 
     # live: memory within max_memory, a vCPU within max_sockets, a NIC hot-plugged
     v2 = checked(
@@ -362,11 +363,11 @@ def test_restart_policy_auto_reboots_into_the_new_config(
     log.unlink(missing_ok=True)
     v1 = checked(vmp, {}, vm_inputs(guest, name, restart_policy={"mode": "auto", "shutdown_timeout": "20s"}))
     vm = create(made, vmp, v1)
-    wait_for_serial(log, HEARTBEAT_RE, 60, count=2)
+    wait_for_serial(log, HEARTBEAT_RE, BOOT_TIMEOUT, count=2)
     v2 = checked(vmp, v1, {**user_inputs(v1), "machine": "q35"})
     vm.outs = dict(vmp.update(vm.id, vm.outs, v2).outs)
     assert vm.outs["pending_restart"] is False and vm.outs["state"] == "running"
-    assert len(wait_for_serial(log, BOOTED, 60, count=2)) == 2  # it restarted, on purpose this time
+    assert len(wait_for_serial(log, BOOTED, BOOT_TIMEOUT, count=2)) == 2  # it restarted, on purpose this time
     machine = libvirt_conn.lookupByName(name).XMLDesc(0)
     assert "pc-q35-" in machine
 

@@ -16,6 +16,7 @@ import libvirt
 
 from tests.harness.guest import (
     ACPI_READY,
+    BOOT_TIMEOUT,
     BOOTED,
     DISK_LABEL_RE,
     DISK_RE,
@@ -35,9 +36,6 @@ from tests.harness.guest import (
     wait_for_serial,
 )
 from tests.harness.libvirt_fixtures import LibvirtObjects, TwoHosts, create_nat_network
-
-#: TCG on a loaded 2-core machine: the guest prints its marker in ~8 s idle.
-BOOT_TIMEOUT = 120.0
 
 
 def _wait_state(dom: libvirt.virDomain, state: int, timeout: float) -> tuple[int, int]:

@@ -23,7 +23,7 @@ from pulumi_kubevirt.provider.resources import (
     SnapshotRestoreProvider,
     VirtualMachineProvider,
 )
-from tests.harness.guest import BOOTED, GuestImage, serial_log_path, unique_name, wait_for_serial
+from tests.harness.guest import BOOT_TIMEOUT, BOOTED, GuestImage, serial_log_path, unique_name, wait_for_serial
 
 from . import test_resources
 from .test_resources import Made, checked, create, vm_inputs
@@ -56,7 +56,7 @@ def test_full_snapshot_revert_brings_back_the_running_guest_and_delete_removes_i
 ) -> None:
     stack = f"pkv-tests/{uuid.uuid4().hex[:8]}"
     vm, name = _stack_vm(made_here, guest, stack)
-    assert len(wait_for_serial(serial_log_path(name), BOOTED, 60)) == 1
+    assert len(wait_for_serial(serial_log_path(name), BOOTED, BOOT_TIMEOUT)) == 1
     sp, rp, vmp = SnapshotProvider(), SnapshotRestoreProvider(), VirtualMachineProvider()
     snap_in = checked(sp, {}, {OWNER: f"{stack}::snap", "name": "booted", "vm": name, "description": "after boot"})
     snap = sp.create(snap_in)

@@ -16,7 +16,7 @@ from lxml import etree
 
 from pulumi_kubevirt.provider.errors import ProviderError
 from pulumi_kubevirt.provider.resources import VirtualMachineProvider
-from tests.harness.guest import BOOTED, GuestImage, serial_log_path, unique_name, wait_for_serial
+from tests.harness.guest import BOOT_TIMEOUT, BOOTED, GuestImage, serial_log_path, unique_name, wait_for_serial
 from tests.libvirt.test_resources import Made, checked, create, made, user_inputs, vm_inputs
 
 __all__ = ["made"]  # the fixture, shared with test_resources
@@ -70,7 +70,7 @@ def test_smm_guest_boots_on_q35_and_has_no_graphics_by_default(
     name = inputs["name"]
     assert "vnc" not in inputs  # unset: libvirt's default, no graphics
     assert vm.outs["state"] == "running"
-    assert len(wait_for_serial(serial_log_path(name), BOOTED, 60)) == 1
+    assert len(wait_for_serial(serial_log_path(name), BOOTED, BOOT_TIMEOUT)) == 1
     live = etree.fromstring(libvirt_conn.lookupByName(name).XMLDesc(0).encode())
     assert live.find("features/smm").get("state") == "on"  # type: ignore[union-attr]
     assert live.find("devices/graphics") is None
