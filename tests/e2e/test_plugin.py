@@ -123,7 +123,10 @@ class SlowImages(http.server.SimpleHTTPRequestHandler):
     """Serves a folder; each GET waits `delay` seconds (`slow` for paths under /slow/) first,
     and the server counts the GETs in flight."""
 
-    delay = 2.0
+    # Long enough that more than four downloads overlap however slowly libvirtd serves the claims
+    # that precede them: each Disk create claims its volume under the pool lock, one at a time, and
+    # only then downloads: at 2 s, claims of 0.5 s each (a loaded libvirtd) left four in flight at most.
+    delay = 6.0
     slow = 120.0
     lock = threading.Lock()
     running = 0
