@@ -307,6 +307,16 @@ def provider_kills(scenario: Scenario, cluster: Cluster, ns: str, tally: Tally, 
         step += 1
 
 
+def _vm_steps(tally: Tally) -> dict[str, int]:
+    """The VM's step counts, its delete's counted without the template DataVolume: the delete writes
+    it (a 4th step) only when it gets there before the real garbage collector, which deletes it with
+    the VM; either way every step the run reached was a fault point."""
+    steps = dict(tally.steps)
+    if steps.get("delete") == 4:
+        steps["delete"] = 3
+    return steps
+
+
 def _gone(cluster: Cluster, kind: Kind, name: str, ns: str, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while cluster.get(kind, name, ns) is not None:
@@ -325,8 +335,8 @@ def test_vm_provider_killed_at_each_step(
     tally = Tally("vm, provider killed")
     provider_kills(vm_scenario(target), cluster, target["namespace"], tally, processes)
     tally.report()
-    assert tally.steps == {"create": 3, "update": 5, "delete": 3}, tally.steps
-    assert tally.injected == tally.converged == 11 and tally.orphans == 0
+    assert _vm_steps(tally) == {"create": 3, "update": 5, "delete": 3}, tally.steps
+    assert tally.injected == tally.converged >= 11 and tally.orphans == 0  # 12 when the delete wrote the DataVolume
 
 
 def test_disk_and_bridge_provider_killed_at_each_step(
@@ -481,7 +491,7 @@ def test_vm_apiserver_killed_at_each_step(target: dict[str, Any], cluster: Clust
                 break
             step += 1
     tally.report()
-    assert tally.steps == {"create": 3, "update": 3, "delete": 3}
+    assert _vm_steps(tally) == {"create": 3, "update": 3, "delete": 3}, tally.steps
     # A write retried across the restart may report its step twice, so a run can see one more
     # injection point than the final step count; every injected fault must still converge.
     assert tally.injected == tally.converged >= 9 and tally.orphans == 0
