@@ -320,11 +320,12 @@ def _see_gone(
     """Wait until the object a roll back deleted is gone; report it by name when it is not (never raises a
     ProviderError: the create's own error is the one that goes on)."""
     what = gvr.describe(name, namespace)
-    seen: list[dict[str, Any] | None] = [None]
+    last: dict[str, Any] | None = None  # what the watch saw last, for the report
     judge = gone_by_uid(uid)
 
     def watched(obj: dict[str, Any] | None) -> bool | None:
-        seen[0] = obj
+        nonlocal last
+        last = obj
         return judge(obj)
 
     try:
@@ -334,7 +335,7 @@ def _see_gone(
             .noting(deletion_note)
         )
     except WaitTimeout:
-        held = deletion_note(seen[0]) or "still there"
+        held = deletion_note(last) or "still there"
         progress(
             f"{what} is still terminating ({held}) after {deadline.seconds:g}s of rolling back; "
             "the next `pulumi up` waits for it to be gone before creating it again"
