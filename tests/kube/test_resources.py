@@ -319,18 +319,21 @@ def test_a_restarted_apiserver_is_retried_and_converges(target: dict[str, Any], 
     created = vmp.create(v1)
     results: list[Any] = []
 
-    def read_later() -> None:
-        time.sleep(0.5)  # the apiserver is going away now
+    def read() -> None:
         try:
             results.append(vmp.read(created.id, created.outs))  # retried until it is back
         except BaseException as err:  # noqa: BLE001 - reported by the assertion below
             results.append(err)
 
-    # The restart runs on the main thread: the harness ties the apiserver's life to the
-    # starting thread (PR_SET_PDEATHSIG), so a worker thread must not start it.
-    worker = threading.Thread(target=read_later)
+    # The read starts once the apiserver is down: started after a fixed sleep instead, it could finish
+    # before a loaded apiserver stopped serving, and prove nothing. The restart runs on the main thread:
+    # the harness ties the apiserver's life to the starting thread (PR_SET_PDEATHSIG).
+    kube_cluster.stop_apiserver()
+    worker = threading.Thread(target=read)
     worker.start()
-    kube_cluster.restart_apiserver(downtime=2.0)
+    time.sleep(2.0)
+    assert worker.is_alive(), results  # still retrying: nothing answers
+    kube_cluster.start_apiserver()
     worker.join(90)
     (read,) = results
     assert not isinstance(read, BaseException), read
