@@ -180,13 +180,24 @@ class ResourceKind(Generic[M]):
         outputs recorded in an old state reach the rules that read them (plan.Recorded); old inputs
         (check's) carry none."""
         target = str((new.get("target") or {}).get("kind", "libvirt"))
-        old_doc = {k: v for k, v in old.items() if k in self.model.model_fields}
-        new_doc = {k: v for k, v in new.items() if k in self.model.model_fields}
+        old_doc = {k: v for k, v in self._current_form(old).items() if k in self.model.model_fields}
+        new_doc = {k: v for k, v in self._current_form(new).items() if k in self.model.model_fields}
         recorded = {k: v for k, v in old.items() if k in self.output_keys}
         rules = [*BOOKKEEPING_RULES, *self.rules[target]]
         return plan_changes(
             old_doc, new_doc, rules, default=self.default[target], secrets=self.secret_paths, recorded=recorded
         )
+
+    def _current_form(self, doc: Mapping[str, Any]) -> Mapping[str, Any]:
+        """`doc` as this version's model dumps it, defaults filled. State written by an older version
+        lacks the fields added since: their defaults are what that version rendered (no secure boot, no
+        USB devices, no port forwards), so an unchanged program plans no change after an upgrade, as
+        check's summary already says (it validates the old inputs too). A document this version cannot
+        read is compared as it is."""
+        try:
+            return dump(self.model.model_validate(_user_inputs(doc, self.output_keys)))
+        except ValidationError:
+            return doc
 
     def parse(self, data: Mapping[str, Any], *, resource: str) -> M:
         """Inputs (or the input part of state) as the model; InvalidSpec naming the field otherwise."""

@@ -40,6 +40,7 @@ class Item(str):
 Path = tuple[str, ...]
 """A changed field: its keys and named-list item names from the document's root."""
 
+
 def path_text(path: Path) -> str:
     """The human form: `disks[root].bus`, `labels.app`."""
     text = ""
@@ -176,7 +177,9 @@ def diff_data(old: Any, new: Any, path: Path = ()) -> list[tuple[Path, Any, Any]
     return [(path, old, new)]
 
 
-Verdict = Callable[[Any, Any, dict[str, Any], dict[str, Any]], Kind]
+Verdict = Callable[[Any, Any, dict[str, Any], dict[str, Any]], "Kind | None"]
+"""A class for one changed path, or None: the two values mean the same to the backend (an input
+whose unset value keeps what the object has), so the difference is no change at all."""
 
 
 @dataclass(frozen=True)
@@ -190,8 +193,8 @@ class Recorded:
 
 
 Rule = tuple[str, "Kind | Verdict | Recorded"]
-"""(fnmatch pattern over normalized paths, a class, a function(old, new, old_doc, new_doc) -> class,
-or a `Recorded` verdict)."""
+"""(fnmatch pattern over normalized paths, a class, a function(old, new, old_doc, new_doc) -> class
+or None (no change), or a `Recorded` verdict)."""
 
 
 def plan_changes(
@@ -209,7 +212,7 @@ def plan_changes(
     changes = []
     for path, before, after in diff_data(old, new):
         norm = rule_text(path)
-        kind: Kind = default
+        kind: Kind | None = default
         for pattern, verdict in rules:
             if fnmatchcase(norm, pattern):
                 if isinstance(verdict, Recorded):
@@ -219,7 +222,8 @@ def plan_changes(
                 else:
                     kind = verdict
                 break
-        changes.append(Change(path, before, after, kind))
+        if kind is not None:
+            changes.append(Change(path, before, after, kind))
     return Plan(tuple(changes), secrets)
 
 

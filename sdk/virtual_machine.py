@@ -78,7 +78,7 @@ class VirtualMachineArgs:
         :param pulumi.Input[Union['LibvirtTargetArgs', 'KubevirtTargetArgs']] target: Where the VM lives
         :param pulumi.Input['TimeoutsArgs'] timeouts: Wait bounds
         :param pulumi.Input[Sequence[pulumi.Input['UsbHostDeviceArgs']]] usb_host_devices: Host USB devices passed through (libvirt: by vendor/product; KubeVirt: by a permitted resource)
-        :param pulumi.Input[_builtins.bool] vnc: VNC graphics (unset: the backend's default; KubeVirt attaches a graphics device, libvirt none)
+        :param pulumi.Input[_builtins.bool] vnc: VNC graphics (unset: the backend's default for a new VM, KubeVirt attaching a graphics device and libvirt none; on KubeVirt, unset leaves an existing VM's graphics device as it is)
         :param pulumi.Input[_builtins.bool] wait_for_ip: On create, wait (bounded) until a NIC has an IPv4 lease from a libvirt-managed network
         """
         if accelerator is None:
@@ -474,7 +474,7 @@ class VirtualMachineArgs:
     @pulumi.getter
     def vnc(self) -> pulumi.Input[Optional[_builtins.bool]]:
         """
-        VNC graphics (unset: the backend's default; KubeVirt attaches a graphics device, libvirt none)
+        VNC graphics (unset: the backend's default for a new VM, KubeVirt attaching a graphics device and libvirt none; on KubeVirt, unset leaves an existing VM's graphics device as it is)
         """
         return pulumi.get(self, "vnc")
 
@@ -561,7 +561,7 @@ class VirtualMachine(pulumi.CustomResource):
         :param pulumi.Input[Union[Union['LibvirtTargetArgs', 'LibvirtTargetArgsDict'], Union['KubevirtTargetArgs', 'KubevirtTargetArgsDict']]] target: Where the VM lives
         :param pulumi.Input[Union['TimeoutsArgs', 'TimeoutsArgsDict']] timeouts: Wait bounds
         :param pulumi.Input[Sequence[pulumi.Input[Union['UsbHostDeviceArgs', 'UsbHostDeviceArgsDict']]]] usb_host_devices: Host USB devices passed through (libvirt: by vendor/product; KubeVirt: by a permitted resource)
-        :param pulumi.Input[_builtins.bool] vnc: VNC graphics (unset: the backend's default; KubeVirt attaches a graphics device, libvirt none)
+        :param pulumi.Input[_builtins.bool] vnc: VNC graphics (unset: the backend's default for a new VM, KubeVirt attaching a graphics device and libvirt none; on KubeVirt, unset leaves an existing VM's graphics device as it is)
         :param pulumi.Input[_builtins.bool] wait_for_ip: On create, wait (bounded) until a NIC has an IPv4 lease from a libvirt-managed network
         """
         ...
@@ -1079,7 +1079,7 @@ class VirtualMachine(pulumi.CustomResource):
     @pulumi.getter
     def vnc(self) -> pulumi.Output[Optional[_builtins.bool]]:
         """
-        VNC graphics (unset: the backend's default; KubeVirt attaches a graphics device, libvirt none)
+        VNC graphics (unset: the backend's default for a new VM, KubeVirt attaching a graphics device and libvirt none; on KubeVirt, unset leaves an existing VM's graphics device as it is)
         """
         return pulumi.get(self, "vnc")
 

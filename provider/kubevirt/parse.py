@@ -146,10 +146,11 @@ def parse_vm(obj: dict[str, Any], intent: VirtualMachineArgs) -> dict[str, Any]:
 
     devices = domain.get("devices") or {}
     out["serial_console"] = devices.get("autoattachSerialConsole", True) is not False
-    graphics = devices.get("autoattachGraphicsDevice")
-    if intent.vnc is not None or graphics is not None:
-        out["vnc"] = graphics is not False
+    if intent.vnc is not None:
+        out["vnc"] = devices.get("autoattachGraphicsDevice") is not False  # absent: KubeVirt's default, attached
     else:
+        # Unset keeps the VM's graphics device as it is (render_vm sends the VM's own value again):
+        # a VM made by a version that rendered autoattachGraphicsDevice false is no drift from unset.
         out.pop("vnc", None)
     out["rng"] = devices.get("rng") is not None
     out["usb_host_devices"] = [
@@ -171,6 +172,13 @@ def parse_hotplugged(vm: Mapping[str, Any] | None) -> frozenset[str]:
         for v in volumes
         if _get(v, "dataVolume", "hotpluggable") is True or _get(v, "persistentVolumeClaim", "hotpluggable") is True
     )
+
+
+def parse_graphics(vm: Mapping[str, Any] | None) -> bool | None:
+    """The VM's autoattachGraphicsDevice as it is (None: absent, KubeVirt's default), what render_vm
+    keeps while `vnc` is unset."""
+    value = _get(vm, "spec", "template", "spec", "domain", "devices", "autoattachGraphicsDevice")
+    return value if isinstance(value, bool) else None
 
 
 def parse_volume_names(vm: Mapping[str, Any] | None) -> frozenset[str]:

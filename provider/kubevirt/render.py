@@ -132,16 +132,24 @@ def _metadata(
 
 
 def render_vm(
-    args: VirtualMachineArgs, *, namespace: str, owner: Owner, hotplugged: frozenset[str] = frozenset()
+    args: VirtualMachineArgs,
+    *,
+    namespace: str,
+    owner: Owner,
+    hotplugged: frozenset[str] = frozenset(),
+    graphics: bool | None = None,
 ) -> dict[str, Any]:
     """The kubevirt.io/v1 VirtualMachine; the disks named in `hotplugged` (attached to the running VM
-    through virt-api's addvolume) keep the volume source's `hotpluggable` mark virt-api gave them."""
+    through virt-api's addvolume) keep the volume source's `hotpluggable` mark virt-api gave them.
+    `graphics`: the existing VM's autoattachGraphicsDevice (parse.parse_graphics), kept while `vnc`
+    is unset: unset leaves a VM's graphics device as it is (a VM made before vnc followed
+    KubeVirt's default has it false), and a new VM gets KubeVirt's default."""
     opts = args.kubevirt
     annotations = dict(opts.annotations) if opts else {}
     if args.description is not None:
         annotations["pulumi-kubevirt.dev/description"] = args.description
     meta = _metadata(args.name, namespace, owner, labels=args.labels, annotations=annotations)
-    spec: dict[str, Any] = {"runStrategy": run_strategy(args), "template": _template(args, hotplugged)}
+    spec: dict[str, Any] = {"runStrategy": run_strategy(args), "template": _template(args, hotplugged, graphics)}
     templates = [
         _dv_template(d.name, args.name, d.template, owner, namespace) for d in args.disks if d.template is not None
     ]
@@ -158,10 +166,10 @@ def _ref(ref: ClusterRef, default: str) -> dict[str, str]:
     return {"name": ref.name, "kind": ref.kind or default}
 
 
-def _template(args: VirtualMachineArgs, hotplugged: frozenset[str]) -> dict[str, Any]:
+def _template(args: VirtualMachineArgs, hotplugged: frozenset[str], graphics: bool | None) -> dict[str, Any]:
     opts = args.kubevirt
     uses_instancetype = opts is not None and opts.instancetype is not None
-    domain: dict[str, Any] = {"devices": _devices(args)}
+    domain: dict[str, Any] = {"devices": _devices(args, graphics)}
     if not uses_instancetype:
         cpu: dict[str, Any] = {"sockets": args.cpu.sockets, "cores": args.cpu.cores, "threads": args.cpu.threads}
         if args.cpu.max_sockets is not None:
@@ -265,7 +273,7 @@ def _probe(probe: Probe) -> dict[str, Any]:
     return out
 
 
-def _devices(args: VirtualMachineArgs) -> dict[str, Any]:
+def _devices(args: VirtualMachineArgs, graphics: bool | None) -> dict[str, Any]:
     disks = [render_disk(disk) for disk in args.disks]
     if args.cloud_init is not None:
         disks.append({"name": "cloudinitdisk", "disk": {"bus": "virtio"}})
@@ -286,8 +294,11 @@ def _devices(args: VirtualMachineArgs) -> dict[str, Any]:
         "interfaces": interfaces,
         "autoattachSerialConsole": args.serial_console,
     }
-    if args.vnc is not None:  # unset: KubeVirt's default, a graphics device
-        devices["autoattachGraphicsDevice"] = args.vnc
+    # Server-side apply removes a field our manager stops sending: with vnc unset, the value the VM
+    # has is sent again, so an upgrade or an unrelated update never adds (or drops) a graphics device.
+    kept = args.vnc if args.vnc is not None else graphics
+    if kept is not None:  # neither: KubeVirt's default, a graphics device
+        devices["autoattachGraphicsDevice"] = kept
     if args.rng:
         devices["rng"] = {}
     if args.usb_host_devices:

@@ -54,6 +54,14 @@ def _disk_plug(before: Any, after: Any, recorded: Mapping[str, Any]) -> Kind:
     return "live" if isinstance(plugged, (list, tuple)) and name in plugged else "restart"
 
 
+def _graphics(before: Any, after: Any, old: Mapping[str, Any], new: Mapping[str, Any]) -> Kind | None:
+    """`vnc` unset keeps the VM's graphics device as it is (render_vm sends the VM's own
+    autoattachGraphicsDevice again): unsetting it changes nothing, so a VM made by a version that
+    rendered vnc unset as false plans no change after an upgrade. Setting it is a template edit
+    KubeVirt applies at the next start."""
+    return None if after is None else "restart"
+
+
 VM_RULES: list[Rule] = [
     ("name", "replace"),
     ("target*", "replace"),
@@ -68,6 +76,7 @@ VM_RULES: list[Rule] = [
     ("memory", memory_within_ceiling),
     ("cpu.sockets", sockets_within_ceiling),
     ("disks[]", Recorded(_disk_plug)),
+    ("vnc", _graphics),
 ]
 
 DATA_VOLUME_RULES: list[Rule] = [

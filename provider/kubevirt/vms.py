@@ -31,7 +31,7 @@ from .base import KubevirtReconciler
 from .client import DATA_VOLUME, PVC, SECRET, VM, VMI, Api, Gvr
 from .judges import claim_released, generation_observed, gone, vm_ready, vm_stopped, volumes_applied
 from .owned import apply_owned, delete_owned, fetch_owned, foreign, refuse_foreign, roll_back
-from .parse import condition, owned, parse_hotplugged, parse_vm, parse_vm_outputs, parse_volume_names
+from .parse import condition, owned, parse_graphics, parse_hotplugged, parse_vm, parse_vm_outputs, parse_volume_names
 from .rules import hot_pluggable
 from .watching import Watch
 
@@ -201,7 +201,8 @@ class VmReconciler(KubevirtReconciler):
             apply_owned(api, SECRET, secret, owner=owner, adopt=new.adopt, progress=progress, deadline=deadline)
         hotplugged = self._hot_plug(api, new, ns, current, deadline, progress)
         progress("applying the VirtualMachine in place")
-        vm = render.render_vm(new, namespace=ns, owner=owner, hotplugged=hotplugged)
+        graphics = parse_graphics(current)
+        vm = render.render_vm(new, namespace=ns, owner=owner, hotplugged=hotplugged, graphics=graphics)
         # A VM deleted out of band (its Secrets still ours, see `_remnant`) is made again.
         applied = apply_owned(api, VM, vm, owner=owner, adopt=new.adopt, progress=progress, deadline=deadline).obj
         self._observed(api, new, ns, applied, deadline, progress)
@@ -211,7 +212,11 @@ class VmReconciler(KubevirtReconciler):
         if plan.of_kind("restart") and new.restart_policy.mode == "auto" and running:
             progress("restart-class change and restart_policy=auto: stopping and starting")
             halted = render.render_vm(
-                new.model_copy(update={"run_state": "stopped"}), namespace=ns, owner=owner, hotplugged=hotplugged
+                new.model_copy(update={"run_state": "stopped"}),
+                namespace=ns,
+                owner=owner,
+                hotplugged=hotplugged,
+                graphics=graphics,
             )
             apply_owned(api, VM, halted, owner=owner, must_exist=True, progress=progress)
             wait(Watch(api, VM, new.name, ns).until(vm_stopped, "the VM to stop", deadline, progress))

@@ -284,7 +284,8 @@ class VirtualMachineArgs(Model):
     serial_console: Bool = Field(True, description="Serial console (libvirt: logged to a file)")
     vnc: Bool | None = Field(
         None,
-        description="VNC graphics (unset: the backend's default; KubeVirt attaches a graphics device, libvirt none)",
+        description="VNC graphics (unset: the backend's default for a new VM, KubeVirt attaching a graphics device "
+        "and libvirt none; on KubeVirt, unset leaves an existing VM's graphics device as it is)",
     )
     guest_agent: Bool = Field(False, description="QEMU guest agent channel")
     rng: Bool = Field(False, description="virtio-rng device")

@@ -447,8 +447,9 @@ class TypedVirtualMachine(KindResource):
                 by a permitted resource)
             :param cloud_init: NoCloud seed (secret as a whole, whatever was passed)
             :param serial_console: Serial console (libvirt: logged to a file) (default True)
-            :param vnc: VNC graphics (unset: the backend's default; KubeVirt attaches a graphics device,
-                libvirt none)
+            :param vnc: VNC graphics (unset: the backend's default for a new VM, KubeVirt attaching a
+                graphics device and libvirt none; on KubeVirt, unset leaves an existing VM's graphics device
+                as it is)
             :param guest_agent: QEMU guest agent channel (default False)
             :param rng: virtio-rng device (default False)
             :param wait_for_ip: On create, wait (bounded) until a NIC has an IPv4 lease from a libvirt-
