@@ -9,9 +9,14 @@ XML); this module only does what the plan says:
   operations of the plan on a running domain. A stopped VM is never started as
   a side effect; restart-class changes wait for the next boot unless
   restart_policy is auto.
-- delete: graceful shutdown within the policy's timeout, then destroy, then
-  undefine with the flags that remove managed save, snapshot/checkpoint
-  metadata and NVRAM. Idempotent.
+- delete: first the disk-only snapshots this stack took of the domain are
+  merged back (libvirt deletes each, newest first, committing its overlays
+  into the disks and removing the overlay files: they only mean something with
+  the domain, and the disks, which may outlive the VM, keep every write); then
+  graceful shutdown within the policy's timeout, then destroy, then undefine
+  with the flags that remove managed save, snapshot/checkpoint metadata and
+  NVRAM. Idempotent: interrupted, the next delete merges what is left. Another
+  stack's or a hand-made snapshot is not merged (its overlays stay, as before).
 
 Ownership: every domain this provider defines carries `<pkv:owner>` in its
 metadata (render.py), written by the define itself; the cloud-init seed volume
@@ -34,6 +39,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
+from functools import partial
 from typing import Any
 
 import libvirt
@@ -49,7 +55,8 @@ from ..waiting import Deadline, Poll, Progress, Wait, wait
 from . import ledger, render
 from .base import LibvirtReconciler, take_over, target_uri
 from .connection import lookup
-from .parse import parse_domain, parse_macs, parse_owner
+from .jobs import bounded_job
+from .parse import parse_disk_only_owner, parse_domain, parse_macs, parse_owner, parse_snapshot
 from .rules import VM_RULES
 from .streams import upload_bytes
 
@@ -479,6 +486,7 @@ class DomainReconciler(LibvirtReconciler):
         if found is not None:
             uri, _conn, dom = found
             with self._conns.call(uri, resource=name, doing="deleting the domain"):
+                _merge_disk_only_snapshots(dom, owner, call.deadline, name=name, progress=progress)
                 if dom.isActive():
                     progress("shutting down")
                     self._shutdown(dom, args, call.deadline)
@@ -498,6 +506,36 @@ class DomainReconciler(LibvirtReconciler):
                 if ledger.delete_owned_volume(conn, seed.pool, seed.volume, owner, resource=name, progress=progress):
                     progress(f"deleted the cloud-init seed {seed.pool}/{seed.volume}")
                 ledger.remove_pool_if_unused(conn, seed.pool, resource=name, progress=progress)
+
+
+def _merge_disk_only_snapshots(
+    dom: libvirt.virDomain, owner: Owner, deadline: Deadline, *, name: str, progress: Progress
+) -> None:
+    """Delete (merge back) the disk-only snapshots of `dom` marked by `owner`'s stack, newest first,
+    each bounded by `deadline` (past it the merge job is aborted: the next delete merges again)."""
+    ours: list[tuple[int, str, libvirt.virDomainSnapshot]] = []
+    for snap in dom.listAllSnapshots(0):
+        xml = snap.getXMLDesc(0)
+        marker = parse_disk_only_owner(xml)
+        if marker is not None and marker.partition("::")[0] == owner.stack:
+            ours.append((parse_snapshot(xml)[3] or 0, snap.getName(), snap))
+    for _created, snapshot, snap in sorted(ours, key=lambda item: (item[0], item[1]), reverse=True):
+        progress(f"merging disk-only snapshot {snapshot} back into the disks")
+        try:
+            bounded_job(
+                dom,
+                partial(snap.delete, 0),
+                deadline=deadline,
+                resource=name,
+                what=f"merging snapshot {snapshot}",
+                timed_out=f"merging disk-only snapshot {snapshot} back into the disks did not finish within the "
+                "resource's timeout and was aborted; raise customTimeouts (a destroy again merges what is left)",
+            )
+        except libvirt.libvirtError as err:
+            # Its Snapshot resource deleted it meanwhile (a VM named by a plain string is not waited for).
+            if err.get_error_code() != libvirt.VIR_ERR_NO_DOMAIN_SNAPSHOT:
+                raise
+        progress(f"merged disk-only snapshot {snapshot}")
 
 
 def _marker(dom: libvirt.virDomain) -> str | None:

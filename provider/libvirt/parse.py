@@ -337,3 +337,26 @@ def parse_snapshot_disks(domain_xml: str) -> list[tuple[str, str | None, tuple[s
         writable = el.get("device", "disk") == "disk" and el.find("readonly") is None
         out.append((str(target.get("dev")), file, pool_volume, writable))
     return out
+
+
+def parse_disk_files(domain_xml: str) -> set[str]:
+    """Every file a domain's disks use: each disk's source and the files of its backing chain
+    (`<backingStore>` in the live XML). An overlay in this set is in use and must stay."""
+    return {
+        str(source.get("file"))
+        for disk in _root(domain_xml).iterfind("devices/disk")
+        for source in disk.iter("source")
+        if source.get("file")
+    }
+
+
+def parse_backing_path(volume_xml: str) -> str | None:
+    """The file a storage volume is layered on (`<backingStore><path>`), None for a standalone one."""
+    path = _root(volume_xml).findtext("backingStore/path")
+    return path or None
+
+
+def parse_disk_only_owner(snapshot_xml: str) -> str | None:
+    """The owner marker of a disk-only (external) snapshot; None for an internal one or an unmarked one."""
+    owner, _description, state, _created = parse_snapshot(snapshot_xml)
+    return owner if state == "disk-snapshot" else None

@@ -15,8 +15,21 @@ reads it back.
   overlays (the domain then runs on `<disk>.<snapshot>` files; deleting the
   snapshot merges them back). libvirt 9 cannot revert to an external snapshot:
   a restore of one fails with libvirt's message.
+- Overlay files are ours by the pool's ledger (ledger.py), intent first: before
+  the snapshot is taken, each overlay's name is claimed in the pool holding its
+  disk (`<disk>.<snapshot>.pkv-owner`), after a pool refresh, so a file already
+  at that path is a Conflict and never becomes ours. A failed take drops the
+  claims of overlays that do not exist.
 - Snapshot delete removes only our snapshot (children are kept: libvirt
-  re-parents them); a domain that is already gone took its snapshots with it.
+  re-parents them); libvirt merges a disk-only one back into its disks and
+  removes the overlays. Then, whether the domain is there or not (a VM named by
+  a plain string may be deleted first; its own delete merges our stack's
+  disk-only snapshots, domains.py), the overlays still recorded as this
+  resource's are removed: found by their record names in the active pools, each
+  only when its record names this resource, no disk of the domain uses it, and
+  it is layered on the disk it is named after; its record goes after it. A file
+  failing a check is left byte-for-byte (with a note). Interrupted anywhere, the
+  next delete finds the same records and finishes.
 - SnapshotRestore create reverts the domain to our snapshot (one call; a rerun
   reverts again, to the same point). It is a record: read/update/delete touch nothing.
 - The snapshot and the revert are blocking libvirt calls (saving or loading the
@@ -28,23 +41,25 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import PurePosixPath
 from typing import Any, TypeVar
 
 import libvirt
 
 from ..core import Call
-from ..errors import Conflict, NotFound, OperationFailed
+from ..errors import Conflict, NotFound, OperationFailed, ProviderError
 from ..models.common import dump
 from ..models.snapshot import SnapshotArgs, SnapshotRestoreArgs
 from ..outputs import RestoreOutputs, SnapshotOutputs, carried
 from ..ownership import Owner
 from ..plan import Plan
-from ..waiting import Deadline
+from ..waiting import Deadline, Poll, Progress, Wait, wait
+from . import ledger
 from .base import LibvirtReconciler, target_uri
 from .connection import is_not_found, lookup, translate
 from .domains import power_state
 from .jobs import bounded_job
-from .parse import parse_owner, parse_snapshot, parse_snapshot_disks
+from .parse import parse_backing_path, parse_disk_files, parse_owner, parse_snapshot, parse_snapshot_disks
 from .render import overlay_path, render_disk_only_snapshot, render_snapshot, revert_flags, snapshot_flags
 
 T = TypeVar("T")
@@ -96,6 +111,31 @@ def _ours(snap: Any, owner: Owner) -> bool:
     return parse_snapshot(snap.getXMLDesc(0))[0] == str(owner)
 
 
+def _refresh_pool(pool: Any, *, deadline: Deadline, resource: str) -> None:
+    """`pool` refreshed, so that it lists files libvirt made outside its storage API (overlays).
+    libvirtd refuses while another process builds a volume in the pool: retried until `deadline`."""
+
+    def attempt() -> bool:
+        try:
+            pool.refresh(0)
+        except libvirt.libvirtError as err:
+            # INTERNAL_ERROR: "pool ... has asynchronous jobs running".
+            if err.get_error_code() != libvirt.VIR_ERR_INTERNAL_ERROR:
+                raise
+            return False
+        return True
+
+    wait(
+        Wait(
+            f"storage pool {pool.name()} to refresh",
+            Poll(attempt),
+            lambda done: done or None,
+            deadline,
+            resource=resource,
+        )
+    )
+
+
 def _outputs(snap: Any) -> SnapshotOutputs:
     _owner, _description, state, created = parse_snapshot(snap.getXMLDesc(0))
     when = datetime.fromtimestamp(created, UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if created is not None else None
@@ -121,22 +161,77 @@ class DomainSnapshotReconciler(LibvirtReconciler):
                     )
                 progress(f"snapshot {args.name} was taken by an interrupted create of this resource")
                 return _outputs(existing)
-            xml, flags = self._snapshot_xml(conn, dom, args, owner), snapshot_flags(args)
-            snap = _bounded(
-                dom,
-                lambda: dom.snapshotCreateXML(xml, flags),
-                deadline=call.deadline,
-                resource=args.name,
-                doing="taking the snapshot",
-            )
+            xml, overlays = self._snapshot_xml(conn, dom, args, owner)
+            flags = snapshot_flags(args)
+            claimed = self._claim_overlays(conn, args, owner, overlays, call.deadline, progress)
+            try:
+                snap = _bounded(
+                    dom,
+                    lambda: dom.snapshotCreateXML(xml, flags),
+                    deadline=call.deadline,
+                    resource=args.name,
+                    doing="taking the snapshot",
+                )
+            except BaseException:
+                self._drop_claims(conn, args, owner, claimed, progress)
+                raise
             progress(f"took snapshot {args.name} of domain {args.vm}")
             return _outputs(snap)
 
-    def _snapshot_xml(self, conn: libvirt.virConnect, dom: Any, args: SnapshotArgs, owner: Owner) -> str:
-        """The <domainsnapshot> to take; a disk-only one names each writable disk's overlay file (libvirt
-        names none itself for a pool volume), next to the disk's own file."""
+    def _claim_overlays(
+        self,
+        conn: libvirt.virConnect,
+        args: SnapshotArgs,
+        owner: Owner,
+        overlays: list[str],
+        deadline: Deadline,
+        progress: Progress,
+    ) -> list[tuple[str, str]]:
+        """Claim each overlay's name in the pool of its disk's directory; the (pool, volume) claimed.
+        An overlay outside every pool gets no record: only the VM's delete (which merges it) removes it."""
+        claimed: list[tuple[str, str]] = []
+        for path in overlays:
+            disk = lookup(
+                conn.storageVolLookupByPath, path.removesuffix(f".{args.name}"), resource=args.name, what="volume"
+            )
+            if disk is None:
+                progress(f"overlay {path} is in no storage pool: only deleting the VM or this snapshot removes it")
+                continue
+            pool = disk.storagePoolLookupByVolume()
+            volume = PurePosixPath(path).name
+            with self._conns.pool_lock(target_uri(args), pool.name()):
+                _refresh_pool(pool, deadline=deadline, resource=args.name)  # a file already there is foreign
+                ledger.claim(conn, pool, volume, owner, adopt=False, resource=args.name, field="name")
+            claimed.append((pool.name(), volume))
+        return claimed
+
+    def _drop_claims(
+        self,
+        conn: libvirt.virConnect,
+        args: SnapshotArgs,
+        owner: Owner,
+        claimed: list[tuple[str, str]],
+        progress: Progress,
+    ) -> None:
+        """After a failed take: drop the claims of overlays that were not made (the take's error is what the
+        user sees; a claim left by a failure here is finished by this resource's next create or delete)."""
+        try:
+            for pool_name, volume in claimed:
+                pool = conn.storagePoolLookupByName(pool_name)
+                with self._conns.pool_lock(target_uri(args), pool_name):
+                    _refresh_pool(pool, deadline=Deadline(ledger.SETTLE), resource=args.name)
+                    if lookup(pool.storageVolLookupByName, volume, resource=args.name, what="volume") is None:
+                        ledger.release(conn, pool, volume, owner, resource=args.name)
+        except (libvirt.libvirtError, ProviderError) as err:
+            progress(f"could not drop the overlay claims of the failed snapshot ({err}); its next run does")
+
+    def _snapshot_xml(
+        self, conn: libvirt.virConnect, dom: Any, args: SnapshotArgs, owner: Owner
+    ) -> tuple[str, list[str]]:
+        """The <domainsnapshot> to take and the overlay files it makes; a disk-only one names each writable
+        disk's overlay file (libvirt names none itself for a pool volume), next to the disk's own file."""
         if not args.disk_only:
-            return render_snapshot(args, owner=str(owner))
+            return render_snapshot(args, owner=str(owner)), []
         overlays: dict[str, str | None] = {}
         for dev, file, pool_volume, writable in parse_snapshot_disks(dom.XMLDesc(0)):
             path = file
@@ -150,7 +245,8 @@ class DomainSnapshotReconciler(LibvirtReconciler):
                     field="disk_only",
                 )
             overlays[dev] = overlay_path(path, args.name) if writable and path is not None else None
-        return render_disk_only_snapshot(args, owner=str(owner), overlays=overlays)
+        made = [path for path in overlays.values() if path is not None]
+        return render_disk_only_snapshot(args, owner=str(owner), overlays=overlays), made
 
     def read(self, call: Call[SnapshotArgs]) -> tuple[dict[str, Any], SnapshotOutputs] | None:
         args = call.args
@@ -176,17 +272,77 @@ class DomainSnapshotReconciler(LibvirtReconciler):
         with self._call(args, "deleting the snapshot") as conn:
             dom = lookup(conn.lookupByName, args.vm, resource=args.name, what="domain")
             snap = _snapshot(dom, args.name, resource=args.name) if dom is not None else None
-            if snap is None:
-                return
-            if not _ours(snap, call.owner):
+            if snap is not None and not _ours(snap, call.owner):
                 progress(f"left snapshot {args.name} of domain {args.vm}: it is not owned by {call.owner}")
-                return
-            try:
-                snap.delete(0)
-            except libvirt.libvirtError as err:
-                if not is_not_found(err) and err.get_error_code() != libvirt.VIR_ERR_NO_DOMAIN_SNAPSHOT:
-                    raise
-            progress(f"deleted snapshot {args.name} of domain {args.vm}")
+            elif snap is not None:
+                try:
+                    _bounded(
+                        dom,
+                        lambda: snap.delete(0),
+                        deadline=call.deadline,
+                        resource=args.name,
+                        doing="deleting the snapshot (a disk-only one is merged back into its disks)",
+                    )
+                except libvirt.libvirtError as err:
+                    if not is_not_found(err) and err.get_error_code() != libvirt.VIR_ERR_NO_DOMAIN_SNAPSHOT:
+                        raise
+                progress(f"deleted snapshot {args.name} of domain {args.vm}")
+            if args.disk_only:
+                self._remove_overlays(conn, args, call.owner, dom, call.deadline, progress)
+
+    def _remove_overlays(
+        self,
+        conn: libvirt.virConnect,
+        args: SnapshotArgs,
+        owner: Owner,
+        dom: Any | None,
+        deadline: Deadline,
+        progress: Progress,
+    ) -> None:
+        """Remove the overlay files (and their records) still recorded as `owner`'s: what is left when the
+        domain went first, or when a delete was interrupted after the merge. See the module docstring."""
+        suffix = f".{args.name}{ledger.RECORD_SUFFIX}"
+        in_use: set[str] = set()
+        if dom is not None:
+            in_use = parse_disk_files(dom.XMLDesc(0)) | parse_disk_files(dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))
+        for pool in conn.listAllStoragePools(libvirt.VIR_CONNECT_LIST_STORAGE_POOLS_ACTIVE):
+            records = [name for name in pool.listVolumes() if name.endswith(suffix)]
+            if not records:
+                continue
+            with self._conns.pool_lock(target_uri(args), pool.name()):
+                _refresh_pool(pool, deadline=deadline, resource=args.name)
+                for record in records:
+                    volume = record.removesuffix(ledger.RECORD_SUFFIX)
+                    if not ledger.owns(conn, pool, volume, owner, resource=args.name):
+                        continue
+                    vol = lookup(pool.storageVolLookupByName, volume, resource=args.name, what="volume")
+                    if vol is not None:
+                        self._remove_overlay(vol, args, in_use, progress)
+                    ledger.release(conn, pool, volume, owner, resource=args.name)
+                    progress(f"dropped the ownership record of overlay {pool.name()}/{volume}")
+                ledger.remove_pool_if_unused(conn, pool.name(), resource=args.name, progress=progress)
+
+    def _remove_overlay(self, vol: Any, args: SnapshotArgs, in_use: set[str], progress: Progress) -> None:
+        """Delete the overlay `vol` when it is one this snapshot made and no disk of the domain uses it."""
+        path = str(vol.path())
+        if path in in_use:
+            # Its snapshot is gone but the domain still runs on it (the snapshot's metadata was removed by
+            # hand): deleting it would break the domain, forgetting it would orphan it.
+            raise OperationFailed(
+                f"overlay {path} of snapshot {args.name} is still a disk of domain {args.vm}, whose snapshot "
+                "metadata is gone: nothing was deleted; merge it with `virsh blockcommit --active --pivot` "
+                "or delete the VM, then delete this snapshot again",
+                resource=args.name,
+                field="vm",
+            )
+        base = path.removesuffix(f".{args.name}")
+        if parse_backing_path(vol.XMLDesc(0)) != base:
+            # Not layered on the disk it is named after: not the overlay this snapshot made. Left as it is;
+            # dropping our record says so.
+            progress(f"left {path}: it is not an overlay of {base}, so not a file this snapshot made")
+            return
+        vol.delete(0)
+        progress(f"deleted overlay {path} of snapshot {args.name} (domain {args.vm} is gone or no longer uses it)")
 
 
 class DomainRevertReconciler(LibvirtReconciler):

@@ -4,11 +4,14 @@ The VM, its qcow2 disk and the snapshots are made through the providers as Pulum
 does; the VM and the snapshots belong to one test stack (a snapshot or a revert touches only
 a domain of its own stack). Observed directly through libvirt: the snapshot list, the
 owner marker in the snapshot description, the guest state a revert brings back, the
-overlay file of a disk-only snapshot and its merge on delete.
+overlay file of a disk-only snapshot and its merge on delete, whichever of the VM and the
+snapshot goes first (a VM named by a plain string is not a dependency): the pool listing
+and the filesystem keep no overlay and no ownership record.
 """
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from pathlib import Path
 
@@ -16,6 +19,7 @@ import libvirt
 import pytest
 
 from pulumi_kubevirt.provider.errors import Conflict, NotFound, OperationFailed
+from pulumi_kubevirt.provider.libvirt.parse import parse_backing_path
 from pulumi_kubevirt.provider.ownership import OWNER
 from pulumi_kubevirt.provider.resources import (
     DiskProvider,
@@ -111,20 +115,96 @@ def test_disk_only_snapshot_runs_on_an_overlay_merged_back_on_delete(
     with pytest.raises(OperationFailed, match="external snapshot") as caught:
         rp.create(checked(rp, {}, {OWNER: f"{stack}::restore", "name": "r", "vm": name, "snapshot": "disks"}))
     assert caught.value.field == "snapshot"
+    assert f"{Path(overlay).name}.pkv-owner" in _pool_listing(libvirt_conn, before)  # claimed before it was made
     sp.delete(snap.id, snap.outs)
     assert _disk_source(dom) == before and not Path(overlay).exists()
     assert _snapshot_names(libvirt_conn, name) == []
+    assert not [v for v in _pool_listing(libvirt_conn, before) if v.startswith(Path(overlay).name)]
     # merged back, the VM reads as declared again (while the overlay exists its disk is the overlay file)
     vmp = VirtualMachineProvider()
     assert vmp.diff(vm.id, vmp.read(vm.id, vm.outs).outs, vm.outs).changes is False
 
 
+def _pool_listing(conn: libvirt.virConnect, disk: str) -> list[str]:
+    """The volumes of the pool holding `disk`, as libvirt lists them after a refresh."""
+    pool = conn.storageVolLookupByPath(disk).storagePoolLookupByVolume()
+    pool.refresh(0)
+    return sorted(pool.listVolumes())
+
+
+def _assert_intact_base(conn: libvirt.virConnect, disk: str) -> None:
+    """The base disk is still a standalone qcow2 volume of its declared size."""
+    vol = conn.storageVolLookupByPath(disk)
+    assert vol.info()[1] == 16 * 2**20 and parse_backing_path(vol.XMLDesc(0)) is None
+    assert Path(disk).read_bytes()[:4] == b"QFI\xfb"
+
+
+def test_disk_only_snapshot_of_a_vm_deleted_first_leaves_no_overlay_and_no_record(
+    made_here: list[Made], guest: GuestImage, libvirt_conn: libvirt.virConnect
+) -> None:
+    """`pulumi destroy` deletes the VM first (named by a plain string, it is no dependency of the snapshot):
+    the VM's delete merges the snapshot back; the snapshot's delete then drops its records."""
+    stack = f"pkv-tests/{uuid.uuid4().hex[:8]}"
+    vm, name = _stack_vm(made_here, guest, stack)
+    base = _disk_source(libvirt_conn.lookupByName(name))
+    sp, vmp = SnapshotProvider(), VirtualMachineProvider()
+    snap = sp.create(checked(sp, {}, {OWNER: f"{stack}::snap", "name": "disks", "vm": name, "disk_only": True}))
+    overlay = Path(f"{base}.disks")
+    assert _disk_source(libvirt_conn.lookupByName(name)) == str(overlay) and overlay.exists()
+    assert {overlay.name, f"{overlay.name}.pkv-owner"} <= set(_pool_listing(libvirt_conn, base))
+    vmp.delete(vm.id, vm.outs)
+    assert name not in libvirt_conn.listDefinedDomains() and not overlay.exists()  # merged by the VM's delete
+    sp.delete(snap.id, snap.outs)
+    assert not overlay.exists()
+    assert not [v for v in _pool_listing(libvirt_conn, base) if v.startswith(overlay.name)]
+    _assert_intact_base(libvirt_conn, base)
+    sp.delete(snap.id, snap.outs)  # idempotent
+
+
+def test_disk_only_snapshot_of_a_domain_gone_without_merge_removes_its_overlay_not_a_foreign_file(
+    made_here: list[Made], guest: GuestImage, libvirt_conn: libvirt.virConnect
+) -> None:
+    """The domain vanished and left the overlay (undefined out of band, or by a provider before this fix):
+    the snapshot's delete removes the overlay its record names, and its record. A file at another
+    snapshot's overlay path made by hand is foreign: that snapshot is a Conflict, the file stays byte-for-byte."""
+    stack = f"pkv-tests/{uuid.uuid4().hex[:8]}"
+    _vm, name = _stack_vm(made_here, guest, stack)
+    dom = libvirt_conn.lookupByName(name)
+    base = _disk_source(dom)
+    sp = SnapshotProvider()
+    foreign = Path(f"{base}.handmade")
+    foreign.write_bytes(b"not ours\n")
+    try:
+        with pytest.raises(Conflict) as caught:
+            sp.create(checked(sp, {}, {OWNER: f"{stack}::hand", "name": "handmade", "vm": name, "disk_only": True}))
+        assert caught.value.field == "name" and _disk_source(dom) == base and _snapshot_names(libvirt_conn, name) == []
+        snap = sp.create(checked(sp, {}, {OWNER: f"{stack}::snap", "name": "disks", "vm": name, "disk_only": True}))
+        overlay = Path(f"{base}.disks")
+        assert overlay.exists()
+        dom.destroy()
+        dom.undefineFlags(libvirt.VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA)  # what a VM delete used to leave
+        assert overlay.exists()
+        sp.delete(snap.id, snap.outs)
+        assert not overlay.exists()
+        listing = _pool_listing(libvirt_conn, base)
+        assert not [v for v in listing if v.startswith(overlay.name)]
+        assert f"{foreign.name}.pkv-owner" not in listing  # the refused create dropped nothing it did not make
+        _assert_intact_base(libvirt_conn, base)
+        assert hashlib.sha256(foreign.read_bytes()).digest() == hashlib.sha256(b"not ours\n").digest()
+    finally:
+        foreign.unlink(missing_ok=True)
+
+
 def _disk_source(dom: libvirt.virDomain) -> str:
+    """The file of the domain's first disk: its <source file>, or the path of its <source pool volume>."""
     from lxml import etree
 
     source = etree.fromstring(dom.XMLDesc(0)).find("devices/disk/source")
     assert source is not None
-    return str(source.get("file"))
+    if source.get("file"):
+        return str(source.get("file"))
+    pool = dom.connect().storagePoolLookupByName(source.get("pool"))
+    return str(pool.storageVolLookupByName(source.get("volume")).path())
 
 
 def test_foreign_domains_and_snapshots_are_left_untouched(
