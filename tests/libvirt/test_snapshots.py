@@ -19,8 +19,9 @@ import libvirt
 import pytest
 
 from pulumi_kubevirt.provider.errors import Conflict, NotFound, OperationFailed
+from pulumi_kubevirt.provider.libvirt import ledger
 from pulumi_kubevirt.provider.libvirt.parse import parse_backing_path
-from pulumi_kubevirt.provider.ownership import OWNER
+from pulumi_kubevirt.provider.ownership import OWNER, Owner
 from pulumi_kubevirt.provider.resources import (
     DiskProvider,
     SnapshotProvider,
@@ -148,8 +149,11 @@ def test_disk_only_snapshot_of_a_vm_deleted_first_leaves_no_overlay_and_no_recor
     vm, name = _stack_vm(made_here, guest, stack)
     base = _disk_source(libvirt_conn.lookupByName(name))
     sp, vmp = SnapshotProvider(), VirtualMachineProvider()
-    snap = sp.create(checked(sp, {}, {OWNER: f"{stack}::snap", "name": "disks", "vm": name, "disk_only": True}))
     overlay = Path(f"{base}.disks")
+    # a create interrupted after its claim: the next create finishes it
+    pool = libvirt_conn.storageVolLookupByPath(base).storagePoolLookupByVolume()
+    ledger.claim(libvirt_conn, pool, overlay.name, Owner(stack, "snap"), adopt=False, resource="disks", field="name")
+    snap = sp.create(checked(sp, {}, {OWNER: f"{stack}::snap", "name": "disks", "vm": name, "disk_only": True}))
     assert _disk_source(libvirt_conn.lookupByName(name)) == str(overlay) and overlay.exists()
     assert {overlay.name, f"{overlay.name}.pkv-owner"} <= set(_pool_listing(libvirt_conn, base))
     vmp.delete(vm.id, vm.outs)
@@ -164,11 +168,12 @@ def test_disk_only_snapshot_of_a_vm_deleted_first_leaves_no_overlay_and_no_recor
 def test_disk_only_snapshot_of_a_domain_gone_without_merge_removes_its_overlay_not_a_foreign_file(
     made_here: list[Made], guest: GuestImage, libvirt_conn: libvirt.virConnect
 ) -> None:
-    """The domain vanished and left the overlay (undefined out of band, or by a provider before this fix):
-    the snapshot's delete removes the overlay its record names, and its record. A file at another
+    """The domain went and left the overlay (its snapshot's metadata removed by hand, so the VM's delete
+    merged nothing; or a VM delete before this fix): the snapshot's delete removes the overlay its record
+    names, and its record; while the domain still ran on it, it refused. A file at another
     snapshot's overlay path made by hand is foreign: that snapshot is a Conflict, the file stays byte-for-byte."""
     stack = f"pkv-tests/{uuid.uuid4().hex[:8]}"
-    _vm, name = _stack_vm(made_here, guest, stack)
+    vm, name = _stack_vm(made_here, guest, stack)
     dom = libvirt_conn.lookupByName(name)
     base = _disk_source(dom)
     sp = SnapshotProvider()
@@ -181,9 +186,16 @@ def test_disk_only_snapshot_of_a_domain_gone_without_merge_removes_its_overlay_n
         snap = sp.create(checked(sp, {}, {OWNER: f"{stack}::snap", "name": "disks", "vm": name, "disk_only": True}))
         overlay = Path(f"{base}.disks")
         assert overlay.exists()
-        dom.destroy()
-        dom.undefineFlags(libvirt.VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA)  # what a VM delete used to leave
-        assert overlay.exists()
+        # its metadata removed by hand, the snapshot's delete may not remove the overlay the domain runs on
+        dom.snapshotLookupByName("disks").delete(libvirt.VIR_DOMAIN_SNAPSHOT_DELETE_METADATA_ONLY)
+        with pytest.raises(OperationFailed, match="still a disk of domain") as caught:
+            sp.delete(snap.id, snap.outs)
+        assert caught.value.field == "vm" and overlay.exists() and _disk_source(dom) == str(overlay)
+        assert f"{overlay.name}.pkv-owner" in _pool_listing(libvirt_conn, base)
+        # the VM's delete has no snapshot to merge: the domain goes and leaves the overlay (as VM deletes did)
+        vmp = VirtualMachineProvider()
+        vmp.delete(vm.id, vm.outs)
+        assert name not in libvirt_conn.listDefinedDomains() and overlay.exists()
         sp.delete(snap.id, snap.outs)
         assert not overlay.exists()
         listing = _pool_listing(libvirt_conn, base)
