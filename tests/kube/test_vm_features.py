@@ -13,15 +13,17 @@ from typing import Any
 import pytest
 from kubernetes import client as k8s
 
+from pulumi_kubevirt.provider.core import OWNER, PLANNED_CHANGE
 from pulumi_kubevirt.provider.kinds import VIRTUAL_MACHINE
 from pulumi_kubevirt.provider.kubevirt.parse import parse_cause_field, parse_status_causes
-from pulumi_kubevirt.provider.kubevirt.render import render_vm
+from pulumi_kubevirt.provider.kubevirt.render import FIELD_MANAGER, owner_annotations, render_vm
 from pulumi_kubevirt.provider.models import VirtualMachineArgs
 from pulumi_kubevirt.provider.ownership import Owner
 from pulumi_kubevirt.provider.resources import VirtualMachineProvider
 from tests.harness.kube_fixtures import field_path
 
 from ..libvirt.test_resources import checked
+from ..unit.test_upgrade_drift import OLD as UPGRADE
 from .test_resources import get
 
 FEATURES: dict[str, Any] = {
@@ -218,3 +220,52 @@ def test_the_real_webhook_refuses_what_check_refuses_on_the_same_field(
     # ... or inside it: the webhook names kernelBoot.container, check the kernel path itself
     assert all(w is None or w == field or field.startswith((w + ".", w + "[")) for w in webhook_fields), webhook_fields
     assert get(custom, "virtualmachines", ns, "spoiled") is None
+
+
+# -- an upgrade shows no false drift -------------------------------------------------------------
+def test_a_vm_made_by_an_older_version_with_vnc_unset_plans_no_change(
+    target: dict[str, Any], custom: k8s.CustomObjectsApi
+) -> None:
+    """The VM as the version at c404d4a rendered it for `vnc` unset (autoattachGraphicsDevice false,
+    recorded in tests/unit/recorded/upgrade_c404d4a.json) and applied it (server-side apply, our field
+    manager), with the state it recorded: today's provider previews the unchanged program as no change,
+    before and after a refresh; an update for another reason keeps the VM's false (not dropped by the
+    apply, so no graphics device appears); setting vnc is still a planned change."""
+    ns, name = target["namespace"], "oldvnc"
+    vmp = VirtualMachineProvider()
+    recorded = UPGRADE["minimal"]
+    inputs = {**recorded["inputs"], "name": name, "target": target}
+    marker = checked(vmp, {}, inputs)[OWNER]
+    owner = Owner.parse(marker, resource=name)
+    manifest = json.loads(json.dumps(recorded["manifest"]))
+    manifest["metadata"].update(name=name, namespace=ns, annotations=owner_annotations(owner))
+    manifest["spec"]["template"]["metadata"]["labels"]["kubevirt.io/domain"] = name
+    custom.patch_namespaced_custom_object(
+        "kubevirt.io", "v1", ns, "virtualmachines", name, manifest,
+        field_manager=FIELD_MANAGER, _content_type="application/apply-patch+yaml",
+    )  # fmt: skip
+    old_state = {**recorded["state"], "name": name, "target": {**recorded["state"]["target"], **target}, OWNER: marker}
+    vm_id = f"kubevirt:{ns}/{name}"
+    try:
+        news = checked(vmp, old_state, inputs)
+        assert news[PLANNED_CHANGE] == "no change"
+        assert vmp.diff(vm_id, old_state, news).changes is False  # preview without refresh
+        read = vmp.read(vm_id, old_state)
+        assert read.inputs["vnc"] is False  # as the old state says (it dumped vnc false): read back the same
+        assert vmp.diff(vm_id, read.outs, news).changes is False  # after a refresh
+        relabelled = checked(vmp, read.outs, {**inputs, "labels": {"app": "upgraded"}})
+        assert relabelled[PLANNED_CHANGE] == "live: labels.app unset->upgraded"
+        outs = vmp.update(vm_id, read.outs, relabelled).outs
+        vm = get(custom, "virtualmachines", ns, name)
+        assert field_path(vm, "metadata", "labels", "app") == "upgraded"
+        assert field_path(vm, "spec", "template", "spec", "domain", "devices", "autoattachGraphicsDevice") is False
+        assert not outs["pending_restart"], outs
+        on = checked(vmp, outs, {**inputs, "labels": {"app": "upgraded"}, "vnc": True})
+        assert on[PLANNED_CHANGE] == "restart: vnc unset->True"
+        assert vmp.diff(vm_id, outs, on).changes is True
+        vmp.update(vm_id, outs, on)
+        vm = get(custom, "virtualmachines", ns, name)
+        assert field_path(vm, "spec", "template", "spec", "domain", "devices", "autoattachGraphicsDevice") is True
+    finally:
+        vmp.delete(vm_id, {**old_state, **inputs, OWNER: marker})
+    assert get(custom, "virtualmachines", ns, name) is None
