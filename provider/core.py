@@ -127,6 +127,9 @@ class ResourceKind(Generic[M]):
     default: Mapping[str, Kind]
     output_keys: frozenset[str]
     transition: Callable[[M, M], list[Failure]] | None = None
+    upgrade: Callable[[dict[str, Any]], dict[str, Any]] | None = field(default=None, compare=False)
+    """State an older version wrote, in this version's terms (applied to every document read as the
+    model except the new inputs check validates, where a value given is the user's)."""
     reconciler: Callable[[Backends, str], Reconciler[M]] | None = field(default=None, compare=False)
 
     @property
@@ -158,7 +161,7 @@ class ResourceKind(Generic[M]):
         checked = dump(model)
         summary = "create"
         if olds:
-            old_given = _user_inputs(olds, self.output_keys)
+            old_given = self._upgraded(_user_inputs(olds, self.output_keys))
             try:
                 old_model = self.model.model_validate(old_given)
             except ValidationError:
@@ -195,14 +198,17 @@ class ResourceKind(Generic[M]):
         check's summary already says (it validates the old inputs too). A document this version cannot
         read is compared as it is."""
         try:
-            return dump(self.model.model_validate(_user_inputs(doc, self.output_keys)))
+            return dump(self.model.model_validate(self._upgraded(_user_inputs(doc, self.output_keys))))
         except ValidationError:
             return doc
+
+    def _upgraded(self, data: dict[str, Any]) -> dict[str, Any]:
+        return self.upgrade(data) if self.upgrade is not None else data
 
     def parse(self, data: Mapping[str, Any], *, resource: str) -> M:
         """Inputs (or the input part of state) as the model; InvalidSpec naming the field otherwise."""
         try:
-            return self.model.model_validate(_user_inputs(data, self.output_keys))
+            return self.model.model_validate(self._upgraded(_user_inputs(data, self.output_keys)))
         except ValidationError as err:
             first = _failures(err, self.model)[0]
             raise InvalidSpec(first.reason, resource=resource, field=first.property) from err

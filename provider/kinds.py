@@ -18,6 +18,7 @@ from .models import BridgeArgs, DiskArgs, MigrationArgs, VirtualMachineArgs
 from .models.common import quantity_bytes
 from .models.instancetype import InstancetypeArgs, PreferenceArgs
 from .models.snapshot import SnapshotArgs, SnapshotRestoreArgs
+from .models.vm import vm_state_today
 from .outputs import (
     BRIDGE_OUTPUTS,
     DISK_OUTPUTS,
@@ -85,6 +86,7 @@ VIRTUAL_MACHINE: ResourceKind[VirtualMachineArgs] = ResourceKind(
     rules={"libvirt": libvirt_rules.VM_RULES, "kubevirt": kube_rules.VM_RULES},
     default={"libvirt": "restart", "kubevirt": "restart"},
     output_keys=VM_OUTPUTS,
+    upgrade=vm_state_today,
     reconciler=_reconciler("VirtualMachine"),
 )
 

@@ -488,6 +488,18 @@ class VirtualMachineArgs(Model):
         return data
 
 
+def vm_state_today(data: dict[str, Any]) -> dict[str, Any]:
+    """A VM's state (or a document of this version) in this version's terms. Before 96e2ebc the state
+    of a VM sized by an instancetype carried memory and cpu (the defaults, or values the user gave),
+    but that version's render sent no memory, max_memory or cpu next to an instancetype: they stood
+    for nothing, and this version's model refuses them as given. Dropped, such a state validates, so
+    the VM can be refreshed, updated and destroyed after an upgrade, and plans no change."""
+    kubevirt = data.get("kubevirt")
+    if isinstance(kubevirt, dict) and kubevirt.get("instancetype") is not None:
+        return {k: v for k, v in data.items() if k not in ("memory", "max_memory", "cpu")}
+    return data
+
+
 _LIBVIRT_NETWORK = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.+-]{0,254}$")
 
 

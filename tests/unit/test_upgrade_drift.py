@@ -1,9 +1,10 @@
 """An upgrade shows no false drift: KubeVirt VMs made by an older version, an unchanged program.
 
-tests/unit/recorded/upgrade_c404d4a.json holds what the version at commit c404d4a wrote for three
+tests/unit/recorded/upgrade_c404d4a.json holds what the version at commit c404d4a wrote for four
 programs: the input part of its state (its check: every default dumped, `vnc` false, none of the
-fields added since) and its VM manifest (its render_vm: `vnc` unset rendered
-`autoattachGraphicsDevice: false`; since 96e2ebc unset follows KubeVirt's default, a graphics device).
+fields added since; next to an instancetype, default sizes its render never sent) and its VM
+manifest (its render_vm: `vnc` unset rendered `autoattachGraphicsDevice: false`; since 96e2ebc
+unset follows KubeVirt's default, a graphics device).
 After the upgrade the same program must plan no change, from that state (preview without refresh:
 the adapters' diff and check's summary) and from the object read back (refresh: parse_vm), and an
 update for another reason must send the VM's own graphics value again (server-side apply would
@@ -51,7 +52,7 @@ def graphics_of(manifest: dict[str, Any]) -> Any:
 
 def test_the_recording_is_what_the_old_render_made() -> None:
     """The premise: the old version rendered vnc unset as false, and stored vnc false in its state."""
-    assert UNSET == ["minimal", "uefi"]
+    assert UNSET == ["minimal", "sized", "uefi"]
     for program in UNSET:
         assert graphics_of(OLD[program]["manifest"]) is False
         assert OLD[program]["state"]["vnc"] is False
@@ -121,6 +122,19 @@ def test_setting_vnc_on_an_old_vm_is_still_a_restart(program: str) -> None:
     assert graphics_of(applied) is True
 
 
+def test_the_old_state_of_a_vm_sized_by_an_instancetype_is_read_in_todays_terms() -> None:
+    """The old version dumped default memory/cpu next to an instancetype (its render sent none): today's
+    model refuses sizes given there, so that state must still parse (refresh, update and destroy read
+    it) and stand for no sizes, while sizes the user gives next to an instancetype are still refused."""
+    old = OLD["sized"]
+    assert old["state"]["memory"] == "512Mi" and old["state"]["cpu"] == {"sockets": 1, "cores": 1, "threads": 1}
+    assert "memory" not in old["manifest"]["spec"]["template"]["spec"]["domain"]
+    args = VIRTUAL_MACHINE.parse(old["state"], resource="sized")
+    assert "memory" not in dump(args) and "cpu" not in dump(args)
+    _, failures = VIRTUAL_MACHINE.check(old["state"], {**old["inputs"], "memory": "512Mi"}, unknown=UNKNOWN)
+    assert [f.property for f in failures] == ["memory"]
+
+
 def test_unsetting_vnc_leaves_the_vm_as_it_is() -> None:
     """Unset means: a new VM gets KubeVirt's default, an existing one keeps its graphics device. So
     removing an explicit vnc=True plans no change and an update sends the VM's true again."""
@@ -150,6 +164,7 @@ def _record(old_provider_dir: str) -> dict[str, Any]:  # pragma: no cover - run 
     programs: dict[str, dict[str, Any]] = {
         "minimal": {},
         "uefi": {"firmware": "uefi", "memory": "1Gi", "cpu": {"sockets": 2}},
+        "sized": {"kubevirt": {"instancetype": {"name": "u1.small"}}},
         "full": {
             "disks": [
                 {"name": "root", "container_image": "quay.io/containerdisks/fedora:40"},
