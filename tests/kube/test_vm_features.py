@@ -223,21 +223,25 @@ def test_the_real_webhook_refuses_what_check_refuses_on_the_same_field(
 
 
 # -- an upgrade shows no false drift -------------------------------------------------------------
+@pytest.mark.parametrize("program", ["minimal", "sized"])
 def test_a_vm_made_by_an_older_version_with_vnc_unset_plans_no_change(
-    target: dict[str, Any], custom: k8s.CustomObjectsApi
+    target: dict[str, Any], custom: k8s.CustomObjectsApi, instancetype: str, program: str
 ) -> None:
     """The VM as the version at c404d4a rendered it for `vnc` unset (autoattachGraphicsDevice false,
     recorded in tests/unit/recorded/upgrade_c404d4a.json) and applied it (server-side apply, our field
     manager), with the state it recorded: today's provider previews the unchanged program as no change,
     before and after a refresh; an update for another reason keeps the VM's false (not dropped by the
-    apply, so no graphics device appears); setting vnc is still a planned change."""
+    apply, so no graphics device appears); setting vnc is still a planned change. `sized`: a VM sized by
+    an instancetype, whose old state carried default memory/cpu next to it (refresh, update and destroy
+    read that state)."""
     ns, name = target["namespace"], "oldvnc"
     vmp = VirtualMachineProvider()
-    recorded = UPGRADE["minimal"]
+    # a copy, the recorded instancetype renamed to this test's (sized: its state carried default sizes)
+    recorded = json.loads(json.dumps(UPGRADE[program]).replace('"u1.small"', json.dumps(instancetype)))
     inputs = {**recorded["inputs"], "name": name, "target": target}
     marker = checked(vmp, {}, inputs)[OWNER]
     owner = Owner.parse(marker, resource=name)
-    manifest = json.loads(json.dumps(recorded["manifest"]))
+    manifest = recorded["manifest"]
     manifest["metadata"].update(name=name, namespace=ns, annotations=owner_annotations(owner))
     manifest["spec"]["template"]["metadata"]["labels"]["kubevirt.io/domain"] = name
     custom.patch_namespaced_custom_object(
