@@ -18,6 +18,13 @@ def _disk_plug(before: Any, after: Any, old: dict[str, Any], new: dict[str, Any]
     return "live" if hotpluggable else "restart"
 
 
+def _graphics(before: Any, after: Any, old: dict[str, Any], new: dict[str, Any]) -> Kind | None:
+    """On libvirt `vnc` unset renders no graphics device, as false does: between the two there is
+    no change (state from a version that stored false for unset plans none after an upgrade).
+    Adding or removing the device is a restart."""
+    return None if not before and not after else "restart"
+
+
 VM_RULES: list[Rule] = [
     ("name", "replace"),
     ("target*", "replace"),
@@ -27,6 +34,7 @@ VM_RULES: list[Rule] = [
     ("run_state", "live"),
     ("description", "live"),
     ("labels*", "live"),
+    ("vnc", _graphics),
     ("memory", memory_within_ceiling),
     ("cpu.sockets", sockets_within_ceiling),
     ("disks[]", _disk_plug),

@@ -193,3 +193,24 @@ def _record(old_provider_dir: str) -> dict[str, Any]:  # pragma: no cover - run 
 
 if __name__ == "__main__":  # pragma: no cover
     RECORDING.write_text(json.dumps(_record(sys.argv[1]), indent=1, sort_keys=True) + "\n")
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "expected"),
+    [
+        (False, None, ()),
+        (None, False, ()),
+        (True, None, ("restart",)),
+        (None, True, ("restart",)),
+        (False, True, ("restart",)),
+    ],
+)
+def test_libvirt_vnc_unset_is_no_graphics_as_false_is(
+    before: bool | None, after: bool | None, expected: tuple[str, ...]
+) -> None:
+    """On libvirt vnc unset renders no graphics device, the same as false: a VM whose state says
+    false (as c404d4a stored for unset) plans no change from a program that leaves vnc unset."""
+    base = {"name": "vm1", "target": {"kind": "libvirt", "uri": "qemu:///system"}, "memory": "512Mi"}
+    old = checked({**base, **({} if before is None else {"vnc": before})})
+    new = checked({**base, **({} if after is None else {"vnc": after})}, old)
+    assert tuple(c.kind for c in VIRTUAL_MACHINE.plan(old, new).changes) == expected
