@@ -368,8 +368,14 @@ class KubevirtControlPlane:
         self._processes.clear()
 
     def check_alive(self) -> None:
-        """Raise ControlPlaneError with the log tail of any component that exited and was not restarted."""
-        dead = [proc.died() for proc in self._processes if not proc.running()]
+        """Raise ControlPlaneError with the log tail of any component that exited and will not be restarted.
+        virt-api and virt-controller are restarted by the supervisor (within a second, or once it has
+        released a crashed virt-controller's lease while the apiserver restarts), as their Deployments
+        would: an exit of theirs is in `crashes`, and what waits for them (`wait_reconnected`) sees them
+        back; they count as dead only once the supervisor is gone."""
+        supervising = self._supervisor is not None and self._supervisor.is_alive() and not self._stopping.is_set()
+        restarted = {id(proc) for proc in self._supervised.values()} if supervising else set()
+        dead = [proc.died() for proc in self._processes if not proc.running() and id(proc) not in restarted]
         if dead:
             raise ControlPlaneError("control-plane component exited:\n" + "\n".join(dead))
 
