@@ -14,7 +14,10 @@ import the clients too: `pytest -m unit` needs no service and no client.
 
 from __future__ import annotations
 
+import os
 import re
+import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -81,3 +84,27 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--update-golden", action="store_true", help="rewrite tests/unit/golden/* from the renderers")
+
+
+# -- the end of a run ---------------------------------------------------------------------------
+# A tier leaves daemon threads blocked in native code (TLS reads of the provider's shared watches
+# and of the node-side doubles, whose services the session has just stopped). CPython's
+# finalization then tears those threads down, and on glibc that can abort the process (SIGABRT, exit
+# 134) after every test passed, with no output: the kube tier did once on CI. The verdict is known
+# by then, so the run ends with it, naming the threads, without finalizing the interpreter.
+_EXIT: dict[str, int] = {}
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    _EXIT["status"] = int(exitstatus)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config: pytest.Config) -> None:
+    running = [t.name for t in threading.enumerate() if t.daemon and t.is_alive()]
+    if "status" not in _EXIT or not running:
+        return
+    print(f"[tests] ending with exit status {_EXIT['status']}; daemon threads left: {', '.join(sorted(running))}")
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(_EXIT["status"])
